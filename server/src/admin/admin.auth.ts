@@ -1,0 +1,60 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { AppContext } from '../context.js';
+import { safeEqual, sha256 } from '../crypto/tokens.js';
+import { Forbidden, Unauthorized } from '../errors.js';
+import { findActiveByHash } from './tokens.repository.js';
+
+/** Who is calling the admin API. `tenantId` null means every tenant. */
+export interface AdminPrincipal {
+  tokenId: string | null;
+  tenantId: string | null;
+  tenantSlug: string | null;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/;
+
+/**
+ * Reads the bearer token. The environment's admin token is compared in
+ * constant time; other tokens are looked up by their SHA-256 (they are random
+ * and long, so a fast hash is enough and the plaintext is never stored).
+ */
+export function adminAuth(ctx: Pick<AppContext, 'config' | 'db'>): RequestHandler {
+  return async (req, res, next) => {
+    const m = BEARER.exec(req.get('authorization') ?? '');
+    if (!m) throw new Unauthorized();
+    const token = m[1]!;
+    if (ctx.config.adminToken && safeEqual(token, ctx.config.adminToken)) {
+      res.locals.admin = { tokenId: null, tenantId: null, tenantSlug: null } satisfies AdminPrincipal;
+      return next();
+    }
+    const found = await ctx.db.withPlatform((tx) => findActiveByHash(tx, sha256(token)));
+    if (!found) throw new Unauthorized();
+    res.locals.admin = { tokenId: found.id, tenantId: found.tenantId, tenantSlug: found.tenantSlug } satisfies AdminPrincipal;
+    next();
+  };
+}
+
+export function principal(res: Response): AdminPrincipal {
+  const p = res.locals.admin as AdminPrincipal | undefined;
+  if (!p) throw new Unauthorized();
+  return p;
+}
+
+/** Throws `forbidden` unless the caller may act on the tenant with this slug. Checked before any lookup, so a scoped token learns nothing about other slugs. */
+export function assertTenantAccess(res: Response, slug: string): AdminPrincipal {
+  const p = principal(res);
+  if (p.tenantId !== null && p.tenantSlug !== slug) throw new Forbidden();
+  return p;
+}
+
+/** Throws `forbidden` unless the caller's token reaches every tenant. */
+export function assertPlatformAccess(res: Response): AdminPrincipal {
+  const p = principal(res);
+  if (p.tenantId !== null) throw new Forbidden('This action needs a token that reaches every tenant.');
+  return p;
+}
+
+/** The `:slug` route parameter. */
+export function slugParam(req: Request): string {
+  return String(req.params.slug ?? '');
+}

@@ -1,0 +1,70 @@
+import express, { type Express } from 'express';
+import { adminAuth } from './admin/admin.auth.js';
+import { tokensRoutes } from './admin/tokens.routes.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import { createKeyRing } from './crypto/keyring.js';
+import type { Db } from './db/db.js';
+import { healthRoutes } from './health/health.routes.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { notFoundHandler, problemHandler } from './http/problem.js';
+import { requestLog } from './http/request-log.js';
+import type { Logger } from './logger.js';
+import { tenantsRoutes } from './tenants/tenants.routes.js';
+import { createTenantsService } from './tenants/tenants.service.js';
+
+export interface AppDependencies {
+  config: Config;
+  db: Db;
+  fetch: typeof globalThis.fetch;
+  clock: Clock;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+/** JSON bodies larger than this are refused with 413 `payload_too_large`. */
+export const JSON_BODY_LIMIT = '100kb';
+
+/**
+ * Builds the HTTP application from injected parts. Nothing here reads the
+ * environment or reaches the network on its own, so tests run the same code
+ * as production with their own database, fetch and clock.
+ */
+export function createApp(deps: AppDependencies): Express {
+  const ctx: AppContext = {
+    ...deps,
+    keyring: createKeyRing(deps.config.encryptionKeys),
+    metrics: deps.metrics ?? createMetrics(),
+  };
+  const tenants = createTenantsService(ctx);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', ctx.config.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'strict-origin-when-cross-origin');
+    next();
+  });
+  app.use(requestLog(ctx.logger));
+  app.use(ctx.metrics.middleware);
+  app.use(healthRoutes(ctx));
+
+  // Routes that need the raw body (signed webhooks) are mounted before the JSON parser.
+
+  app.use(express.json({ limit: JSON_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  // Everything under /v1/admin needs an admin bearer token; routers keep full paths.
+  app.use('/v1/admin', adminAuth(ctx));
+  app.use(tenantsRoutes(tenants));
+  app.use(tokensRoutes(ctx, tenants));
+
+  app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m' }));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(ctx.logger));
+  return app;
+}

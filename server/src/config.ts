@@ -1,0 +1,154 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/**
+ * The only module that reads `process.env`. Everything is parsed once at start;
+ * a missing or malformed value stops start-up with one line naming the variable.
+ * No secret has a default: in embedded mode main.ts generates them once and keeps
+ * them in the data directory (see embedded/secrets.ts).
+ */
+
+const defaultWidgetDir = fileURLToPath(new URL('../../widget/dist', import.meta.url));
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = z.string().url();
+
+/** `id:base64key,id:base64key` — the first key encrypts, every key decrypts. */
+const keyRing = z
+  .string()
+  .min(1)
+  .transform((value, ctx) => {
+    const keys: { id: string; key: Buffer }[] = [];
+    for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const m = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/=_-]+)$/.exec(part);
+      const key = m ? Buffer.from(m[2]!, 'base64') : undefined;
+      if (!m || !key || key.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: 'each entry must be id:base64 of 32 random bytes (e.g. k1:$(openssl rand -base64 32))' });
+        return z.NEVER;
+      }
+      if (keys.some((k) => k.id === m[1])) {
+        ctx.addIssue({ code: 'custom', message: `key id "${m[1]}" appears twice` });
+        return z.NEVER;
+      }
+      keys.push({ id: m[1]!, key });
+    }
+    if (keys.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'at least one key is required' });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: url.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url.optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  CALBRIDGE_DATA_DIR: z.string().min(1).default('.calbridge'),
+  CALBRIDGE_ENCRYPTION_KEYS: keyRing,
+  CALBRIDGE_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  CALBRIDGE_WEBHOOK_SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
+  CALBRIDGE_TRUST_PROXY: bool.default(false),
+  CALBRIDGE_WIDGET_DIR: z.string().min(1).default(defaultWidgetDir),
+  CALBRIDGE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
+  CALCOM_API_URL: url.default('https://api.cal.com/v2'),
+  CALCOM_APP_URL: url.default('https://app.cal.com'),
+  CALCOM_OAUTH_CLIENT_ID: z.string().min(1).optional(),
+  CALCOM_OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
+  CALCOM_PLATFORM_CLIENT_ID: z.string().min(1).optional(),
+  CALCOM_PLATFORM_CLIENT_SECRET: z.string().min(1).optional(),
+});
+
+/** The variables whose values are secrets; they never appear in logs or errors. */
+export const SECRET_VARIABLES = [
+  'DATABASE_URL',
+  'CALBRIDGE_ENCRYPTION_KEYS',
+  'CALBRIDGE_ADMIN_TOKEN',
+  'CALCOM_OAUTH_CLIENT_SECRET',
+  'CALCOM_PLATFORM_CLIENT_SECRET',
+] as const;
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  logLevel: string;
+  /** Absent: run on the embedded PGlite database under `dataDir`. */
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  dataDir: string;
+  encryptionKeys: { id: string; key: Buffer }[];
+  adminToken: string | undefined;
+  webhookSecretGraceSeconds: number;
+  trustProxy: boolean;
+  widgetDir: string;
+  sessionTtlSeconds: number;
+  calcom: {
+    apiUrl: string;
+    appUrl: string;
+    oauthClientId: string | undefined;
+    oauthClientSecret: string | undefined;
+    platformClientId: string | undefined;
+    platformClientSecret: string | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** A copy of the process environment: the one place it is read. */
+export function readEnvironment(): Record<string, string | undefined> {
+  return { ...process.env };
+}
+
+/** Parses an environment into a Config, or throws a ConfigError with one readable line. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset", as they do in most deployment tools.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const problem = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
+    throw new ConfigError(`${name} ${problem}`);
+  }
+  const e = result.data;
+  if (e.DATABASE_URL && !e.CALBRIDGE_ADMIN_TOKEN) {
+    throw new ConfigError('CALBRIDGE_ADMIN_TOKEN is required when DATABASE_URL is set');
+  }
+  if (Boolean(e.CALCOM_OAUTH_CLIENT_ID) !== Boolean(e.CALCOM_OAUTH_CLIENT_SECRET)) {
+    throw new ConfigError('CALCOM_OAUTH_CLIENT_ID and CALCOM_OAUTH_CLIENT_SECRET go together');
+  }
+  if (Boolean(e.CALCOM_PLATFORM_CLIENT_ID) !== Boolean(e.CALCOM_PLATFORM_CLIENT_SECRET)) {
+    throw new ConfigError('CALCOM_PLATFORM_CLIENT_ID and CALCOM_PLATFORM_CLIENT_SECRET go together');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    dataDir: e.CALBRIDGE_DATA_DIR,
+    encryptionKeys: e.CALBRIDGE_ENCRYPTION_KEYS,
+    adminToken: e.CALBRIDGE_ADMIN_TOKEN,
+    webhookSecretGraceSeconds: e.CALBRIDGE_WEBHOOK_SECRET_GRACE_SECONDS,
+    trustProxy: e.CALBRIDGE_TRUST_PROXY,
+    widgetDir: e.CALBRIDGE_WIDGET_DIR,
+    sessionTtlSeconds: e.CALBRIDGE_SESSION_TTL_SECONDS,
+    calcom: {
+      apiUrl: e.CALCOM_API_URL.replace(/\/$/, ''),
+      appUrl: e.CALCOM_APP_URL.replace(/\/$/, ''),
+      oauthClientId: e.CALCOM_OAUTH_CLIENT_ID,
+      oauthClientSecret: e.CALCOM_OAUTH_CLIENT_SECRET,
+      platformClientId: e.CALCOM_PLATFORM_CLIENT_ID,
+      platformClientSecret: e.CALCOM_PLATFORM_CLIENT_SECRET,
+    },
+  };
+}

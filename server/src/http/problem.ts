@@ -1,0 +1,76 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError, InvalidJson, NotFound, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** Turns what body-parser throws into our errors, so every client error has a code. */
+function fromBodyParser(err: unknown): AppError | undefined {
+  const e = err as { type?: string; status?: number; limit?: number } | undefined;
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new InvalidJson(err);
+    case 'entity.too.large':
+      return new PayloadTooLarge(`${e.limit ?? 'the limit'} bytes`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaType('UTF-8 JSON');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new AppError('invalid_request', 400, 'The request body could not be read.', { cause: err });
+    default:
+      return undefined;
+  }
+}
+
+function problemType(code: string): string {
+  return `urn:calbridge:problem:${code}`;
+}
+
+/**
+ * The one place errors become HTTP answers: `application/problem+json` with a
+ * stable `code`. Unknown errors are logged (without request data) and answered
+ * as a generic 500; no stack or internal message ever reaches a client.
+ */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known = err instanceof AppError ? err : fromBodyParser(err);
+    const error =
+      known ?? new AppError('internal_error', 500, 'Something went wrong on our side; it has been logged.', { cause: err });
+    if (!known) {
+      logger.error(
+        { err: { type: (err as Error)?.name, message: (err as Error)?.message, stack: (err as Error)?.stack }, route: routeOf(req) },
+        'unhandled error',
+      );
+    } else if (error.status >= 500) {
+      logger.warn({ code: error.code, route: routeOf(req), cause: (error.cause as Error | undefined)?.message }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);
+    res
+      .status(error.status)
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          type: problemType(error.code),
+          title: error.message,
+          status: error.status,
+          code: error.code,
+          detail: error.message,
+          ...error.extra,
+        }),
+      );
+  };
+}
+
+export const notFoundHandler: RequestHandler = () => {
+  throw new NotFound();
+};
+
+/** The route pattern, never the raw path: paths may carry emails or tokens. */
+export function routeOf(req: { baseUrl?: string; route?: { path?: unknown } }): string {
+  const path = req.route?.path;
+  return typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : 'unmatched';
+}

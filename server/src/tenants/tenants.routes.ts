@@ -1,0 +1,52 @@
+import { CreateTenantRequest, UpdateTenantRequest } from '@calbridge/shared';
+import { Router } from 'express';
+import { z } from 'zod';
+import { assertPlatformAccess, assertTenantAccess, principal, slugParam } from '../admin/admin.auth.js';
+import { validate } from '../http/validate.js';
+import { toTenant, type TenantsService } from './tenants.service.js';
+
+const ListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]*$/).optional(),
+});
+
+/** The tenant directory of the admin API. Mounted behind adminAuth. */
+export function tenantsRoutes(tenants: TenantsService): Router {
+  const router = Router();
+
+  router.post('/v1/admin/tenants', async (req, res) => {
+    assertPlatformAccess(res);
+    const body = validate(CreateTenantRequest, req.body);
+    const t = await tenants.create(body);
+    res.status(201).location(`/v1/admin/tenants/${t.slug}`).json(toTenant(t));
+  });
+
+  router.get('/v1/admin/tenants', async (req, res) => {
+    const q = validate(ListQuery, req.query, 'query');
+    const page = await tenants.list({ limit: q.limit, cursor: q.cursor ?? null, onlyTenantId: principal(res).tenantId });
+    res.json({ data: page.data.map((t) => toTenant(t)), nextCursor: page.nextCursor });
+  });
+
+  router.get('/v1/admin/tenants/:slug', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    res.json(toTenant(await tenants.resolve(slug)));
+  });
+
+  router.patch('/v1/admin/tenants/:slug', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const body = validate(UpdateTenantRequest, req.body);
+    res.json(toTenant(await tenants.update(slug, body)));
+  });
+
+  router.post('/v1/admin/tenants/:slug/webhook-secret', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const t = await tenants.resolve(slug);
+    const { secret, previousValidUntil } = await tenants.rotateWebhookSecret(t.id);
+    res.status(201).set('Cache-Control', 'no-store').json({ secret, previousValidUntil });
+  });
+
+  return router;
+}

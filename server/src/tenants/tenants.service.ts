@@ -1,0 +1,107 @@
+import type { CreateTenantRequest, Tenant, UpdateTenantRequest } from '@calbridge/shared';
+import type { AppContext } from '../context.js';
+import { randomToken } from '../crypto/tokens.js';
+import type { Tx } from '../db/db.js';
+import { TenantExists, TenantNotFound } from '../errors.js';
+import * as repo from './tenants.repository.js';
+import * as secrets from './tenant-secrets.repository.js';
+import type { TenantRecord } from './tenants.repository.js';
+
+export type { TenantRecord };
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+/** How a tenant appears in the admin API. Connection details come from the calcom capability. */
+export function toTenant(t: TenantRecord, calcom: Tenant['calcom'] = { kind: 'none', status: 'disconnected', connectedAt: null }): Tenant {
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    allowedOrigins: t.allowedOrigins,
+    calLink: t.calLink,
+    timeZone: t.timeZone,
+    calcom,
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
+}
+
+export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config'>) {
+  const { db, keyring, clock, config } = ctx;
+
+  /** Finds a tenant by slug across the directory, or throws `tenant_not_found`. */
+  async function resolve(slug: string): Promise<TenantRecord> {
+    const t = await db.withPlatform((tx) => repo.findTenantBySlug(tx, slug));
+    if (!t) throw new TenantNotFound();
+    return t;
+  }
+
+  /** Finds a tenant by slug, or null; for callers that must not reveal which slugs exist. */
+  async function find(slug: string): Promise<TenantRecord | null> {
+    return db.withPlatform((tx) => repo.findTenantBySlug(tx, slug));
+  }
+
+  async function create(input: CreateTenantRequest): Promise<TenantRecord> {
+    const t = await db.withPlatform((tx) =>
+      repo.insertTenant(tx, {
+        slug: input.slug,
+        name: input.name,
+        allowedOrigins: [...new Set(input.allowedOrigins)],
+        calLink: input.calLink ?? null,
+        timeZone: input.timeZone ?? 'UTC',
+      }),
+    );
+    if (!t) throw new TenantExists();
+    return t;
+  }
+
+  async function list(options: { limit: number; cursor: string | null; onlyTenantId?: string | null }): Promise<Page<TenantRecord>> {
+    const after = options.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : null;
+    const rows = options.onlyTenantId
+      ? await db.withTenant(options.onlyTenantId, (tx) => repo.listTenants(tx, options.limit + 1, after))
+      : await db.withPlatform((tx) => repo.listTenants(tx, options.limit + 1, after));
+    const page = rows.slice(0, options.limit);
+    const nextCursor = rows.length > options.limit ? Buffer.from(page.at(-1)!.slug, 'utf8').toString('base64url') : null;
+    return { data: page, nextCursor };
+  }
+
+  async function update(slug: string, patch: UpdateTenantRequest): Promise<TenantRecord> {
+    const t = await resolve(slug);
+    const updated = await db.withTenant(t.id, (tx) =>
+      repo.updateTenant(tx, t.id, {
+        ...patch,
+        allowedOrigins: patch.allowedOrigins ? [...new Set(patch.allowedOrigins)] : undefined,
+      }),
+    );
+    if (!updated) throw new TenantNotFound();
+    return updated;
+  }
+
+  /**
+   * Issues a new webhook secret. The previous one keeps verifying for the
+   * grace period, so Cal.com can be switched over without losing deliveries.
+   */
+  async function rotateWebhookSecret(tenantId: string): Promise<{ secret: string; previousValidUntil: string }> {
+    const secret = randomToken('', 32);
+    const now = clock.now();
+    const until = new Date(now.getTime() + config.webhookSecretGraceSeconds * 1000);
+    await db.withTenant(tenantId, async (tx) => {
+      await secrets.retireSecrets(tx, 'webhook_secret', now, until);
+      await secrets.insertSecret(tx, tenantId, 'webhook_secret', keyring.encrypt(secret, { tenantId, purpose: 'webhook_secret' }), keyring.currentKeyId);
+    });
+    return { secret, previousValidUntil: until.toISOString() };
+  }
+
+  /** The tenant's webhook secrets that verify now, newest first, in plaintext. Inside a tenant transaction. */
+  async function webhookSecrets(tx: Tx, tenantId: string): Promise<string[]> {
+    const rows = await secrets.activeSecrets(tx, 'webhook_secret', clock.now());
+    return rows.map((r) => keyring.decrypt(r.ciphertext, { tenantId, purpose: 'webhook_secret' }));
+  }
+
+  return { resolve, find, create, list, update, rotateWebhookSecret, webhookSecrets };
+}
+
+export type TenantsService = ReturnType<typeof createTenantsService>;

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { createApp } from '../app.js';
+import type { Clock } from '../clock.js';
+import { parseConfig, type Config } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_ADMIN_TOKEN = `cbt_test_${'a'.repeat(40)}`;
+
+/** A clock tests move by hand. */
+export function manualClock(start = new Date('2026-11-25T10:00:00.000Z')): Clock & { set(d: Date | string): void; advance(ms: number): void } {
+  let now = new Date(start);
+  return {
+    now: () => new Date(now),
+    set: (d) => {
+      now = new Date(d);
+    },
+    advance: (ms) => {
+      now = new Date(now.getTime() + ms);
+    },
+  };
+}
+
+/** A logger whose every line is kept, so tests can assert what never reaches a log. */
+export function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), lines };
+}
+
+/** A fetch that refuses every call: tests opt in to the outside world explicitly. */
+export const offlineFetch: typeof fetch = async (input) => {
+  throw new Error(`network disabled in tests: ${String(input instanceof Request ? input.url : input)}`);
+};
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return parseConfig({
+    CALBRIDGE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    CALBRIDGE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
+    LOG_LEVEL: 'debug',
+    ...overrides,
+  });
+}
+
+export interface TestApp {
+  app: Express;
+  database: TestDatabase;
+  config: Config;
+  clock: ReturnType<typeof manualClock>;
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+/** The real app on a fresh database, offline, with a manual clock and captured logs. */
+export async function createTestApp(options: { env?: Record<string, string>; fetch?: typeof fetch; database?: TestDatabase } = {}): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase());
+  const config = testConfig({ DATABASE_URL: database.ownerUrl, ...options.env });
+  const clock = manualClock();
+  const { logger, lines } = capturingLogger();
+  const app = createApp({ config, db: database.db, fetch: options.fetch ?? offlineFetch, clock, logger });
+  return {
+    app,
+    database,
+    config,
+    clock,
+    logLines: lines,
+    close: () => (options.database ? Promise.resolve() : database.drop()),
+  };
+}
+
+export const asAdmin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };

@@ -1,0 +1,4 @@
+export * from './tenant.schema.js';
+export * from './problem.schema.js';
+export * from './widget.schema.js';
+export * from './embed-message.schema.js';

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+/** A tenant's URL-safe identifier: lower-case letters, digits and inner hyphens, 1–63 characters. */
+export const TenantSlug = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and inner hyphens, at most 63 characters');
+export type TenantSlug = z.infer<typeof TenantSlug>;
+
+/**
+ * A web origin exactly as a browser sends it in the `Origin` header:
+ * scheme, host and optional port, with no path, query or trailing slash.
+ */
+export const WebOrigin = z.string().max(2048).refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an origin such as https://www.example.com (scheme and host, no path or trailing slash)' },
+);
+
+/** A Cal.com link: `user/event-slug` (or `team/x/event-slug`), as used by the embed's `calLink`. */
+export const CalLink = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+){1,2}$/, 'a Cal.com link such as "jane/intro-call"');
+
+/** An IANA time zone name known to this runtime, e.g. `Europe/London`. */
+export const TimeZone = z.string().max(64).refine(
+  (value) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an IANA time zone such as Europe/London' },
+);
+
+/** Body of `POST /v1/admin/tenants`. Unknown fields are refused so typos never pass silently. */
+export const CreateTenantRequest = z.strictObject({
+  slug: TenantSlug,
+  name: z.string().trim().min(1).max(200),
+  allowedOrigins: z.array(WebOrigin).max(50),
+  calLink: CalLink.optional(),
+  timeZone: TimeZone.optional(),
+});
+export type CreateTenantRequest = z.infer<typeof CreateTenantRequest>;
+
+/** Body of `PATCH /v1/admin/tenants/:slug`: any subset of the mutable fields, at least one. */
+export const UpdateTenantRequest = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    allowedOrigins: z.array(WebOrigin).max(50).optional(),
+    calLink: CalLink.nullable().optional(),
+    timeZone: TimeZone.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, { message: 'at least one field to change' });
+export type UpdateTenantRequest = z.infer<typeof UpdateTenantRequest>;
+
+/** How a tenant reaches Cal.com. Never carries a token. */
+export const CalcomConnection = z.object({
+  kind: z.enum(['none', 'oauth', 'managed_user']),
+  status: z.enum(['connected', 'needs_reauth', 'disconnected']),
+  connectedAt: z.string().nullable(),
+});
+export type CalcomConnection = z.infer<typeof CalcomConnection>;
+
+/** A tenant as the admin API returns it. */
+export const Tenant = z.object({
+  id: z.string().uuid(),
+  slug: TenantSlug,
+  name: z.string(),
+  allowedOrigins: z.array(z.string()),
+  calLink: z.string().nullable(),
+  timeZone: z.string(),
+  calcom: CalcomConnection,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Tenant = z.infer<typeof Tenant>;
+
+/** Body of `POST /v1/admin/tokens`. Without `tenant` the token reaches every tenant. */
+export const CreateAdminTokenRequest = z.strictObject({
+  tenant: TenantSlug.optional(),
+  label: z.string().trim().min(1).max(100).optional(),
+});
+export type CreateAdminTokenRequest = z.infer<typeof CreateAdminTokenRequest>;

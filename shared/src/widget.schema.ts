@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { TenantSlug, WebOrigin } from './tenant.schema.js';
+
+// Contracts between <calbridge-booking> and the server's public widget API
+// (`/v1/widget/:tenant/...`). The widget mirrors these with tiny hand-written
+// readers to stay under its size budget; widget tests check both agree.
+
+/** How the element presents the booking page. `native` is reserved for a later issue. */
+export const WidgetMode = z.enum(['inline', 'popup', 'floating']);
+export type WidgetMode = z.infer<typeof WidgetMode>;
+
+/** Colour scheme of the element and of the framed booking page. */
+export const WidgetTheme = z.enum(['light', 'dark', 'auto']);
+export type WidgetTheme = z.infer<typeof WidgetTheme>;
+
+/** An event type slug as Cal.com uses it in links (`intro-call`). */
+export const EventSlug = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'an event type slug such as "intro-call"');
+
+/** The owner part of a Cal.com link: `jane`, or `team/sales`. The event slug is appended by the widget. */
+export const CalOwnerLink = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)?$/, 'a Cal.com user or team path such as "jane" or "team/sales"');
+
+/** One purpose the visitor consents to. Required purposes cannot be declined; optional ones start unchecked. */
+export const ConsentPurpose = z.object({
+  id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/),
+  required: z.boolean(),
+  label: z.string().min(1).max(200),
+});
+export type ConsentPurpose = z.infer<typeof ConsentPurpose>;
+
+/** The consent text the visitor sees, versioned so a receipt can name exactly what was shown. */
+export const WidgetConsent = z.object({
+  version: z.string().min(1).max(64),
+  text: z.string().min(1).max(4000),
+  purposes: z
+    .array(ConsentPurpose)
+    .min(1)
+    .max(10)
+    .refine((p) => p.some((x) => x.required), { message: 'at least one required purpose' }),
+  privacyPolicyUrl: z.url({ protocol: /^https?$/ }).max(2048),
+});
+export type WidgetConsent = z.infer<typeof WidgetConsent>;
+
+/**
+ * Body of `GET /v1/widget/:tenant/config`: everything public the element needs before consent.
+ * Contains no secret and no Cal.com token; cached by browsers and proxies.
+ */
+export const WidgetConfig = z.object({
+  tenant: TenantSlug,
+  /** Owner part of the Cal.com link; the booking page is `${calOrigin}/${calLink}/${event}`. */
+  calLink: CalOwnerLink,
+  /** Origin of the Cal.com web app that is framed; frame messages are accepted only from it. */
+  calOrigin: WebOrigin,
+  defaultEvent: EventSlug.optional(),
+  consent: WidgetConsent,
+  theme: WidgetTheme,
+  modes: z.array(WidgetMode).min(1),
+});
+export type WidgetConfig = z.infer<typeof WidgetConfig>;
+
+const UtmValue = z.string().max(200).optional();
+
+/** UTM parameters read from the host page's URL. */
+export const UtmParams = z.strictObject({
+  source: UtmValue,
+  medium: UtmValue,
+  campaign: UtmValue,
+  term: UtmValue,
+  content: UtmValue,
+});
+export type UtmParams = z.infer<typeof UtmParams>;
+
+/** Body of `POST /v1/widget/:tenant/sessions`, sent once the visitor has consented. */
+export const CreateSessionRequest = z.strictObject({
+  consent: z.strictObject({
+    version: z.string().min(1).max(64),
+    purposes: z.array(z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/)).min(1).max(10),
+  }),
+  context: z.strictObject({
+    /** Host page URL without query or fragment (those may hold personal data). */
+    pageUrl: z.url({ protocol: /^https?$/ }).max(2048),
+    /** Origin of the referring page, or the empty string. */
+    referrer: z.string().max(2048),
+    utm: UtmParams,
+  }),
+});
+export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
+
+/** What a widget session token may do. */
+export const SessionScope = z.enum(['bookings:observe']);
+export type SessionScope = z.infer<typeof SessionScope>;
+
+/** Answer to `POST /v1/widget/:tenant/sessions` (201). The token is ours, never a Cal.com token. */
+export const CreateSessionResponse = z.object({
+  token: z.string().min(1),
+  sessionId: z.string().min(1),
+  consentReceiptId: z.string().min(1),
+  /** ISO 8601 instant after which the token is refused. */
+  expiresAt: z.iso.datetime({ offset: true }),
+  scopes: z.array(SessionScope),
+});
+export type CreateSessionResponse = z.infer<typeof CreateSessionResponse>;
+
+/**
+ * Body of `POST /v1/widget/:tenant/bookings/observed` (Bearer session token): what the
+ * embed told the page about a booking it just made. Unverified until Cal.com's webhook confirms it.
+ */
+export const ObservedBookingRequest = z.strictObject({
+  uid: z.string().min(1).max(100),
+  startTime: z.iso.datetime({ offset: true }).optional(),
+  endTime: z.iso.datetime({ offset: true }).optional(),
+  eventTypeId: z.number().int().nullable().optional(),
+  eventType: EventSlug.optional(),
+  status: z.string().max(40).optional(),
+});
+export type ObservedBookingRequest = z.infer<typeof ObservedBookingRequest>;
+
+/** Answer to `POST /v1/widget/:tenant/bookings/observed` (201 first time, 200 when repeated). */
+export const ObservedBookingResponse = z.object({
+  uid: z.string(),
+  sessionId: z.string(),
+  consentReceiptId: z.string(),
+});
+export type ObservedBookingResponse = z.infer<typeof ObservedBookingResponse>;
