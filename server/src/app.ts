@@ -26,17 +26,18 @@ export interface AppDependencies {
 /** JSON bodies larger than this are refused with 413 `payload_too_large`. */
 export const JSON_BODY_LIMIT = '100kb';
 
+/** The shared parts every capability is built from; main.ts gives the same one to the app and the job worker. */
+export function createContext(deps: AppDependencies): AppContext {
+  return { ...deps, keyring: createKeyRing(deps.config.encryptionKeys), metrics: deps.metrics ?? createMetrics() };
+}
+
 /**
  * Builds the HTTP application from injected parts. Nothing here reads the
  * environment or reaches the network on its own, so tests run the same code
  * as production with their own database, fetch and clock.
  */
-export function createApp(deps: AppDependencies): Express {
-  const ctx: AppContext = {
-    ...deps,
-    keyring: createKeyRing(deps.config.encryptionKeys),
-    metrics: deps.metrics ?? createMetrics(),
-  };
+export function createApp(deps: AppDependencies | AppContext): Express {
+  const ctx = 'keyring' in deps ? deps : createContext(deps);
   const tenants = createTenantsService(ctx);
 
   const app = express();

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
-import { createApp } from './app.js';
+import { createApp, createContext } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, parseConfig, readEnvironment } from './config.js';
 import { createDb } from './db/db.js';
@@ -8,6 +8,8 @@ import { migrate } from './db/migrate.js';
 import { startEmbeddedPostgres } from './embedded/postgres.js';
 import { loadOrCreateEmbeddedSecrets } from './embedded/secrets.js';
 import { createMetrics } from './http/metrics.js';
+import { jobHandlers } from './jobs/handlers.js';
+import { startWorker } from './jobs/queue.js';
 import { createLogger } from './logger.js';
 
 /** Wires the real database, fetch, clock and logger to the app and serves it. */
@@ -45,7 +47,9 @@ async function main(): Promise<void> {
     max: embedded ? 2 : config.databasePoolMax,
     onError: (err) => logger.warn({ err: err.message }, 'idle database connection failed'),
   });
-  const app = createApp({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics: createMetrics({ defaultMetrics: true }) });
+  const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics: createMetrics({ defaultMetrics: true }) });
+  const app = createApp(ctx);
+  const worker = await startWorker({ connectionString: databaseUrl, handlers: jobHandlers(ctx), logger, concurrency: embedded ? 1 : 4 });
 
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     // Stop accepting, let in-flight requests finish, then close the pool.
     server.close(async () => {
+      await worker.stop().catch(() => undefined);
       await db.close().catch(() => undefined);
       await pg?.stop().catch(() => undefined);
       logger.info('stopped');

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runMigrations as installJobQueue } from 'graphile-worker';
 import pg from 'pg';
+
+import { Logger as JobLogger } from 'graphile-worker';
+
+const silentJobLogger = new JobLogger(() => () => undefined);
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -30,6 +35,8 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  */
 export async function migrate(connectionString: string, dir = MIGRATIONS_DIR): Promise<{ applied: string[]; total: number }> {
   const migrations = loadMigrations(dir);
+  // The job queue's own schema (graphile-worker keeps its migrations and its lock).
+  await installJobQueue({ connectionString, logger: silentJobLogger });
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
