@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningProduct {
+  url: string;
+  sandboxUrl: string | null;
+  dataDir: string;
+  adminToken: string;
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Calbridge the way `npm start` does after its install and build steps
+ * (scripts/launch.mjs), on free ports and a data directory of its own.
+ */
+export async function startProduct(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<RunningProduct> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'calbridge-e2e-'));
+  const port = await freePort();
+  const sandboxPort = await freePort();
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PORT: String(port),
+    CALCOM_SANDBOX_PORT: String(sandboxPort),
+    CALBRIDGE_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  };
+  delete env.DATABASE_URL;
+  const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'scripts', 'launch.mjs')], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stderr!.on('data', (d) => output.push(String(d)));
+  const ready = await new Promise<{ url: string; sandbox: string | null }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Calbridge did not start in 90 s:\n${output.join('')}`)), 90_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
+      try {
+        const msg = JSON.parse(line) as { calbridge?: string; url: string; sandbox: string | null };
+        if (msg.calbridge === 'ready') {
+          clearTimeout(timer);
+          resolve(msg);
+        }
+      } catch {
+        // Not every line is JSON.
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`launch exited with ${code}:\n${output.join('\n')}`));
+    });
+  });
+  const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { CALBRIDGE_ADMIN_TOKEN: string };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sandboxUrl: ready.sandbox,
+    dataDir,
+    adminToken: secrets.CALBRIDGE_ADMIN_TOKEN,
+    output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
