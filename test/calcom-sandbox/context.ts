@@ -1,0 +1,49 @@
+import type { BookingService } from './booking-service.js';
+import type { SandboxStore } from './store.js';
+import type { WebhookDispatcher } from './webhooks.js';
+
+/** Counters tests read through `control.stats()`. */
+export interface SandboxStats {
+  /** Every call of `POST /v2/auth/oauth2/token`, successful or not. */
+  tokenRequests: number;
+  /** Successful `authorization_code` grants. */
+  codeExchanges: number;
+  /** Successful `refresh_token` grants. */
+  tokenRefreshes: number;
+  /** Requests of the authorize page. */
+  authorizeRequests: number;
+  /** Successful `POST /v2/oauth/{clientId}/refresh` (managed users). */
+  managedUserRefreshes: number;
+}
+
+export function emptyStats(): SandboxStats {
+  return { tokenRequests: 0, codeExchanges: 0, tokenRefreshes: 0, authorizeRequests: 0, managedUserRefreshes: 0 };
+}
+
+/** How the authorize page answers. */
+export interface OAuthBehaviour {
+  /** Username the page acts as (the "logged-in" Cal.com user). Default `demo`. */
+  username: string;
+  /** Simulate the user pressing "Go back": redirect with `error=access_denied`. */
+  deny: boolean;
+  /**
+   * What to do when a rotated refresh token is presented again. Cal.com's
+   * OAuthService only rejects it (`invalid_grant`, `refresh_token_revoked`);
+   * the sandbox by default also revokes the whole token family (OAuth 2.0
+   * Security BCP), which is what Calbridge must survive. Set false for
+   * Cal.com's exact behaviour.
+   */
+  revokeFamilyOnReuse: boolean;
+}
+
+/** Everything a route handler needs. */
+export interface SandboxContext {
+  store: SandboxStore;
+  bookings: BookingService;
+  webhooks: WebhookDispatcher;
+  clock: () => Date;
+  /** Public origin of the sandbox (API and web app share it). */
+  appUrl: () => string;
+  stats: SandboxStats;
+  oauth: OAuthBehaviour;
+}

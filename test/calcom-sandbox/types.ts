@@ -1,0 +1,122 @@
+/**
+ * The sandbox's in-memory model. Names follow Cal.com's own (Prisma schema and
+ * API v2 DTOs) so that mapping to the API shapes stays mechanical.
+ */
+
+/** A Cal.com user: the seeded `demo`, a user added by tests, or a platform managed user. */
+export interface SandboxUser {
+  id: number;
+  username: string;
+  email: string;
+  name: string;
+  timeZone: string;
+  weekStart: string;
+  timeFormat: 12 | 24;
+  locale: string;
+  bio: string | null;
+  avatarUrl: string | null;
+  defaultScheduleId: number | null;
+  createdDate: string;
+  metadata: Record<string, unknown>;
+  /** Platform OAuth client that owns this managed user, if any. */
+  platformOAuthClientId?: string;
+}
+
+/** Weekly working hours of an event type, in its owner's time zone. */
+export interface WeeklyAvailability {
+  /** 0 = Sunday … 6 = Saturday. */
+  days: number[];
+  /** `HH:MM` */
+  startTime: string;
+  /** `HH:MM` */
+  endTime: string;
+}
+
+export interface SandboxEventType {
+  id: number;
+  ownerId: number;
+  slug: string;
+  title: string;
+  description: string;
+  lengthInMinutes: number;
+  /** Minutes between slot starts; Cal.com defaults it to the length. */
+  slotIntervalMinutes: number | null;
+  minimumBookingNoticeMinutes: number;
+  requiresConfirmation: boolean;
+  hidden: boolean;
+  availability: WeeklyAvailability;
+}
+
+export type BookingStatus = 'accepted' | 'pending' | 'cancelled' | 'rejected';
+
+export interface SandboxAttendee {
+  name: string;
+  email: string;
+  timeZone: string;
+  language: string;
+  phoneNumber?: string;
+  absent: boolean;
+}
+
+export interface SandboxBooking {
+  id: number;
+  uid: string;
+  eventTypeId: number;
+  userId: number;
+  title: string;
+  description: string;
+  status: BookingStatus;
+  start: string;
+  end: string;
+  attendees: SandboxAttendee[];
+  guests: string[];
+  metadata: Record<string, string | number | boolean | null>;
+  bookingFieldsResponses: Record<string, unknown>;
+  location: string;
+  cancellationReason?: string;
+  cancelledByEmail?: string;
+  reschedulingReason?: string;
+  rescheduledByEmail?: string;
+  rescheduledFromUid?: string;
+  rescheduledToUid?: string;
+  /** Cal.com marks the old booking of a reschedule with `rescheduled: true`. */
+  rescheduled?: boolean;
+  absentHost: boolean;
+  createdAt: string;
+  updatedAt: string;
+  icsUid: string;
+  /**
+   * UTM parameters from the booking page. Cal.com keeps these in a separate
+   * tracking record that API v2's booking output does not expose; so do we.
+   */
+  tracking?: Record<string, string>;
+}
+
+/** Subscriber registered through `/v2/webhooks` (owned by a user). */
+export interface SandboxWebhook {
+  id: number;
+  userId: number;
+  subscriberUrl: string;
+  triggers: string[];
+  active: boolean;
+  secret: string | null;
+  payloadTemplate: string | null;
+  version: string;
+}
+
+/** Third-party OAuth client (Cal.com's "OAuth clients" reviewed by Cal.com). */
+export interface SandboxOAuthClient {
+  clientId: string;
+  clientSecret: string | null;
+  redirectUris: string[];
+  name: string;
+  /** `PUBLIC` when registered without a secret. */
+  clientType: 'CONFIDENTIAL' | 'PUBLIC';
+}
+
+/** Platform OAuth client, the owner of managed users. */
+export interface SandboxPlatformClient {
+  clientId: string;
+  secret: string;
+  name: string;
+}
