@@ -2,3 +2,4 @@ export * from './tenant.schema.js';
 export * from './problem.schema.js';
 export * from './widget.schema.js';
 export * from './embed-message.schema.js';
+export * from './calcom-webhook.schema.js';
