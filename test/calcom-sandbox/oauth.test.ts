@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_OAUTH_CLIENT_ID, SANDBOX_OAUTH_CLIENT_SECRET, startSandbox, type Sandbox } from './index.js';
-import { callJson } from './test-support.js';
+import { callJson, type JsonResponse } from './test-support.js';
 
 const REDIRECT = 'http://127.0.0.1:9999/oauth/calcom/callback';
 
@@ -40,7 +40,7 @@ async function getCode(state = 'st-123', p = pkce()): Promise<{ code: string; ve
   return { code: r.location!.searchParams.get('code')!, verifier: p.verifier };
 }
 
-function tokenRequest(body: Record<string, string>, form = true): ReturnType<typeof callJson> {
+function tokenRequest(body: Record<string, string>, form = true): Promise<JsonResponse> {
   return callJson(`${sandbox.apiUrl}/auth/oauth2/token`, {
     method: 'POST',
     headers: form ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
@@ -48,7 +48,7 @@ function tokenRequest(body: Record<string, string>, form = true): ReturnType<typ
   });
 }
 
-const exchange = (code: string, verifier: string | undefined, extra: Record<string, string> = {}): ReturnType<typeof callJson> =>
+const exchange = (code: string, verifier: string | undefined, extra: Record<string, string> = {}): Promise<JsonResponse> =>
   tokenRequest({
     grant_type: 'authorization_code',
     client_id: SANDBOX_OAUTH_CLIENT_ID,
@@ -59,7 +59,7 @@ const exchange = (code: string, verifier: string | undefined, extra: Record<stri
     ...extra,
   });
 
-const refresh = (refreshToken: string): ReturnType<typeof callJson> =>
+const refresh = (refreshToken: string): Promise<JsonResponse> =>
   tokenRequest({ grant_type: 'refresh_token', client_id: SANDBOX_OAUTH_CLIENT_ID, client_secret: SANDBOX_OAUTH_CLIENT_SECRET, refresh_token: refreshToken }, false);
 
 describe('Cal.com OAuth authorize page', () => {
