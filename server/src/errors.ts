@@ -16,6 +16,14 @@ export type ErrorCode =
   | 'rate_limited'
   | 'database_unavailable'
   | 'internal_error'
+  | 'signature_missing'
+  | 'signature_invalid'
+  | 'unsigned_delivery'
+  | 'unknown_tenant'
+  | 'invalid_payload'
+  | 'tenant_mismatch'
+  | 'stale_delivery'
+  | 'booking_not_found'
   | (string & {});
 
 export interface FieldError {
@@ -121,5 +129,202 @@ export class DatabaseUnavailable extends AppError {
       cause,
       headers: { 'Retry-After': '5' },
     });
+  }
+}
+
+// --- Cal.com connections (server/src/calcom, server/src/oauth) ---
+
+/** Cal.com answered in a way we can act on, kept as `cause` (never its tokens). */
+export interface CalcomFailure {
+  /** HTTP status from Cal.com, or null when no answer came (network, timeout). */
+  status: number | null;
+  /** The operation, e.g. `POST /v2/bookings` (path template, no ids or query). */
+  operation: string;
+  /** Cal.com's own error code and message, tokens scrubbed. */
+  calcomCode?: string;
+  calcomMessage?: string;
+}
+
+/** Base of errors about talking to Cal.com; `cause` carries a {@link CalcomFailure}-shaped Error. */
+export class CalcomError extends AppError {}
+
+export class CalcomRejected extends CalcomError {
+  constructor(cause: unknown) {
+    super('calcom_rejected', 422, 'Cal.com refused the request.', { cause });
+  }
+}
+
+export class CalcomNotFound extends CalcomError {
+  constructor(cause: unknown) {
+    super('calcom_not_found', 404, 'Cal.com has no such resource.', { cause });
+  }
+}
+
+export class CalcomUnauthorized extends CalcomError {
+  constructor(cause: unknown) {
+    super('calcom_unauthorized', 502, 'Cal.com did not accept our credentials for this tenant.', { cause });
+  }
+}
+
+export class CalcomRateLimited extends CalcomError {
+  constructor(retryAfterSeconds: number, cause: unknown) {
+    super('calcom_rate_limited', 503, 'Cal.com is rate limiting us; try again later.', {
+      cause,
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    });
+  }
+}
+
+export class CalcomUnavailable extends CalcomError {
+  constructor(cause: unknown) {
+    super('calcom_unavailable', 502, 'Cal.com is not answering properly; try again shortly.', { cause, headers: { 'Retry-After': '5' } });
+  }
+}
+
+export class CalcomTimeout extends CalcomError {
+  constructor(cause: unknown) {
+    super('calcom_timeout', 504, 'Cal.com did not answer in time.', { cause });
+  }
+}
+
+export class CalcomBadResponse extends CalcomError {
+  constructor(cause: unknown) {
+    super('calcom_bad_response', 502, 'Cal.com answered with something we do not understand.', { cause });
+  }
+}
+
+export class CalcomNotConnected extends AppError {
+  constructor() {
+    super('calcom_not_connected', 409, 'This tenant is not connected to Cal.com.');
+  }
+}
+
+export class CalcomAlreadyConnected extends AppError {
+  constructor() {
+    super('calcom_already_connected', 409, 'This tenant is already connected to Cal.com; disconnect it first.');
+  }
+}
+
+/** The stored refresh token was refused: an admin must connect the tenant again. */
+export class CalcomNeedsReauth extends AppError {
+  constructor(cause?: unknown) {
+    super('calcom_needs_reauth', 409, 'The Cal.com connection of this tenant must be authorised again.', { cause });
+  }
+}
+
+export class CalcomNotConfigured extends AppError {
+  constructor(what: 'oauth' | 'platform') {
+    super(
+      `calcom_${what}_not_configured`,
+      503,
+      what === 'oauth'
+        ? 'Cal.com OAuth is not configured (CALCOM_OAUTH_CLIENT_ID / CALCOM_OAUTH_CLIENT_SECRET).'
+        : 'The Cal.com platform client is not configured (CALCOM_PLATFORM_CLIENT_ID / CALCOM_PLATFORM_CLIENT_SECRET).',
+    );
+  }
+}
+
+/** OAuth callback failures, shown on an HTML page with their code. */
+export class OAuthConsentDenied extends AppError {
+  constructor() {
+    super('oauth_consent_denied', 400, 'Access was not granted on Cal.com, so the tenant is not connected.');
+  }
+}
+
+export class OAuthStateInvalid extends AppError {
+  constructor() {
+    super('oauth_state_invalid', 400, 'This sign-in link is not one we issued. Start connecting again from the admin page.');
+  }
+}
+
+export class OAuthStateExpired extends AppError {
+  constructor() {
+    super('oauth_state_expired', 400, 'This sign-in link has expired. Start connecting again from the admin page.');
+  }
+}
+
+export class OAuthCodeReplayed extends AppError {
+  constructor() {
+    super('oauth_code_replayed', 400, 'This sign-in response was already used. Start connecting again if the tenant is not connected.');
+  }
+}
+
+export class OAuthCodeRejected extends AppError {
+  constructor(cause?: unknown) {
+    super('oauth_code_rejected', 400, 'Cal.com refused the authorisation code. Start connecting again.', { cause });
+  }
+}
+
+export class OAuthCallbackInvalid extends AppError {
+  constructor() {
+    super('oauth_callback_invalid', 400, 'The sign-in response from Cal.com is incomplete.');
+  }
+}
+
+export class IdempotencyKeyRequired extends AppError {
+  constructor() {
+    super('idempotency_key_required', 400, 'Send an Idempotency-Key header (8–128 characters of A–Z, a–z, 0–9, "-", "_", ".", ":").');
+  }
+}
+
+export class IdempotencyKeyReused extends AppError {
+  constructor() {
+    super('idempotency_key_reused', 422, 'This Idempotency-Key was already used for a different request.');
+  }
+}
+
+// Webhook intake (server/src/webhooks). Each refusal has its own code; none
+// says more than needed (an unknown tenant and a bad signature cost the same).
+
+export class WebhookSignatureMissing extends AppError {
+  constructor() {
+    super('signature_missing', 401, 'The X-Cal-Signature-256 header is missing or malformed.');
+  }
+}
+
+export class WebhookSignatureInvalid extends AppError {
+  constructor() {
+    super('signature_invalid', 401, 'The signature does not match the body for any of this endpoint\'s secrets.');
+  }
+}
+
+export class WebhookUnsigned extends AppError {
+  constructor() {
+    super('unsigned_delivery', 401, 'The delivery is unsigned (no-secret-provided): set the webhook secret in Cal.com.');
+  }
+}
+
+export class WebhookUnknownTenant extends AppError {
+  constructor() {
+    super('unknown_tenant', 404, 'No webhook endpoint has that name.');
+  }
+}
+
+export class WebhookInvalidPayload extends AppError {
+  constructor(errors: FieldError[]) {
+    super('invalid_payload', 400, 'The signed body is not a Cal.com webhook delivery we can read.', { extra: { errors } });
+  }
+}
+
+export class WebhookTenantMismatch extends AppError {
+  constructor() {
+    super('tenant_mismatch', 403, 'The booking metadata names another tenant.');
+  }
+}
+
+/**
+ * 400, not 409: the refusal depends on the request alone (its createdAt is
+ * older than the replay window), not on anything stored, and resending it will
+ * never succeed.
+ */
+export class WebhookStale extends AppError {
+  constructor() {
+    super('stale_delivery', 400, 'The delivery is older than the replay window.');
+  }
+}
+
+export class BookingNotFound extends AppError {
+  constructor() {
+    super('booking_not_found', 404, 'No booking has that uid.');
   }
 }
