@@ -12,6 +12,11 @@ import { notFoundHandler, problemHandler } from './http/problem.js';
 import { requestLog } from './http/request-log.js';
 import type { Logger } from './logger.js';
 import { tenantsRoutes } from './tenants/tenants.routes.js';
+import { bookingsRoutes } from './bookings/bookings.routes.js';
+import { createBookingsService } from './bookings/bookings.service.js';
+import { webhookMetrics } from './webhooks/webhooks.metrics.js';
+import { webhookAdminRoutes, webhookIntakeRoutes } from './webhooks/webhooks.routes.js';
+import { createWebhooksService } from './webhooks/webhooks.service.js';
 import { createTenantsService } from './tenants/tenants.service.js';
 
 export interface AppDependencies {
@@ -39,6 +44,8 @@ export function createContext(deps: AppDependencies): AppContext {
 export function createApp(deps: AppDependencies | AppContext): Express {
   const ctx = 'keyring' in deps ? deps : createContext(deps);
   const tenants = createTenantsService(ctx);
+  const webhooks = createWebhooksService(ctx, tenants);
+  const bookings = createBookingsService(ctx);
 
   const app = express();
   app.disable('x-powered-by');
@@ -55,6 +62,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(healthRoutes(ctx));
 
   // Routes that need the raw body (signed webhooks) are mounted before the JSON parser.
+  app.use(webhookIntakeRoutes(webhooks, webhookMetrics(ctx.metrics.registry)));
 
   app.use(express.json({ limit: JSON_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
 
@@ -62,6 +70,8 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use('/v1/admin', adminAuth(ctx));
   app.use(tenantsRoutes(tenants));
   app.use(tokensRoutes(ctx, tenants));
+  app.use(bookingsRoutes(bookings, tenants));
+  app.use(webhookAdminRoutes(webhooks, tenants));
 
   app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m' }));
 

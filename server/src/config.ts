@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   CALBRIDGE_ENCRYPTION_KEYS: keyRing,
   CALBRIDGE_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   CALBRIDGE_WEBHOOK_SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
+  // Cal.com retries a failed delivery up to 3 times, at least 5 minutes apart; 7 days leaves room for outages on our side.
+  CALBRIDGE_WEBHOOK_REPLAY_WINDOW_SECONDS: z.coerce.number().int().min(3600).max(90 * 86400).default(7 * 86400),
   CALBRIDGE_TRUST_PROXY: bool.default(false),
   CALBRIDGE_WIDGET_DIR: z.string().min(1).default(defaultWidgetDir),
   CALBRIDGE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
@@ -85,6 +87,8 @@ export interface Config {
   encryptionKeys: { id: string; key: Buffer }[];
   adminToken: string | undefined;
   webhookSecretGraceSeconds: number;
+  /** Deliveries whose createdAt is older than this are refused (`stale_delivery`); identities are kept at least this long. */
+  webhookReplayWindowSeconds: number;
   trustProxy: boolean;
   widgetDir: string;
   sessionTtlSeconds: number;
@@ -139,6 +143,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     encryptionKeys: e.CALBRIDGE_ENCRYPTION_KEYS,
     adminToken: e.CALBRIDGE_ADMIN_TOKEN,
     webhookSecretGraceSeconds: e.CALBRIDGE_WEBHOOK_SECRET_GRACE_SECONDS,
+    webhookReplayWindowSeconds: e.CALBRIDGE_WEBHOOK_REPLAY_WINDOW_SECONDS,
     trustProxy: e.CALBRIDGE_TRUST_PROXY,
     widgetDir: e.CALBRIDGE_WIDGET_DIR,
     sessionTtlSeconds: e.CALBRIDGE_SESSION_TTL_SECONDS,

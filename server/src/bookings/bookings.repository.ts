@@ -1,0 +1,207 @@
+import type { Tx } from '../db/db.js';
+
+/** A booking's status as Cal.com names it in API v2, lower case. */
+export type BookingStatus = 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'awaiting_host';
+
+export interface Attendee {
+  name: string | null;
+  email: string;
+  timeZone: string | null;
+  noShow?: boolean;
+}
+
+export interface Organizer {
+  id: number | null;
+  name: string | null;
+  email: string | null;
+  username: string | null;
+  timeZone: string | null;
+}
+
+/** One row of `bookings`: the current state of a booking. */
+export interface BookingRecord {
+  uid: string;
+  calcomId: number | null;
+  status: BookingStatus;
+  title: string | null;
+  startTime: Date | null;
+  endTime: Date | null;
+  eventTypeId: number | null;
+  attendees: Attendee[];
+  organizer: Organizer | null;
+  metadata: Record<string, unknown> | null;
+  rescheduledFromUid: string | null;
+  rescheduledToUid: string | null;
+  cancellationReason: string | null;
+  meetingStartedAt: Date | null;
+  meetingEndedAt: Date | null;
+  stateEventId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface BookingEventRecord {
+  id: string;
+  trigger: string;
+  occurredAt: Date;
+  status: BookingStatus | null;
+  source: 'webhook' | 'reconciliation';
+  recordedAt: Date;
+}
+
+const COLUMNS = `uid, calcom_id AS "calcomId", status, title, start_time AS "startTime", end_time AS "endTime",
+  event_type_id AS "eventTypeId", attendees, organizer, metadata, rescheduled_from_uid AS "rescheduledFromUid",
+  rescheduled_to_uid AS "rescheduledToUid", cancellation_reason AS "cancellationReason",
+  meeting_started_at AS "meetingStartedAt", meeting_ended_at AS "meetingEndedAt", state_event_id AS "stateEventId",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** Records an event in a booking's history; null when the same event (uid, trigger, time) is already there. */
+export async function insertEvent(
+  tx: Tx,
+  e: { tenantId: string; bookingUid: string; trigger: string; occurredAt: Date; rank: number; source: string; inboxId: string | null; status: string | null; recordedAt: Date },
+): Promise<string | null> {
+  const r = await tx.query<{ id: string }>(
+    `INSERT INTO booking_events (tenant_id, booking_uid, trigger_event, occurred_at, rank, source, inbox_id, status, recorded_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT ON CONSTRAINT booking_events_identity DO NOTHING
+     RETURNING id`,
+    [e.tenantId, e.bookingUid, e.trigger, e.occurredAt, e.rank, e.source, e.inboxId, e.status, e.recordedAt],
+  );
+  return r.rows[0]?.id ?? null;
+}
+
+/** Fields an event may carry; null means "not carried", never "erase". */
+export interface BookingFields {
+  calcomId: number | null;
+  title: string | null;
+  startTime: Date | null;
+  endTime: Date | null;
+  eventTypeId: number | null;
+  attendees: Attendee[] | null;
+  organizer: Organizer | null;
+  metadata: Record<string, unknown> | null;
+  rescheduledFromUid: string | null;
+  rescheduledToUid: string | null;
+  cancellationReason: string | null;
+}
+
+// Columns an event fills: a newer event overwrites what it carries, an older
+// one only fills what is still unknown. Status and the state marker move only
+// forward. Empty arrays count as unknown.
+const FILLABLE = [
+  ['calcom_id', 'b.calcom_id', 'EXCLUDED.calcom_id'],
+  ['title', 'b.title', 'EXCLUDED.title'],
+  ['start_time', 'b.start_time', 'EXCLUDED.start_time'],
+  ['end_time', 'b.end_time', 'EXCLUDED.end_time'],
+  ['event_type_id', 'b.event_type_id', 'EXCLUDED.event_type_id'],
+  ['organizer', 'b.organizer', 'EXCLUDED.organizer'],
+  ['metadata', 'b.metadata', 'EXCLUDED.metadata'],
+  ['rescheduled_from_uid', 'b.rescheduled_from_uid', 'EXCLUDED.rescheduled_from_uid'],
+  ['rescheduled_to_uid', 'b.rescheduled_to_uid', 'EXCLUDED.rescheduled_to_uid'],
+  ['cancellation_reason', 'b.cancellation_reason', 'EXCLUDED.cancellation_reason'],
+] as const;
+const NEWER = '(EXCLUDED.state_at, EXCLUDED.state_rank) > (b.state_at, b.state_rank)';
+const fill = (col: string, old: string, neu: string, empty?: string) => {
+  const o = empty ? `nullif(${old}, ${empty})` : old;
+  const n = empty ? `nullif(${neu}, ${empty})` : neu;
+  return `${col} = CASE WHEN ${NEWER} THEN coalesce(${n}, ${old}) ELSE coalesce(${o}, ${neu}) END`;
+};
+const UPSERT = `
+  INSERT INTO bookings AS b (tenant_id, uid, calcom_id, status, title, start_time, end_time, event_type_id, attendees,
+    attendee_emails, organizer, metadata, rescheduled_from_uid, rescheduled_to_uid, cancellation_reason,
+    state_at, state_rank, state_event_id, created_at, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::jsonb, '[]'), coalesce($10::text[], '{}'), $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+  ON CONFLICT (tenant_id, uid) DO UPDATE SET
+    status = CASE WHEN ${NEWER} THEN EXCLUDED.status ELSE b.status END,
+    ${FILLABLE.map(([c, o, n]) => fill(c, o, n)).join(',\n    ')},
+    ${fill('attendees', 'b.attendees', 'EXCLUDED.attendees', "'[]'::jsonb")},
+    ${fill('attendee_emails', 'b.attendee_emails', 'EXCLUDED.attendee_emails', "'{}'::text[]")},
+    state_event_id = CASE WHEN ${NEWER} THEN EXCLUDED.state_event_id ELSE b.state_event_id END,
+    state_rank = CASE WHEN ${NEWER} THEN EXCLUDED.state_rank ELSE b.state_rank END,
+    state_at = CASE WHEN ${NEWER} THEN EXCLUDED.state_at ELSE b.state_at END,
+    updated_at = EXCLUDED.updated_at
+  RETURNING state_event_id = $18 AS applied`;
+
+/**
+ * Applies an event's state to the booking in one statement (row-locked by the
+ * upsert, so concurrent events of one booking serialise). Returns whether the
+ * event became the booking's state.
+ */
+export async function upsertBooking(
+  tx: Tx,
+  b: { tenantId: string; uid: string; status: BookingStatus; stateAt: Date; stateRank: number; eventId: string; now: Date } & BookingFields,
+): Promise<boolean> {
+  const r = await tx.query<{ applied: boolean }>(UPSERT, [
+    b.tenantId, b.uid, b.calcomId, b.status, b.title, b.startTime, b.endTime, b.eventTypeId,
+    b.attendees ? JSON.stringify(b.attendees) : null,
+    b.attendees ? [...new Set(b.attendees.map((a) => a.email.toLowerCase()))] : null,
+    b.organizer ? JSON.stringify(b.organizer) : null,
+    b.metadata ? JSON.stringify(b.metadata) : null,
+    b.rescheduledFromUid, b.rescheduledToUid, b.cancellationReason, b.stateAt, b.stateRank, b.eventId, b.now,
+  ]);
+  return r.rows[0]?.applied ?? false;
+}
+
+/** Notes a meeting's start or end on a known booking; false when the booking is not known yet. */
+export async function markMeeting(tx: Tx, uid: string, column: 'meeting_started_at' | 'meeting_ended_at', at: Date, now: Date): Promise<boolean> {
+  const r = await tx.query(`UPDATE bookings SET ${column} = greatest(${column}, $2), updated_at = $3 WHERE uid = $1`, [uid, at, now]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Sets attendees' no-show flags by email on a known booking; false when the booking is not known yet. */
+export async function markNoShow(tx: Tx, uid: string, flags: Map<string, boolean>, now: Date): Promise<boolean> {
+  const r = await tx.query<{ attendees: Attendee[] }>('SELECT attendees FROM bookings WHERE uid = $1 FOR UPDATE', [uid]);
+  const row = r.rows[0];
+  if (!row) return false;
+  const attendees = row.attendees.map((a) => {
+    const flag = flags.get(a.email.toLowerCase());
+    return flag === undefined ? a : { ...a, noShow: flag };
+  });
+  await tx.query('UPDATE bookings SET attendees = $2, updated_at = $3 WHERE uid = $1', [uid, JSON.stringify(attendees), now]);
+  return true;
+}
+
+/** Points a known booking at the booking that replaces it, without touching its state. */
+export async function linkRescheduledTo(tx: Tx, uid: string, toUid: string, now: Date): Promise<void> {
+  await tx.query('UPDATE bookings SET rescheduled_to_uid = $2, updated_at = $3 WHERE uid = $1 AND rescheduled_to_uid IS DISTINCT FROM $2', [uid, toUid, now]);
+}
+
+export async function findBooking(tx: Tx, uid: string): Promise<BookingRecord | null> {
+  const r = await tx.query<BookingRecord>(`SELECT ${COLUMNS} FROM bookings WHERE uid = $1`, [uid]);
+  return r.rows[0] ?? null;
+}
+
+export async function listEvents(tx: Tx, uid: string): Promise<BookingEventRecord[]> {
+  const r = await tx.query<BookingEventRecord>(
+    `SELECT id, trigger_event AS trigger, occurred_at AS "occurredAt", status, source, recorded_at AS "recordedAt"
+       FROM booking_events WHERE booking_uid = $1 ORDER BY occurred_at, rank, recorded_at`,
+    [uid],
+  );
+  return r.rows;
+}
+
+export interface BookingFilter {
+  status: BookingStatus | null;
+  from: Date | null;
+  to: Date | null;
+  email: string | null;
+  /** Exclusive position: (start time or null for "unknown", uid). */
+  after: { startTime: Date | null; uid: string } | null;
+  limit: number;
+}
+
+/** Bookings by start time (unknown first), then uid; only the transaction's tenant. */
+export async function listBookings(tx: Tx, f: BookingFilter): Promise<BookingRecord[]> {
+  const r = await tx.query<BookingRecord>(
+    `SELECT ${COLUMNS} FROM bookings
+      WHERE ($1::text IS NULL OR status = $1)
+        AND ($2::timestamptz IS NULL OR start_time >= $2)
+        AND ($3::timestamptz IS NULL OR start_time < $3)
+        AND ($4::text IS NULL OR attendee_emails @> ARRAY[$4::text])
+        AND ($6::text IS NULL OR (coalesce(start_time, '-infinity'::timestamptz), uid) > (coalesce($5::timestamptz, '-infinity'::timestamptz), $6::text))
+      ORDER BY coalesce(start_time, '-infinity'::timestamptz), uid
+      LIMIT $7`,
+    [f.status, f.from, f.to, f.email, f.after?.startTime ?? null, f.after?.uid ?? null, f.limit],
+  );
+  return r.rows;
+}

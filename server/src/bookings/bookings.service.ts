@@ -1,0 +1,311 @@
+import type { CalcomWebhook } from '@calbridge/shared';
+import type { AppContext } from '../context.js';
+import type { Tx } from '../db/db.js';
+import { BookingNotFound, InvalidRequest } from '../errors.js';
+import { enqueue } from '../jobs/queue.js';
+import * as repo from './bookings.repository.js';
+import type { Attendee, BookingEventRecord, BookingFields, BookingRecord, BookingStatus, Organizer } from './bookings.repository.js';
+
+export type { BookingRecord, BookingEventRecord, BookingStatus };
+
+/**
+ * Downstream work after a booking changed (lead scoring, CRM: later issues).
+ * Enqueued in the same transaction as the change, payload
+ * `{ tenantId, bookingUid, eventId }`. No handler is registered yet, so these
+ * jobs wait in the queue until one is.
+ */
+export const BOOKING_CHANGED_TASK = 'booking.changed';
+
+/**
+ * One thing that happened to a booking, in Calbridge's terms. The webhook
+ * intake builds these from Cal.com deliveries; reconciliation builds them from
+ * bookings read through Cal.com API v2. Both go through {@link applyBookingEvent}.
+ */
+export interface BookingEvent {
+  source: 'webhook' | 'reconciliation';
+  /** Cal.com's trigger name, or a name of the source's own (e.g. `RECONCILED`). */
+  trigger: string;
+  /** When Cal.com says it happened: orders events of one booking. */
+  occurredAt: Date;
+  /** The inbox row it came from (webhooks only). */
+  inboxId: string | null;
+  uid: string;
+  status: BookingStatus;
+  fields: BookingFields;
+}
+
+export interface AppliedEvent {
+  /** Null when the same event (uid, trigger, time) was recorded before. */
+  eventId: string | null;
+  /** True when the event became the booking's current state. */
+  applied: boolean;
+}
+
+/** Events of the same instant are ordered by how final their status is. */
+export function statusRank(status: BookingStatus): number {
+  return status === 'cancelled' || status === 'rejected' ? 3 : status === 'accepted' ? 2 : 1;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Strips what PostgreSQL cannot store (NUL, lone surrogates) from text we keep. */
+function clean<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\uFFFD') as T;
+  if (Array.isArray(value)) return value.map(clean) as T;
+  if (value instanceof Date) return value;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), clean(v)])) as T;
+  return value;
+}
+
+/**
+ * Records the event in the booking's history and, when it is newer than the
+ * state already applied, makes it the booking's state; an older event only
+ * fills fields still unknown (a late BOOKING_CREATED never revives a
+ * cancelled booking). Queues {@link BOOKING_CHANGED_TASK} in the same
+ * transaction. Call inside `db.withTenant(tenantId, …)`.
+ */
+export async function applyBookingEvent(tx: Tx, tenantId: string, event: BookingEvent, now: Date): Promise<AppliedEvent> {
+  const eventId = await repo.insertEvent(tx, {
+    tenantId,
+    bookingUid: event.uid,
+    trigger: event.trigger,
+    occurredAt: event.occurredAt,
+    rank: statusRank(event.status),
+    source: event.source,
+    inboxId: event.inboxId,
+    status: event.status,
+    recordedAt: now,
+  });
+  if (!eventId) return { eventId: null, applied: false };
+  const applied = await repo.upsertBooking(tx, {
+    tenantId,
+    uid: event.uid,
+    status: event.status,
+    stateAt: event.occurredAt,
+    stateRank: statusRank(event.status),
+    eventId,
+    now,
+    ...clean(event.fields),
+  });
+  await enqueue(tx, BOOKING_CHANGED_TASK, { tenantId, bookingUid: event.uid, eventId });
+  return { eventId, applied };
+}
+
+/** Records a meeting or no-show event in a booking's history and notes it on the booking; status never moves. */
+async function applyAnnotation(
+  tx: Tx,
+  tenantId: string,
+  e: { uid: string; trigger: string; occurredAt: Date; inboxId: string | null },
+  now: Date,
+  note: (tx: Tx) => Promise<boolean>,
+): Promise<AppliedEvent> {
+  const eventId = await repo.insertEvent(tx, { tenantId, bookingUid: e.uid, trigger: e.trigger, occurredAt: e.occurredAt, rank: 0, source: 'webhook', inboxId: e.inboxId, status: null, recordedAt: now });
+  if (!eventId) return { eventId: null, applied: false };
+  const applied = await note(tx);
+  await enqueue(tx, BOOKING_CHANGED_TASK, { tenantId, bookingUid: e.uid, eventId });
+  return { eventId, applied };
+}
+
+const lower = (s: string) => s.toLowerCase() as BookingStatus;
+
+/** The booking state a booking trigger reports. */
+function statusOf(trigger: string, reported: string | null | undefined): BookingStatus {
+  switch (trigger) {
+    case 'BOOKING_CANCELLED':
+      return 'cancelled';
+    case 'BOOKING_REJECTED':
+      return 'rejected';
+    case 'BOOKING_REQUESTED':
+      return 'pending';
+    case 'BOOKING_PAYMENT_INITIATED':
+      return reported ? lower(reported) : 'pending';
+    default:
+      return reported ? lower(reported) : 'accepted';
+  }
+}
+
+const EMPTY: BookingFields = {
+  calcomId: null, title: null, startTime: null, endTime: null, eventTypeId: null, attendees: null,
+  organizer: null, metadata: null, rescheduledFromUid: null, rescheduledToUid: null, cancellationReason: null,
+};
+
+/**
+ * The booking events a Cal.com booking delivery stands for: the booking it is
+ * about, and on a reschedule also the booking it replaces (`rescheduleUid`),
+ * which Cal.com cancels and which now points to the new uid.
+ */
+export function eventsFromCalcom(w: Extract<CalcomWebhook, { kind: 'booking' }>, inboxId: string | null): BookingEvent[] {
+  const p = w.booking;
+  const occurredAt = new Date(w.createdAt);
+  const attendees: Attendee[] = p.attendees.map((a) => ({
+    name: a.name ?? null,
+    email: a.email,
+    timeZone: a.timeZone ?? null,
+    ...(typeof a.noShow === 'boolean' ? { noShow: a.noShow } : {}),
+  }));
+  const organizer: Organizer | null = p.organizer
+    ? { id: p.organizer.id ?? null, name: p.organizer.name ?? null, email: p.organizer.email ?? null, username: p.organizer.username ?? null, timeZone: p.organizer.timeZone ?? null }
+    : null;
+  const replaces = p.rescheduleUid && p.rescheduleUid !== p.uid ? p.rescheduleUid : null;
+  const events: BookingEvent[] = [
+    {
+      source: 'webhook',
+      trigger: w.trigger,
+      occurredAt,
+      inboxId,
+      uid: p.uid,
+      status: statusOf(w.trigger, p.status),
+      fields: {
+        calcomId: p.bookingId ?? null,
+        title: p.title ?? null,
+        startTime: new Date(p.startTime),
+        endTime: new Date(p.endTime),
+        eventTypeId: p.eventTypeId ?? null,
+        attendees,
+        organizer,
+        metadata: p.metadata ?? null,
+        rescheduledFromUid: replaces,
+        rescheduledToUid: null,
+        cancellationReason: w.trigger === 'BOOKING_CANCELLED' || w.trigger === 'BOOKING_REJECTED' ? (p.cancellationReason ?? null) : null,
+      },
+    },
+  ];
+  if (replaces && w.trigger === 'BOOKING_RESCHEDULED') {
+    events.push({
+      source: 'webhook',
+      trigger: w.trigger,
+      occurredAt,
+      inboxId,
+      uid: replaces,
+      status: 'cancelled',
+      fields: {
+        ...EMPTY,
+        calcomId: p.rescheduleId ?? null,
+        title: p.title ?? null,
+        startTime: p.rescheduleStartTime ? new Date(p.rescheduleStartTime) : null,
+        endTime: p.rescheduleEndTime ? new Date(p.rescheduleEndTime) : null,
+        eventTypeId: p.eventTypeId ?? null,
+        attendees,
+        organizer,
+        rescheduledToUid: p.uid,
+      },
+    });
+  }
+  return events;
+}
+
+/**
+ * Applies a verified Cal.com delivery to the tenant's bookings. Returns the
+ * booking events it recorded (none for triggers not about one booking).
+ */
+export async function applyCalcomWebhook(tx: Tx, tenantId: string, w: CalcomWebhook, inboxId: string, now: Date): Promise<AppliedEvent[]> {
+  const occurredAt = new Date(w.createdAt);
+  switch (w.kind) {
+    case 'booking': {
+      const out: AppliedEvent[] = [];
+      for (const e of eventsFromCalcom(w, inboxId)) out.push(await applyBookingEvent(tx, tenantId, e, now));
+      const replaces = w.booking.rescheduleUid;
+      if (replaces && replaces !== w.booking.uid && w.trigger !== 'BOOKING_RESCHEDULED') {
+        // A reschedule awaiting confirmation (BOOKING_REQUESTED): link the original, do not cancel it yet.
+        await repo.linkRescheduledTo(tx, replaces, w.booking.uid, now);
+      }
+      return out;
+    }
+    case 'no_show': {
+      const flags = new Map(w.noShow.attendees.map((a) => [a.email.toLowerCase(), a.noShow]));
+      const uid = w.noShow.bookingUid;
+      return [await applyAnnotation(tx, tenantId, { uid, trigger: w.trigger, occurredAt, inboxId }, now, (t) => repo.markNoShow(t, uid, flags, now))];
+    }
+    case 'meeting': {
+      const uid = w.bookingUid;
+      if (!uid) return [];
+      const column = w.trigger === 'MEETING_STARTED' ? 'meeting_started_at' : w.trigger === 'MEETING_ENDED' ? 'meeting_ended_at' : null;
+      return [
+        await applyAnnotation(tx, tenantId, { uid, trigger: w.trigger, occurredAt, inboxId }, now, (t) =>
+          column ? repo.markMeeting(t, uid, column, occurredAt, now) : Promise.resolve(false),
+        ),
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+/** How a booking appears in the admin API. */
+export function toBooking(b: BookingRecord) {
+  return {
+    uid: b.uid,
+    calcomId: b.calcomId,
+    status: b.status,
+    title: b.title,
+    startTime: b.startTime?.toISOString() ?? null,
+    endTime: b.endTime?.toISOString() ?? null,
+    eventTypeId: b.eventTypeId,
+    attendees: b.attendees,
+    organizer: b.organizer,
+    metadata: b.metadata,
+    rescheduledFromUid: b.rescheduledFromUid,
+    rescheduledToUid: b.rescheduledToUid,
+    cancellationReason: b.cancellationReason,
+    meetingStartedAt: b.meetingStartedAt?.toISOString() ?? null,
+    meetingEndedAt: b.meetingEndedAt?.toISOString() ?? null,
+    createdAt: b.createdAt.toISOString(),
+    updatedAt: b.updatedAt.toISOString(),
+  };
+}
+
+export function toBookingEvent(e: BookingEventRecord, current: boolean) {
+  return { id: e.id, trigger: e.trigger, occurredAt: e.occurredAt.toISOString(), status: e.status, source: e.source, recordedAt: e.recordedAt.toISOString(), current };
+}
+
+function encodeCursor(b: BookingRecord): string {
+  return Buffer.from(JSON.stringify([b.startTime?.toISOString() ?? null, b.uid]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): { startTime: Date | null; uid: string } {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[1] === 'string' && (v[0] === null || (typeof v[0] === 'string' && Number.isFinite(Date.parse(v[0]))))) {
+      return { startTime: v[0] === null ? null : new Date(v[0]), uid: v[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidRequest([{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
+}
+
+/** The admin read side of bookings. */
+export function createBookingsService(ctx: Pick<AppContext, 'db'>) {
+  const { db } = ctx;
+
+  async function list(
+    tenantId: string,
+    q: { status?: BookingStatus; from?: string; to?: string; email?: string; limit: number; cursor?: string },
+  ): Promise<{ data: BookingRecord[]; nextCursor: string | null }> {
+    const rows = await db.withTenant(tenantId, (tx) =>
+      repo.listBookings(tx, {
+        status: q.status ?? null,
+        from: q.from ? new Date(q.from) : null,
+        to: q.to ? new Date(q.to) : null,
+        email: q.email?.toLowerCase() ?? null,
+        after: q.cursor ? decodeCursor(q.cursor) : null,
+        limit: q.limit + 1,
+      }),
+    );
+    const data = rows.slice(0, q.limit);
+    return { data, nextCursor: rows.length > q.limit ? encodeCursor(data.at(-1)!) : null };
+  }
+
+  async function get(tenantId: string, uid: string): Promise<{ booking: BookingRecord; events: BookingEventRecord[] }> {
+    const found = await db.withTenant(tenantId, async (tx) => {
+      const booking = await repo.findBooking(tx, uid);
+      return booking ? { booking, events: await repo.listEvents(tx, uid) } : null;
+    });
+    if (!found) throw new BookingNotFound();
+    return found;
+  }
+
+  return { list, get };
+}
+
+export type BookingsService = ReturnType<typeof createBookingsService>;

@@ -1,0 +1,28 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export interface WebhookMetrics {
+  deliveries: Counter<'outcome' | 'code'>;
+  latency: Histogram<'outcome'>;
+}
+
+/** The intake's metrics on the app's registry (created once per registry). */
+export function webhookMetrics(registry: Registry): WebhookMetrics {
+  const deliveries =
+    (registry.getSingleMetric('calbridge_webhook_deliveries_total') as Counter<'outcome' | 'code'> | undefined) ??
+    new Counter({
+      name: 'calbridge_webhook_deliveries_total',
+      help: 'Cal.com webhook deliveries by outcome (accepted, duplicate, stale, rejected, error) and problem code ("none" when accepted).',
+      labelNames: ['outcome', 'code'] as const,
+      registers: [registry],
+    });
+  const latency =
+    (registry.getSingleMetric('calbridge_webhook_intake_duration_seconds') as Histogram<'outcome'> | undefined) ??
+    new Histogram({
+      name: 'calbridge_webhook_intake_duration_seconds',
+      help: 'Time from a delivery being read to its answer (verification, storage, projection), by outcome.',
+      labelNames: ['outcome'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+  return { deliveries, latency };
+}

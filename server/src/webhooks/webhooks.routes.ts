@@ -1,0 +1,55 @@
+import express, { Router, type ErrorRequestHandler } from 'express';
+import { z } from 'zod';
+import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
+import { validate } from '../http/validate.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import type { WebhookMetrics } from './webhooks.metrics.js';
+import type { WebhooksService } from './webhooks.service.js';
+
+/** Cal.com bodies are a few KB; anything above this is refused with 413 before it is read. */
+export const WEBHOOK_BODY_LIMIT = '256kb';
+
+/**
+ * `POST /v1/webhooks/calcom/:tenant`: mounted before the JSON parser, because
+ * the signature covers the exact bytes. Answers 200 `{ duplicate }` only after
+ * the delivery is committed.
+ */
+export function webhookIntakeRoutes(webhooks: WebhooksService, metrics: WebhookMetrics): Router {
+  const router = Router();
+  // Any content type: Cal.com sends JSON, or form-encoded bodies for some templates, and the bytes are what is signed.
+  router.post('/v1/webhooks/calcom/:tenant', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const result = await webhooks.receive(String(req.params.tenant ?? ''), req.get('x-cal-signature-256'), body);
+    res.status(200).set('Cache-Control', 'no-store').json({ received: true, duplicate: result.duplicate });
+  });
+  // Bodies refused by the parser (too large, bad encoding) are deliveries too: count them, then let the problem handler answer.
+  const countParserRefusals: ErrorRequestHandler = (err, _req, _res, next) => {
+    const type = (err as { type?: string } | undefined)?.type;
+    metrics.deliveries.inc({ outcome: 'rejected', code: type === 'entity.too.large' ? 'payload_too_large' : 'invalid_request' });
+    next(err);
+  };
+  router.use('/v1/webhooks/calcom', countParserRefusals);
+  return router;
+}
+
+const ListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().regex(/^[0-9]{1,19}$/).optional(),
+});
+
+/** `GET /v1/admin/tenants/:slug/webhook-deliveries`: the delivery log, newest first. Mounted behind adminAuth. */
+export function webhookAdminRoutes(webhooks: WebhooksService, tenants: TenantsService): Router {
+  const router = Router();
+  router.get('/v1/admin/tenants/:slug/webhook-deliveries', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const q = validate(ListQuery, req.query, 'query');
+    const t = await tenants.resolve(slug);
+    const page = await webhooks.deliveries(t.id, q.limit, q.cursor ?? null);
+    res.json({
+      data: page.data.map((d) => ({ id: d.id, receivedAt: d.receivedAt.toISOString(), trigger: d.trigger, outcome: d.outcome, code: d.code })),
+      nextCursor: page.nextCursor,
+    });
+  });
+  return router;
+}

@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { CALBRIDGE_TENANT_METADATA_KEY, CalcomWebhook } from '@calbridge/shared';
+import { applyCalcomWebhook } from '../bookings/bookings.service.js';
+import type { AppContext } from '../context.js';
+import {
+  AppError,
+  WebhookInvalidPayload,
+  WebhookSignatureInvalid,
+  WebhookSignatureMissing,
+  WebhookStale,
+  WebhookTenantMismatch,
+  WebhookUnknownTenant,
+  WebhookUnsigned,
+  type FieldError,
+} from '../errors.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import { webhookMetrics } from './webhooks.metrics.js';
+import * as repo from './webhooks.repository.js';
+import { checkCalcomSignature } from './webhooks.signature.js';
+
+/** No tenant has this id: the unknown-tenant path reads secrets under it. */
+const NO_TENANT = '00000000-0000-0000-0000-000000000000';
+
+type Refusal = 'signature_missing' | 'signature_invalid' | 'unsigned_delivery' | 'invalid_payload' | 'tenant_mismatch' | 'stale_delivery';
+
+export type IntakeResult = { duplicate: boolean };
+
+function refusal(code: Refusal, errors: FieldError[]): AppError {
+  switch (code) {
+    case 'signature_missing':
+      return new WebhookSignatureMissing();
+    case 'signature_invalid':
+      return new WebhookSignatureInvalid();
+    case 'unsigned_delivery':
+      return new WebhookUnsigned();
+    case 'invalid_payload':
+      return new WebhookInvalidPayload(errors);
+    case 'tenant_mismatch':
+      return new WebhookTenantMismatch();
+    case 'stale_delivery':
+      return new WebhookStale();
+  }
+}
+
+/** Reads the JSON body (already verified); the trigger name too when it can, for the log. */
+function readBody(body: Buffer): { value: unknown; trigger: string | null } | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const t = (value as { triggerEvent?: unknown } | null)?.triggerEvent;
+  return { value, trigger: typeof t === 'string' && /^[A-Z][A-Z0-9_]{0,99}$/.test(t) ? t : null };
+}
+
+function metadataOf(w: CalcomWebhook): Record<string, unknown> | null | undefined {
+  if (w.kind === 'booking') return w.booking.metadata;
+  if (w.kind === 'meeting') return w.metadata;
+  return null;
+}
+
+/**
+ * The Cal.com webhook intake: verify, then read, then store exactly once and
+ * project, all in one tenant transaction; answer only after it commits.
+ */
+export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'logger' | 'metrics'>, tenants: TenantsService) {
+  const { db, clock, config, logger } = ctx;
+  const metrics = webhookMetrics(ctx.metrics.registry);
+  const log = logger.child({ component: 'webhooks' });
+
+  function count(outcome: string, code: string | null, started: bigint) {
+    metrics.deliveries.inc({ outcome, code: code ?? 'none' });
+    metrics.latency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /**
+   * Takes one delivery for the tenant named in the URL. Resolves with
+   * `{ duplicate }` once stored (or recognised); throws the refusal otherwise.
+   */
+  async function receive(slug: string, signature: string | undefined, body: Buffer): Promise<IntakeResult> {
+    const started = process.hrtime.bigint();
+    const receivedAt = clock.now();
+    try {
+      const tenant = await tenants.find(slug);
+      if (!tenant) {
+        // The same work as a refused signature: read secrets, HMAC, one write's cost.
+        await db.withTenant(NO_TENANT, async (tx) => {
+          checkCalcomSignature(body, signature, await tenants.webhookSecrets(tx, NO_TENANT));
+          await repo.insertNoDelivery(tx, receivedAt);
+        });
+        throw new WebhookUnknownTenant();
+      }
+
+      const outcome = await db.withTenant(tenant.id, async (tx) => {
+        const refuse = async (code: Refusal, trigger: string | null, errors: FieldError[] = []) => {
+          await repo.insertDelivery(tx, { tenantId: tenant.id, receivedAt, trigger, outcome: code === 'stale_delivery' ? 'stale' : 'rejected', code, inboxId: null });
+          return { refused: code, trigger, errors } as const;
+        };
+
+        const check = checkCalcomSignature(body, signature, await tenants.webhookSecrets(tx, tenant.id));
+        if (check !== 'valid') return refuse(check, null);
+
+        const read = readBody(body);
+        if (!read) return refuse('invalid_payload', null, [{ path: 'body', message: 'not JSON' }]);
+        const parsed = CalcomWebhook.safeParse(read.value);
+        if (!parsed.success) {
+          const errors = parsed.error.issues.slice(0, 20).map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message }));
+          return refuse('invalid_payload', read.trigger, errors);
+        }
+        const w = parsed.data;
+        const named = metadataOf(w)?.[CALBRIDGE_TENANT_METADATA_KEY];
+        if (named !== undefined && named !== null && named !== tenant.slug) return refuse('tenant_mismatch', w.trigger);
+        const createdAt = new Date(w.createdAt);
+        if (createdAt.getTime() < receivedAt.getTime() - config.webhookReplayWindowSeconds * 1000) return refuse('stale_delivery', w.trigger);
+
+        const bookingUid = w.kind === 'booking' ? w.booking.uid : w.kind === 'no_show' ? w.noShow.bookingUid : w.kind === 'meeting' ? w.bookingUid : null;
+        const inboxId = await repo.insertInbox(tx, {
+          tenantId: tenant.id,
+          bodySha256: createHash('sha256').update(body).digest(),
+          trigger: w.trigger,
+          eventCreatedAt: createdAt,
+          bookingUid,
+          receivedAt,
+          body,
+        });
+        if (!inboxId) {
+          await repo.insertDelivery(tx, { tenantId: tenant.id, receivedAt, trigger: w.trigger, outcome: 'duplicate', code: null, inboxId: null });
+          return { duplicate: true, trigger: w.trigger } as const;
+        }
+        await applyCalcomWebhook(tx, tenant.id, w, inboxId, receivedAt);
+        await repo.insertDelivery(tx, { tenantId: tenant.id, receivedAt, trigger: w.trigger, outcome: 'accepted', code: null, inboxId });
+        return { duplicate: false, trigger: w.trigger } as const;
+      });
+
+      if ('refused' in outcome) {
+        const code = outcome.refused;
+        count(code === 'stale_delivery' ? 'stale' : 'rejected', code, started);
+        log.info({ tenant: tenant.slug, code, trigger: outcome.trigger }, 'webhook delivery refused');
+        throw refusal(code, outcome.errors);
+      }
+      count(outcome.duplicate ? 'duplicate' : 'accepted', null, started);
+      log.debug({ tenant: tenant.slug, trigger: outcome.trigger, duplicate: outcome.duplicate }, 'webhook delivery stored');
+      return { duplicate: outcome.duplicate };
+    } catch (err) {
+      if (err instanceof WebhookUnknownTenant) {
+        count('rejected', err.code, started);
+        log.info({ code: err.code }, 'webhook delivery refused');
+      } else if (!(err instanceof AppError) || err.status >= 500) {
+        count('error', err instanceof AppError ? err.code : 'internal_error', started);
+      }
+      throw err;
+    }
+  }
+
+  /** The tenant's delivery log for the admin API, newest first. */
+  async function deliveries(tenantId: string, limit: number, cursor: string | null): Promise<{ data: repo.DeliveryRecord[]; nextCursor: string | null }> {
+    const rows = await db.withTenant(tenantId, (tx) => repo.listDeliveries(tx, limit + 1, cursor));
+    const data = rows.slice(0, limit);
+    return { data, nextCursor: rows.length > limit ? data.at(-1)!.id : null };
+  }
+
+  return { receive, deliveries };
+}
+
+export type WebhooksService = ReturnType<typeof createWebhooksService>;
