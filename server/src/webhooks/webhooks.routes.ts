@@ -17,7 +17,8 @@ export const WEBHOOK_BODY_LIMIT = '256kb';
 export function webhookIntakeRoutes(webhooks: WebhooksService, metrics: WebhookMetrics): Router {
   const router = Router();
   // Any content type: Cal.com sends JSON, or form-encoded bodies for some templates, and the bytes are what is signed.
-  router.post('/v1/webhooks/calcom/:tenant', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
+  // No inflating: Cal.com does not compress, the signature covers the bytes as sent, and a compressed body is refused (415).
+  router.post('/v1/webhooks/calcom/:tenant', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT, inflate: false }), async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const result = await webhooks.receive(String(req.params.tenant ?? ''), req.get('x-cal-signature-256'), body);
     res.status(200).set('Cache-Control', 'no-store').json({ received: true, duplicate: result.duplicate });
@@ -25,7 +26,8 @@ export function webhookIntakeRoutes(webhooks: WebhooksService, metrics: WebhookM
   // Bodies refused by the parser (too large, bad encoding) are deliveries too: count them, then let the problem handler answer.
   const countParserRefusals: ErrorRequestHandler = (err, _req, _res, next) => {
     const type = (err as { type?: string } | undefined)?.type;
-    metrics.deliveries.inc({ outcome: 'rejected', code: type === 'entity.too.large' ? 'payload_too_large' : 'invalid_request' });
+    const code = type === 'entity.too.large' ? 'payload_too_large' : type === 'encoding.unsupported' ? 'unsupported_media_type' : 'invalid_request';
+    metrics.deliveries.inc({ outcome: 'rejected', code });
     next(err);
   };
   router.use('/v1/webhooks/calcom', countParserRefusals);
