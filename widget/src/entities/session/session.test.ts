@@ -1,0 +1,46 @@
+import { expect } from '@open-wc/testing';
+import { CreateSessionRequest, CreateSessionResponse } from '@calbridge/shared';
+import { pageContext, readSession } from './session.js';
+
+const valid = {
+  token: 'eyJhbGciOi.x.y',
+  sessionId: 'ses_1',
+  consentReceiptId: 'rcpt_1',
+  expiresAt: '2026-11-25T12:00:00.000Z',
+  scopes: ['bookings:observe'],
+};
+
+const samples: [string, unknown][] = [
+  ['a session', valid],
+  ['an offset expiry', { ...valid, expiresAt: '2026-11-25T13:00:00+01:00' }],
+  ['an expiry without zone', { ...valid, expiresAt: '2026-11-25T12:00:00' }],
+  ['a word for expiry', { ...valid, expiresAt: 'soon' }],
+  ['an unknown scope', { ...valid, scopes: ['admin'] }],
+  ['an empty token', { ...valid, token: '' }],
+  ['no receipt', { ...valid, consentReceiptId: undefined }],
+  ['a string', 'token'],
+];
+
+describe('readSession', () => {
+  for (const [name, sample] of samples)
+    it(`should agree with the shared zod schema on ${name}`, () => {
+      expect(readSession(sample) !== null).to.equal(CreateSessionResponse.safeParse(sample).success);
+    });
+});
+
+describe('pageContext', () => {
+  it('should keep UTM parameters but drop the query, fragment and the referrer path', () => {
+    const url = new URL('https://shop.example/contact?utm_source=news&utm_campaign=winter&email=ada%40example.com#top');
+    const ctx = pageContext(url, 'https://search.example/results?q=ada');
+    expect(ctx).to.deep.equal({
+      pageUrl: 'https://shop.example/contact',
+      referrer: 'https://search.example',
+      utm: { source: 'news', campaign: 'winter' },
+    });
+    expect(CreateSessionRequest.safeParse({ consent: { version: 'v1', purposes: ['booking'] }, context: ctx }).success).to.equal(true);
+  });
+
+  it('should drop an unparsable referrer', () => {
+    expect(pageContext(new URL('https://shop.example/'), 'not a url').referrer).to.equal('');
+  });
+});

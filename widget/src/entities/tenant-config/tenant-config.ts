@@ -1,0 +1,40 @@
+import type { WidgetConfig } from '@calbridge/shared';
+import { requestJson, widgetUrl } from '../../shared/api/request.js';
+import { isHttpUrl, isObj, isOrigin, isStr, matches, must } from '../../shared/lib/read.js';
+
+/** The tenant's public widget config (`GET /v1/widget/:tenant/config`). */
+export type TenantConfig = WidgetConfig;
+
+const MODES = ['inline', 'popup', 'floating'];
+const THEMES = ['light', 'dark', 'auto'];
+const PURPOSE_ID = /^[a-z][a-z0-9_-]{0,39}$/;
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const OWNER = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)?$/;
+const EVENT = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** Mirrors `WidgetConfig` from @calbridge/shared; returns null when `v` does not match. */
+export function readTenantConfig(v: unknown): TenantConfig | null {
+  if (!isObj(v) || !isObj(v.consent)) return null;
+  const c = v.consent;
+  const purposes = c.purposes;
+  const ok =
+    matches(SLUG, v.tenant) &&
+    isStr(v.calLink, 200) && OWNER.test(v.calLink) &&
+    isOrigin(v.calOrigin) &&
+    (v.defaultEvent === undefined || matches(EVENT, v.defaultEvent)) &&
+    isStr(c.version, 64) && isStr(c.text) && isHttpUrl(c.privacyPolicyUrl) &&
+    Array.isArray(purposes) && purposes.length > 0 && purposes.length <= 10 &&
+    purposes.every((p) => isObj(p) && matches(PURPOSE_ID, p.id) && typeof p.required === 'boolean' && isStr(p.label, 200)) &&
+    purposes.some((p) => (p as { required: boolean }).required) &&
+    THEMES.includes(v.theme as string) &&
+    Array.isArray(v.modes) && v.modes.length > 0 && v.modes.every((m) => MODES.includes(m));
+  return ok ? (v as TenantConfig) : null;
+}
+
+/** Fetches and checks the tenant's public config. */
+export const fetchTenantConfig = async (server: string, tenant: string, signal?: AbortSignal): Promise<TenantConfig> =>
+  must(readTenantConfig(await requestJson(widgetUrl(server, tenant, 'config'), {}, signal)));
+
+/** The Cal.com link of the booking page: owner path plus event slug. */
+export const bookingLink = (config: TenantConfig, event?: string | null): string =>
+  [config.calLink, event || config.defaultEvent].filter(Boolean).join('/');

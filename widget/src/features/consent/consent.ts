@@ -1,0 +1,34 @@
+import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
+import type { ConsentChoice } from '../../entities/session/session.js';
+import { WidgetError } from '../../shared/lib/widget-error.js';
+
+/** Consent given through the host page's own consent manager (`grantConsent`). */
+export interface ConsentDetails {
+  /** Purposes the visitor agreed to; must include every required purpose. */
+  purposes: string[];
+  /** Consent text version the visitor saw; when given, it must match the tenant's current one. */
+  version?: string;
+}
+
+/**
+ * Checks consent against the tenant's consent config: every required purpose present, no
+ * unknown purpose, and the same text version. Throws `consent_invalid` otherwise.
+ */
+export function checkConsent(config: TenantConfig, details: ConsentDetails): ConsentChoice {
+  const { version, purposes } = config.consent;
+  const known = new Set(purposes.map((p) => p.id));
+  const given = [...new Set(details?.purposes ?? [])];
+  if (
+    (details?.version && details.version !== version) ||
+    !given.every((p) => known.has(p)) ||
+    !purposes.every((p) => !p.required || given.includes(p.id))
+  )
+    throw new WidgetError('consent_invalid');
+  return { version, purposes: given };
+}
+
+/** The purposes chosen in the consent form: required ones always, optional ones when checked. */
+export const formPurposes = (config: TenantConfig, form: HTMLFormElement): string[] =>
+  config.consent.purposes
+    .filter((p) => p.required || (form.elements.namedItem(p.id) as HTMLInputElement | null)?.checked)
+    .map((p) => p.id);

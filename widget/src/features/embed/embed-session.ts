@@ -1,0 +1,108 @@
+import { WidgetError } from '../../shared/lib/widget-error.js';
+import type { CalGlobal } from './cal-global.js';
+import { embedConfig, type BookingLink } from './embed-config.js';
+import { readEmbedMessage } from './embed-message.js';
+import { pageContext } from '../../entities/session/session.js';
+import { loadCal } from './load-cal.js';
+import { reportBooking, type ReportContext } from './report-booking.js';
+import type { CalbridgeBookedDetail } from '../../shared/events/calbridge-booked.js';
+
+let count = 0;
+
+/** What the element learns from the frame, after origin, source and shape checks. */
+export interface EmbedCallbacks {
+  resize(height: number): void;
+  /** A booking was made and reported to the server (`error` when the report failed). */
+  booked(detail: CalbridgeBookedDetail, error?: WidgetError): void;
+  failed(error: WidgetError): void;
+}
+
+export interface EmbedOptions {
+  calOrigin: string;
+  calLink: string;
+  /** What links the booking back to us (metadata) and the UTM parameters to forward. */
+  link: Omit<BookingLink, 'utm'>;
+  name?: string | undefined;
+  email?: string | undefined;
+  theme?: string | undefined;
+  /** Where and how to report a booking to the server. */
+  report: ReportContext;
+  frameTitle: string;
+  /** Milliseconds to wait for the booking page to say it is ready. */
+  timeout: number;
+}
+
+/**
+ * One Cal.com inline embed in its own namespace. Frame messages are taken from our own
+ * `message` listener, never from embed-core's callbacks (embed-core checks no origin):
+ * a message counts only if it comes from `calOrigin`, from this embed's iframe window,
+ * for this namespace, and validates.
+ */
+export class EmbedSession {
+  readonly namespace = `calbridge${++count}`;
+  #frame: HTMLIFrameElement | null = null;
+  #ready?: (ok: WidgetError | null) => void;
+
+  constructor(
+    private readonly opts: EmbedOptions,
+    private readonly on: EmbedCallbacks,
+  ) {}
+
+  /** Loads embed-core, frames the booking page into `container` and resolves once it is ready. */
+  async mount(container: HTMLElement, signal: AbortSignal): Promise<void> {
+    const Cal: CalGlobal = await loadCal();
+    signal.throwIfAborted();
+    const { calOrigin, calLink, frameTitle, timeout } = this.opts;
+    const config = embedConfig({ ...this.opts, link: { ...this.opts.link, utm: pageContext(location, '').utm } });
+    window.addEventListener('message', this.#onMessage);
+    Cal('init', this.namespace, { origin: calOrigin });
+    Cal.ns[this.namespace]!('inline', { elementOrSelector: container, calLink, config });
+    this.#frame = container.querySelector('iframe');
+    if (!this.#frame) throw new WidgetError('embed_load_failed');
+    this.#frame.title = frameTitle;
+    const failure = await new Promise<WidgetError | null>((resolve) => {
+      const t = setTimeout(() => resolve(new WidgetError('frame_timeout')), timeout);
+      const abort = () => resolve(new WidgetError('frame_failed'));
+      signal.addEventListener('abort', abort, { once: true });
+      this.#ready = (r) => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', abort);
+        resolve(r);
+      };
+    });
+    this.#ready = undefined;
+    if (failure) {
+      this.dispose();
+      throw failure;
+    }
+  }
+
+  /** Removes our listener and the frame. embed-core's own page-wide listeners cannot be removed. */
+  dispose(): void {
+    window.removeEventListener('message', this.#onMessage);
+    this.#frame?.closest('cal-inline')?.remove();
+    this.#frame = null;
+  }
+
+  #onMessage = (e: MessageEvent): void => {
+    if (e.origin !== this.opts.calOrigin || !this.#frame || e.source !== this.#frame.contentWindow) return;
+    const m = readEmbedMessage(e.data);
+    if (!m || m.namespace !== this.namespace) return;
+    switch (m.type) {
+      case 'linkReady':
+        this.#ready?.(null);
+        break;
+      case 'linkFailed': {
+        const err = new WidgetError('frame_failed');
+        if (this.#ready) this.#ready(err);
+        else this.on.failed(err);
+        break;
+      }
+      case '__dimensionChanged':
+        this.on.resize(m.data.iframeHeight);
+        break;
+      case 'bookingSuccessfulV2':
+        void reportBooking(this.opts.report, m.data).then((r) => this.on.booked(r.detail, r.error));
+    }
+  };
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import MagicString from 'magic-string';
+import { defineConfig } from 'vite';
+
+// Library build: dist/widget.js (the element, Lit included) plus lazy chunks
+// (embed-core with its stub), and the demo page copied to dist/index.html.
+export default defineConfig({
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'widget.js' },
+    rolldownOptions: {
+      // Lets shared modules merge into widget.js instead of an extra chunk on the initial load.
+      preserveEntrySignatures: 'allow-extension',
+      output: { minify: true, chunkFileNames: 'chunks/[name]-[hash].js' },
+    },
+  },
+  plugins: [
+    {
+      // The bundler leaves template literals alone: collapse the whitespace of Lit's css``
+      // and html`` templates (line breaks and indentation only; spaces within a line stay).
+      name: 'calbridge-minify-templates',
+      transform(code, id) {
+        if (!/\/src\/.*\.ts$/.test(id) || id.endsWith('.test.ts')) return null;
+        const out = new MagicString(code);
+        for (const m of code.matchAll(/(css|html)`([^`]*)`/g)) {
+          const body = m[2]!;
+          const min =
+            m[1] === 'css'
+              ? body
+                  .replace(/\s+/g, ' ')
+                  .replace(/\s*([{};,>])\s*/g, '$1')
+                  .replace(/:\s+/g, ':')
+                  .replace(/;}/g, '}')
+                  .replace(/([^\w.])0\./g, '$1.')
+                  .replace(/='(\w+)'\]/g, '=$1]')
+                  .trim()
+              : body.replace(/>\s*\n\s*</g, '><').replace(/\s*\n\s*/g, ' ');
+          const start = m.index! + m[1]!.length + 1;
+          if (min !== body) out.overwrite(start, start + body.length, min);
+        }
+        return { code: out.toString(), map: out.generateMap({ hires: true, source: id }) };
+      },
+    },
+    {
+      name: 'calbridge-demo-page',
+      generateBundle() {
+        this.emitFile({ type: 'asset', fileName: 'index.html', source: readFileSync('demo/index.html', 'utf8') });
+      },
+    },
+  ],
+});

@@ -1,0 +1,43 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultReporter } from '@web/test-runner';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { fakeBff } from './test/fake-bff.mjs';
+import { summaryReporter } from './test/summary-reporter.mjs';
+
+// Debian's Chromium (see ../shared STACK notes): --no-sandbox is needed as root; a fresh
+// profile per run keeps runs independent.
+const userDataDir = mkdtempSync(join(tmpdir(), 'calbridge-wtr-'));
+
+export default {
+  files: ['src/**/*.test.ts'],
+  rootDir: '..',
+  nodeResolve: { exportConditions: ['source', 'production'], browser: true },
+  plugins: [esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' })],
+  middleware: [fakeBff()],
+  browsers: [
+    chromeLauncher({
+      launchOptions: {
+        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        headless: true,
+        args: [
+          '--headless=new',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--disable-dev-shm-usage',
+          `--user-data-dir=${userDataDir}`,
+        ],
+      },
+    }),
+  ],
+  testFramework: { config: { timeout: 15_000 } },
+  testsFinishTimeout: 180_000,
+  reporters: [defaultReporter(), summaryReporter()],
+};
