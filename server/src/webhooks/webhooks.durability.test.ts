@@ -1,0 +1,137 @@
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb } from '../db/db.js';
+import { migrate } from '../db/migrate.js';
+import { createTestApp, type TestApp } from '../test-support/app.js';
+import { signCalcomBody } from './webhooks.signature.js';
+import { bookingBody, createTenant, setWebhookSecret } from './webhooks.test-support.js';
+
+// PostgreSQL is stopped in the middle of a stream and started again. This file
+// starts a throwaway cluster of its own (scripts/lib.mjs), so stopping it never
+// disturbs the suites that run in parallel on the shared one.
+
+interface Cluster {
+  url: string;
+  stop(): void;
+  pgCtl: { bin: string; data: string; dir: string; opts: string; asPgUser: boolean };
+}
+
+const SECRET = 'whsec_durability_00000000000000000000';
+let cluster: Cluster;
+let t: TestApp;
+let server: Server;
+let base: string;
+
+function pgCtl(args: string[]): void {
+  const c = cluster.pgCtl;
+  const cmd = [join(c.bin, 'pg_ctl'), '-D', c.data, ...args];
+  const r = c.asPgUser ? spawnSync('runuser', ['-u', 'postgres', '--', ...cmd], { stdio: 'ignore' }) : spawnSync(cmd[0]!, cmd.slice(1), { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`pg_ctl ${args.join(' ')} exited with ${r.status}`);
+}
+const stopDatabase = () => pgCtl(['-m', 'fast', 'stop']);
+const startDatabase = () => pgCtl(['-l', join(cluster.pgCtl.dir, 'server.log'), '-o', cluster.pgCtl.opts, '-w', '-t', '60', 'start']);
+
+beforeAll(async () => {
+  const lib = (await import(new URL('../../../scripts/lib.mjs', import.meta.url).href)) as { startThrowawayPostgres(): Promise<Cluster> };
+  cluster = await lib.startThrowawayPostgres();
+  await migrate(cluster.url);
+  const db = createDb({ connectionString: cluster.url, max: 8, connectionTimeoutMillis: 1000, onError: () => undefined });
+  // A connection killed while checked out emits 'error' on its client, which db.ts does not listen to
+  // (only idle clients are covered); without this the process would die on an unhandled 'error' event.
+  // Reported to the foundation: db.ts should add this listener itself, as jobs/queue.ts does.
+  db.pool.on('connect', (client) => client.on('error', () => undefined));
+  const owner = new pg.Pool({ connectionString: cluster.url, max: 2 });
+  owner.on('error', () => undefined);
+  t = await createTestApp({ database: { ownerUrl: cluster.url, db, owner, name: 'postgres', drop: async () => undefined } });
+  await setWebhookSecret(t, await createTenant(t, 'durable'), SECRET);
+  server = createServer(t.app);
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 120_000);
+
+afterAll(async () => {
+  try {
+    await new Promise((ok) => server?.close(ok));
+    await t?.database.db.close().catch(() => undefined);
+    await t?.database.owner.end().catch(() => undefined);
+  } finally {
+    cluster?.stop();
+  }
+});
+
+async function post(body: string): Promise<number> {
+  try {
+    const res = await fetch(`${base}/v1/webhooks/calcom/durable`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-cal-signature-256': signCalcomBody(body, SECRET) },
+      body,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0; // no answer at all
+  }
+}
+
+describe.sequential('webhook intake when PostgreSQL goes away', () => {
+  it('when PostgreSQL stops mid-stream and comes back, then every 2xx delivery is stored whole, no 5xx one is half-stored, and retries complete the rest', async () => {
+    const bodies = Array.from({ length: 600 }, (_, i) => bookingBody('BOOKING_CREATED', new Date(t.clock.now().getTime() - 60_000 + i), { uid: `dur-${i}`, metadata: {} }));
+    const status = new Map<number, number>();
+    let next = 0;
+    let outage: Promise<void> | undefined;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < bodies.length) {
+          const i = next++;
+          if (i === 150) {
+            outage = (async () => {
+              try {
+                stopDatabase();
+                await new Promise((ok) => setTimeout(ok, 1500));
+              } finally {
+                startDatabase();
+              }
+            })();
+          }
+          status.set(i, await post(bodies[i]!));
+          if (i > 150 && i < 400) await new Promise((ok) => setTimeout(ok, 5)); // keep the stream going across the outage
+        }
+      }),
+    );
+    await outage;
+
+    const answers = [...status.values()];
+    expect(answers.filter((s) => s === 200).length).toBeGreaterThan(100);
+    expect(answers.filter((s) => s === 503).length).toBeGreaterThan(0);
+    expect(answers.every((s) => s === 200 || s === 503 || s === 0)).toBe(true);
+
+    const rows = async () => {
+      const q = async (sql: string) => new Set((await t.database.owner.query<{ uid: string }>(sql)).rows.map((r) => r.uid));
+      return {
+        inbox: await q("SELECT booking_uid AS uid FROM webhook_inbox WHERE booking_uid LIKE 'dur-%'"),
+        bookings: await q("SELECT uid FROM bookings WHERE uid LIKE 'dur-%'"),
+        events: await q("SELECT booking_uid AS uid FROM booking_events WHERE booking_uid LIKE 'dur-%'"),
+        log: await q("SELECT i.booking_uid AS uid FROM webhook_deliveries d JOIN webhook_inbox i ON i.id = d.inbox_id WHERE d.outcome = 'accepted'"),
+      };
+    };
+    const stored = await rows();
+    for (const [i, s] of status) {
+      const uid = `dur-${i}`;
+      const parts = [stored.inbox.has(uid), stored.bookings.has(uid), stored.events.has(uid), stored.log.has(uid)];
+      if (s === 200) expect({ uid, parts }).toEqual({ uid, parts: [true, true, true, true] });
+      // A refused or unanswered delivery is either absent or (commit raced the outage) whole: never half.
+      else expect({ uid, whole: parts.every(Boolean) || parts.every((p) => !p) }).toEqual({ uid, whole: true });
+    }
+
+    // Cal.com retries what did not get a 2xx: afterwards every delivery is stored exactly once.
+    for (const [i, s] of status) if (s !== 200) expect(await post(bodies[i]!)).toBe(200);
+    const after = await rows();
+    expect(after.bookings.size).toBe(bodies.length);
+    const n = await t.database.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_inbox WHERE booking_uid LIKE 'dur-%'");
+    expect(n.rows[0]!.n).toBe(bodies.length);
+  }, 180_000);
+});
