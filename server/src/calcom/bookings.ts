@@ -24,6 +24,7 @@ export const BookingOutput = z.looseObject({
   duration: z.number(),
   eventTypeId: z.number(),
   eventType: z.looseObject({ id: z.number(), slug: z.string() }),
+  hosts: z.array(z.looseObject({ id: z.number(), name: z.string(), email: z.string(), username: z.string(), timeZone: z.string() })),
   attendees: z.array(BookingAttendee),
   guests: z.array(z.string()).optional(),
   location: z.string().optional(),

@@ -1,4 +1,8 @@
+import { createCalcom } from '../calcom/calcom.js';
+import { WEBHOOK_SYNC_TASK } from '../calcom/connections.service.js';
+import { RECONCILE_ALL_TASK, RECONCILE_CRONTAB, RECONCILE_TENANT_TASK } from '../calcom/reconciliation.service.js';
 import type { AppContext } from '../context.js';
+import { createTenantsService } from '../tenants/tenants.service.js';
 import type { JobHandler } from './queue.js';
 
 /**
@@ -6,6 +10,18 @@ import type { JobHandler } from './queue.js';
  * handlers here; the names are part of the database's contents (pending jobs),
  * so renaming one needs a migration of pending jobs.
  */
-export function jobHandlers(_ctx: AppContext): Record<string, JobHandler> {
-  return {};
+export function jobHandlers(ctx: AppContext): Record<string, JobHandler> {
+  const calcom = createCalcom(ctx, createTenantsService(ctx));
+  return {
+    [RECONCILE_ALL_TASK]: async () => {
+      await calcom.reconciliation.enqueueAll();
+    },
+    [RECONCILE_TENANT_TASK]: (payload) => calcom.reconciliation.reconcileJob(String(payload.tenantId)),
+    [WEBHOOK_SYNC_TASK]: (payload) => calcom.webhookRegistration.ensureById(String(payload.tenantId)),
+  };
+}
+
+/** Recurring jobs, in graphile-worker's crontab format (one line each). */
+export function jobCrontab(): string {
+  return [RECONCILE_CRONTAB].join('\n');
 }

@@ -24,20 +24,23 @@ export function tenantsRoutes(tenants: TenantsService): Router {
   router.get('/v1/admin/tenants', async (req, res) => {
     const q = validate(ListQuery, req.query, 'query');
     const page = await tenants.list({ limit: q.limit, cursor: q.cursor ?? null, onlyTenantId: principal(res).tenantId });
-    res.json({ data: page.data.map((t) => toTenant(t)), nextCursor: page.nextCursor });
+    const data = await Promise.all(page.data.map(async (t) => toTenant(t, await tenants.calcomSummary(t.id))));
+    res.json({ data, nextCursor: page.nextCursor });
   });
 
   router.get('/v1/admin/tenants/:slug', async (req, res) => {
     const slug = slugParam(req);
     assertTenantAccess(res, slug);
-    res.json(toTenant(await tenants.resolve(slug)));
+    const t = await tenants.resolve(slug);
+    res.json(toTenant(t, await tenants.calcomSummary(t.id)));
   });
 
   router.patch('/v1/admin/tenants/:slug', async (req, res) => {
     const slug = slugParam(req);
     assertTenantAccess(res, slug);
     const body = validate(UpdateTenantRequest, req.body);
-    res.json(toTenant(await tenants.update(slug, body)));
+    const t = await tenants.update(slug, body);
+    res.json(toTenant(t, await tenants.calcomSummary(t.id)));
   });
 
   router.post('/v1/admin/tenants/:slug/webhook-secret', async (req, res) => {

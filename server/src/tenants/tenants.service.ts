@@ -5,6 +5,8 @@ import type { Tx } from '../db/db.js';
 import { TenantExists, TenantNotFound } from '../errors.js';
 import * as repo from './tenants.repository.js';
 import * as secrets from './tenant-secrets.repository.js';
+import { findConnection } from '../calcom/connections.repository.js';
+import { toSummary } from '../calcom/connections.service.js';
 import type { TenantRecord } from './tenants.repository.js';
 
 export type { TenantRecord };
@@ -101,7 +103,12 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
     return rows.map((r) => keyring.decrypt(r.ciphertext, { tenantId, purpose: 'webhook_secret' }));
   }
 
-  return { resolve, find, create, list, update, rotateWebhookSecret, webhookSecrets };
+  /** The tenant's Cal.com connection as the admin API shows it (kind, status, connectedAt; never a token). */
+  async function calcomSummary(tenantId: string): Promise<Tenant['calcom']> {
+    return toSummary(await db.withTenant(tenantId, (tx) => findConnection(tx, tenantId)));
+  }
+
+  return { resolve, find, create, list, update, rotateWebhookSecret, webhookSecrets, calcomSummary };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;

@@ -1,0 +1,45 @@
+import { Counter, type Registry } from 'prom-client';
+
+/** Cal.com connection metrics, registered once per registry (apps in one test process have their own). */
+export interface CalcomMetrics {
+  refreshes: Counter<'kind' | 'outcome'>;
+  needsReauth: Counter<'kind'>;
+  reconciled: Counter<'result'>;
+  retries: Counter<'status'>;
+}
+
+const byRegistry = new WeakMap<Registry, CalcomMetrics>();
+
+export function calcomMetrics(registry: Registry): CalcomMetrics {
+  let m = byRegistry.get(registry);
+  if (!m) {
+    m = {
+      refreshes: new Counter({
+        name: 'calbridge_calcom_token_refreshes_total',
+        help: 'Cal.com token refreshes by connection kind and outcome (refreshed, refused, failed).',
+        labelNames: ['kind', 'outcome'] as const,
+        registers: [registry],
+      }),
+      needsReauth: new Counter({
+        name: 'calbridge_calcom_connections_needs_reauth_total',
+        help: 'Connections marked needs_reauth because Cal.com refused their refresh token.',
+        labelNames: ['kind'] as const,
+        registers: [registry],
+      }),
+      reconciled: new Counter({
+        name: 'calbridge_calcom_reconciled_bookings_total',
+        help: 'Bookings read by reconciliation, by result (created, updated, unchanged).',
+        labelNames: ['result'] as const,
+        registers: [registry],
+      }),
+      retries: new Counter({
+        name: 'calbridge_calcom_api_retries_total',
+        help: 'Cal.com API v2 calls retried, by the status that caused it (network for none).',
+        labelNames: ['status'] as const,
+        registers: [registry],
+      }),
+    };
+    byRegistry.set(registry, m);
+  }
+  return m;
+}

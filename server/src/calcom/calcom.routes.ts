@@ -1,0 +1,55 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
+import { validate } from '../http/validate.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import type { Calcom } from './calcom.js';
+
+const ManagedUserRequest = z
+  .strictObject({
+    email: z.email().max(254).optional(),
+    name: z.string().trim().min(1).max(200).optional(),
+    timeZone: z.string().min(1).max(64).optional(),
+  })
+  .default({});
+
+/** The admin API of Cal.com connections. Mounted behind adminAuth. */
+export function calcomAdminRoutes(calcom: Calcom, tenants: TenantsService): Router {
+  const router = Router();
+
+  router.post('/v1/admin/tenants/:slug/calcom/managed-user', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const body = validate(ManagedUserRequest, req.body ?? {});
+    const t = await tenants.resolve(slug);
+    const created = await calcom.connections.provisionManagedUser(t, body);
+    res.status(201).set('Cache-Control', 'no-store').json({
+      calcom: await calcom.connections.summary(t.id),
+      managedUser: { id: created.calcomUserId, username: created.username },
+    });
+  });
+
+  router.delete('/v1/admin/tenants/:slug/calcom/managed-user', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    await calcom.connections.removeManagedUser(await tenants.resolve(slug));
+    res.status(204).end();
+  });
+
+  router.post('/v1/admin/tenants/:slug/calcom/webhook', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const t = await tenants.resolve(slug);
+    const sync = await calcom.webhookRegistration.ensure(t);
+    res.status(200).json({ action: sync.action, removedDuplicates: sync.removedDuplicates });
+  });
+
+  router.post('/v1/admin/tenants/:slug/reconcile', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const t = await tenants.resolve(slug);
+    res.status(200).json(await calcom.reconciliation.reconcileTenant(t.id));
+  });
+
+  return router;
+}

@@ -1,0 +1,140 @@
+import type { AppContext } from '../context.js';
+import { findBooking, type BookingRecord } from '../bookings/bookings.repository.js';
+import { applyBookingEvent, type BookingEvent } from '../bookings/bookings.service.js';
+import { CalcomNeedsReauth, CalcomNotConnected } from '../errors.js';
+import { enqueue } from '../jobs/queue.js';
+import { listTenants } from '../tenants/tenants.repository.js';
+import type { BookingOutput } from './bookings.js';
+import { calcomMetrics } from './calcom.metrics.js';
+import type { CalcomClient } from './client.js';
+import * as repo from './connections.repository.js';
+import type { TokenVault } from './token-vault.js';
+
+/** Cron task: fans out one reconcile job per tenant. */
+export const RECONCILE_ALL_TASK = 'calcom.reconcile.all';
+/** Job: reconciles one tenant. Payload `{ tenantId }`. */
+export const RECONCILE_TENANT_TASK = 'calcom.reconcile.tenant';
+/** graphile-worker crontab line: every 15 minutes. */
+export const RECONCILE_CRONTAB = `*/15 * * * * ${RECONCILE_ALL_TASK}`;
+
+/** The trigger name reconciliation records events under (booking_events.trigger_event). */
+export const RECONCILED_TRIGGER = 'RECONCILED';
+/** Bookings updated this long before the last one seen are read again (clock skew, same-millisecond updates). */
+const OVERLAP_MS = 5 * 60 * 1000;
+const PAGE = 100;
+
+export interface ReconcileResult {
+  checked: number;
+  created: number;
+  updated: number;
+}
+
+/** A Cal.com booking, read through API v2, as the same booking event the webhook intake would record. */
+export function eventFromBookingOutput(b: BookingOutput): BookingEvent {
+  const host = b.hosts[0];
+  return {
+    source: 'reconciliation',
+    trigger: RECONCILED_TRIGGER,
+    occurredAt: new Date(b.updatedAt),
+    inboxId: null,
+    uid: b.uid,
+    status: b.status,
+    fields: {
+      calcomId: b.id,
+      title: b.title,
+      startTime: new Date(b.start),
+      endTime: new Date(b.end),
+      eventTypeId: b.eventTypeId,
+      // Webhook payloads name no-shows only once someone was marked absent; so do we.
+      attendees: b.attendees.map((a) => ({ name: a.name, email: a.email, timeZone: a.timeZone, ...(a.absent ? { noShow: true } : {}) })),
+      organizer: host ? { id: host.id, name: host.name, email: host.email, username: host.username, timeZone: host.timeZone } : null,
+      metadata: b.metadata ?? null,
+      rescheduledFromUid: b.rescheduledFromUid ?? null,
+      rescheduledToUid: b.rescheduledToUid ?? null,
+      cancellationReason: b.cancellationReason ?? null,
+    },
+  };
+}
+
+/** True when what we hold already says what Cal.com says. */
+function sameState(ours: BookingRecord, e: BookingEvent): boolean {
+  const t = (d: Date | null) => d?.getTime() ?? null;
+  return (
+    ours.status === e.status &&
+    t(ours.startTime) === t(e.fields.startTime) &&
+    t(ours.endTime) === t(e.fields.endTime) &&
+    (e.fields.rescheduledToUid === null || ours.rescheduledToUid === e.fields.rescheduledToUid)
+  );
+}
+
+/**
+ * Heals what webhooks missed: lists the tenant's bookings Cal.com changed
+ * since the last run and applies each one that differs from ours through the
+ * same projection as the webhook intake (bookings.service applyBookingEvent).
+ */
+export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'logger' | 'metrics'>, deps: { calcom: CalcomClient; vault: TokenVault }) {
+  const { db, clock, logger } = ctx;
+  const metrics = calcomMetrics(ctx.metrics.registry);
+
+  async function reconcileTenant(tenantId: string): Promise<ReconcileResult> {
+    const conn = await db.withTenant(tenantId, (tx) => repo.findConnection(tx, tenantId));
+    if (!conn) throw new CalcomNotConnected();
+    if (conn.status !== 'connected') throw new CalcomNeedsReauth();
+    const since = conn.lastSyncedAt ? new Date(conn.lastSyncedAt.getTime() - OVERLAP_MS).toISOString() : undefined;
+    const result: ReconcileResult = { checked: 0, created: 0, updated: 0 };
+    let newest = conn.lastSyncedAt?.getTime() ?? 0;
+    for (let skip = 0; ; skip += PAGE) {
+      const page = await deps.vault.withCredentials(tenantId, ({ auth }) =>
+        deps.calcom.bookings.list(auth, { ...(since ? { afterUpdatedAt: since } : {}), sortUpdatedAt: 'asc', take: PAGE, skip }),
+      );
+      for (const b of page.data) {
+        const event = eventFromBookingOutput(b);
+        const outcome = await db.withTenant(tenantId, async (tx) => {
+          const ours = await findBooking(tx, b.uid);
+          if (ours && sameState(ours, event)) return 'unchanged' as const;
+          const applied = await applyBookingEvent(tx, tenantId, event, clock.now());
+          if (!applied.applied && ours) return 'unchanged' as const;
+          return ours ? ('updated' as const) : ('created' as const);
+        });
+        result.checked += 1;
+        if (outcome !== 'unchanged') result[outcome] += 1;
+        metrics.reconciled.inc({ result: outcome });
+        newest = Math.max(newest, Date.parse(b.updatedAt));
+      }
+      if (!page.hasNextPage || page.data.length === 0) break;
+    }
+    // Cal.com's own clock marks how far we got, so a skewed clock here cannot skip a change.
+    if (newest > 0) await db.withTenant(tenantId, (tx) => repo.setLastSynced(tx, tenantId, new Date(newest)));
+    logger.info({ component: 'calcom', tenantId, ...result }, 'reconciled bookings');
+    return result;
+  }
+
+  /** Cron: one job per tenant (each checks its own connection under row-level security). */
+  async function enqueueAll(): Promise<number> {
+    let after: string | null = null;
+    let n = 0;
+    for (;;) {
+      const page = await db.withPlatform((tx) => listTenants(tx, 200, after));
+      for (const t of page) {
+        await db.withTenant(t.id, (tx) => enqueue(tx, RECONCILE_TENANT_TASK, { tenantId: t.id }, { jobKey: `calcom-reconcile:${t.id}`, maxAttempts: 3 }));
+        n += 1;
+      }
+      if (page.length < 200) return n;
+      after = page.at(-1)!.slug;
+    }
+  }
+
+  /** The job: quiet for tenants without a usable connection. */
+  async function reconcileJob(tenantId: string): Promise<void> {
+    try {
+      await reconcileTenant(tenantId);
+    } catch (err) {
+      if (err instanceof CalcomNotConnected || err instanceof CalcomNeedsReauth) return;
+      throw err;
+    }
+  }
+
+  return { reconcileTenant, enqueueAll, reconcileJob };
+}
+
+export type Reconciliation = ReturnType<typeof createReconciliation>;

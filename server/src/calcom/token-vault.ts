@@ -1,0 +1,208 @@
+import * as oidc from 'openid-client';
+import type { AppContext } from '../context.js';
+import {
+  AppError,
+  CalcomNeedsReauth,
+  CalcomNotConfigured,
+  CalcomNotConnected,
+  CalcomRejected,
+  CalcomUnauthorized,
+  CalcomUnavailable,
+} from '../errors.js';
+import { calcomOAuthConfiguration } from '../oauth/oauth.client.js';
+import { calcomMetrics } from './calcom.metrics.js';
+import type { CalcomClient } from './client.js';
+import { scrubSecrets, type CalcomAuth } from './http.js';
+import * as repo from './connections.repository.js';
+import type { ConnectionKind, ConnectionRecord } from './connections.repository.js';
+
+/**
+ * The token vault. Tokens are sealed with the key ring (tenant id and kind as
+ * additional data) and refreshed shortly before they expire. Refreshing
+ * rotates the refresh token, so it happens once: within a process one
+ * refresh per tenant is in flight at a time, and across processes the
+ * refresher holds the connection row's lock (`SELECT … FOR UPDATE`) and
+ * re-reads it after acquiring it: a waiter finds the rotated token and uses
+ * it instead of burning the old one. A refresh Cal.com refuses marks the
+ * connection `needs_reauth`.
+ */
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string;
+  accessExpiresAt: Date;
+  refreshExpiresAt: Date | null;
+}
+
+/** What callers act with: never logged, never returned by the API. */
+export interface TenantCredentials {
+  auth: Extract<CalcomAuth, { kind: 'bearer' }>;
+  kind: ConnectionKind;
+  calcomUserId: number;
+  calcomUsername: string;
+  tokenVersion: number;
+}
+
+/** Refresh this long before the access token expires. */
+export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+
+export const SECRET_PURPOSE: Record<ConnectionKind, string> = {
+  oauth: 'calcom_oauth_tokens',
+  managed_user: 'calcom_managed_user_tokens',
+};
+
+/** Thrown inside the refresh transaction when Cal.com refuses the refresh token; the transaction still commits the mark. */
+class RefreshRefused extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'fetch' | 'logger' | 'metrics'>, calcom: CalcomClient) {
+  const { db, keyring, clock, config, logger } = ctx;
+  const metrics = calcomMetrics(ctx.metrics.registry);
+  const inFlight = new Map<string, Promise<TenantCredentials>>();
+  let oauthConfig: oidc.Configuration | undefined;
+
+  function seal(tenantId: string, kind: ConnectionKind, t: TokenSet): string {
+    return keyring.encrypt(JSON.stringify({ a: t.accessToken, r: t.refreshToken }), { tenantId, purpose: SECRET_PURPOSE[kind] });
+  }
+
+  function open(c: ConnectionRecord): { accessToken: string; refreshToken: string } {
+    const v = JSON.parse(keyring.decrypt(c.tokensCiphertext, { tenantId: c.tenantId, purpose: SECRET_PURPOSE[c.kind] })) as { a: string; r: string };
+    return { accessToken: v.a, refreshToken: v.r };
+  }
+
+  function credentials(c: ConnectionRecord, accessToken: string): TenantCredentials {
+    return {
+      auth: { kind: 'bearer', token: accessToken },
+      kind: c.kind,
+      calcomUserId: c.calcomUserId,
+      calcomUsername: c.calcomUsername,
+      tokenVersion: c.tokenVersion,
+    };
+  }
+
+  const fresh = (c: ConnectionRecord) => c.accessExpiresAt.getTime() - REFRESH_MARGIN_MS > clock.now().getTime();
+
+  /** Asks Cal.com for new tokens; throws RefreshRefused when the refresh token is no good. */
+  async function callRefresh(c: ConnectionRecord, refreshToken: string): Promise<TokenSet> {
+    if (c.kind === 'managed_user') {
+      const { platformClientId, platformClientSecret } = config.calcom;
+      if (!platformClientId || !platformClientSecret) throw new CalcomNotConfigured('platform');
+      try {
+        const k = await calcom.managedUsers.refresh(platformClientId, platformClientSecret, refreshToken);
+        return {
+          accessToken: k.accessToken,
+          refreshToken: k.refreshToken,
+          accessExpiresAt: new Date(k.accessTokenExpiresAt),
+          refreshExpiresAt: new Date(k.refreshTokenExpiresAt),
+        };
+      } catch (err) {
+        if (err instanceof CalcomUnauthorized || err instanceof CalcomRejected) throw new RefreshRefused(String((err.cause as Error)?.message ?? err.code));
+        throw err;
+      }
+    }
+    oauthConfig ??= calcomOAuthConfiguration(config, ctx.fetch);
+    try {
+      const t = await oidc.refreshTokenGrant(oauthConfig, refreshToken);
+      if (!t.refresh_token) throw new CalcomUnavailable(new Error('Cal.com refreshed without a new refresh token'));
+      return {
+        accessToken: t.access_token,
+        refreshToken: t.refresh_token,
+        accessExpiresAt: new Date(clock.now().getTime() + (t.expires_in ?? 1800) * 1000),
+        refreshExpiresAt: null,
+      };
+    } catch (err) {
+      if (err instanceof oidc.ResponseBodyError && (err.error === 'invalid_grant' || err.status === 401)) {
+        throw new RefreshRefused(`${err.error}: ${scrubSecrets(err.error_description ?? '', [refreshToken])}`);
+      }
+      if (err instanceof AppError) throw err;
+      throw new CalcomUnavailable(new Error(`token refresh failed: ${scrubSecrets(String((err as Error)?.message ?? err), [refreshToken])}`));
+    }
+  }
+
+  /**
+   * Refreshes under the row lock unless someone else already did (the row's
+   * version moved past `seenVersion`, or the token is fresh again).
+   */
+  async function refreshLocked(tenantId: string, seenVersion: number | null): Promise<TenantCredentials> {
+    let refused: { reason: string; kind: ConnectionKind } | null = null;
+    const result = await db.withTenant(tenantId, async (tx) => {
+      const c = await repo.lockConnection(tx, tenantId);
+      if (!c) throw new CalcomNotConnected();
+      if (c.status !== 'connected') throw new CalcomNeedsReauth();
+      const tokens = open(c);
+      const movedOn = seenVersion === null ? fresh(c) : c.tokenVersion !== seenVersion;
+      if (movedOn) return credentials(c, tokens.accessToken);
+      try {
+        const next = await callRefresh(c, tokens.refreshToken);
+        const now = clock.now();
+        await repo.updateTokens(tx, tenantId, {
+          tokensCiphertext: seal(tenantId, c.kind, next),
+          keyId: keyring.currentKeyId,
+          accessExpiresAt: next.accessExpiresAt,
+          refreshExpiresAt: next.refreshExpiresAt,
+          now,
+        });
+        metrics.refreshes.inc({ kind: c.kind, outcome: 'refreshed' });
+        logger.info({ component: 'calcom', tenantId, kind: c.kind }, 'Cal.com tokens refreshed');
+        return credentials({ ...c, tokenVersion: c.tokenVersion + 1 }, next.accessToken);
+      } catch (err) {
+        if (!(err instanceof RefreshRefused)) {
+          metrics.refreshes.inc({ kind: c.kind, outcome: 'failed' });
+          throw err;
+        }
+        await repo.markNeedsReauth(tx, tenantId, err.reason, clock.now());
+        refused = { reason: err.reason, kind: c.kind };
+        return null;
+      }
+    });
+    if (result) return result;
+    const r = refused as { reason: string; kind: ConnectionKind } | null;
+    metrics.refreshes.inc({ kind: r?.kind ?? 'oauth', outcome: 'refused' });
+    metrics.needsReauth.inc({ kind: r?.kind ?? 'oauth' });
+    logger.warn({ component: 'calcom', tenantId, kind: r?.kind, reason: r?.reason }, 'Cal.com refused the refresh token; connection needs re-authorisation');
+    throw new CalcomNeedsReauth(new Error(r?.reason ?? 'refresh refused'));
+  }
+
+  function singleFlight(tenantId: string, seenVersion: number | null): Promise<TenantCredentials> {
+    const running = inFlight.get(tenantId);
+    if (running) return running;
+    const p = refreshLocked(tenantId, seenVersion).finally(() => inFlight.delete(tenantId));
+    inFlight.set(tenantId, p);
+    return p;
+  }
+
+  /** A usable access token for the tenant, refreshed first when it is about to expire. */
+  async function credentialsFor(tenantId: string): Promise<TenantCredentials> {
+    const c = await db.withTenant(tenantId, (tx) => repo.findConnection(tx, tenantId));
+    if (!c) throw new CalcomNotConnected();
+    if (c.status !== 'connected') throw new CalcomNeedsReauth();
+    if (fresh(c)) return credentials(c, open(c).accessToken);
+    return singleFlight(tenantId, null);
+  }
+
+  /** After Cal.com refused an access token we thought good: refresh once unless another caller already did. */
+  function refreshAfterRejection(tenantId: string, seenVersion: number): Promise<TenantCredentials> {
+    return singleFlight(tenantId, seenVersion);
+  }
+
+  /**
+   * Runs `fn` with the tenant's credentials; when Cal.com answers 401 it
+   * refreshes once and runs `fn` again.
+   */
+  async function withCredentials<T>(tenantId: string, fn: (c: TenantCredentials) => Promise<T>): Promise<T> {
+    const c = await credentialsFor(tenantId);
+    try {
+      return await fn(c);
+    } catch (err) {
+      if (!(err instanceof CalcomUnauthorized)) throw err;
+      return fn(await refreshAfterRejection(tenantId, c.tokenVersion));
+    }
+  }
+
+  return { seal, credentialsFor, withCredentials, refreshAfterRejection };
+}
+
+export type TokenVault = ReturnType<typeof createTokenVault>;

@@ -1,0 +1,76 @@
+import type { AppContext } from '../context.js';
+import { findTenantById } from '../tenants/tenants.repository.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import type { CalcomClient } from './client.js';
+import * as repo from './connections.repository.js';
+import type { TokenVault } from './token-vault.js';
+
+/** Triggers the intake (server/src/webhooks, server/src/bookings) turns into booking state. */
+export const CALBRIDGE_WEBHOOK_TRIGGERS = [
+  'BOOKING_CREATED',
+  'BOOKING_REQUESTED',
+  'BOOKING_RESCHEDULED',
+  'BOOKING_CANCELLED',
+  'BOOKING_REJECTED',
+  'BOOKING_PAYMENT_INITIATED',
+  'BOOKING_PAID',
+  'BOOKING_NO_SHOW_UPDATED',
+  'MEETING_STARTED',
+  'MEETING_ENDED',
+] as const;
+
+export function intakeUrl(publicUrl: string, slug: string): string {
+  return `${publicUrl}/v1/webhooks/calcom/${encodeURIComponent(slug)}`;
+}
+
+export type WebhookSync = { action: 'created' | 'updated'; webhookId: number; removedDuplicates: number };
+
+/**
+ * Registers, or repairs, the tenant's Cal.com webhook: exactly one
+ * subscription at our intake URL, active, with the tenant's newest webhook
+ * secret and our triggers, without a payload template (Cal.com's default
+ * body is what the intake verifies). Creates the tenant's first webhook
+ * secret when it has none.
+ */
+export function createWebhookRegistration(
+  ctx: Pick<AppContext, 'db' | 'config' | 'clock'>,
+  deps: { calcom: CalcomClient; vault: TokenVault; tenants: TenantsService },
+) {
+  const { db, config, clock } = ctx;
+  const { calcom, vault, tenants } = deps;
+
+  async function currentSecret(tenantId: string): Promise<string> {
+    const secrets = await db.withTenant(tenantId, (tx) => tenants.webhookSecrets(tx, tenantId));
+    if (secrets[0]) return secrets[0];
+    return (await tenants.rotateWebhookSecret(tenantId)).secret;
+  }
+
+  async function ensure(tenant: { id: string; slug: string }): Promise<WebhookSync> {
+    const subscriberUrl = intakeUrl(config.publicUrl, tenant.slug);
+    const secret = await currentSecret(tenant.id);
+    const wanted = { subscriberUrl, triggers: [...CALBRIDGE_WEBHOOK_TRIGGERS], active: true, secret };
+    const result = await vault.withCredentials(tenant.id, async ({ auth }) => {
+      const ours = (await calcom.webhooks.list(auth)).filter((w) => w.subscriberUrl === subscriberUrl);
+      const [keep, ...extra] = ours;
+      for (const w of extra) await calcom.webhooks.remove(auth, w.id);
+      // The output never reveals the secret reliably, so an existing webhook is always updated: that also repairs a rotated secret.
+      const hook = keep ? await calcom.webhooks.update(auth, keep.id, wanted) : await calcom.webhooks.create(auth, wanted);
+      return { action: keep ? 'updated' : 'created', webhookId: hook.id, removedDuplicates: extra.length } as const;
+    });
+    await db.withTenant(tenant.id, (tx) => repo.setWebhook(tx, tenant.id, String(result.webhookId), clock.now()));
+    return result;
+  }
+
+  /** The job behind WEBHOOK_SYNC_TASK: retried by the queue while Cal.com is not answering. */
+  async function ensureById(tenantId: string): Promise<void> {
+    const tenant = await db.withPlatform((tx) => findTenantById(tx, tenantId));
+    if (!tenant) return;
+    const connected = await db.withTenant(tenantId, (tx) => repo.findConnection(tx, tenantId));
+    if (connected?.status !== 'connected') return;
+    await ensure(tenant);
+  }
+
+  return { ensure, ensureById };
+}
+
+export type WebhookRegistration = ReturnType<typeof createWebhookRegistration>;

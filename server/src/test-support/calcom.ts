@@ -1,0 +1,123 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import request from 'supertest';
+import {
+  SANDBOX_OAUTH_CLIENT_ID,
+  SANDBOX_OAUTH_CLIENT_SECRET,
+  SANDBOX_PLATFORM_CLIENT_ID,
+  SANDBOX_PLATFORM_CLIENT_SECRET,
+  startSandbox,
+  type Sandbox,
+} from '../../../test/calcom-sandbox/index.js';
+import { createApp, createContext } from '../app.js';
+import type { Config } from '../config.js';
+import type { AppContext } from '../context.js';
+import { createDb, type Db } from '../db/db.js';
+import { asAdmin, capturingLogger, manualClock, testConfig } from './app.js';
+import type { TestDatabase } from './database.js';
+
+/**
+ * Calbridge wired to an in-process Cal.com sandbox: the server's fetch
+ * reaches only the sandbox, and the sandbox's webhook deliveries reach the
+ * app listening on port 0 (our PUBLIC_URL is a name that resolves nowhere).
+ */
+export const PUBLIC_URL = 'http://calbridge.test';
+export const REDIRECT_URI = `${PUBLIC_URL}/v1/oauth/calcom/callback`;
+
+export interface CalbridgeInstance {
+  app: Express;
+  ctx: AppContext;
+  db: Db;
+  logLines: string[];
+  /** Every response body this instance sent through `call`, to check none holds a token. */
+  close(): Promise<void>;
+}
+
+export interface CalcomHarness {
+  sandbox: Sandbox;
+  config: Config;
+  clock: ReturnType<typeof manualClock>;
+  /** Our own origin as Cal.com sees it is rewritten to this listening instance. */
+  listening: { url: string; server: Server };
+  instances: CalbridgeInstance[];
+  /** Only requests to the sandbox pass; anything else fails like a network error. */
+  fetch: typeof fetch;
+  addInstance(): CalbridgeInstance;
+  close(): Promise<void>;
+}
+
+export async function startCalcomHarness(database: TestDatabase, env: Record<string, string> = {}): Promise<CalcomHarness> {
+  let appOrigin = '';
+  const sandbox = await startSandbox({
+    port: 0,
+    oauthRedirectUris: [REDIRECT_URI],
+    webhookRetryDelayMs: 10,
+    // Deliveries to our public URL go to the instance listening on port 0.
+    fetch: (input, init) => globalThis.fetch(String(input).replace(PUBLIC_URL, appOrigin), init),
+  });
+  const config = testConfig({
+    DATABASE_URL: database.ownerUrl,
+    PUBLIC_URL,
+    CALCOM_API_URL: sandbox.apiUrl,
+    CALCOM_APP_URL: sandbox.appUrl,
+    CALCOM_OAUTH_CLIENT_ID: SANDBOX_OAUTH_CLIENT_ID,
+    CALCOM_OAUTH_CLIENT_SECRET: SANDBOX_OAUTH_CLIENT_SECRET,
+    CALCOM_PLATFORM_CLIENT_ID: SANDBOX_PLATFORM_CLIENT_ID,
+    CALCOM_PLATFORM_CLIENT_SECRET: SANDBOX_PLATFORM_CLIENT_SECRET,
+    ...env,
+  });
+  // The sandbox runs on the real clock; ours starts there and tests move it forward.
+  const clock = manualClock(new Date());
+  const sandboxFetch: typeof fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith(sandbox.url)) throw new Error(`network disabled in tests: ${url}`);
+    return globalThis.fetch(input, init);
+  };
+  const instances: CalbridgeInstance[] = [];
+
+  function addInstance(): CalbridgeInstance {
+    const { logger, lines } = capturingLogger();
+    const db = createDb({ connectionString: database.ownerUrl, max: 10 });
+    const ctx = createContext({ config, db, fetch: sandboxFetch, clock, logger });
+    const app = createApp(ctx);
+    const instance = { app, ctx, db, logLines: lines, close: () => db.close() };
+    instances.push(instance);
+    return instance;
+  }
+
+  const first = addInstance();
+  const server = createServer(first.app);
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  appOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    sandbox,
+    config,
+    clock,
+    listening: { url: appOrigin, server },
+    instances,
+    fetch: sandboxFetch,
+    addInstance,
+    async close() {
+      await sandbox.close();
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      for (const i of instances) await i.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Runs the whole OAuth dance: start (admin) → Cal.com's consent page → our callback. Returns the callback response. */
+export async function connectWithOAuth(h: CalcomHarness, app: Express, slug: string): Promise<{ start: request.Response; callbackUrl: string; callback: request.Response }> {
+  const start = await request(app).get(`/v1/oauth/calcom/${slug}/start`).set(asAdmin).redirects(0);
+  if (start.status !== 302) throw new Error(`start answered ${start.status}: ${start.text}`);
+  const consent = await fetch(start.headers.location!, { redirect: 'manual' });
+  const back = consent.headers.get('location');
+  if (!back?.startsWith(REDIRECT_URI)) throw new Error(`Cal.com did not redirect back: ${consent.status}`);
+  const callbackUrl = back.slice(PUBLIC_URL.length);
+  const callback = await request(app).get(callbackUrl);
+  return { start, callbackUrl, callback };
+}
