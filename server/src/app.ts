@@ -22,6 +22,10 @@ import { webhookMetrics } from './webhooks/webhooks.metrics.js';
 import { webhookAdminRoutes, webhookIntakeRoutes } from './webhooks/webhooks.routes.js';
 import { createWebhooksService } from './webhooks/webhooks.service.js';
 import { createTenantsService } from './tenants/tenants.service.js';
+import { widgetRoutes } from './widget/widget.routes.js';
+import { createWidgetService } from './widget/widget.service.js';
+import { sessionsRoutes } from './sessions/sessions.routes.js';
+import { createSessionsService } from './sessions/sessions.service.js';
 
 export interface AppDependencies {
   config: Config;
@@ -51,6 +55,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   const calcom = createCalcom(ctx, tenants);
   const webhooks = createWebhooksService(ctx, tenants);
   const bookings = createBookingsService(ctx);
+  const widget = createWidgetService(ctx);
 
   const app = express();
   app.disable('x-powered-by');
@@ -75,11 +80,14 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use('/v1/admin', adminAuth(ctx));
   app.use(tenantsRoutes(tenants));
   app.use(tokensRoutes(ctx, tenants));
+  // Public widget API: CORS for the tenant's registered origins on every /v1/widget/:tenant route, and the config.
+  app.use(widgetRoutes(widget, tenants));
   app.use(calcomAdminRoutes(calcom, tenants));
   app.use(oauthRoutes(ctx, calcom.oauth, tenants));
   // NOT DONE: widget sessions (server/src/sessions) do not exist yet; native booking fails closed until app.ts passes their verifier here.
   app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionsNotAvailable));
   app.use(bookingsRoutes(bookings, tenants));
+  app.use(sessionsRoutes(createSessionsService(ctx, widget), tenants));
   app.use(webhookAdminRoutes(webhooks, tenants));
 
   app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m' }));
