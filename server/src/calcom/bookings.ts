@@ -28,6 +28,7 @@ export const BookingOutput = z.looseObject({
   attendees: z.array(BookingAttendee),
   guests: z.array(z.string()).optional(),
   location: z.string().optional(),
+  meetingUrl: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   cancellationReason: z.string().optional(),
   rescheduledFromUid: z.string().optional(),

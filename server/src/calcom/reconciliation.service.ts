@@ -48,7 +48,8 @@ export function eventFromBookingOutput(b: BookingOutput): BookingEvent {
       // Webhook payloads name no-shows only once someone was marked absent; so do we.
       attendees: b.attendees.map((a) => ({ name: a.name, email: a.email, timeZone: a.timeZone, ...(a.absent ? { noShow: true } : {}) })),
       organizer: host ? { id: host.id, name: host.name, email: host.email, username: host.username, timeZone: host.timeZone } : null,
-      metadata: b.metadata ?? null,
+      // Cal.com's webhooks add the meeting link to metadata as videoCallUrl; so the projection matches, we do too.
+      metadata: b.meetingUrl ? { videoCallUrl: b.meetingUrl, ...(b.metadata ?? {}) } : (b.metadata ?? null),
       rescheduledFromUid: b.rescheduledFromUid ?? null,
       rescheduledToUid: b.rescheduledToUid ?? null,
       cancellationReason: b.cancellationReason ?? null,

@@ -1,0 +1,249 @@
+import express from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_DEMO_API_KEY, SANDBOX_DEMO_EVENT_SLUG } from '../../../test/calcom-sandbox/index.js';
+import { weekdayAtUtc } from '../../../test/calcom-sandbox/test-support.js';
+import { problemHandler } from '../http/problem.js';
+import { createTenantsService } from '../tenants/tenants.service.js';
+import { asAdmin } from '../test-support/app.js';
+import { connectWithOAuth, PUBLIC_URL, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
+import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
+import { createCalcom } from './calcom.js';
+import { nativeBookingRoutes, type WidgetSessionCheck } from './native-booking.routes.js';
+
+let database: TestDatabase;
+let h: CalcomHarness;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  h = await startCalcomHarness(database);
+  for (const slug of ['busy', 'heal', 'full', 'shop']) {
+    const res = await request(h.instances[0]!.app).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [] });
+    expect(res.status).toBe(201);
+  }
+});
+afterAll(async () => {
+  await h.close();
+  await database.drop();
+});
+
+const app = () => h.instances[0]!.app;
+
+/** Calls Cal.com (the sandbox) as its demo user would, outside Calbridge. */
+async function calApi(path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${h.sandbox.apiUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}`, 'cal-api-version': '2024-08-13', 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as { data: unknown };
+  if (!res.ok) throw new Error(`sandbox ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json.data;
+}
+
+describe('one refresh for many requests across instances', () => {
+  it('when fifty requests on two instances need a refresh at once, then Cal.com sees exactly one refresh and all fifty succeed', async () => {
+    const second = h.addInstance();
+    expect((await connectWithOAuth(h, app(), 'busy')).callback.status).toBe(200);
+    const before = h.sandbox.control.stats().tokenRefreshes;
+    h.clock.advance(29 * 60 * 1000);
+
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      request(i % 2 === 0 ? app() : second.app).post('/v1/admin/tenants/busy/calcom/webhook').set(asAdmin),
+    );
+    const results = await Promise.all(calls);
+
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+    expect(h.sandbox.control.stats().tokenRefreshes - before).toBe(1);
+    const { rows } = await database.owner.query("SELECT token_version FROM calcom_connections c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = 'busy'");
+    expect(rows[0].token_version).toBe(2);
+  });
+});
+
+describe('reconciliation heals dropped webhooks', () => {
+  it('when Cal.com drops every delivery, then reconcile creates what was missed and the result equals full delivery', async () => {
+    // Arrange: two tenants connected to the same Cal.com user, each with its own webhook.
+    expect((await connectWithOAuth(h, app(), 'heal')).callback.status).toBe(200);
+    expect((await connectWithOAuth(h, app(), 'full')).callback.status).toBe(200);
+    h.sandbox.control.setFaults({ drop: true });
+    const firstDelivery = h.sandbox.control.deliveries().length;
+    const now = new Date();
+    const attendee = { name: 'Ada', email: 'ada@example.com', timeZone: 'Europe/London' };
+    const a = await calApi('/bookings', { start: weekdayAtUtc(now, 3, 10).toISOString(), eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee });
+    const b = await calApi('/bookings', { start: weekdayAtUtc(now, 3, 11).toISOString(), eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee: { ...attendee, email: 'bob@example.com' } });
+    const c = await calApi('/bookings', { start: weekdayAtUtc(now, 3, 12).toISOString(), eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee, metadata: { ref: 'x1' } });
+    await calApi(`/bookings/${b.uid}/cancel`, { cancellationReason: 'clash' });
+    const moved = await calApi(`/bookings/${c.uid}/reschedule`, { start: weekdayAtUtc(now, 4, 13).toISOString() });
+    await h.sandbox.control.flush();
+    const dropped = h.sandbox.control.deliveries().slice(firstDelivery);
+    expect(dropped.every((d) => d.state === 'dropped')).toBe(true);
+    // 5 events × each of this user's subscribers (the two here, and the 'busy' tenant's)
+    expect(dropped.filter((d) => /\/calcom\/(heal|full)$/.test(d.subscriberUrl))).toHaveLength(10);
+    h.sandbox.control.resetFaults();
+
+    // Act 1: reconcile one tenant.
+    const healed = await request(app()).post('/v1/admin/tenants/heal/reconcile').set(asAdmin);
+
+    // Act 2: give the other tenant every delivery it should have had, in order.
+    for (const d of dropped.filter((x) => x.subscriberUrl.endsWith('/calcom/full'))) {
+      const res = await fetch(`${h.listening.url}${new URL(d.subscriberUrl).pathname}`, { method: 'POST', headers: d.headers, body: d.body });
+      expect(res.status).toBe(200);
+    }
+
+    // Assert
+    expect(healed.status).toBe(200);
+    expect(healed.body).toEqual({ checked: 4, created: 4, updated: 0 });
+    const list = async (slug: string) => {
+      const res = await request(app()).get(`/v1/admin/tenants/${slug}/bookings?limit=50`).set(asAdmin);
+      expect(res.status).toBe(200);
+      return (res.body.data as Record<string, unknown>[])
+        .map(({ createdAt: _c, updatedAt: _u, ...rest }) => rest)
+        .sort((x, y) => String(x.uid).localeCompare(String(y.uid)));
+    };
+    const viaReconcile = await list('heal');
+    const viaWebhooks = await list('full');
+    expect(viaReconcile.map((x) => x.uid).sort()).toEqual([a.uid, b.uid, c.uid, moved.uid].sort());
+    expect(viaReconcile).toEqual(viaWebhooks);
+    expect(viaReconcile.find((x) => x.uid === b.uid)).toMatchObject({ status: 'cancelled', cancellationReason: 'clash' });
+    expect(viaReconcile.find((x) => x.uid === c.uid)).toMatchObject({ status: 'cancelled', rescheduledToUid: moved.uid });
+  });
+
+  it('when nothing changed since, then reconcile creates and updates nothing', async () => {
+    const res = await request(app()).post('/v1/admin/tenants/heal/reconcile').set(asAdmin);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ created: 0, updated: 0 });
+  });
+
+  it('when a delivery is lost after a sync, then the next reconcile updates just that booking', async () => {
+    h.sandbox.control.setFaults({ drop: true });
+    const [first] = (await calApi('/bookings?status=upcoming&sortStart=asc')) as { uid: string }[];
+    await calApi(`/bookings/${first!.uid}/cancel`, { cancellationReason: 'later' });
+    await h.sandbox.control.flush();
+    h.sandbox.control.resetFaults();
+    const res = await request(app()).post('/v1/admin/tenants/heal/reconcile').set(asAdmin);
+    expect(res.body).toMatchObject({ created: 0, updated: 1 });
+    const booking = await request(app()).get(`/v1/admin/tenants/heal/bookings/${first!.uid}`).set(asAdmin);
+    expect(booking.body.booking ?? booking.body).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('when the tenant is not connected, then reconcile answers 409 calcom_not_connected', async () => {
+    const res = await request(app()).post('/v1/admin/tenants/shop/reconcile').set(asAdmin);
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('calcom_not_connected');
+  });
+
+  it('when the cron task runs, then one reconcile job per tenant is queued', async () => {
+    const calcom = createCalcom(h.instances[0]!.ctx, createTenantsService(h.instances[0]!.ctx));
+    expect(await calcom.reconciliation.enqueueAll()).toBe(4);
+    const { rows } = await database.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier = 'calcom.reconcile.tenant'");
+    expect(rows[0]!.n).toBe(4);
+  });
+});
+
+describe('native booking', () => {
+  const session = 'Bearer test-session-for-shop';
+  /** Widget sessions are another capability's; this stands in for their verifier. */
+  const testSessions: WidgetSessionCheck = async (req) => {
+    if (req.get('authorization') !== session) throw Object.assign(new (await import('../errors.js')).Unauthorized(), {});
+  };
+  let native: express.Express;
+
+  beforeAll(async () => {
+    expect((await connectWithOAuth(h, app(), 'shop')).callback.status).toBe(200);
+    const ctx = h.instances[0]!.ctx;
+    const tenants = createTenantsService(ctx);
+    native = express();
+    native.use(express.json());
+    native.use(nativeBookingRoutes(createCalcom(ctx, tenants).native, tenants, testSessions));
+    native.use(problemHandler(ctx.logger));
+  });
+
+  const window = () => {
+    const start = weekdayAtUtc(new Date(), 6, 0);
+    return { start: start.toISOString(), end: new Date(start.getTime() + 24 * 3600_000 - 1).toISOString() };
+  };
+
+  it('when the widget asks for slots, then they come grouped by day in its time zone', async () => {
+    const res = await request(native)
+      .get('/v1/widget/shop/slots')
+      .query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'America/New_York' })
+      .set('Authorization', session);
+    expect(res.status).toBe(200);
+    expect(res.body.timeZone).toBe('America/New_York');
+    expect(res.body.days.length).toBeGreaterThan(0);
+    expect(res.body.days[0].slots[0].start).toMatch(/-0[45]:00$/);
+  });
+
+  it('when the query is wrong, then 400 invalid_request names the field', async () => {
+    const res = await request(native).get('/v1/widget/shop/slots').query({ eventType: 'intro-call', start: 'soon', end: 'x', timeZone: 'Mars/Base' }).set('Authorization', session);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid_request');
+  });
+
+  it('when a visitor double-clicks book, then Cal.com gets one booking and both clicks get the same answer', async () => {
+    const slots = await request(native).get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
+    const start = slots.body.days[0].slots[1].start as string;
+    const body = { eventType: SANDBOX_DEMO_EVENT_SLUG, start, attendee: { name: 'Grace', email: 'grace@example.com', timeZone: 'UTC' } };
+    const before = h.sandbox.control.bookings().length;
+    const [one, two] = await Promise.all(
+      [0, 1].map(() => request(native).post('/v1/widget/shop/bookings').set('Authorization', session).set('Idempotency-Key', 'click-0001-abcdef').send(body)),
+    );
+    expect([one!.status, two!.status]).toEqual([201, 201]);
+    expect(one!.body.uid).toBe(two!.body.uid);
+    expect([one!.headers['idempotent-replayed'], two!.headers['idempotent-replayed']].sort()).toEqual(['false', 'true']);
+    expect(h.sandbox.control.bookings().length).toBe(before + 1);
+    const ours = await request(app()).get(`/v1/admin/tenants/shop/bookings/${one!.body.uid}`).set(asAdmin);
+    expect(ours.status).toBe(200);
+  });
+
+  it('when the same key comes with another body, then 422 idempotency_key_reused', async () => {
+    const res = await request(native)
+      .post('/v1/widget/shop/bookings')
+      .set('Authorization', session)
+      .set('Idempotency-Key', 'click-0001-abcdef')
+      .send({ eventType: SANDBOX_DEMO_EVENT_SLUG, start: window().start, attendee: { name: 'Eve', email: 'eve@example.com', timeZone: 'UTC' } });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('when there is no Idempotency-Key, then 400 idempotency_key_required', async () => {
+    const res = await request(native).post('/v1/widget/shop/bookings').set('Authorization', session).send({});
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('idempotency_key_required');
+  });
+
+  it('when the slot is taken, then 422 calcom_rejected and the key can be used again', async () => {
+    const [taken] = h.sandbox.control.bookings().filter((x) => x.status === 'accepted') as { start: string }[];
+    const res = await request(native)
+      .post('/v1/widget/shop/bookings')
+      .set('Authorization', session)
+      .set('Idempotency-Key', 'click-0002-abcdef')
+      .send({ eventType: SANDBOX_DEMO_EVENT_SLUG, start: taken!.start, attendee: { name: 'Eve', email: 'eve@example.com', timeZone: 'UTC' } });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('calcom_rejected');
+    const { rows } = await database.owner.query("SELECT count(*)::int AS n FROM calcom_booking_requests WHERE idempotency_key = 'click-0002-abcdef'");
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('when the widget has no session, then the test verifier refuses with 401 unauthorized', async () => {
+    const res = await request(native).get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('unauthorized');
+  });
+
+  it('when the real app serves native booking before widget sessions are wired, then it fails closed with 501 widget_sessions_unavailable', async () => {
+    const res = await request(app()).get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
+    expect(res.status).toBe(501);
+    expect(res.body.code).toBe('widget_sessions_unavailable');
+  });
+
+  it('when an unknown tenant is asked for, then 404 tenant_not_found', async () => {
+    const res = await request(native).get('/v1/widget/nobody/slots').set('Authorization', session);
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('tenant_not_found');
+  });
+
+  it('when our intake URL is used, then it is the public URL with the tenant slug', () => {
+    expect(PUBLIC_URL).toBe(h.config.publicUrl);
+  });
+});
