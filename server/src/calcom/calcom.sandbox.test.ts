@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEMO_API_KEY, SANDBOX_DEMO_EVENT_SLUG } from '../../../test/calcom-sandbox/index.js';
 import { weekdayAtUtc } from '../../../test/calcom-sandbox/test-support.js';
+import { Unauthorized } from '../errors.js';
 import { problemHandler } from '../http/problem.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
 import { asAdmin } from '../test-support/app.js';
@@ -144,7 +145,7 @@ describe('native booking', () => {
   const session = 'Bearer test-session-for-shop';
   /** Widget sessions are another capability's; this stands in for their verifier. */
   const testSessions: WidgetSessionCheck = async (req) => {
-    if (req.get('authorization') !== session) throw Object.assign(new (await import('../errors.js')).Unauthorized(), {});
+    if (req.get('authorization') !== session) throw new Unauthorized();
   };
   let native: express.Express;
 
@@ -213,7 +214,7 @@ describe('native booking', () => {
   });
 
   it('when the slot is taken, then 422 calcom_rejected and the key can be used again', async () => {
-    const [taken] = h.sandbox.control.bookings().filter((x) => x.status === 'accepted') as { start: string }[];
+    const [taken] = h.sandbox.control.bookings().filter((x) => x.status === 'accepted') as unknown as { start: string }[];
     const res = await request(native)
       .post('/v1/widget/shop/bookings')
       .set('Authorization', session)

@@ -197,7 +197,8 @@ export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock
     try {
       return await fn(c);
     } catch (err) {
-      if (!(err instanceof CalcomUnauthorized)) throw err;
+      // Only a 401 says the token itself was refused; a 403 is about the resource, and refreshing would not help.
+      if (!(err instanceof CalcomUnauthorized) || (err.cause as { status?: number } | undefined)?.status !== 401) throw err;
       return fn(await refreshAfterRejection(tenantId, c.tokenVersion));
     }
   }
