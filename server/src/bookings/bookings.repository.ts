@@ -106,40 +106,55 @@ const fill = (col: string, old: string, neu: string, empty?: string) => {
   const n = empty ? `nullif(${neu}, ${empty})` : neu;
   return `${col} = CASE WHEN ${NEWER} THEN coalesce(${n}, ${old}) ELSE coalesce(${o}, ${neu}) END`;
 };
-const UPSERT = `
-  INSERT INTO bookings AS b (tenant_id, uid, calcom_id, status, title, start_time, end_time, event_type_id, attendees,
-    attendee_emails, organizer, metadata, rescheduled_from_uid, rescheduled_to_uid, cancellation_reason,
-    state_at, state_rank, state_event_id, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::jsonb, '[]'), coalesce($10::text[], '{}'), $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
-  ON CONFLICT (tenant_id, uid) DO UPDATE SET
-    status = CASE WHEN ${NEWER} THEN EXCLUDED.status ELSE b.status END,
-    ${FILLABLE.map(([c, o, n]) => fill(c, o, n)).join(',\n    ')},
-    ${fill('attendees', 'b.attendees', 'EXCLUDED.attendees', "'[]'::jsonb")},
-    ${fill('attendee_emails', 'b.attendee_emails', 'EXCLUDED.attendee_emails', "'{}'::text[]")},
-    state_event_id = CASE WHEN ${NEWER} THEN EXCLUDED.state_event_id ELSE b.state_event_id END,
-    state_rank = CASE WHEN ${NEWER} THEN EXCLUDED.state_rank ELSE b.state_rank END,
-    state_at = CASE WHEN ${NEWER} THEN EXCLUDED.state_at ELSE b.state_at END,
-    updated_at = EXCLUDED.updated_at
-  RETURNING state_event_id = $18 AS applied`;
+const RECORD_AND_APPLY = `
+  WITH ev AS (
+    INSERT INTO booking_events (tenant_id, booking_uid, trigger_event, occurred_at, rank, source, inbox_id, status, recorded_at)
+    VALUES ($1, $2, $19, $16, $17, $20, $21, $4, $18)
+    ON CONFLICT ON CONSTRAINT booking_events_identity DO NOTHING
+    RETURNING id
+  ), up AS (
+    INSERT INTO bookings AS b (tenant_id, uid, calcom_id, status, title, start_time, end_time, event_type_id, attendees,
+      attendee_emails, organizer, metadata, rescheduled_from_uid, rescheduled_to_uid, cancellation_reason,
+      state_at, state_rank, state_event_id, created_at, updated_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::jsonb, '[]'), coalesce($10::text[], '{}'), $11, $12, $13, $14, $15, $16, $17, ev.id, $18, $18
+      FROM ev
+    ON CONFLICT (tenant_id, uid) DO UPDATE SET
+      status = CASE WHEN ${NEWER} THEN EXCLUDED.status ELSE b.status END,
+      ${FILLABLE.map(([c, o, n]) => fill(c, o, n)).join(',\n      ')},
+      ${fill('attendees', 'b.attendees', 'EXCLUDED.attendees', "'[]'::jsonb")},
+      ${fill('attendee_emails', 'b.attendee_emails', 'EXCLUDED.attendee_emails', "'{}'::text[]")},
+      state_event_id = CASE WHEN ${NEWER} THEN EXCLUDED.state_event_id ELSE b.state_event_id END,
+      state_rank = CASE WHEN ${NEWER} THEN EXCLUDED.state_rank ELSE b.state_rank END,
+      state_at = CASE WHEN ${NEWER} THEN EXCLUDED.state_at ELSE b.state_at END,
+      updated_at = EXCLUDED.updated_at
+    RETURNING state_event_id
+  )
+  SELECT ev.id AS "eventId", coalesce(up.state_event_id = ev.id, false) AS applied FROM ev LEFT JOIN up ON true`;
 
 /**
- * Applies an event's state to the booking in one statement (row-locked by the
- * upsert, so concurrent events of one booking serialise). Returns whether the
- * event became the booking's state.
+ * Records the event in the booking's history and applies its state to the
+ * booking, in one statement (the upsert row-locks the booking, so concurrent
+ * events of one booking serialise). Returns null when the same event (uid,
+ * trigger, time) was recorded before; otherwise its id and whether it became
+ * the booking's state.
  */
-export async function upsertBooking(
+export async function recordAndApply(
   tx: Tx,
-  b: { tenantId: string; uid: string; status: BookingStatus; stateAt: Date; stateRank: number; eventId: string; now: Date } & BookingFields,
-): Promise<boolean> {
-  const r = await tx.query<{ applied: boolean }>(UPSERT, [
+  b: {
+    tenantId: string; uid: string; trigger: string; source: string; inboxId: string | null;
+    status: BookingStatus; occurredAt: Date; rank: number; now: Date;
+  } & BookingFields,
+): Promise<{ eventId: string; applied: boolean } | null> {
+  const r = await tx.query<{ eventId: string; applied: boolean }>(RECORD_AND_APPLY, [
     b.tenantId, b.uid, b.calcomId, b.status, b.title, b.startTime, b.endTime, b.eventTypeId,
     b.attendees ? JSON.stringify(b.attendees) : null,
     b.attendees ? [...new Set(b.attendees.map((a) => a.email.toLowerCase()))] : null,
     b.organizer ? JSON.stringify(b.organizer) : null,
     b.metadata ? JSON.stringify(b.metadata) : null,
-    b.rescheduledFromUid, b.rescheduledToUid, b.cancellationReason, b.stateAt, b.stateRank, b.eventId, b.now,
+    b.rescheduledFromUid, b.rescheduledToUid, b.cancellationReason, b.occurredAt, b.rank, b.now,
+    b.trigger, b.source, b.inboxId,
   ]);
-  return r.rows[0]?.applied ?? false;
+  return r.rows[0] ?? null;
 }
 
 /** Notes a meeting's start or end on a known booking; false when the booking is not known yet. */

@@ -65,30 +65,21 @@ function clean<T>(value: T): T {
  * transaction. Call inside `db.withTenant(tenantId, …)`.
  */
 export async function applyBookingEvent(tx: Tx, tenantId: string, event: BookingEvent, now: Date): Promise<AppliedEvent> {
-  const eventId = await repo.insertEvent(tx, {
+  const done = await repo.recordAndApply(tx, {
     tenantId,
-    bookingUid: event.uid,
+    uid: event.uid,
     trigger: event.trigger,
-    occurredAt: event.occurredAt,
-    rank: statusRank(event.status),
     source: event.source,
     inboxId: event.inboxId,
     status: event.status,
-    recordedAt: now,
-  });
-  if (!eventId) return { eventId: null, applied: false };
-  const applied = await repo.upsertBooking(tx, {
-    tenantId,
-    uid: event.uid,
-    status: event.status,
-    stateAt: event.occurredAt,
-    stateRank: statusRank(event.status),
-    eventId,
+    occurredAt: event.occurredAt,
+    rank: statusRank(event.status),
     now,
     ...clean(event.fields),
   });
-  await enqueue(tx, BOOKING_CHANGED_TASK, { tenantId, bookingUid: event.uid, eventId });
-  return { eventId, applied };
+  if (!done) return { eventId: null, applied: false };
+  await enqueue(tx, BOOKING_CHANGED_TASK, { tenantId, bookingUid: event.uid, eventId: done.eventId });
+  return done;
 }
 
 /** Records a meeting or no-show event in a booking's history and notes it on the booking; status never moves. */

@@ -9,7 +9,10 @@ import { createTenantsService } from '../tenants/tenants.service.js';
 import { asAdmin } from '../test-support/app.js';
 import { connectWithOAuth, PUBLIC_URL, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
+import { jobCrontab, jobHandlers } from '../jobs/handlers.js';
+import { enqueue, startWorker } from '../jobs/queue.js';
 import { createCalcom } from './calcom.js';
+import { RECONCILE_TENANT_TASK } from './reconciliation.service.js';
 import { nativeBookingRoutes, type WidgetSessionCheck } from './native-booking.routes.js';
 
 let database: TestDatabase;
@@ -138,6 +141,27 @@ describe('reconciliation heals dropped webhooks', () => {
     expect(await calcom.reconciliation.enqueueAll()).toBe(4);
     const { rows } = await database.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier = 'calcom.reconcile.tenant'");
     expect(rows[0]!.n).toBe(4);
+  });
+});
+
+describe('the reconcile job on the queue', () => {
+  it('when the worker runs with our crontab and a tenant job is queued, then the missed booking reaches our bookings', async () => {
+    h.sandbox.control.setFaults({ drop: true });
+    const start = weekdayAtUtc(new Date(), 8, 14).toISOString();
+    const missed = await calApi('/bookings', { start, eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee: { name: 'Lin', email: 'lin@example.com', timeZone: 'UTC' } });
+    await h.sandbox.control.flush();
+    h.sandbox.control.resetFaults();
+    const ctx = h.instances[0]!.ctx;
+    const tenant = await createTenantsService(ctx).resolve('heal');
+    await ctx.db.withTenant(tenant.id, (tx) => enqueue(tx, RECONCILE_TENANT_TASK, { tenantId: tenant.id }));
+    const worker = await startWorker({ connectionString: database.ownerUrl, handlers: jobHandlers(ctx), crontab: jobCrontab(), logger: ctx.logger, pollIntervalMs: 50 });
+    try {
+      await expect
+        .poll(async () => (await request(app()).get(`/v1/admin/tenants/heal/bookings/${missed.uid}`).set(asAdmin)).status, { timeout: 10_000 })
+        .toBe(200);
+    } finally {
+      await worker.stop();
+    }
   });
 });
 

@@ -10,8 +10,8 @@ import type { CalcomClient } from './client.js';
 import * as repo from './connections.repository.js';
 import type { TokenVault } from './token-vault.js';
 
-/** Cron task: fans out one reconcile job per tenant. */
-export const RECONCILE_ALL_TASK = 'calcom.reconcile.all';
+/** Cron task: fans out one reconcile job per tenant. graphile-worker's crontab takes no dots in task names. */
+export const RECONCILE_ALL_TASK = 'calcom_reconcile_all';
 /** Job: reconciles one tenant. Payload `{ tenantId }`. */
 export const RECONCILE_TENANT_TASK = 'calcom.reconcile.tenant';
 /** graphile-worker crontab line: every 15 minutes. */

@@ -46,6 +46,7 @@ beforeAll(async () => {
   db.pool.on('connect', (client) => client.on('error', () => undefined));
   const owner = new pg.Pool({ connectionString: cluster.url, max: 2 });
   owner.on('error', () => undefined);
+  owner.on('connect', (client) => client.on('error', () => undefined));
   t = await createTestApp({ database: { ownerUrl: cluster.url, db, owner, name: 'postgres', drop: async () => undefined } });
   await setWebhookSecret(t, await createTenant(t, 'durable'), SECRET);
   server = createServer(t.app);

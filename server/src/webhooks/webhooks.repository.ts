@@ -11,19 +11,26 @@ export interface DeliveryRecord {
 }
 
 /**
- * Stores a verified delivery. Returns its id, or null when the body (delivery
- * identity) or its (trigger, booking uid, createdAt) (event identity) was seen
- * before: a duplicate, which changes nothing.
+ * Stores a verified delivery and its line in the delivery log, in one
+ * statement. Returns the inbox id, or null when the body (delivery identity)
+ * or its (trigger, booking uid, createdAt) (event identity) was seen before:
+ * a duplicate, logged as such, which changes nothing else.
  */
 export async function insertInbox(
   tx: Tx,
   d: { tenantId: string; bodySha256: Buffer; trigger: string; eventCreatedAt: Date; bookingUid: string | null; receivedAt: Date; body: Buffer },
 ): Promise<string | null> {
-  const r = await tx.query<{ id: string }>(
-    `INSERT INTO webhook_inbox (tenant_id, body_sha256, trigger_event, event_created_at, booking_uid, received_at, body)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT DO NOTHING
-     RETURNING id`,
+  const r = await tx.query<{ id: string | null }>(
+    `WITH i AS (
+       INSERT INTO webhook_inbox (tenant_id, body_sha256, trigger_event, event_created_at, booking_uid, received_at, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT DO NOTHING
+       RETURNING id
+     )
+     INSERT INTO webhook_deliveries (tenant_id, received_at, trigger_event, outcome, code, inbox_id)
+     SELECT $1, $6, $3, CASE WHEN i.id IS NULL THEN 'duplicate' ELSE 'accepted' END, NULL, i.id
+       FROM (SELECT 1) AS one LEFT JOIN i ON true
+     RETURNING inbox_id AS id`,
     [d.tenantId, d.bodySha256, d.trigger, d.eventCreatedAt, d.bookingUid, d.receivedAt, d.body],
   );
   return r.rows[0]?.id ?? null;

@@ -21,6 +21,9 @@ import { checkCalcomSignature } from './webhooks.signature.js';
 /** No tenant has this id: the unknown-tenant path reads secrets under it. */
 const NO_TENANT = '00000000-0000-0000-0000-000000000000';
 
+const TENANT_CACHE_MS = 30_000;
+const TENANT_CACHE_SIZE = 10_000;
+
 type Refusal = 'signature_missing' | 'signature_invalid' | 'unsigned_delivery' | 'invalid_payload' | 'tenant_mismatch' | 'stale_delivery';
 
 export type IntakeResult = { duplicate: boolean };
@@ -69,6 +72,24 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
   const metrics = webhookMetrics(ctx.metrics.registry);
   const log = logger.child({ component: 'webhooks' });
 
+  // slug -> tenant, for known and unknown slugs alike, so a cached answer costs the
+  // same whether the tenant exists or not. Slugs never change; a new tenant is
+  // reachable within TENANT_CACHE_MS. Bounded: the oldest entry goes first.
+  const tenantCache = new Map<string, { tenant: { id: string; slug: string } | null; until: number }>();
+  async function resolveTenant(slug: string): Promise<{ id: string; slug: string } | null> {
+    // A slug that cannot exist is looked up as the empty string (matches nothing): same work, no odd bytes in SQL.
+    const key = TenantSlug.safeParse(slug).success ? slug : '';
+    const now = performance.now();
+    const hit = tenantCache.get(key);
+    if (hit && hit.until > now) return hit.tenant;
+    const found = await tenants.find(key);
+    const tenant = found ? { id: found.id, slug: found.slug } : null;
+    tenantCache.delete(key);
+    if (tenantCache.size >= TENANT_CACHE_SIZE) tenantCache.delete(tenantCache.keys().next().value!);
+    tenantCache.set(key, { tenant, until: now + TENANT_CACHE_MS });
+    return tenant;
+  }
+
   function count(outcome: string, code: string | null, started: bigint) {
     metrics.deliveries.inc({ outcome, code: code ?? 'none' });
     metrics.latency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -82,8 +103,7 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
     const started = process.hrtime.bigint();
     const receivedAt = clock.now();
     try {
-      // A slug that cannot exist is still looked up (as the empty string, which matches nothing): same work, no odd bytes in SQL.
-      const tenant = await tenants.find(TenantSlug.safeParse(slug).success ? slug : '');
+      const tenant = await resolveTenant(slug);
       if (!tenant) {
         // The same work as a refused signature: read secrets, HMAC, one write's cost.
         await db.withTenant(NO_TENANT, async (tx) => {
@@ -125,12 +145,8 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
           receivedAt,
           body,
         });
-        if (!inboxId) {
-          await repo.insertDelivery(tx, { tenantId: tenant.id, receivedAt, trigger: w.trigger, outcome: 'duplicate', code: null, inboxId: null });
-          return { duplicate: true, trigger: w.trigger } as const;
-        }
+        if (!inboxId) return { duplicate: true, trigger: w.trigger } as const;
         await applyCalcomWebhook(tx, tenant.id, w, inboxId, receivedAt);
-        await repo.insertDelivery(tx, { tenantId: tenant.id, receivedAt, trigger: w.trigger, outcome: 'accepted', code: null, inboxId });
         return { duplicate: false, trigger: w.trigger } as const;
       });
 
