@@ -55,8 +55,12 @@ export function createDb(options: CreateDbOptions): Db {
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection must not crash the process.
+  // A client losing its connection must not crash the process: idle ones
+  // report through the pool; a checked-out one between queries (the pool
+  // takes its idle listener off) through its own listener. The pending or
+  // next query then fails and the transaction maps it to DatabaseUnavailable.
   pool.on('error', (err) => options.onError?.(err));
+  pool.on('connect', (client) => client.on('error', (err) => options.onError?.(err)));
 
   async function transaction<T>(settings: [string, string][], fn: (tx: Tx) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
