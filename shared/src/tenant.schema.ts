@@ -1,26 +1,8 @@
 import { z } from 'zod';
+import { TenantSlug, WebOrigin } from './web.schema.js';
+import { WidgetSettings, WidgetSettingsPatch } from './widget-settings.schema.js';
 
-/** A tenant's URL-safe identifier: lower-case letters, digits and inner hyphens, 1–63 characters. */
-export const TenantSlug = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and inner hyphens, at most 63 characters');
-export type TenantSlug = z.infer<typeof TenantSlug>;
-
-/**
- * A web origin exactly as a browser sends it in the `Origin` header:
- * scheme, host and optional port, with no path, query or trailing slash.
- */
-export const WebOrigin = z.string().max(2048).refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'an origin such as https://www.example.com (scheme and host, no path or trailing slash)' },
-);
+export { TenantSlug, WebOrigin } from './web.schema.js';
 
 /** A Cal.com link: `user/event-slug` (or `team/x/event-slug`), as used by the embed's `calLink`. */
 export const CalLink = z
@@ -48,6 +30,8 @@ export const CreateTenantRequest = z.strictObject({
   allowedOrigins: z.array(WebOrigin).max(50),
   calLink: CalLink.optional(),
   timeZone: TimeZone.optional(),
+  /** Widget settings (consent wording, privacy policy, theme, modes, default event); unset fields use the defaults. */
+  widget: WidgetSettings.optional(),
 });
 export type CreateTenantRequest = z.infer<typeof CreateTenantRequest>;
 
@@ -58,6 +42,8 @@ export const UpdateTenantRequest = z
     allowedOrigins: z.array(WebOrigin).max(50).optional(),
     calLink: CalLink.nullable().optional(),
     timeZone: TimeZone.optional(),
+    /** Merged into the stored widget settings; a member set to `null` returns to its default. */
+    widget: WidgetSettingsPatch.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'at least one field to change' });
 export type UpdateTenantRequest = z.infer<typeof UpdateTenantRequest>;
@@ -79,6 +65,8 @@ export const Tenant = z.object({
   calLink: z.string().nullable(),
   timeZone: z.string(),
   calcom: CalcomConnection,
+  /** The widget settings the tenant set (defaults are not filled in; the public widget config shows the result). */
+  widget: WidgetSettings,
   createdAt: z.string(),
   updatedAt: z.string(),
 });

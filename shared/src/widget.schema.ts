@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TenantSlug, WebOrigin } from './tenant.schema.js';
+import { TenantSlug, WebOrigin } from './web.schema.js';
 
 // Contracts between <calbridge-booking> and the server's public widget API
 // (`/v1/widget/:tenant/...`). The widget mirrors these with tiny hand-written

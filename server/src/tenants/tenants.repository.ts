@@ -1,3 +1,4 @@
+import type { WidgetSettings } from '@calbridge/shared';
 import type { Tx } from '../db/db.js';
 
 /** A tenant row as plain data. */
@@ -8,29 +9,37 @@ export interface TenantRecord {
   allowedOrigins: string[];
   calLink: string | null;
   timeZone: string;
+  /** Widget settings the tenant set (validated on the way in); defaults are applied by the widget capability. */
+  widget: WidgetSettings;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const COLUMNS = `id, slug, name, allowed_origins AS "allowedOrigins", cal_link AS "calLink",
-  time_zone AS "timeZone", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  time_zone AS "timeZone", widget_settings AS "widget", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export async function insertTenant(
   tx: Tx,
-  t: { slug: string; name: string; allowedOrigins: string[]; calLink: string | null; timeZone: string },
+  t: { slug: string; name: string; allowedOrigins: string[]; calLink: string | null; timeZone: string; widget?: WidgetSettings },
 ): Promise<TenantRecord | null> {
   const r = await tx.query<TenantRecord>(
-    `INSERT INTO tenants (slug, name, allowed_origins, cal_link, time_zone)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO tenants (slug, name, allowed_origins, cal_link, time_zone, widget_settings)
+     VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (slug) DO NOTHING
      RETURNING ${COLUMNS}`,
-    [t.slug, t.name, t.allowedOrigins, t.calLink, t.timeZone],
+    [t.slug, t.name, t.allowedOrigins, t.calLink, t.timeZone, JSON.stringify(t.widget ?? {})],
   );
   return r.rows[0] ?? null;
 }
 
 export async function findTenantBySlug(tx: Tx, slug: string): Promise<TenantRecord | null> {
   const r = await tx.query<TenantRecord>(`SELECT ${COLUMNS} FROM tenants WHERE slug = $1`, [slug]);
+  return r.rows[0] ?? null;
+}
+
+/** The tenant row locked for an update that reads before it writes (widget settings merge). */
+export async function lockTenant(tx: Tx, id: string): Promise<TenantRecord | null> {
+  const r = await tx.query<TenantRecord>(`SELECT ${COLUMNS} FROM tenants WHERE id = $1 FOR UPDATE`, [id]);
   return r.rows[0] ?? null;
 }
 
@@ -51,7 +60,7 @@ export async function listTenants(tx: Tx, limit: number, afterSlug: string | nul
 export async function updateTenant(
   tx: Tx,
   id: string,
-  patch: { name?: string; allowedOrigins?: string[]; calLink?: string | null; timeZone?: string },
+  patch: { name?: string; allowedOrigins?: string[]; calLink?: string | null; timeZone?: string; widget?: WidgetSettings },
 ): Promise<TenantRecord | null> {
   const r = await tx.query<TenantRecord>(
     `UPDATE tenants SET
@@ -59,6 +68,7 @@ export async function updateTenant(
        allowed_origins = CASE WHEN $4 THEN $5::text[] ELSE allowed_origins END,
        cal_link = CASE WHEN $6 THEN $7 ELSE cal_link END,
        time_zone = CASE WHEN $8 THEN $9 ELSE time_zone END,
+       widget_settings = CASE WHEN $10 THEN $11::jsonb ELSE widget_settings END,
        updated_at = now()
      WHERE id = $1
      RETURNING ${COLUMNS}`,
@@ -68,6 +78,7 @@ export async function updateTenant(
       patch.allowedOrigins !== undefined, patch.allowedOrigins ?? null,
       patch.calLink !== undefined, patch.calLink ?? null,
       patch.timeZone !== undefined, patch.timeZone ?? null,
+      patch.widget !== undefined, patch.widget === undefined ? null : JSON.stringify(patch.widget),
     ],
   );
   return r.rows[0] ?? null;

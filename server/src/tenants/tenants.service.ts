@@ -8,6 +8,7 @@ import * as secrets from './tenant-secrets.repository.js';
 import { findConnection } from '../calcom/connections.repository.js';
 import { toSummary } from '../calcom/connections.service.js';
 import type { TenantRecord } from './tenants.repository.js';
+import { assertConsentVersionFree, DEFAULT_CONSENT_SETTINGS, effectiveConsent, mergeWidgetSettings, recordConsentChange } from '../widget/widget.service.js';
 
 export type { TenantRecord };
 
@@ -26,6 +27,7 @@ export function toTenant(t: TenantRecord, calcom: Tenant['calcom'] = { kind: 'no
     calLink: t.calLink,
     timeZone: t.timeZone,
     calcom,
+    widget: t.widget,
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   };
@@ -47,6 +49,8 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
   }
 
   async function create(input: CreateTenantRequest): Promise<TenantRecord> {
+    const consent = input.widget?.consent;
+    if (consent) assertConsentVersionFree(DEFAULT_CONSENT_SETTINGS, consent);
     const t = await db.withPlatform((tx) =>
       repo.insertTenant(tx, {
         slug: input.slug,
@@ -54,9 +58,11 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
         allowedOrigins: [...new Set(input.allowedOrigins)],
         calLink: input.calLink ?? null,
         timeZone: input.timeZone ?? 'UTC',
+        widget: input.widget ?? {},
       }),
     );
     if (!t) throw new TenantExists();
+    if (consent) await db.withTenant(t.id, (tx) => recordConsentChange(tx, t.id, DEFAULT_CONSENT_SETTINGS, consent));
     return t;
   }
 
@@ -72,12 +78,22 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
 
   async function update(slug: string, patch: UpdateTenantRequest): Promise<TenantRecord> {
     const t = await resolve(slug);
-    const updated = await db.withTenant(t.id, (tx) =>
-      repo.updateTenant(tx, t.id, {
-        ...patch,
+    const updated = await db.withTenant(t.id, async (tx) => {
+      const { widget: widgetPatch, ...rest } = patch;
+      let widget: TenantRecord['widget'] | undefined;
+      if (widgetPatch) {
+        // Read, merge and check under a row lock so two concurrent edits cannot both pass the version check.
+        const current = await repo.lockTenant(tx, t.id);
+        if (!current) return null;
+        widget = mergeWidgetSettings(current.widget, widgetPatch);
+        await recordConsentChange(tx, t.id, effectiveConsent(current.widget), effectiveConsent(widget));
+      }
+      return repo.updateTenant(tx, t.id, {
+        ...rest,
         allowedOrigins: patch.allowedOrigins ? [...new Set(patch.allowedOrigins)] : undefined,
-      }),
-    );
+        widget,
+      });
+    });
     if (!updated) throw new TenantNotFound();
     return updated;
   }

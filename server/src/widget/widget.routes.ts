@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { TenantNotFound } from '../errors.js';
 import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
 import { OriginNotAllowed } from '../sessions/sessions.errors.js';
+import { PRIVACY_PAGE } from './privacy.page.js';
 import type { WidgetService } from './widget.service.js';
 
 /** Resolves `:tenant` of a widget route, or 404 `tenant_not_found`. */
@@ -25,7 +26,7 @@ function cors(tenant: TenantRecord, req: Request, res: Response): boolean {
   return true;
 }
 
-/** The public widget API: CORS for `/v1/widget/:tenant/*` and `GET /v1/widget/:tenant/config`. */
+/** The public widget API: CORS for `/v1/widget/:tenant/*`, `GET /v1/widget/:tenant/config`, and the `/privacy` page. */
 export function widgetRoutes(widget: WidgetService, tenants: TenantsService): Router {
   const router = Router();
 
@@ -41,6 +42,14 @@ export function widgetRoutes(widget: WidgetService, tenants: TenantsService): Ro
     const tenant = await widgetTenant(tenants, req);
     // Public and the same for every visitor: browsers and proxies may keep it for 5 minutes; Express adds the ETag and answers 304.
     res.set('Cache-Control', 'public, max-age=300, stale-while-revalidate=60').json(widget.config(tenant));
+  });
+
+  // The default privacy policy link of the consent step (tenants without their own `privacyPolicyUrl`).
+  router.get('/privacy', (_req, res) => {
+    res
+      .set({ 'Cache-Control': 'public, max-age=3600', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'" })
+      .type('html')
+      .send(PRIVACY_PAGE);
   });
 
   return router;
