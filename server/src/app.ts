@@ -14,7 +14,7 @@ import type { Logger } from './logger.js';
 import { tenantsRoutes } from './tenants/tenants.routes.js';
 import { createCalcom } from './calcom/calcom.js';
 import { calcomAdminRoutes } from './calcom/calcom.routes.js';
-import { nativeBookingRoutes, widgetSessionsNotAvailable } from './calcom/native-booking.routes.js';
+import { nativeBookingRoutes } from './calcom/native-booking.routes.js';
 import { oauthRoutes } from './oauth/oauth.routes.js';
 import { bookingsRoutes } from './bookings/bookings.routes.js';
 import { createBookingsService } from './bookings/bookings.service.js';
@@ -26,6 +26,7 @@ import { widgetRoutes } from './widget/widget.routes.js';
 import { createWidgetService } from './widget/widget.service.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { createSessionsService } from './sessions/sessions.service.js';
+import { widgetSessionCheck } from './sessions/session-check.js';
 
 export interface AppDependencies {
   config: Config;
@@ -56,6 +57,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   const webhooks = createWebhooksService(ctx, tenants);
   const bookings = createBookingsService(ctx);
   const widget = createWidgetService(ctx);
+  const sessions = createSessionsService(ctx, widget, tenants);
 
   const app = express();
   app.disable('x-powered-by');
@@ -84,10 +86,9 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(widgetRoutes(widget, tenants));
   app.use(calcomAdminRoutes(calcom, tenants));
   app.use(oauthRoutes(ctx, calcom.oauth, tenants));
-  // NOT DONE: widget sessions issue only 'bookings:observe'; native booking fails closed until a booking scope exists and its verifier is passed here.
-  app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionsNotAvailable));
+  app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionCheck(sessions)));
   app.use(bookingsRoutes(bookings, tenants));
-  app.use(sessionsRoutes(createSessionsService(ctx, widget), tenants));
+  app.use(sessionsRoutes(sessions, tenants));
   app.use(webhookAdminRoutes(webhooks, tenants));
 
   app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m' }));

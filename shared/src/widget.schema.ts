@@ -5,8 +5,11 @@ import { TenantSlug, WebOrigin } from './web.schema.js';
 // (`/v1/widget/:tenant/...`). The widget mirrors these with tiny hand-written
 // readers to stay under its size budget; widget tests check both agree.
 
-/** How the element presents the booking page. `native` is reserved for a later issue. */
-export const WidgetMode = z.enum(['inline', 'popup', 'floating']);
+/**
+ * How the element presents booking: the Cal.com page inline, in a popup or from a floating
+ * launcher, or `native` (our own slot picker and form; offered only to tenants with a Cal.com connection).
+ */
+export const WidgetMode = z.enum(['inline', 'popup', 'floating', 'native']);
 export type WidgetMode = z.infer<typeof WidgetMode>;
 
 /** Colour scheme of the element and of the framed booking page. */
@@ -88,8 +91,12 @@ export const CreateSessionRequest = z.strictObject({
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
 
-/** What a widget session token may do. */
-export const SessionScope = z.enum(['bookings:observe']);
+/**
+ * What a widget session token may do: `bookings:observe` reports a booking the embed made;
+ * `bookings:create` reads slots and books through the server (native mode), issued only when the
+ * tenant's config offers `native`.
+ */
+export const SessionScope = z.enum(['bookings:observe', 'bookings:create']);
 export type SessionScope = z.infer<typeof SessionScope>;
 
 /** Answer to `POST /v1/widget/:tenant/sessions` (201). The token is ours, never a Cal.com token. */

@@ -1,10 +1,7 @@
-import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEMO_API_KEY, SANDBOX_DEMO_EVENT_SLUG } from '../../../test/calcom-sandbox/index.js';
 import { weekdayAtUtc } from '../../../test/calcom-sandbox/test-support.js';
-import { Unauthorized } from '../errors.js';
-import { problemHandler } from '../http/problem.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
 import { asAdmin } from '../test-support/app.js';
 import { connectWithOAuth, PUBLIC_URL, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
@@ -13,7 +10,6 @@ import { jobCrontab, jobHandlers } from '../jobs/handlers.js';
 import { enqueue, startWorker } from '../jobs/queue.js';
 import { createCalcom } from './calcom.js';
 import { RECONCILE_TENANT_TASK } from './reconciliation.service.js';
-import { nativeBookingRoutes, type WidgetSessionCheck } from './native-booking.routes.js';
 
 let database: TestDatabase;
 let h: CalcomHarness;
@@ -166,22 +162,36 @@ describe('the reconcile job on the queue', () => {
 });
 
 describe('native booking', () => {
-  const session = 'Bearer test-session-for-shop';
-  /** Widget sessions are another capability's; this stands in for their verifier. */
-  const testSessions: WidgetSessionCheck = async (req) => {
-    if (req.get('authorization') !== session) throw new Unauthorized();
-  };
-  let native: express.Express;
+  const SHOP = 'https://shop.test';
+  let session: string;
+  let link: { sessionId: string; consentReceiptId: string };
+
+  /** A widget session minted as the element does after consent, from the shop's page. */
+  async function mintSession(): Promise<{ token: string; sessionId: string; consentReceiptId: string; scopes: string[] }> {
+    const config = await request(app()).get('/v1/widget/shop/config').set('Origin', SHOP);
+    expect(config.status).toBe(200);
+    const res = await request(app())
+      .post('/v1/widget/shop/sessions')
+      .set('Origin', SHOP)
+      .send({ consent: { version: config.body.consent.version, purposes: ['booking'] }, context: { pageUrl: `${SHOP}/book`, referrer: '', utm: {} } });
+    expect(res.status).toBe(201);
+    return res.body;
+  }
 
   beforeAll(async () => {
+    expect((await request(app()).patch('/v1/admin/tenants/shop').set(asAdmin).send({ allowedOrigins: [SHOP], calLink: 'demo/intro-call' })).status).toBe(200);
     expect((await connectWithOAuth(h, app(), 'shop')).callback.status).toBe(200);
-    const ctx = h.instances[0]!.ctx;
-    const tenants = createTenantsService(ctx);
-    native = express();
-    native.use(express.json());
-    native.use(nativeBookingRoutes(createCalcom(ctx, tenants).native, tenants, testSessions));
-    native.use(problemHandler(ctx.logger));
+    const s = await mintSession();
+    expect(s.scopes).toEqual(['bookings:observe', 'bookings:create']);
+    session = `Bearer ${s.token}`;
+    link = { sessionId: s.sessionId, consentReceiptId: s.consentReceiptId };
   });
+
+  /** The app as the widget calls it: from the shop's page, with its session. */
+  const native = {
+    get: (path: string) => request(app()).get(path).set('Origin', SHOP),
+    post: (path: string) => request(app()).post(path).set('Origin', SHOP),
+  };
 
   const window = () => {
     const start = weekdayAtUtc(new Date(), 6, 0);
@@ -189,7 +199,7 @@ describe('native booking', () => {
   };
 
   it('when the widget asks for slots, then they come grouped by day in its time zone', async () => {
-    const res = await request(native)
+    const res = await native
       .get('/v1/widget/shop/slots')
       .query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'America/New_York' })
       .set('Authorization', session);
@@ -200,18 +210,18 @@ describe('native booking', () => {
   });
 
   it('when the query is wrong, then 400 invalid_request names the field', async () => {
-    const res = await request(native).get('/v1/widget/shop/slots').query({ eventType: 'intro-call', start: 'soon', end: 'x', timeZone: 'Mars/Base' }).set('Authorization', session);
+    const res = await native.get('/v1/widget/shop/slots').query({ eventType: 'intro-call', start: 'soon', end: 'x', timeZone: 'Mars/Base' }).set('Authorization', session);
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('invalid_request');
   });
 
   it('when a visitor double-clicks book, then Cal.com gets one booking and both clicks get the same answer', async () => {
-    const slots = await request(native).get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
+    const slots = await native.get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
     const start = slots.body.days[0].slots[1].start as string;
     const body = { eventType: SANDBOX_DEMO_EVENT_SLUG, start, attendee: { name: 'Grace', email: 'grace@example.com', timeZone: 'UTC' } };
     const before = h.sandbox.control.bookings().length;
     const [one, two] = await Promise.all(
-      [0, 1].map(() => request(native).post('/v1/widget/shop/bookings').set('Authorization', session).set('Idempotency-Key', 'click-0001-abcdef').send(body)),
+      [0, 1].map(() => native.post('/v1/widget/shop/bookings').set('Authorization', session).set('Idempotency-Key', 'click-0001-abcdef').send(body)),
     );
     expect([one!.status, two!.status]).toEqual([201, 201]);
     expect(one!.body.uid).toBe(two!.body.uid);
@@ -219,10 +229,15 @@ describe('native booking', () => {
     expect(h.sandbox.control.bookings().length).toBe(before + 1);
     const ours = await request(app()).get(`/v1/admin/tenants/shop/bookings/${one!.body.uid}`).set(asAdmin);
     expect(ours.status).toBe(200);
+    // Linked to the visitor's consent receipt, and marked as ours in Cal.com's metadata.
+    const { rows } = await database.owner.query('SELECT session_id, consent_receipt_id FROM observed_bookings WHERE uid = $1', [one!.body.uid]);
+    expect(rows).toEqual([{ session_id: link.sessionId, consent_receipt_id: link.consentReceiptId }]);
+    const atCal = h.sandbox.control.bookings().find((b) => b.uid === one!.body.uid) as unknown as { metadata: Record<string, string> };
+    expect(atCal.metadata).toMatchObject({ calbridge_tenant: 'shop', cb_session: link.sessionId, cb_receipt: link.consentReceiptId, cb_mode: 'native' });
   });
 
   it('when the same key comes with another body, then 422 idempotency_key_reused', async () => {
-    const res = await request(native)
+    const res = await native
       .post('/v1/widget/shop/bookings')
       .set('Authorization', session)
       .set('Idempotency-Key', 'click-0001-abcdef')
@@ -232,14 +247,14 @@ describe('native booking', () => {
   });
 
   it('when there is no Idempotency-Key, then 400 idempotency_key_required', async () => {
-    const res = await request(native).post('/v1/widget/shop/bookings').set('Authorization', session).send({});
+    const res = await native.post('/v1/widget/shop/bookings').set('Authorization', session).send({});
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('idempotency_key_required');
   });
 
   it('when the slot is taken, then 422 calcom_rejected and the key can be used again', async () => {
     const [taken] = h.sandbox.control.bookings().filter((x) => x.status === 'accepted') as unknown as { start: string }[];
-    const res = await request(native)
+    const res = await native
       .post('/v1/widget/shop/bookings')
       .set('Authorization', session)
       .set('Idempotency-Key', 'click-0002-abcdef')
@@ -250,20 +265,14 @@ describe('native booking', () => {
     expect(rows[0].n).toBe(0);
   });
 
-  it('when the widget has no session, then the test verifier refuses with 401 unauthorized', async () => {
-    const res = await request(native).get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' });
+  it('when the widget has no session, then 401 session_missing', async () => {
+    const res = await native.get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' });
     expect(res.status).toBe(401);
-    expect(res.body.code).toBe('unauthorized');
-  });
-
-  it('when the real app serves native booking before widget sessions are wired, then it fails closed with 501 widget_sessions_unavailable', async () => {
-    const res = await request(app()).get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
-    expect(res.status).toBe(501);
-    expect(res.body.code).toBe('widget_sessions_unavailable');
+    expect(res.body.code).toBe('session_missing');
   });
 
   it('when an unknown tenant is asked for, then 404 tenant_not_found', async () => {
-    const res = await request(native).get('/v1/widget/nobody/slots').set('Authorization', session);
+    const res = await native.get('/v1/widget/nobody/slots').set('Authorization', session);
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('tenant_not_found');
   });

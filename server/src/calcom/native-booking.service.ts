@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { CALBRIDGE_TENANT_METADATA_KEY, type NativeBookingRequest, type NativeBookingResponse, type SlotsQuery, type SlotsResponse } from '@calbridge/shared';
 import { applyBookingEvent } from '../bookings/bookings.service.js';
 import type { AppContext } from '../context.js';
 import { sha256 } from '../crypto/tokens.js';
@@ -7,51 +7,14 @@ import type { TenantRecord } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as connections from './connections.repository.js';
 import * as repo from './native-booking.repository.js';
+import { insertObserved } from '../sessions/sessions.repository.js';
 import { eventFromBookingOutput } from './reconciliation.service.js';
 import type { TokenVault } from './token-vault.js';
 
-const timeZone = z.string().min(1).max(64).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not an IANA time zone');
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,99}$/, 'an event type slug');
-const instant = z.iso.datetime({ offset: true });
-
-/** `GET /v1/widget/:tenant/slots` query. */
-export const SlotsQuery = z.strictObject({
-  eventType: slug,
-  start: instant,
-  end: instant,
-  timeZone,
-});
-export type SlotsQuery = z.infer<typeof SlotsQuery>;
-
-/** `POST /v1/widget/:tenant/bookings` body. */
-export const NativeBookingRequest = z.strictObject({
-  eventType: slug,
-  start: instant,
-  attendee: z.strictObject({
-    name: z.string().trim().min(1).max(200),
-    email: z.email().max(254),
-    timeZone,
-    language: z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]{2,3})?$/).optional(),
-  }),
-  guests: z.array(z.email().max(254)).max(10).optional(),
-  notes: z.string().max(2000).optional(),
-});
-export type NativeBookingRequest = z.infer<typeof NativeBookingRequest>;
-
-/** What the widget gets back: no attendee data, so a replayed answer reveals nothing new. */
-export interface NativeBookingResult {
-  uid: string;
-  status: string;
-  start: string;
-  end: string;
-  eventTypeId: number;
+/** The widget session a native booking is made under: the consent receipt it is linked to. */
+export interface SessionLink {
+  sessionId: string;
+  consentReceiptId: string;
 }
 
 /** Native booking mode: the widget's own slot picker and form, talking to Cal.com through us. */
@@ -65,7 +28,7 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
   }
 
   /** Free slots grouped by day in the visitor's time zone. */
-  async function slots(tenant: TenantRecord, q: SlotsQuery) {
+  async function slots(tenant: TenantRecord, q: SlotsQuery): Promise<SlotsResponse> {
     const data = await deps.calcom.slots.list(
       { kind: 'none' },
       { eventTypeSlug: q.eventType, username: await username(tenant.id), start: q.start, end: q.end, timeZone: q.timeZone },
@@ -81,14 +44,19 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
    * calls Cal.com, so a double click waits for the first click's answer and
    * gets the same one. A failed call rolls the claim back, so a retry can try again.
    */
-  async function book(tenant: TenantRecord, key: string, input: NativeBookingRequest): Promise<{ replayed: boolean; result: NativeBookingResult }> {
+  async function book(
+    tenant: TenantRecord,
+    key: string,
+    input: NativeBookingRequest,
+    link: SessionLink,
+  ): Promise<{ replayed: boolean; result: NativeBookingResponse }> {
     const hash = sha256(JSON.stringify(input));
     const user = await username(tenant.id);
     return db.withTenant(tenant.id, async (tx) => {
       if (!(await repo.claimKey(tx, tenant.id, key, hash))) {
         const prior = await repo.findRequest(tx, key);
         if (!prior || !prior.requestHash.equals(hash)) throw new IdempotencyKeyReused();
-        return { replayed: true, result: prior.response as NativeBookingResult };
+        return { replayed: true, result: prior.response as NativeBookingResponse };
       }
       const booking = await deps.vault.withCredentials(tenant.id, ({ auth }) =>
         deps.calcom.bookings.create(auth, {
@@ -103,12 +71,26 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
           },
           ...(input.guests?.length ? { guests: input.guests } : {}),
           ...(input.notes ? { bookingFieldsResponses: { notes: input.notes } } : {}),
-          metadata: { calbridge: 'native' },
+          // The same keys the embed modes send, so the intake and reports tell our bookings apart.
+          metadata: { [CALBRIDGE_TENANT_METADATA_KEY]: tenant.slug, cb_session: link.sessionId, cb_receipt: link.consentReceiptId, cb_mode: 'native' },
         }),
       );
       // Into our bookings at once, as the event reconciliation would record (the webhook follows and deduplicates).
       await applyBookingEvent(tx, tenant.id, eventFromBookingOutput(booking), clock.now());
-      const result: NativeBookingResult = { uid: booking.uid, status: booking.status, start: booking.start, end: booking.end, eventTypeId: booking.eventTypeId };
+      // Linked to the consent receipt exactly as a booking the embed reports is.
+      await insertObserved(tx, {
+        tenantId: tenant.id,
+        uid: booking.uid,
+        sessionId: link.sessionId,
+        consentReceiptId: link.consentReceiptId,
+        startTime: booking.start,
+        endTime: booking.end,
+        eventTypeId: booking.eventTypeId,
+        eventType: input.eventType,
+        status: booking.status,
+        observedAt: clock.now(),
+      });
+      const result: NativeBookingResponse = { uid: booking.uid, status: booking.status, start: booking.start, end: booking.end, eventTypeId: booking.eventTypeId };
       await repo.completeRequest(tx, key, booking.uid, result);
       return { replayed: false, result };
     });

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { CreateSessionRequest, CreateSessionResponse, ObservedBookingRequest, ObservedBookingResponse } from '@calbridge/shared';
+import type { CreateSessionRequest, CreateSessionResponse, ObservedBookingRequest, ObservedBookingResponse, SessionScope } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import { RateLimited } from '../errors.js';
-import type { TenantRecord } from '../tenants/tenants.service.js';
+import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
+import { publishedModes } from '../widget/published-modes.js';
 import { consentTextHash, type WidgetService } from '../widget/widget.service.js';
 import { createSessionTokens, type SessionClaims } from './session-token.js';
 import { ConsentInvalid, OriginNotAllowed, SessionMissing, SessionScopeMissing, SessionWrongOrigin, SessionWrongTenant } from './sessions.errors.js';
@@ -18,7 +19,11 @@ export interface ClientInfo {
   userAgentFamily: string;
 }
 
-export function createSessionsService(ctx: Pick<AppContext, 'db' | 'clock' | 'config'>, widget: WidgetService) {
+export function createSessionsService(
+  ctx: Pick<AppContext, 'db' | 'clock' | 'config'>,
+  widget: WidgetService,
+  tenants: Pick<TenantsService, 'calcomSummary'>,
+) {
   const tokens = createSessionTokens(ctx.config.encryptionKeys);
 
   /** The request's page origin, which must be registered for the tenant. */
@@ -73,7 +78,9 @@ export function createSessionsService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
         }),
       );
       const expiresAt = new Date(now.getTime() + ctx.config.sessionTtlSeconds * 1000);
-      const scopes = ['bookings:observe' as const];
+      // Native mode books through the server, so only a tenant whose config publishes it lets sessions do that.
+      const native = publishedModes(widget.config(tenant).modes, await tenants.calcomSummary(tenant.id)).includes('native');
+      const scopes: SessionScope[] = native ? ['bookings:observe', 'bookings:create'] : ['bookings:observe'];
       const token = await tokens.sign({ sessionId, consentReceiptId: receipt.id, tenantId: tenant.id, origin, scopes, expiresAt }, now);
       return { token, sessionId, consentReceiptId: receipt.id, expiresAt: expiresAt.toISOString(), scopes };
     },
@@ -82,7 +89,7 @@ export function createSessionsService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
      * Checks a bearer session token for `tenant`, from a registered origin, bound to that
      * origin, with `scope`. Each refusal has its own code.
      */
-    async verify(tenant: TenantRecord, origin: string | undefined, authorization: string | undefined, scope: 'bookings:observe'): Promise<SessionClaims> {
+    async verify(tenant: TenantRecord, origin: string | undefined, authorization: string | undefined, scope: SessionScope): Promise<SessionClaims> {
       const pageOrigin = allowedOrigin(tenant, origin);
       const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '');
       if (!m) throw new SessionMissing();

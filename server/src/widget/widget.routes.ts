@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { TenantNotFound } from '../errors.js';
 import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
 import { OriginNotAllowed } from '../sessions/sessions.errors.js';
+import { publishedModes } from './published-modes.js';
 import { PRIVACY_PAGE } from './privacy.page.js';
 import type { WidgetService } from './widget.service.js';
 
@@ -20,7 +21,7 @@ function cors(tenant: TenantRecord, req: Request, res: Response): boolean {
   res.set({
     'Access-Control-Allow-Origin': origin,
     'Access-Control-Allow-Methods': 'GET, POST',
-    'Access-Control-Allow-Headers': 'Content-Type, Authorization',
+    'Access-Control-Allow-Headers': 'Content-Type, Authorization, Idempotency-Key',
     'Access-Control-Max-Age': '600',
   });
   return true;
@@ -41,7 +42,9 @@ export function widgetRoutes(widget: WidgetService, tenants: TenantsService): Ro
   router.get('/v1/widget/:tenant/config', async (req, res) => {
     const tenant = await widgetTenant(tenants, req);
     // Public and the same for every visitor: browsers and proxies may keep it for 5 minutes; Express adds the ETag and answers 304.
-    res.set('Cache-Control', 'public, max-age=300, stale-while-revalidate=60').json(widget.config(tenant));
+    const config = widget.config(tenant);
+    const modes = publishedModes(config.modes, await tenants.calcomSummary(tenant.id));
+    res.set('Cache-Control', 'public, max-age=300, stale-while-revalidate=60').json({ ...config, modes });
   });
 
   // The default privacy policy link of the consent step (tenants without their own `privacyPolicyUrl`).
