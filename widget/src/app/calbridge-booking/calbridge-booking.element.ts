@@ -2,12 +2,10 @@ import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import type { ConsentDetails } from '../../features/consent/consent.js';
 import type { EmbedSession } from '../../features/embed/index.js';
 import type { Session } from '../../entities/session/session.js';
-import {
-  bookingLink,
-  fetchTenantConfig,
-  type TenantConfig,
-} from '../../entities/tenant-config/tenant-config.js';
+import { bookingLink } from '../../entities/tenant-config/booking-link.js';
+import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
 import type { ConsentChoice } from '../../entities/session/session.js';
+import { requestJson, widgetUrl } from '../../shared/api/request.js';
 import { emit } from '../../shared/events/emit.js';
 import { en, loadStrings, type Strings } from '../../shared/i18n/strings.js';
 import { AsyncState } from '../../shared/lib/async-state.js';
@@ -236,9 +234,10 @@ export class CalbridgeBooking extends LitElement {
   #loadConfig(): void {
     void this.#config.run(async (signal) => {
       if (!this.tenant) throw new WidgetError('missing_tenant');
-      const [config, lazy] = await Promise.all([fetchTenantConfig(this.#server, this.tenant, signal), loadLazy()]);
+      // The config is fetched here and checked by the lazy chunk, which loads meanwhile.
+      const [raw, lazy] = await Promise.all([requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), loadLazy()]);
       this.#lazy = lazy;
-      return config;
+      return lazy.checkTenantConfig(raw);
     });
   }
 

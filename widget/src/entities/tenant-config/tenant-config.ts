@@ -31,10 +31,13 @@ export function readTenantConfig(v: unknown): TenantConfig | null {
   return ok ? (v as TenantConfig) : null;
 }
 
+/** Checks a config answer; throws `invalid_response` when it does not match. */
+export const checkTenantConfig = (v: unknown): TenantConfig => must(readTenantConfig(v));
+
 /** Fetches and checks the tenant's public config. */
 export const fetchTenantConfig = async (server: string, tenant: string, signal?: AbortSignal): Promise<TenantConfig> =>
-  must(readTenantConfig(await requestJson(widgetUrl(server, tenant, 'config'), {}, signal)));
+  checkTenantConfig(await requestJson(widgetUrl(server, tenant, 'config'), {}, signal));
 
-/** The Cal.com link of the booking page: owner path plus event slug. */
-export const bookingLink = (config: TenantConfig, event?: string | null): string =>
-  [config.calLink, event || config.defaultEvent].filter(Boolean).join('/');
+// In its own module so widget.js can build the fallback link without carrying the reader,
+// which only the lazy chunk needs.
+export { bookingLink } from './booking-link.js';
