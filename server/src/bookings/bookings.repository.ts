@@ -186,6 +186,39 @@ export async function findBooking(tx: Tx, uid: string): Promise<BookingRecord | 
   return r.rows[0] ?? null;
 }
 
+/** The consent receipt a booking is linked to, and how the link was made. */
+export interface BookingConsentRecord {
+  receiptId: string;
+  sessionId: string;
+  version: string;
+  textSha256: string;
+  purposes: string[];
+  pageOrigin: string;
+  givenAt: Date;
+  /** When the widget reported the booking with its session (null: linked by booking metadata only). */
+  observedAt: Date | null;
+}
+
+/**
+ * The consent receipt behind a booking: the one the widget's session reported it under
+ * (observed_bookings), else the receipt the booking's metadata names (`cb_receipt`, set by
+ * the widget's embed), if that receipt is this tenant's.
+ */
+export async function findBookingConsent(tx: Tx, uid: string, metadataReceiptId: string | null): Promise<BookingConsentRecord | null> {
+  const r = await tx.query<BookingConsentRecord>(
+    `SELECT c.id AS "receiptId", c.session_id AS "sessionId", c.consent_version AS version,
+            c.consent_text_sha256 AS "textSha256", c.purposes, c.page_origin AS "pageOrigin",
+            c.created_at AS "givenAt", o.observed_at AS "observedAt"
+       FROM consent_receipts c
+       LEFT JOIN observed_bookings o ON o.consent_receipt_id = c.id AND o.uid = $1
+      WHERE o.uid IS NOT NULL OR c.id = $2::uuid
+      ORDER BY o.uid IS NULL
+      LIMIT 1`,
+    [uid, metadataReceiptId],
+  );
+  return r.rows[0] ?? null;
+}
+
 export async function listEvents(tx: Tx, uid: string): Promise<BookingEventRecord[]> {
   const r = await tx.query<BookingEventRecord>(
     `SELECT id, trigger_event AS trigger, occurred_at AS "occurredAt", status, source, recorded_at AS "recordedAt"

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
-import { toBooking, toBookingEvent, type BookingsService } from './bookings.service.js';
+import { toBooking, toBookingConsent, toBookingEvent, type BookingsService } from './bookings.service.js';
 
 const ListQuery = z.strictObject({
   status: z.enum(['accepted', 'pending', 'cancelled', 'rejected', 'awaiting_host']).optional(),
@@ -34,8 +34,13 @@ export function bookingsRoutes(bookings: BookingsService, tenants: TenantsServic
     assertTenantAccess(res, slug);
     const uid = validate(Uid, req.params.uid, 'path.uid');
     const t = await tenants.resolve(slug);
-    const { booking, events } = await bookings.get(t.id, uid);
-    res.json({ ...toBooking(booking), events: events.map((e) => toBookingEvent(e, e.id === booking.stateEventId)) });
+    const { booking, events, consent } = await bookings.get(t.id, uid);
+    res.json({
+      ...toBooking(booking),
+      // Bookings made through the widget link to the visitor's consent receipt; null otherwise.
+      consent: toBookingConsent(consent),
+      events: events.map((e) => toBookingEvent(e, e.id === booking.stateEventId)),
+    });
   });
 
   return router;

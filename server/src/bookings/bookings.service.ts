@@ -4,9 +4,35 @@ import type { Tx } from '../db/db.js';
 import { BookingNotFound, InvalidRequest } from '../errors.js';
 import { enqueue } from '../jobs/queue.js';
 import * as repo from './bookings.repository.js';
-import type { Attendee, BookingEventRecord, BookingFields, BookingRecord, BookingStatus, Organizer } from './bookings.repository.js';
+import type { Attendee, BookingConsentRecord, BookingEventRecord, BookingFields, BookingRecord, BookingStatus, Organizer } from './bookings.repository.js';
 
-export type { BookingRecord, BookingEventRecord, BookingStatus };
+export type { BookingRecord, BookingEventRecord, BookingStatus, BookingConsentRecord };
+
+/** Metadata key under which the widget's embed names the consent receipt (widget/src/features/embed/embed-config.ts). */
+export const RECEIPT_METADATA_KEY = 'cb_receipt';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * How the admin API shows the consent behind a booking. `linkedBy` says how it was found:
+ * `widget_session` when the widget reported the booking with its session token (trusted),
+ * `booking_metadata` when only the booking's metadata names the receipt (anyone who books
+ * can set metadata, so this is a claim the receipt's existence backs, not proof).
+ */
+export function toBookingConsent(c: BookingConsentRecord | null) {
+  if (!c) return null;
+  return {
+    receiptId: c.receiptId,
+    sessionId: c.sessionId,
+    version: c.version,
+    textSha256: c.textSha256,
+    purposes: c.purposes,
+    pageOrigin: c.pageOrigin,
+    givenAt: c.givenAt.toISOString(),
+    observedAt: c.observedAt?.toISOString() ?? null,
+    linkedBy: c.observedAt ? ('widget_session' as const) : ('booking_metadata' as const),
+  };
+}
 
 /**
  * Downstream work after a booking changed (lead scoring, CRM: later issues).
@@ -287,10 +313,16 @@ export function createBookingsService(ctx: Pick<AppContext, 'db'>) {
     return { data, nextCursor: rows.length > q.limit ? encodeCursor(data.at(-1)!) : null };
   }
 
-  async function get(tenantId: string, uid: string): Promise<{ booking: BookingRecord; events: BookingEventRecord[] }> {
+  async function get(
+    tenantId: string,
+    uid: string,
+  ): Promise<{ booking: BookingRecord; events: BookingEventRecord[]; consent: BookingConsentRecord | null }> {
     const found = await db.withTenant(tenantId, async (tx) => {
       const booking = await repo.findBooking(tx, uid);
-      return booking ? { booking, events: await repo.listEvents(tx, uid) } : null;
+      if (!booking) return null;
+      const named = booking.metadata?.[RECEIPT_METADATA_KEY];
+      const receiptId = typeof named === 'string' && UUID.test(named) ? named : null;
+      return { booking, events: await repo.listEvents(tx, uid), consent: await repo.findBookingConsent(tx, uid, receiptId) };
     });
     if (!found) throw new BookingNotFound();
     return found;
