@@ -25,7 +25,13 @@ import { createTenantsService } from './tenants/tenants.service.js';
 import { widgetRoutes } from './widget/widget.routes.js';
 import { createWidgetService } from './widget/widget.service.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
+import { gdprRoutes } from './gdpr/gdpr.routes.js';
+import { createGdprService } from './gdpr/gdpr.service.js';
 import { createSessionsService } from './sessions/sessions.service.js';
+import { crmRoutes } from './crm/crm.routes.js';
+import { createCrmService } from './crm/crm.service.js';
+import { leadsRoutes } from './leads/leads.routes.js';
+import { createLeadsService } from './leads/leads.service.js';
 import { widgetSessionCheck } from './sessions/session-check.js';
 
 export interface AppDependencies {
@@ -90,6 +96,9 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(bookingsRoutes(bookings, tenants));
   app.use(sessionsRoutes(sessions, tenants));
   app.use(webhookAdminRoutes(webhooks, tenants));
+  app.use(leadsRoutes(createLeadsService(ctx), tenants));
+  app.use(crmRoutes(createCrmService(ctx), tenants));
+  app.use(gdprRoutes(createGdprService(ctx, { calcom }), tenants));
 
   app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m' }));
 

@@ -5,3 +5,5 @@ export * from './widget-settings.schema.js';
 export * from './embed-message.schema.js';
 export * from './calcom-webhook.schema.js';
 export * from './native-booking.schema.js';
+export * from './leads.schema.js';
+export * from './crm.schema.js';

@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js';
 import { findBooking, type BookingRecord } from '../bookings/bookings.repository.js';
 import { applyBookingEvent, type BookingEvent } from '../bookings/bookings.service.js';
+import { createErasureGuard } from '../gdpr/erasure-guard.js';
 import { CalcomNeedsReauth, CalcomNotConnected } from '../errors.js';
 import { enqueue } from '../jobs/queue.js';
 import { listTenants } from '../tenants/tenants.repository.js';
@@ -73,8 +74,10 @@ function sameState(ours: BookingRecord, e: BookingEvent): boolean {
  * since the last run and applies each one that differs from ours through the
  * same projection as the webhook intake (bookings.service applyBookingEvent).
  */
-export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'logger' | 'metrics'>, deps: { calcom: CalcomClient; vault: TokenVault }) {
+export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'logger' | 'metrics' | 'keyring'>, deps: { calcom: CalcomClient; vault: TokenVault }) {
   const { db, clock, logger } = ctx;
+  // Bookings of someone erased (GDPR) come back from Cal.com with their data; they are applied pseudonymised.
+  const erasure = createErasureGuard(ctx);
   const metrics = calcomMetrics(ctx.metrics.registry);
 
   async function reconcileTenant(tenantId: string): Promise<ReconcileResult> {
@@ -93,7 +96,7 @@ export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'log
         const outcome = await db.withTenant(tenantId, async (tx) => {
           const ours = await findBooking(tx, b.uid);
           if (ours && sameState(ours, event)) return 'unchanged' as const;
-          const applied = await applyBookingEvent(tx, tenantId, event, clock.now());
+          const applied = await applyBookingEvent(tx, tenantId, await erasure.screenEvent(tx, tenantId, event), clock.now());
           if (!applied.applied && ours) return 'unchanged' as const;
           return ours ? ('updated' as const) : ('created' as const);
         });

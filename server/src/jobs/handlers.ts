@@ -3,6 +3,7 @@ import { WEBHOOK_SYNC_TASK } from '../calcom/connections.service.js';
 import { RECONCILE_ALL_TASK, RECONCILE_CRONTAB, RECONCILE_TENANT_TASK } from '../calcom/reconciliation.service.js';
 import type { AppContext } from '../context.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
+import { leadsCrmJobHandlers, LEADS_CRM_CRONTAB } from '../leads/leads.jobs.js';
 import type { JobHandler } from './queue.js';
 
 /**
@@ -18,10 +19,11 @@ export function jobHandlers(ctx: AppContext): Record<string, JobHandler> {
     },
     [RECONCILE_TENANT_TASK]: (payload) => calcom.reconciliation.reconcileJob(String(payload.tenantId)),
     [WEBHOOK_SYNC_TASK]: (payload) => calcom.webhookRegistration.ensureById(String(payload.tenantId)),
+    ...leadsCrmJobHandlers(ctx),
   };
 }
 
 /** Recurring jobs, in graphile-worker's crontab format (one line each). */
 export function jobCrontab(): string {
-  return [RECONCILE_CRONTAB].join('\n');
+  return [RECONCILE_CRONTAB, LEADS_CRM_CRONTAB].join('\n');
 }

@@ -13,6 +13,7 @@ import {
   WebhookUnsigned,
   type FieldError,
 } from '../errors.js';
+import { createErasureGuard } from '../gdpr/erasure-guard.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { webhookMetrics } from './webhooks.metrics.js';
 import * as repo from './webhooks.repository.js';
@@ -67,8 +68,10 @@ function metadataOf(w: CalcomWebhook): Record<string, unknown> | null | undefine
  * The Cal.com webhook intake: verify, then read, then store exactly once and
  * project, all in one tenant transaction; answer only after it commits.
  */
-export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'logger' | 'metrics'>, tenants: TenantsService) {
+export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'logger' | 'metrics' | 'keyring'>, tenants: TenantsService) {
   const { db, clock, config, logger } = ctx;
+  // A delivery about someone erased (GDPR) is stored and projected pseudonymised.
+  const erasure = createErasureGuard(ctx);
   const metrics = webhookMetrics(ctx.metrics.registry);
   const log = logger.child({ component: 'webhooks' });
 
@@ -136,6 +139,8 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
         if (createdAt.getTime() < receivedAt.getTime() - config.webhookReplayWindowSeconds * 1000) return refuse('stale_delivery', w.trigger);
 
         const bookingUid = w.kind === 'booking' ? w.booking.uid : w.kind === 'no_show' ? w.noShow.bookingUid : w.kind === 'meeting' ? w.bookingUid : null;
+        // The delivery identity stays the hash of the bytes Cal.com signed, so a retry of a pseudonymised delivery is still a duplicate.
+        const stored = await erasure.screenDelivery(tx, tenant.id, body, w);
         const inboxId = await repo.insertInbox(tx, {
           tenantId: tenant.id,
           bodySha256: createHash('sha256').update(body).digest(),
@@ -143,10 +148,10 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
           eventCreatedAt: createdAt,
           bookingUid,
           receivedAt,
-          body,
+          body: stored.body,
         });
         if (!inboxId) return { duplicate: true, trigger: w.trigger } as const;
-        await applyCalcomWebhook(tx, tenant.id, w, inboxId, receivedAt);
+        await applyCalcomWebhook(tx, tenant.id, stored.webhook, inboxId, receivedAt);
         return { duplicate: false, trigger: w.trigger } as const;
       });
 

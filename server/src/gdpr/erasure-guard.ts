@@ -1,0 +1,73 @@
+import { CalcomWebhook } from '@calbridge/shared';
+import type { BookingEvent } from '../bookings/bookings.service.js';
+import type { AppContext } from '../context.js';
+import type { Tx } from '../db/db.js';
+import { emailsIn, pseudonymiseBookingColumns, pseudonymiseDelivery, type ErasedSet } from './pseudonymise.js';
+import { existingHasher, normaliseEmail, type SubjectHasher } from './subject.js';
+
+/**
+ * Keeps erased people erased. The webhook intake and reconciliation pass what
+ * they are about to store through here; when it mentions someone whose salted
+ * hash is in `erased_subjects`, the stored copy is pseudonymised the way the
+ * erasure did it (time and status kept, the person's data gone). A tenant that
+ * never erased anyone costs one indexed query.
+ */
+export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
+  async function erasedAmong(tx: Tx, tenantId: string, emails: string[]): Promise<{ set: ErasedSet; emails: string[] } | null> {
+    if (emails.length === 0) return null;
+    const any = await tx.query('SELECT 1 FROM erased_subjects LIMIT 1');
+    if (any.rowCount === 0) return null;
+    const hasher = await existingHasher(tx, ctx.keyring, tenantId, ctx.clock.now());
+    if (!hasher) return null;
+    const normalised = [...new Set(emails.map(normaliseEmail))];
+    const hashes = normalised.map((e) => hasher.hash(e));
+    const r = await tx.query<{ h: Buffer }>('SELECT subject_hash AS h FROM erased_subjects WHERE subject_hash = ANY($1::bytea[])', [hashes]);
+    if (r.rowCount === 0) return null;
+    const hit = new Set(r.rows.map((row) => row.h.toString('hex')));
+    const erased = normalised.filter((e) => hit.has(hasher.hash(e).toString('hex')));
+    return { set: erasedSet(hasher, erased), emails: erased };
+  }
+
+  /**
+   * A verified, parsed delivery as it should be stored: unchanged, or rewritten
+   * without the erased people in it (body and the parsed form alike).
+   */
+  async function screenDelivery(tx: Tx, tenantId: string, body: Buffer, w: CalcomWebhook): Promise<{ body: Buffer; webhook: CalcomWebhook; pseudonymised: boolean }> {
+    const text = body.toString('utf8');
+    const found = await erasedAmong(tx, tenantId, [...emailsIn(text), ...attendeeEmails(w)]);
+    if (!found) return { body, webhook: w, pseudonymised: false };
+    const rewritten = pseudonymiseDelivery(JSON.parse(text), found.set, found.emails);
+    const parsed = CalcomWebhook.safeParse(rewritten);
+    // The rewrite keeps every field the schema requires, so this holds; if it ever did not, store the rewrite and project nothing.
+    const webhook: CalcomWebhook = parsed.success ? parsed.data : { kind: 'other', trigger: w.trigger, createdAt: w.createdAt };
+    return { body: Buffer.from(JSON.stringify(rewritten), 'utf8'), webhook, pseudonymised: true };
+  }
+
+  /** A booking event (from reconciliation) without the erased people's data. */
+  async function screenEvent(tx: Tx, tenantId: string, e: BookingEvent): Promise<BookingEvent> {
+    const emails = [...(e.fields.attendees ?? []).map((a) => a.email), ...(e.fields.organizer?.email ? [e.fields.organizer.email] : [])];
+    const found = await erasedAmong(tx, tenantId, emails);
+    if (!found) return e;
+    const cols = pseudonymiseBookingColumns({ attendees: e.fields.attendees ?? [], organizer: e.fields.organizer, metadata: e.fields.metadata }, found.set, found.emails);
+    return {
+      ...e,
+      fields: { ...e.fields, title: null, cancellationReason: null, attendees: e.fields.attendees ? cols.attendees : null, organizer: cols.organizer, metadata: cols.metadata },
+    };
+  }
+
+  return { screenDelivery, screenEvent };
+}
+
+export type ErasureGuard = ReturnType<typeof createErasureGuard>;
+
+export function erasedSet(hasher: SubjectHasher, emails: string[]): ErasedSet {
+  const set = new Set(emails.map(normaliseEmail));
+  return { has: (email) => set.has(normaliseEmail(email)), placeholder: (email) => hasher.placeholder(email) };
+}
+
+function attendeeEmails(w: CalcomWebhook): string[] {
+  if (w.kind === 'booking') return [...w.booking.attendees.map((a) => a.email), ...(w.booking.organizer?.email ? [w.booking.organizer.email] : [])];
+  if (w.kind === 'no_show') return w.noShow.attendees.map((a) => a.email);
+  return [];
+}
+

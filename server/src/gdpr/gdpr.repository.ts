@@ -1,0 +1,438 @@
+import type { Attendee, BookingEventRecord, BookingRecord, Organizer } from '../bookings/bookings.repository.js';
+import type { Tx } from '../db/db.js';
+
+// SQL of the GDPR capability. Every function runs inside db.withTenant, so
+// row-level security limits it to one tenant. Emails arrive normalised
+// (trimmed, lower case); matching is case-insensitive.
+
+/**
+ * Text search of a bytea column for an email, case-insensitively for ASCII,
+ * without failing on bytes that are not UTF-8: `escape` encoding keeps ASCII
+ * as is and writes other bytes as octal escapes, the needle is encoded the
+ * same way.
+ */
+const BODY_MENTIONS = `strpos(lower(encode(body, 'escape')), encode(convert_to($1::text, 'UTF8'), 'escape')) > 0`;
+
+const BOOKING_COLUMNS = `uid, calcom_id AS "calcomId", status, title, start_time AS "startTime", end_time AS "endTime",
+  event_type_id AS "eventTypeId", attendees, organizer, metadata, rescheduled_from_uid AS "rescheduledFromUid",
+  rescheduled_to_uid AS "rescheduledToUid", cancellation_reason AS "cancellationReason",
+  meeting_started_at AS "meetingStartedAt", meeting_ended_at AS "meetingEndedAt", state_event_id AS "stateEventId",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/**
+ * Bookings that concern the person: they attend, organise, or their email
+ * appears in the title, metadata or cancellation reason; oldest first.
+ */
+export async function subjectBookings(tx: Tx, email: string): Promise<BookingRecord[]> {
+  const r = await tx.query<BookingRecord>(
+    `SELECT ${BOOKING_COLUMNS} FROM bookings
+      WHERE attendee_emails @> ARRAY[$1::text]
+         OR lower(organizer->>'email') = $1
+         OR strpos(lower(attendees::text), $1) > 0
+         OR strpos(lower(coalesce(metadata::text, '')), $1) > 0
+         OR strpos(lower(coalesce(title, '')), $1) > 0
+         OR strpos(lower(coalesce(cancellation_reason, '')), $1) > 0
+      ORDER BY coalesce(start_time, '-infinity'::timestamptz), uid`,
+    [email],
+  );
+  return r.rows;
+}
+
+export async function eventsOf(tx: Tx, uids: string[]): Promise<(BookingEventRecord & { bookingUid: string; inboxId: string | null })[]> {
+  const r = await tx.query<BookingEventRecord & { bookingUid: string; inboxId: string | null }>(
+    `SELECT id, booking_uid AS "bookingUid", trigger_event AS trigger, occurred_at AS "occurredAt", status, source,
+            inbox_id AS "inboxId", recorded_at AS "recordedAt"
+       FROM booking_events WHERE booking_uid = ANY($1::text[]) ORDER BY booking_uid, occurred_at, rank, recorded_at`,
+    [uids],
+  );
+  return r.rows;
+}
+
+export interface InboxRow {
+  id: string;
+  trigger: string;
+  eventCreatedAt: Date;
+  receivedAt: Date;
+  bookingUid: string | null;
+  body: Buffer;
+}
+
+/** Raw deliveries of the person's bookings, and any other delivery whose body names their email. */
+export async function subjectInbox(tx: Tx, email: string, uids: string[]): Promise<InboxRow[]> {
+  const r = await tx.query<InboxRow>(
+    `SELECT id, trigger_event AS trigger, event_created_at AS "eventCreatedAt", received_at AS "receivedAt",
+            booking_uid AS "bookingUid", body
+       FROM webhook_inbox
+      WHERE booking_uid = ANY($2::text[]) OR ${BODY_MENTIONS}
+      ORDER BY event_created_at, received_at`,
+    [email, uids],
+  );
+  return r.rows;
+}
+
+export async function deliveriesOf(tx: Tx, inboxIds: string[]): Promise<{ id: string; receivedAt: Date; trigger: string | null; outcome: string; code: string | null; inboxId: string }[]> {
+  const r = await tx.query(
+    `SELECT id::text AS id, received_at AS "receivedAt", trigger_event AS trigger, outcome, code, inbox_id AS "inboxId"
+       FROM webhook_deliveries d WHERE d.inbox_id = ANY($1::uuid[]) ORDER BY d.id`,
+    [inboxIds],
+  );
+  return r.rows;
+}
+
+export interface ConsentRow {
+  id: string;
+  sessionId: string;
+  consentVersion: string;
+  consentTextSha256: string;
+  purposes: string[];
+  pageOrigin: string;
+  pageUrl: string;
+  referrer: string;
+  utm: Record<string, string>;
+  ipPrefix: string;
+  userAgentFamily: string;
+  createdAt: Date;
+  redactedAt: Date | null;
+  bookingUids: string[];
+}
+
+const CONSENT_COLUMNS = `c.id, c.session_id AS "sessionId", c.consent_version AS "consentVersion",
+  c.consent_text_sha256 AS "consentTextSha256", c.purposes, c.page_origin AS "pageOrigin", c.page_url AS "pageUrl",
+  c.referrer, c.utm, c.ip_prefix AS "ipPrefix", c.user_agent_family AS "userAgentFamily", c.created_at AS "createdAt",
+  c.redacted_at AS "redactedAt",
+  coalesce((SELECT array_agg(o.uid ORDER BY o.uid) FROM observed_bookings o WHERE o.consent_receipt_id = c.id), '{}') AS "bookingUids"`;
+
+/**
+ * Consent receipts of the person: those whose session reported one of their
+ * bookings, those a booking's metadata names (receipt or session id), and any
+ * whose page URL, referrer or UTM values carry their email.
+ */
+export async function subjectConsents(tx: Tx, email: string, uids: string[], metadataIds: string[]): Promise<ConsentRow[]> {
+  const r = await tx.query<ConsentRow>(
+    `SELECT ${CONSENT_COLUMNS} FROM consent_receipts c
+      WHERE c.id IN (SELECT consent_receipt_id FROM observed_bookings WHERE uid = ANY($2::text[]))
+         OR c.session_id IN (SELECT session_id FROM observed_bookings WHERE uid = ANY($2::text[]))
+         OR c.id::text = ANY($3::text[]) OR c.session_id::text = ANY($3::text[])
+         OR strpos(lower(c.page_url), $1) > 0 OR strpos(lower(c.referrer), $1) > 0 OR strpos(lower(c.utm::text), $1) > 0
+      ORDER BY c.created_at DESC, c.id`,
+    [email, uids, metadataIds],
+  );
+  return r.rows;
+}
+
+/** Recent receipts, newest first, after the (createdAt, id) position given. */
+export async function recentConsents(tx: Tx, limit: number, after: { createdAt: Date; id: string } | null): Promise<ConsentRow[]> {
+  const r = await tx.query<ConsentRow>(
+    `SELECT ${CONSENT_COLUMNS} FROM consent_receipts c
+      WHERE ($1::timestamptz IS NULL OR (c.created_at, c.id) < ($1::timestamptz, $2::uuid))
+      ORDER BY c.created_at DESC, c.id DESC LIMIT $3`,
+    [after?.createdAt ?? null, after?.id ?? null, limit],
+  );
+  return r.rows;
+}
+
+export async function observedOf(tx: Tx, uids: string[]) {
+  const r = await tx.query<{ uid: string; sessionId: string; consentReceiptId: string; startTime: Date | null; endTime: Date | null; eventTypeId: number | null; eventType: string | null; status: string | null; observedAt: Date }>(
+    `SELECT uid, session_id AS "sessionId", consent_receipt_id AS "consentReceiptId", start_time AS "startTime", end_time AS "endTime",
+            event_type_id AS "eventTypeId", event_type AS "eventType", status, observed_at AS "observedAt"
+       FROM observed_bookings WHERE uid = ANY($1::text[]) ORDER BY observed_at`,
+    [uids],
+  );
+  return r.rows;
+}
+
+/** Native booking requests for the person's bookings, or whose key or stored answer names their email. */
+export async function subjectNativeRequests(tx: Tx, email: string, uids: string[]) {
+  const r = await tx.query<{ idempotencyKey: string; bookingUid: string | null; response: unknown; createdAt: Date; mentions: boolean }>(
+    `SELECT idempotency_key AS "idempotencyKey", booking_uid AS "bookingUid", response, created_at AS "createdAt",
+            (strpos(lower(idempotency_key), $1) > 0 OR strpos(lower(coalesce(response::text, '')), $1) > 0) AS mentions
+       FROM calcom_booking_requests
+      WHERE booking_uid = ANY($2::text[]) OR strpos(lower(idempotency_key), $1) > 0 OR strpos(lower(coalesce(response::text, '')), $1) > 0
+      ORDER BY created_at`,
+    [email, uids],
+  );
+  return r.rows;
+}
+
+// --- erasure writes ---
+
+export async function rewriteInboxBody(tx: Tx, id: string, body: Buffer): Promise<void> {
+  await tx.query('UPDATE webhook_inbox SET body = $2 WHERE id = $1', [id, body]);
+}
+
+export async function rewriteBooking(
+  tx: Tx,
+  uid: string,
+  b: { attendees: Attendee[]; attendeeEmails: string[]; organizer: Organizer | null; metadata: Record<string, unknown> | null },
+  now: Date,
+): Promise<void> {
+  await tx.query(
+    `UPDATE bookings SET attendees = $2, attendee_emails = $3, organizer = $4, metadata = $5, title = NULL,
+            cancellation_reason = NULL, updated_at = $6
+      WHERE uid = $1`,
+    [uid, JSON.stringify(b.attendees), b.attendeeEmails, b.organizer ? JSON.stringify(b.organizer) : null, b.metadata ? JSON.stringify(b.metadata) : null, now],
+  );
+}
+
+/** The one-time redaction a consent receipt allows (see the trigger in 0007_gdpr.sql). */
+export async function redactConsent(tx: Tx, id: string, pageUrl: string, referrer: string, now: Date): Promise<boolean> {
+  const r = await tx.query(
+    `UPDATE consent_receipts SET page_url = $2, referrer = $3, utm = '{}', redacted_at = $4 WHERE id = $1 AND redacted_at IS NULL`,
+    [id, pageUrl, referrer, now],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+export async function deleteNativeRequests(tx: Tx, keys: string[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  const r = await tx.query('DELETE FROM calcom_booking_requests WHERE idempotency_key = ANY($1::text[])', [keys]);
+  return r.rowCount ?? 0;
+}
+
+export async function markErased(tx: Tx, tenantId: string, hash: Buffer, now: Date): Promise<void> {
+  await tx.query(
+    `INSERT INTO erased_subjects (tenant_id, subject_hash, erased_at) VALUES ($1, $2, $3)
+     ON CONFLICT (tenant_id, subject_hash) DO UPDATE SET erased_at = EXCLUDED.erased_at`,
+    [tenantId, hash, now],
+  );
+}
+
+export interface ReceiptRow {
+  id: string;
+  subjectRef: string;
+  requestedBy: string | null;
+  erasedAt: Date;
+  counts: Record<string, { pseudonymised: number; deleted: number }>;
+  calcom: { requested: boolean; status: string; cancellations: { bookingUid: string; outcome: 'cancelled' | 'failed'; code: string | null }[] };
+  crm: { eventsEmitted: number; status: string };
+}
+
+const RECEIPT_COLUMNS = `id, subject_ref AS "subjectRef", requested_by AS "requestedBy", erased_at AS "erasedAt", counts, calcom, crm`;
+
+export async function insertReceipt(tx: Tx, tenantId: string, r: Omit<ReceiptRow, 'id'>): Promise<ReceiptRow> {
+  const res = await tx.query<ReceiptRow>(
+    `INSERT INTO erasure_receipts (tenant_id, subject_ref, requested_by, erased_at, counts, calcom, crm)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${RECEIPT_COLUMNS}`,
+    [tenantId, r.subjectRef, r.requestedBy, r.erasedAt, JSON.stringify(r.counts), JSON.stringify(r.calcom), JSON.stringify(r.crm)],
+  );
+  return res.rows[0]!;
+}
+
+export async function setReceiptCalcom(tx: Tx, id: string, calcom: ReceiptRow['calcom']): Promise<void> {
+  await tx.query('UPDATE erasure_receipts SET calcom = $2 WHERE id = $1', [id, JSON.stringify(calcom)]);
+}
+
+export async function receiptsFor(tx: Tx, subjectRef: string): Promise<ReceiptRow[]> {
+  const r = await tx.query<ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM erasure_receipts WHERE subject_ref = $1 ORDER BY erased_at, id`, [subjectRef]);
+  return r.rows;
+}
+
+export async function isErased(tx: Tx, hash: Buffer): Promise<boolean> {
+  const r = await tx.query('SELECT 1 FROM erased_subjects WHERE subject_hash = $1', [hash]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+// --- policy, retention, audit ---
+
+export interface PolicyRow {
+  rawDeliveryDays: number;
+  bookingDays: number;
+  consentReceiptDays: number;
+  cancelFutureBookingsOnErasure: boolean;
+}
+
+export async function findPolicy(tx: Tx): Promise<PolicyRow | null> {
+  const r = await tx.query<PolicyRow>(
+    `SELECT raw_delivery_days AS "rawDeliveryDays", booking_days AS "bookingDays", consent_receipt_days AS "consentReceiptDays",
+            cancel_future_bookings_on_erasure AS "cancelFutureBookingsOnErasure"
+       FROM gdpr_policies`,
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function upsertPolicy(tx: Tx, tenantId: string, p: PolicyRow, now: Date): Promise<void> {
+  await tx.query(
+    `INSERT INTO gdpr_policies (tenant_id, raw_delivery_days, booking_days, consent_receipt_days, cancel_future_bookings_on_erasure, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (tenant_id) DO UPDATE SET raw_delivery_days = EXCLUDED.raw_delivery_days, booking_days = EXCLUDED.booking_days,
+       consent_receipt_days = EXCLUDED.consent_receipt_days,
+       cancel_future_bookings_on_erasure = EXCLUDED.cancel_future_bookings_on_erasure, updated_at = EXCLUDED.updated_at`,
+    [tenantId, p.rawDeliveryDays, p.bookingDays, p.consentReceiptDays, p.cancelFutureBookingsOnErasure, now],
+  );
+}
+
+export interface RetentionCounts {
+  webhook_inbox: number;
+  webhook_deliveries: number;
+  bookings: number;
+  booking_events: number;
+  observed_bookings: number;
+  calcom_booking_requests: number;
+  consent_receipts: number;
+}
+
+/**
+ * Deletes what is past its period, in one transaction:
+ *  - raw deliveries (inbox bodies and their delivery-log lines) received before `rawBefore`;
+ *  - bookings whose last moment (end, else start, else last update) is before
+ *    `bookingBefore`, with their history, raw deliveries, widget observations
+ *    and native booking requests;
+ *  - consent receipts created before `consentBefore` that no kept booking
+ *    still relies on (their observations go with them).
+ */
+export async function enforceRetention(tx: Tx, c: { rawBefore: Date; bookingBefore: Date; consentBefore: Date }): Promise<RetentionCounts> {
+  const expired = await tx.query<{ uid: string }>(
+    `SELECT uid FROM bookings WHERE greatest(coalesce(end_time, start_time, updated_at), updated_at) < $1`,
+    [c.bookingBefore],
+  );
+  const uids = expired.rows.map((r) => r.uid);
+  const n = async (sql: string, params: unknown[]) => (await tx.query(sql, params)).rowCount ?? 0;
+  const bookingEvents = await n('DELETE FROM booking_events WHERE booking_uid = ANY($1::text[])', [uids]);
+  const observed = await n('DELETE FROM observed_bookings WHERE uid = ANY($1::text[])', [uids]);
+  const native = await n('DELETE FROM calcom_booking_requests WHERE booking_uid = ANY($1::text[])', [uids]);
+  const bookings = await n('DELETE FROM bookings WHERE uid = ANY($1::text[])', [uids]);
+  const inbox = await tx.query<{ id: string }>(
+    'DELETE FROM webhook_inbox WHERE received_at < $1 OR booking_uid = ANY($2::text[]) RETURNING id',
+    [c.rawBefore, uids],
+  );
+  const inboxIds = inbox.rows.map((r) => r.id);
+  const deliveries = await n('DELETE FROM webhook_deliveries WHERE received_at < $1 OR inbox_id = ANY($2::uuid[])', [c.rawBefore, inboxIds]);
+  const consentObserved = await tx.query<{ n: number }>(
+    `WITH gone AS (
+       DELETE FROM consent_receipts c
+        WHERE c.created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM observed_bookings o JOIN bookings b ON b.uid = o.uid WHERE o.consent_receipt_id = c.id)
+        RETURNING c.id
+     ) SELECT count(*)::int AS n FROM gone`,
+    [c.consentBefore],
+  );
+  return {
+    webhook_inbox: inboxIds.length,
+    webhook_deliveries: deliveries,
+    bookings,
+    booking_events: bookingEvents,
+    observed_bookings: observed,
+    calcom_booking_requests: native,
+    consent_receipts: consentObserved.rows[0]!.n,
+  };
+}
+
+export async function insertRun(tx: Tx, tenantId: string, ranAt: Date, cutoffs: Record<string, string>, counts: RetentionCounts): Promise<void> {
+  await tx.query('INSERT INTO retention_runs (tenant_id, ran_at, cutoffs, counts) VALUES ($1, $2, $3, $4)', [tenantId, ranAt, JSON.stringify(cutoffs), JSON.stringify(counts)]);
+}
+
+export async function lastRun(tx: Tx): Promise<{ ranAt: Date; cutoffs: Record<string, string>; counts: Record<string, number> } | null> {
+  const r = await tx.query<{ ranAt: Date; cutoffs: Record<string, string>; counts: Record<string, number> }>(
+    'SELECT ran_at AS "ranAt", cutoffs, counts FROM retention_runs ORDER BY ran_at DESC, id LIMIT 1',
+  );
+  return r.rows[0] ?? null;
+}
+
+export type AuditAction = 'subject.export' | 'subject.erase' | 'consents.list' | 'retention.update' | 'retention.run';
+export type ActorKind = 'admin_token' | 'environment_token' | 'scheduler';
+
+export async function insertAudit(
+  tx: Tx,
+  a: { tenantId: string; at: Date; actorToken: string | null; actorKind: ActorKind; action: AuditAction; subjectRef: string | null; details: Record<string, unknown> },
+): Promise<void> {
+  await tx.query(
+    'INSERT INTO gdpr_audit_log (tenant_id, at, actor_token, actor_kind, action, subject_ref, details) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [a.tenantId, a.at, a.actorToken, a.actorKind, a.action, a.subjectRef, JSON.stringify(a.details)],
+  );
+}
+
+export async function listAudit(tx: Tx, limit: number, before: string | null) {
+  const r = await tx.query<{ id: string; at: Date; actorToken: string | null; actorKind: ActorKind; action: AuditAction; subjectRef: string | null; details: Record<string, unknown> }>(
+    `SELECT a.id::text AS id, at, actor_token AS "actorToken", actor_kind AS "actorKind", action, subject_ref AS "subjectRef", details
+       FROM gdpr_audit_log a WHERE ($1::bigint IS NULL OR a.id < $1) ORDER BY a.id DESC LIMIT $2`,
+    [before, limit],
+  );
+  return r.rows;
+}
+
+// --- leads and CRM (migration 0006) ---
+
+export interface LeadRow {
+  id: string;
+  email: string;
+  name: string | null;
+  score: number;
+  grade: string | null;
+  explanation: unknown;
+  ruleSetVersion: number;
+  bookingCount: number;
+  marketingConsent: boolean;
+  scoredAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export async function subjectLeads(tx: Tx, email: string): Promise<LeadRow[]> {
+  const r = await tx.query<LeadRow>(
+    `SELECT id, email, name, score, grade, explanation, rule_set_version AS "ruleSetVersion", booking_count AS "bookingCount",
+            marketing_consent AS "marketingConsent", scored_at AS "scoredAt", created_at AS "createdAt", updated_at AS "updatedAt"
+       FROM leads WHERE email = $1 OR strpos(lower(explanation::text), $1) > 0 ORDER BY created_at`,
+    [email],
+  );
+  return r.rows;
+}
+
+export interface CrmMessageRow {
+  id: string;
+  destinationId: string;
+  destinationKind: string | null;
+  leadId: string | null;
+  eventType: string;
+  payload: unknown;
+  status: string;
+  attempts: number;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  attemptLog: { attempt: number; startedAt: string; finishedAt: string | null; statusCode: number | null; outcome: string; error: string | null }[];
+}
+
+/** CRM messages about the person (their lead, or a payload naming their email), with every delivery attempt. */
+export async function subjectCrmMessages(tx: Tx, email: string, leadIds: string[]): Promise<CrmMessageRow[]> {
+  const r = await tx.query<CrmMessageRow>(
+    `SELECT m.id, m.destination_id AS "destinationId", d.kind AS "destinationKind", m.lead_id AS "leadId", m.event_type AS "eventType",
+            m.payload, m.status, m.attempts, m.created_at AS "createdAt", m.delivered_at AS "deliveredAt",
+            coalesce((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'startedAt', a.started_at, 'finishedAt', a.finished_at,
+                       'statusCode', a.status_code, 'outcome', a.outcome, 'error', a.error) ORDER BY a.id)
+                        FROM crm_attempts a WHERE a.message_id = m.id), '[]'::jsonb) AS "attemptLog"
+       FROM crm_messages m LEFT JOIN crm_destinations d ON d.id = m.destination_id
+      WHERE m.lead_id = ANY($2::uuid[]) OR strpos(lower(m.payload::text), $1) > 0
+      ORDER BY m.seq`,
+    [email, leadIds],
+  );
+  return r.rows;
+}
+
+/**
+ * Removes the person's data from CRM messages: payloads become a stub naming
+ * only the event, and messages not sent yet are cancelled so the data never
+ * leaves after the erasure. Returns how many messages were rewritten.
+ */
+export async function scrubCrmMessages(tx: Tx, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const r = await tx.query(
+    `UPDATE crm_messages SET payload = jsonb_build_object('type', event_type, 'timestamp', payload->'timestamp', 'data', jsonb_build_object('erased', true)),
+            status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END, lease_until = NULL
+      WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return r.rowCount ?? 0;
+}
+
+export async function deleteLeads(tx: Tx, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const r = await tx.query('DELETE FROM leads WHERE id = ANY($1::uuid[])', [ids]);
+  return r.rowCount ?? 0;
+}
+
+/** Active CRM destinations that receive `subject.erased`: how many messages an emit makes. */
+export async function erasureDestinations(tx: Tx): Promise<number> {
+  const r = await tx.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM crm_destinations WHERE status = 'active' AND (events IS NULL OR 'subject.erased' = ANY(events))`,
+  );
+  return r.rows[0]!.n;
+}
