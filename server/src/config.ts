@@ -64,6 +64,11 @@ const EnvSchema = z.object({
   CALCOM_OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
   CALCOM_PLATFORM_CLIENT_ID: z.string().min(1).optional(),
   CALCOM_PLATFORM_CLIENT_SECRET: z.string().min(1).optional(),
+  // CRM hand-off (server/src/crm). Plain-http destinations on loopback only, for local receivers in tests and development.
+  CALBRIDGE_CRM_ALLOW_INSECURE_LOOPBACK_DESTINATIONS: bool.default(false),
+  CALBRIDGE_CRM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  CALBRIDGE_CRM_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
+  CALBRIDGE_HUBSPOT_API_URL: url.default('https://api.hubapi.com'),
 });
 
 /** The variables whose values are secrets; they never appear in logs or errors. */
@@ -99,6 +104,16 @@ export interface Config {
     oauthClientSecret: string | undefined;
     platformClientId: string | undefined;
     platformClientSecret: string | undefined;
+  };
+  crm: {
+    /** DANGEROUS outside tests: lets destinations be http://127.0.0.1 / [::1] / localhost. */
+    allowInsecureLoopbackDestinations: boolean;
+    /** One outbound request's time limit. */
+    timeoutMs: number;
+    /** How long a rotated-out destination secret still signs (both signatures are sent). */
+    secretOverlapSeconds: number;
+    /** HubSpot API base for destinations that name none. */
+    hubspotApiUrl: string;
   };
 }
 
@@ -154,6 +169,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       oauthClientSecret: e.CALCOM_OAUTH_CLIENT_SECRET,
       platformClientId: e.CALCOM_PLATFORM_CLIENT_ID,
       platformClientSecret: e.CALCOM_PLATFORM_CLIENT_SECRET,
+    },
+    crm: {
+      allowInsecureLoopbackDestinations: e.CALBRIDGE_CRM_ALLOW_INSECURE_LOOPBACK_DESTINATIONS,
+      timeoutMs: e.CALBRIDGE_CRM_TIMEOUT_MS,
+      secretOverlapSeconds: e.CALBRIDGE_CRM_SECRET_OVERLAP_SECONDS,
+      hubspotApiUrl: e.CALBRIDGE_HUBSPOT_API_URL.replace(/\/$/, ''),
     },
   };
 }

@@ -1,0 +1,174 @@
+import { lookup } from 'node:dns/promises';
+import type { AppContext } from '../context.js';
+import { enqueue } from '../jobs/queue.js';
+import { listTenants } from '../tenants/tenants.repository.js';
+import { sendToHubspot } from './crm.hubspot.js';
+import { CRM_DELIVER_TASK, deliverJobKey } from './crm.outbox.js';
+import * as repo from './crm.repository.js';
+import { failed, type SendResult } from './crm.send.js';
+import { checkTarget, type ResolveHost } from './crm.url-policy.js';
+import { sendWebhook } from './crm.webhook-sender.js';
+
+/**
+ * Delivery of the outbox: at least once, one message at a time per lead and
+ * destination, in the order written. A message is leased for one attempt
+ * (committed before the request goes out), so a worker that dies mid-request
+ * loses nothing: its lease runs out and the sweep hands the message to
+ * another worker. Failures are retried with exponential backoff and jitter for
+ * about a day (Retry-After is honoured), 410 disables the destination, and a
+ * message that fails its last attempt is dead-lettered; the next one of its
+ * lead then goes.
+ */
+
+/** Seconds before attempt 2, 3, …: about 23.9 hours in all, before jitter. */
+export const RETRY_SCHEDULE_SECONDS = [5, 30, 120, 300, 900, 1800, 3600, 7200, 10_800, 14_400, 18_000, 28_800] as const;
+export const MAX_ATTEMPTS = RETRY_SCHEDULE_SECONDS.length + 1;
+/** Jitter: each delay is scaled by a factor in [1 - JITTER, 1 + JITTER). */
+export const JITTER = 0.2;
+/** Retry-After beyond this is not honoured in full (the message would outlive its day). */
+export const MAX_DELAY_SECONDS = 86_400;
+
+/** The cron task that hands due, unleased messages to workers (graphile crontab names cannot contain dots). */
+export const CRM_SWEEP_TASK = 'crm_sweep';
+export const CRM_SWEEP_CRONTAB = `* * * * * ${CRM_SWEEP_TASK}`;
+
+/** The sealed secrets' purpose for the key ring (binds ciphertexts to this use). */
+export const SECRET_PURPOSE = 'crm_destination_secret';
+
+/** Delay before the next attempt after `attempt` failed; null when it was the last. */
+export function retryDelaySeconds(attempt: number, retryAfter: number | null, random: () => number): number | null {
+  if (attempt >= MAX_ATTEMPTS) return null;
+  const base = RETRY_SCHEDULE_SECONDS[attempt - 1]!;
+  const jittered = base * (1 - JITTER + 2 * JITTER * random());
+  return Math.min(MAX_DELAY_SECONDS, Math.max(jittered, retryAfter ?? 0));
+}
+
+export interface DeliveryDeps {
+  /** Host name resolution for the SSRF check; default: the system resolver. */
+  resolveHost?: ResolveHost;
+  /** Jitter source; default Math.random. */
+  random?: () => number;
+}
+
+export type DeliveryOutcome = 'delivered' | 'retry' | 'gone' | 'dead' | 'skipped';
+
+export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock' | 'config' | 'keyring' | 'logger'>, deps: DeliveryDeps = {}) {
+  const { db, clock, config, keyring } = ctx;
+  const log = ctx.logger.child({ component: 'crm' });
+  const resolveHost: ResolveHost = deps.resolveHost ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
+  const random = deps.random ?? Math.random;
+  const policy = { allowInsecureLoopback: config.crm.allowInsecureLoopbackDestinations };
+  const leaseMs = config.crm.timeoutMs * 3 + 60_000;
+
+  async function send(tenantId: string, dest: repo.DestinationRecord, m: repo.MessageRecord, secrets: string[], now: Date): Promise<SendResult> {
+    const refused = await checkTarget(dest.url, policy, resolveHost);
+    if (refused) return failed(refused);
+    if (dest.kind === 'webhook') {
+      return sendWebhook({ fetch: ctx.fetch, url: dest.url, messageId: m.id, payload: m.payload, secrets, now, timeoutMs: config.crm.timeoutMs });
+    }
+    return sendToHubspot({
+      fetch: ctx.fetch,
+      baseUrl: dest.url,
+      token: secrets[0]!,
+      payload: m.payload,
+      calAppUrl: config.calcom.appUrl,
+      now,
+      timeoutMs: config.crm.timeoutMs,
+    });
+  }
+
+  /** Hands the next pending message of this lead and destination to a worker. */
+  async function kickNext(tx: import('../db/db.js').Tx, tenantId: string, destinationId: string, orderKey: string): Promise<void> {
+    const next = await repo.nextPending(tx, destinationId, orderKey);
+    if (next) await enqueue(tx, CRM_DELIVER_TASK, { tenantId, messageId: next.id }, { jobKey: deliverJobKey(next.id), maxAttempts: 5, runAt: next.nextAttemptAt > clock.now() ? next.nextAttemptAt : undefined });
+  }
+
+  /**
+   * One attempt at one message, when it is its turn: pending, due, not
+   * leased, first of its lead at its destination, destination active.
+   * Otherwise it does nothing (the message's turn comes through another path).
+   */
+  async function deliver(tenantId: string, messageId: string): Promise<DeliveryOutcome> {
+    const start = clock.now();
+    const claim = await db.withTenant(tenantId, async (tx) => {
+      const m = await repo.findMessage(tx, messageId, true);
+      if (!m || m.status !== 'pending') return null;
+      if (m.leaseUntil && m.leaseUntil > start) return null;
+      const dest = await repo.findDestination(tx, m.destinationId);
+      if (!dest || dest.status !== 'active') return null;
+      if (m.nextAttemptAt > start) {
+        await enqueue(tx, CRM_DELIVER_TASK, { tenantId, messageId }, { jobKey: deliverJobKey(messageId), maxAttempts: 5, runAt: m.nextAttemptAt });
+        return null;
+      }
+      if (await repo.hasEarlierPending(tx, m)) return null;
+      const sealed = await repo.activeSecrets(tx, dest.id, start);
+      const secrets = sealed.map((s) => keyring.decrypt(s.ciphertext, { tenantId, purpose: SECRET_PURPOSE }));
+      const attempt = await repo.startAttempt(tx, tenantId, m.id, start, new Date(start.getTime() + leaseMs));
+      return { m, dest, secrets, attempt };
+    });
+    if (!claim) return 'skipped';
+    const { m, dest, secrets, attempt } = claim;
+
+    const result = secrets.length > 0 ? await send(tenantId, dest, m, secrets, start) : failed('no_secret');
+    const now = clock.now();
+
+    let outcome: Exclude<DeliveryOutcome, 'skipped'>;
+    let nextAttemptAt: Date | null = null;
+    if (result.ok) outcome = 'delivered';
+    else if (result.gone) outcome = 'gone';
+    else {
+      const delay = retryDelaySeconds(attempt, result.retryAfterSeconds, random);
+      if (delay === null) outcome = 'dead';
+      else {
+        outcome = 'retry';
+        nextAttemptAt = new Date(now.getTime() + Math.round(delay * 1000));
+      }
+    }
+
+    await db.withTenant(tenantId, async (tx) => {
+      const moved = await repo.finishAttempt(tx, {
+        messageId: m.id,
+        attempt,
+        now,
+        statusCode: result.statusCode,
+        outcome,
+        error: result.error,
+        // A 410 leaves the message pending for when the destination is enabled again.
+        nextAttemptAt: outcome === 'gone' ? now : nextAttemptAt,
+      });
+      if (!moved) return;
+      if (outcome === 'gone') await repo.disableDestination(tx, dest.id, 'gone', now);
+      else if (outcome === 'retry') {
+        await enqueue(tx, CRM_DELIVER_TASK, { tenantId, messageId: m.id }, { jobKey: deliverJobKey(m.id), maxAttempts: 5, runAt: nextAttemptAt! });
+      } else await kickNext(tx, tenantId, dest.id, m.orderKey);
+    });
+    const level = outcome === 'delivered' ? 'debug' : outcome === 'retry' ? 'info' : 'warn';
+    log[level]({ tenantId, messageId: m.id, destinationId: dest.id, attempt, outcome, statusCode: result.statusCode, error: result.error }, 'crm delivery attempt');
+    return outcome;
+  }
+
+  /** Hands every due, unleased head-of-line message of one tenant to the workers. */
+  async function sweepTenant(tenantId: string): Promise<number> {
+    return db.withTenant(tenantId, async (tx) => {
+      const due = await repo.dueHeads(tx, clock.now(), 500);
+      for (const { id } of due) await enqueue(tx, CRM_DELIVER_TASK, { tenantId, messageId: id }, { jobKey: deliverJobKey(id), maxAttempts: 5 });
+      return due.length;
+    });
+  }
+
+  /** The cron job: sweeps every tenant. */
+  async function sweep(): Promise<number> {
+    let after: string | null = null;
+    let n = 0;
+    for (;;) {
+      const page = await db.withPlatform((tx) => listTenants(tx, 200, after));
+      for (const t of page) n += await sweepTenant(t.id);
+      if (page.length < 200) return n;
+      after = page.at(-1)!.slug;
+    }
+  }
+
+  return { deliver, sweep, sweepTenant };
+}
+
+export type CrmDelivery = ReturnType<typeof createCrmDelivery>;

@@ -1,0 +1,184 @@
+import { failed, fromResponse, fromThrown, sent, type SendResult } from './crm.send.js';
+
+/**
+ * HubSpot as a destination, through its public CRM API v3 with a private-app
+ * access token: the contact is found by email (search) and updated, or
+ * created; a booking becomes a meeting engagement associated with the
+ * contact (association type 200, meeting → contact). A booking's meeting is
+ * recognised by `hs_meeting_external_url`, the Cal.com booking page, so a
+ * retried message updates the meeting it already created instead of adding
+ * another, and a cancellation or reschedule finds it.
+ *
+ * Only HubSpot's default properties are written (email, firstname, lastname,
+ * the meeting's fields): a portal without custom properties accepts them.
+ */
+
+/** HubSpot-defined association type: meeting → contact. */
+export const MEETING_TO_CONTACT = 200;
+
+interface HubspotCall {
+  fetch: typeof globalThis.fetch;
+  base: string;
+  token: string;
+  timeoutMs: number;
+  now: Date;
+}
+
+class CallFailed extends Error {
+  constructor(readonly result: SendResult) {
+    super(result.error ?? 'hubspot call failed');
+  }
+}
+
+async function call<T>(c: HubspotCall, method: string, path: string, body?: unknown, okStatuses: number[] = []): Promise<{ status: number; json: T | null }> {
+  let res: Response;
+  try {
+    res = await c.fetch(`${c.base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(c.timeoutMs),
+    });
+  } catch (err) {
+    throw new CallFailed(fromThrown(err));
+  }
+  if ((res.status >= 200 && res.status < 300) || okStatuses.includes(res.status)) {
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as T) : null };
+  }
+  const r = await fromResponse(res, c.now);
+  // 410 from HubSpot means a removed endpoint, not a receiver that is gone; it must not disable the destination silently.
+  throw new CallFailed({ ...r, gone: false });
+}
+
+interface SearchResult {
+  total: number;
+  results: { id: string; properties: Record<string, string | null> }[];
+}
+
+async function findContact(c: HubspotCall, email: string): Promise<string | null> {
+  const { json } = await call<SearchResult>(c, 'POST', '/crm/v3/objects/contacts/search', {
+    filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: email }] }],
+    properties: ['email'],
+    limit: 1,
+  });
+  return json?.results[0]?.id ?? null;
+}
+
+async function upsertContact(c: HubspotCall, props: Record<string, string>): Promise<string> {
+  const id = await findContact(c, props.email!);
+  if (id) {
+    await call(c, 'PATCH', `/crm/v3/objects/contacts/${encodeURIComponent(id)}`, { properties: props });
+    return id;
+  }
+  const created = await call<{ id: string }>(c, 'POST', '/crm/v3/objects/contacts', { properties: props }, [409]);
+  if (created.status === 409) {
+    // Created meanwhile (another message, or an earlier attempt whose answer was lost).
+    const again = await findContact(c, props.email!);
+    if (!again) throw new CallFailed(failed('http_409', 409));
+    await call(c, 'PATCH', `/crm/v3/objects/contacts/${encodeURIComponent(again)}`, { properties: props });
+    return again;
+  }
+  return created.json!.id;
+}
+
+async function findMeeting(c: HubspotCall, externalUrl: string): Promise<string | null> {
+  const { json } = await call<SearchResult>(c, 'POST', '/crm/v3/objects/meetings/search', {
+    filterGroups: [{ filters: [{ propertyName: 'hs_meeting_external_url', operator: 'EQ', value: externalUrl }] }],
+    properties: ['hs_meeting_external_url', 'hs_meeting_outcome'],
+    limit: 1,
+  });
+  return json?.results[0]?.id ?? null;
+}
+
+async function upsertMeeting(c: HubspotCall, contactId: string, props: Record<string, string>): Promise<void> {
+  const existing = await findMeeting(c, props.hs_meeting_external_url!);
+  if (existing) {
+    await call(c, 'PATCH', `/crm/v3/objects/meetings/${encodeURIComponent(existing)}`, { properties: props });
+    return;
+  }
+  await call(c, 'POST', '/crm/v3/objects/meetings', {
+    properties: props,
+    associations: [{ to: { id: contactId }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: MEETING_TO_CONTACT }] }],
+  });
+}
+
+async function setMeetingOutcome(c: HubspotCall, externalUrl: string, outcome: string): Promise<void> {
+  const id = await findMeeting(c, externalUrl);
+  if (id) await call(c, 'PATCH', `/crm/v3/objects/meetings/${encodeURIComponent(id)}`, { properties: { hs_meeting_outcome: outcome } });
+}
+
+function contactProps(person: { email?: unknown; name?: unknown }): Record<string, string> {
+  const props: Record<string, string> = { email: String(person.email) };
+  const name = typeof person.name === 'string' ? person.name.trim() : '';
+  if (name) {
+    const i = name.indexOf(' ');
+    props.firstname = i < 0 ? name : name.slice(0, i);
+    if (i > 0) props.lastname = name.slice(i + 1);
+  }
+  return props;
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
+
+/** The Cal.com booking page: the meeting's external URL and its identity in HubSpot. */
+export const bookingPageUrl = (calAppUrl: string, uid: string) => `${calAppUrl}/booking/${encodeURIComponent(uid)}`;
+
+/** Hands one message (`{ type, timestamp, data }`) to HubSpot. */
+export async function sendToHubspot(opts: {
+  fetch: typeof globalThis.fetch;
+  baseUrl: string;
+  token: string;
+  payload: Record<string, unknown>;
+  calAppUrl: string;
+  now: Date;
+  timeoutMs: number;
+}): Promise<SendResult> {
+  const c: HubspotCall = { fetch: opts.fetch, base: opts.baseUrl.replace(/\/$/, ''), token: opts.token, timeoutMs: opts.timeoutMs, now: opts.now };
+  const type = String(opts.payload.type);
+  const data = obj(opts.payload.data);
+  const lead = obj(data.lead);
+  const booking = obj(data.booking);
+  try {
+    switch (type) {
+      case 'lead.created':
+      case 'lead.updated':
+        await upsertContact(c, contactProps(lead));
+        break;
+      case 'booking.created':
+      case 'booking.rescheduled': {
+        const contactId = await upsertContact(c, contactProps({ email: lead.email, name: lead.name ?? obj(booking.attendee).name }));
+        const start = String(booking.startTime ?? opts.payload.timestamp);
+        const props: Record<string, string> = {
+          hs_timestamp: start,
+          hs_meeting_title: String(booking.title ?? 'Meeting'),
+          hs_meeting_start_time: start,
+          hs_meeting_end_time: String(booking.endTime ?? start),
+          hs_meeting_outcome: 'SCHEDULED',
+          hs_meeting_external_url: bookingPageUrl(opts.calAppUrl, String(booking.uid)),
+        };
+        await upsertMeeting(c, contactId, props);
+        if (type === 'booking.rescheduled' && typeof booking.rescheduledFromUid === 'string') {
+          await setMeetingOutcome(c, bookingPageUrl(opts.calAppUrl, booking.rescheduledFromUid), 'RESCHEDULED');
+        }
+        break;
+      }
+      case 'booking.cancelled':
+        await setMeetingOutcome(c, bookingPageUrl(opts.calAppUrl, String(booking.uid)), 'CANCELED');
+        break;
+      case 'subject.erased':
+        if (typeof data.email === 'string') {
+          await call(c, 'POST', '/crm/v3/objects/contacts/gdpr-delete', { idProperty: 'email', objectId: data.email }, [404]);
+        }
+        break;
+      default:
+        break;
+    }
+    return sent(200);
+  } catch (err) {
+    if (err instanceof CallFailed) return err.result;
+    return failed('bad_response');
+  }
+}

@@ -1,0 +1,74 @@
+import { LeadRuleSetInput, ListLeadsQuery } from '@calbridge/shared';
+import { Router } from 'express';
+import { z } from 'zod';
+import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
+import { validate } from '../http/validate.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import { toLead, toRuleSet, type LeadsService } from './leads.service.js';
+
+const Id = z.uuid();
+
+/** Leads and lead rules of the admin API. Mounted behind adminAuth. */
+export function leadsRoutes(leads: LeadsService, tenants: TenantsService): Router {
+  const router = Router();
+  const base = '/v1/admin/tenants/:slug';
+
+  router.get(`${base}/lead-rules`, async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const t = await tenants.resolve(slug);
+    res.json(toRuleSet(await leads.getRules(t.id)));
+  });
+
+  router.put(`${base}/lead-rules`, async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const body = validate(LeadRuleSetInput, req.body);
+    const t = await tenants.resolve(slug);
+    res.json(toRuleSet(await leads.putRules(t.id, body)));
+  });
+
+  router.get(`${base}/leads`, async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const q = validate(ListLeadsQuery, req.query, 'query');
+    const t = await tenants.resolve(slug);
+    const page = await leads.list(t.id, q);
+    res.json({ data: page.data.map(toLead), nextCursor: page.nextCursor });
+  });
+
+  router.get(`${base}/leads/:id`, async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const id = validate(Id, req.params.id, 'path.id');
+    const t = await tenants.resolve(slug);
+    const { lead, bookings, receipts } = await leads.get(t.id, id);
+    res.json({
+      ...toLead(lead),
+      bookings: bookings.map((b) => ({
+        uid: b.row.uid,
+        status: b.row.status,
+        title: b.row.title,
+        startTime: b.row.startTime?.toISOString() ?? null,
+        endTime: b.row.endTime?.toISOString() ?? null,
+        eventTypeId: b.row.eventTypeId,
+        eventType: b.facts.eventSlug,
+        rescheduledFromUid: b.row.rescheduledFromUid,
+        rescheduledToUid: b.row.rescheduledToUid,
+        noShow: b.facts.noShow,
+        answers: b.facts.answers,
+        utm: b.facts.utm,
+        consentReceiptId: b.receipt?.id ?? null,
+      })),
+      consentReceipts: receipts.map((r) => ({
+        id: r.id,
+        consentVersion: r.consentVersion,
+        purposes: r.purposes,
+        pageOrigin: r.pageOrigin,
+        createdAt: r.createdAt.toISOString(),
+      })),
+    });
+  });
+
+  return router;
+}
