@@ -5,5 +5,6 @@ export * from './widget-settings.schema.js';
 export * from './embed-message.schema.js';
 export * from './calcom-webhook.schema.js';
 export * from './native-booking.schema.js';
+export * from './gdpr.schema.js';
 export * from './leads.schema.js';
 export * from './crm.schema.js';

@@ -2,6 +2,7 @@ import { createCalcom } from '../calcom/calcom.js';
 import { WEBHOOK_SYNC_TASK } from '../calcom/connections.service.js';
 import { RECONCILE_ALL_TASK, RECONCILE_CRONTAB, RECONCILE_TENANT_TASK } from '../calcom/reconciliation.service.js';
 import type { AppContext } from '../context.js';
+import { createGdprService, RETENTION_ALL_TASK, RETENTION_CRONTAB, RETENTION_TENANT_TASK } from '../gdpr/gdpr.service.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
 import { leadsCrmJobHandlers, LEADS_CRM_CRONTAB } from '../leads/leads.jobs.js';
 import type { JobHandler } from './queue.js';
@@ -13,17 +14,24 @@ import type { JobHandler } from './queue.js';
  */
 export function jobHandlers(ctx: AppContext): Record<string, JobHandler> {
   const calcom = createCalcom(ctx, createTenantsService(ctx));
+  const gdpr = createGdprService(ctx, { calcom });
   return {
     [RECONCILE_ALL_TASK]: async () => {
       await calcom.reconciliation.enqueueAll();
     },
     [RECONCILE_TENANT_TASK]: (payload) => calcom.reconciliation.reconcileJob(String(payload.tenantId)),
     [WEBHOOK_SYNC_TASK]: (payload) => calcom.webhookRegistration.ensureById(String(payload.tenantId)),
+    [RETENTION_ALL_TASK]: async () => {
+      await gdpr.enqueueRetentionAll();
+    },
+    [RETENTION_TENANT_TASK]: async (payload) => {
+      await gdpr.runRetention(String(payload.tenantId));
+    },
     ...leadsCrmJobHandlers(ctx),
   };
 }
 
 /** Recurring jobs, in graphile-worker's crontab format (one line each). */
 export function jobCrontab(): string {
-  return [RECONCILE_CRONTAB, LEADS_CRM_CRONTAB].join('\n');
+  return [RECONCILE_CRONTAB, RETENTION_CRONTAB, LEADS_CRM_CRONTAB].join('\n');
 }
