@@ -88,7 +88,7 @@ const days = (b: { min: number; max: number }) => z.number().int().min(b.min).ma
 /**
  * A tenant's retention policy. Raw deliveries never outlive the bookings
  * built from them, and consent receipts live at least as long as the bookings
- * they justify (docs/decisions/0005-retention.md).
+ * they justify (docs/decisions/0007-retention.md).
  */
 export const RetentionPolicy = z.strictObject({
   rawDeliveryDays: days(RETENTION_BOUNDS.rawDeliveryDays),

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asAdmin, createTestApp, type TestApp } from '../test-support/app.js';
+import { createContext } from '../app.js';
+import { jobHandlers } from '../jobs/handlers.js';
+import { asAdmin, capturingLogger, createTestApp, offlineFetch, type TestApp } from '../test-support/app.js';
 import { createTenant, deliver, setWebhookSecret } from '../webhooks/webhooks.test-support.js';
 import { deliverOk, dumpDatabase, expectAbsent, fx, personBooking, seedSubject, unzipEntries } from './gdpr.test-support.js';
 
@@ -305,6 +307,19 @@ describe('erasure', () => {
     expect(res.body.calcom).toEqual({ requested: true, status: 'skipped: not connected', cancellations: [] });
     const stored = await t.database.owner.query('SELECT calcom FROM erasure_receipts WHERE id = $1', [res.body.id]);
     expect(stored.rows[0].calcom).toEqual(res.body.calcom);
+  });
+
+  it('when booking jobs run after the erasure, then no lead is made from an erased person’s placeholder', async () => {
+    const jobs = await t.database.owner.query<{ payload: Record<string, string> }>(
+      "SELECT j.payload FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id WHERE k.identifier = 'booking.changed' AND j.payload->>'tenantId' = $1",
+      [tenantId],
+    );
+    expect(jobs.rows.length).toBeGreaterThan(0);
+    const handlers = jobHandlers(createContext({ config: t.config, db: t.database.db, fetch: offlineFetch, clock: t.clock, logger: capturingLogger().logger }));
+    for (const j of jobs.rows) await handlers['booking.changed']!(j.payload, { id: '0', attempts: 1, maxAttempts: 1 });
+    const leads = await t.database.owner.query<{ email: string }>('SELECT email FROM leads WHERE tenant_id = $1', [tenantId]);
+    expect(leads.rows.filter((l) => l.email.endsWith('@erased.invalid'))).toEqual([]);
+    expect(leads.rows.map((l) => l.email)).not.toContain(fx.subject.email.toLowerCase());
   });
 
   it('when export and erasure happened, then the audit log records who, when and what, with counts and no personal data', async () => {

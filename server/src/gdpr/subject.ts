@@ -20,6 +20,19 @@ export interface SubjectHasher {
   placeholder(email: string): string;
 }
 
+/**
+ * The domain of the addresses that stand in for erased people
+ * (`erased-<16 hex>@erased.invalid`; `.invalid` is reserved, RFC 2606), so
+ * no mail can ever go to one. Capabilities that act on attendee emails skip
+ * these with {@link isErasedPlaceholder}.
+ */
+export const ERASED_EMAIL_DOMAIN = 'erased.invalid';
+
+/** True for an address an erasure put in place of a person's. */
+export function isErasedPlaceholder(email: string): boolean {
+  return /^erased-[0-9a-f]{16}@erased\.invalid$/.test(normaliseEmail(email));
+}
+
 /** Lower-case, trimmed: the form every lookup and hash uses. */
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -30,7 +43,7 @@ function hasherFrom(salt: Buffer): SubjectHasher {
   return {
     hash,
     ref: (email) => hash(email).toString('hex'),
-    placeholder: (email) => `erased-${hash(email).toString('hex').slice(0, 16)}@erased.invalid`,
+    placeholder: (email) => `erased-${hash(email).toString('hex').slice(0, 16)}@${ERASED_EMAIL_DOMAIN}`,
   };
 }
 

@@ -9,6 +9,7 @@ import { enrich, receiptIdOf, type EnrichedBooking } from './lead-facts.js';
 import { LeadNotFound } from './leads.errors.js';
 import * as repo from './leads.repository.js';
 import { answerValue, isMarketingRule, scoreLead } from './scoring.js';
+import { isErasedPlaceholder } from '../gdpr/subject.js';
 
 /** Rescores every lead of a tenant; payload `{ tenantId, version }`. Queued by PUT /lead-rules. */
 export const LEAD_RESCORE_TASK = 'leads.rescore';
@@ -149,7 +150,8 @@ export function createLeadsService(ctx: Pick<AppContext, 'db' | 'clock'>) {
     await db.withTenant(tenantId, async (tx) => {
       const booking = await tx.query<{ email: string | null }>(`SELECT lower(attendees -> 0 ->> 'email') AS email FROM bookings WHERE uid = $1`, [bookingUid]);
       const email = booking.rows[0]?.email;
-      if (!email) return;
+      // An erased person's bookings keep a placeholder address (GDPR erasure): never a lead.
+      if (!email || isErasedPlaceholder(email)) return;
       const trigger = await repo.bookingTrigger(tx, eventId);
       const { lead, created } = await repo.upsertLead(tx, tenantId, email, clock.now());
       const s = await rescore(tx, lead, created, await activeRuleSet(tx));
