@@ -99,10 +99,10 @@ export async function seedSubject(t: TestApp, tenantId: string, slug: string, se
 }
 
 /** A full dump of the test database (schema and data, every schema) as text. */
-export function dumpDatabase(t: TestApp): string {
+export function dumpDatabase(ownerUrl: string): string {
   const pgctl = JSON.parse(process.env.CALBRIDGE_TEST_PGCTL ?? '{}') as { bin?: string };
   if (!pgctl.bin) throw new Error('CALBRIDGE_TEST_PGCTL is not set: run the suites through `npm test`');
-  return execFileSync(join(pgctl.bin, 'pg_dump'), [t.database.ownerUrl], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return execFileSync(join(pgctl.bin, 'pg_dump'), [ownerUrl], { encoding: 'utf8', maxBuffer: 256 << 20 });
 }
 
 /**

@@ -218,7 +218,7 @@ describe('erasure', () => {
     expect(res.status).toBe(200);
     expect(res.body.subjectRef).not.toBe(receipt.subjectRef);
 
-    const dump = dumpDatabase(t);
+    const dump = dumpDatabase(t.database.ownerUrl);
     expect(dump).toContain('erasure_receipts');
     expect(dump).toContain(receipt.id);
     for (const needle of [fx.subject.email, fx.subject.name, fx.subject.note]) expectAbsent(dump, needle, `dump: ${needle}`);
@@ -288,7 +288,7 @@ describe('erasure', () => {
       { uid: fx.bookings.future.uid, status: 'cancelled', start_time: new Date(fx.bookings.future.startTime), title: null, cancellation_reason: null },
       { uid: fx.bookings.later.uid, status: 'accepted', start_time: new Date(fx.bookings.later.startTime), title: null, cancellation_reason: null },
     ].sort((x, y) => x.uid.localeCompare(y.uid)));
-    const dump = dumpDatabase(t);
+    const dump = dumpDatabase(t.database.ownerUrl);
     for (const needle of [fx.subject.email, fx.subject.name]) expectAbsent(dump, needle, `dump after later webhooks: ${needle}`);
     const doc = await exportOf();
     for (const section of DATA_SECTIONS) expect({ section, rows: doc[section] }).toEqual({ section, rows: [] });
