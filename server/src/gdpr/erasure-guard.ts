@@ -15,6 +15,9 @@ import { existingHasher, normaliseEmail, type SubjectHasher } from './subject.js
 export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
   async function erasedAmong(tx: Tx, tenantId: string, emails: string[]): Promise<{ set: ErasedSet; emails: string[] } | null> {
     if (emails.length === 0) return null;
+    // Shared with every other writer, exclusive with an erasure of the tenant: a delivery either
+    // commits before the erasure reads (and is erased with the rest) or sees its erased_subjects row.
+    await lockForWrite(tx, tenantId);
     const any = await tx.query('SELECT 1 FROM erased_subjects LIMIT 1');
     if (any.rowCount === 0) return null;
     const hasher = await existingHasher(tx, ctx.keyring, tenantId, ctx.clock.now());
@@ -59,6 +62,18 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
 }
 
 export type ErasureGuard = ReturnType<typeof createErasureGuard>;
+
+const LOCK_KEY = "hashtext('calbridge_gdpr_erasure:' || $1)";
+
+/** Taken by writers of personal data (shared): waits while an erasure of the tenant is running. */
+export async function lockForWrite(tx: Tx, tenantId: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock_shared(${LOCK_KEY})`, [tenantId]);
+}
+
+/** Taken by an erasure (exclusive): waits for writers in flight, then holds new ones until it commits. */
+export async function lockForErasure(tx: Tx, tenantId: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`, [tenantId]);
+}
 
 export function erasedSet(hasher: SubjectHasher, emails: string[]): ErasedSet {
   const set = new Set(emails.map(normaliseEmail));

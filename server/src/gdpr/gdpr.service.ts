@@ -18,7 +18,7 @@ import type { Tx } from '../db/db.js';
 import { AppError, InvalidRequest } from '../errors.js';
 import { enqueue } from '../jobs/queue.js';
 import type { TenantRecord } from '../tenants/tenants.service.js';
-import { erasedSet } from './erasure-guard.js';
+import { erasedSet, lockForErasure } from './erasure-guard.js';
 import { RetentionBelowReplayWindow, RetentionConflict } from './gdpr.errors.js';
 import * as repo from './gdpr.repository.js';
 import { PSEUDONYMISED_MARK, pseudonymiseBookingColumns, pseudonymiseDelivery } from './pseudonymise.js';
@@ -217,6 +217,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
   async function eraseSubject(tenant: TenantRecord, email: string, options: { cancelFutureBookings?: boolean }, actor: Actor): Promise<ErasureReceipt> {
     const now = clock.now();
     const { receipt, future, cancel } = await db.withTenant(tenant.id, async (tx) => {
+      await lockForErasure(tx, tenant.id);
       const hasher = await tenantHasher(tx, keyring, tenant.id, now);
       const policy = (await repo.findPolicy(tx)) ?? DEFAULT_POLICY;
       const cancel = options.cancelFutureBookings ?? policy.cancelFutureBookingsOnErasure;

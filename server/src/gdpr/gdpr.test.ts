@@ -1,9 +1,14 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CalcomWebhook } from '@calbridge/shared';
 import { createContext } from '../app.js';
+import { applyCalcomWebhook } from '../bookings/bookings.service.js';
+import { insertInbox } from '../webhooks/webhooks.repository.js';
+import { lockForWrite } from './erasure-guard.js';
 import { jobHandlers } from '../jobs/handlers.js';
 import { asAdmin, capturingLogger, createTestApp, offlineFetch, type TestApp } from '../test-support/app.js';
 import { createTenant, deliver, setWebhookSecret } from '../webhooks/webhooks.test-support.js';
@@ -344,6 +349,35 @@ describe('erasure', () => {
     const audit = await request(t.app).get(`/v1/admin/tenants/${SLUG}/audit`).query({ limit: 1 }).set(asAdmin);
     expect(audit.body.data[0]).toMatchObject({ action: 'subject.erase', actor: { kind: 'admin_token', tokenId: token.body.id } });
     expect(audit.body.nextCursor).toMatch(/^[0-9]+$/);
+  });
+});
+
+describe('erasure racing a delivery', () => {
+  it('when a delivery about the person is being stored while they are erased, then the erasure waits for it and erases it too', async () => {
+    const person = { email: 'race.case@example.test', name: 'Rita Racecase' };
+    const b = { ...fx.bookings.later, uid: 'gdprRace0005', bookingId: 5005 };
+    const body = Buffer.from(personBooking('BOOKING_CREATED', t.clock.now(), b, person, { slug: SLUG }));
+    let erasure: Promise<request.Response> | undefined;
+    let finished = false;
+    await t.database.db.withTenant(tenantId, async (tx) => {
+      // The intake's position just after its erasure check: holding the shared lock, not yet committed.
+      await lockForWrite(tx, tenantId);
+      erasure = request(t.app).delete(subjectPath(person.email)).set(asAdmin).then((r) => {
+        finished = true;
+        return r;
+      });
+      await new Promise((ok) => setTimeout(ok, 300));
+      expect(finished).toBe(false);
+      const w = CalcomWebhook.parse(JSON.parse(body.toString('utf8')));
+      const inboxId = await insertInbox(tx, { tenantId, bodySha256: createHash('sha256').update(body).digest(), trigger: w.trigger, eventCreatedAt: t.clock.now(), bookingUid: b.uid, receivedAt: t.clock.now(), body });
+      await applyCalcomWebhook(tx, tenantId, w, inboxId!, t.clock.now());
+    });
+    const res = await erasure!;
+    expect(res.status).toBe(200);
+    expect(res.body.stores.bookings).toEqual({ pseudonymised: 1, deleted: 0 });
+    expect(res.body.stores.webhook_inbox).toEqual({ pseudonymised: 1, deleted: 0 });
+    const dump = dumpDatabase(t.database.ownerUrl);
+    for (const needle of [person.email, person.name]) expectAbsent(dump, needle, `dump: ${needle}`);
   });
 });
 
