@@ -9,6 +9,7 @@ import { enrich, receiptIdOf, type EnrichedBooking } from './lead-facts.js';
 import { LeadNotFound } from './leads.errors.js';
 import * as repo from './leads.repository.js';
 import { answerValue, isMarketingRule, scoreLead } from './scoring.js';
+import { lockForWrite } from '../gdpr/erasure-guard.js';
 import { isErasedPlaceholder } from '../gdpr/subject.js';
 
 /** Rescores every lead of a tenant; payload `{ tenantId, version }`. Queued by PUT /lead-rules. */
@@ -148,6 +149,8 @@ export function createLeadsService(ctx: Pick<AppContext, 'db' | 'clock'>) {
    */
   async function onBookingChanged(tenantId: string, bookingUid: string, eventId: string): Promise<void> {
     await db.withTenant(tenantId, async (tx) => {
+      // Waits for a GDPR erasure of the tenant in progress, so a lead is never made from data it is removing.
+      await lockForWrite(tx, tenantId);
       const booking = await tx.query<{ email: string | null }>(`SELECT lower(attendees -> 0 ->> 'email') AS email FROM bookings WHERE uid = $1`, [bookingUid]);
       const email = booking.rows[0]?.email;
       // An erased person's bookings keep a placeholder address (GDPR erasure): never a lead.
