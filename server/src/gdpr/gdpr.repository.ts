@@ -5,13 +5,34 @@ import type { Tx } from '../db/db.js';
 // row-level security limits it to one tenant. Emails arrive normalised
 // (trimmed, lower case); matching is case-insensitive.
 
+/** Characters an email address can contain: another one of them next to a match means a longer, different address. */
+const EMAIL_CHAR = "a-z0-9._%+'-";
+
+const regexQuote = (s: string) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+
 /**
- * Text search of a bytea column for an email, case-insensitively for ASCII,
- * without failing on bytes that are not UTF-8: `escape` encoding keeps ASCII
- * as is and writes other bytes as octal escapes, the needle is encoded the
- * same way.
+ * A POSIX regular expression (PostgreSQL `~`) that finds the email as a whole
+ * address in lower-cased text: `ann@example.com` matches in `"ann@example.com"`
+ * or `?to=ann@example.com&` but not inside `joann@example.com` or
+ * `ann@example.community`. A plain substring search would hand another
+ * person's records to this person's export, or erase them.
  */
-const BODY_MENTIONS = `strpos(lower(encode(body, 'escape')), encode(convert_to($1::text, 'UTF8'), 'escape')) > 0`;
+export function emailPattern(email: string): string {
+  return `(^|[^${EMAIL_CHAR}])${regexQuote(email.toLowerCase())}($|[^${EMAIL_CHAR}]|\\.($|[^a-z0-9]))`;
+}
+
+/**
+ * The same for raw bodies (bytea) searched as `lower(encode(body, 'escape'))`,
+ * which keeps ASCII as is and writes other bytes as `\ooo`: the email is
+ * encoded the same way first. Works on bytes that are not UTF-8 too.
+ */
+export function escapedEmailPattern(email: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(email.toLowerCase(), 'utf8')) {
+    encoded += byte >= 0x80 || byte === 0 ? `\\${byte.toString(8).padStart(3, '0')}` : byte === 0x5c ? '\\\\' : String.fromCharCode(byte);
+  }
+  return `(^|[^${EMAIL_CHAR}])${regexQuote(encoded)}($|[^${EMAIL_CHAR}]|\\.($|[^a-z0-9]))`;
+}
 
 const BOOKING_COLUMNS = `uid, calcom_id AS "calcomId", status, title, start_time AS "startTime", end_time AS "endTime",
   event_type_id AS "eventTypeId", attendees, organizer, metadata, rescheduled_from_uid AS "rescheduledFromUid",
@@ -28,12 +49,12 @@ export async function subjectBookings(tx: Tx, email: string): Promise<BookingRec
     `SELECT ${BOOKING_COLUMNS} FROM bookings
       WHERE attendee_emails @> ARRAY[$1::text]
          OR lower(organizer->>'email') = $1
-         OR strpos(lower(attendees::text), $1) > 0
-         OR strpos(lower(coalesce(metadata::text, '')), $1) > 0
-         OR strpos(lower(coalesce(title, '')), $1) > 0
-         OR strpos(lower(coalesce(cancellation_reason, '')), $1) > 0
+         OR lower(attendees::text) ~ $2
+         OR lower(coalesce(metadata::text, '')) ~ $2
+         OR lower(coalesce(title, '')) ~ $2
+         OR lower(coalesce(cancellation_reason, '')) ~ $2
       ORDER BY coalesce(start_time, '-infinity'::timestamptz), uid`,
-    [email],
+    [email, emailPattern(email)],
   );
   return r.rows;
 }
@@ -63,9 +84,9 @@ export async function subjectInbox(tx: Tx, email: string, uids: string[]): Promi
     `SELECT id, trigger_event AS trigger, event_created_at AS "eventCreatedAt", received_at AS "receivedAt",
             booking_uid AS "bookingUid", body
        FROM webhook_inbox
-      WHERE booking_uid = ANY($2::text[]) OR ${BODY_MENTIONS}
+      WHERE booking_uid = ANY($2::text[]) OR lower(encode(body, 'escape')) ~ $1
       ORDER BY event_created_at, received_at`,
-    [email, uids],
+    [escapedEmailPattern(email), uids],
   );
   return r.rows;
 }
@@ -113,9 +134,9 @@ export async function subjectConsents(tx: Tx, email: string, uids: string[], met
       WHERE c.id IN (SELECT consent_receipt_id FROM observed_bookings WHERE uid = ANY($2::text[]))
          OR c.session_id IN (SELECT session_id FROM observed_bookings WHERE uid = ANY($2::text[]))
          OR c.id::text = ANY($3::text[]) OR c.session_id::text = ANY($3::text[])
-         OR strpos(lower(c.page_url), $1) > 0 OR strpos(lower(c.referrer), $1) > 0 OR strpos(lower(c.utm::text), $1) > 0
+         OR lower(c.page_url) ~ $1 OR lower(c.referrer) ~ $1 OR lower(c.utm::text) ~ $1
       ORDER BY c.created_at DESC, c.id`,
-    [email, uids, metadataIds],
+    [emailPattern(email), uids, metadataIds],
   );
   return r.rows;
 }
@@ -145,11 +166,11 @@ export async function observedOf(tx: Tx, uids: string[]) {
 export async function subjectNativeRequests(tx: Tx, email: string, uids: string[]) {
   const r = await tx.query<{ idempotencyKey: string; bookingUid: string | null; response: unknown; createdAt: Date; mentions: boolean }>(
     `SELECT idempotency_key AS "idempotencyKey", booking_uid AS "bookingUid", response, created_at AS "createdAt",
-            (strpos(lower(idempotency_key), $1) > 0 OR strpos(lower(coalesce(response::text, '')), $1) > 0) AS mentions
+            (lower(idempotency_key) ~ $1 OR lower(coalesce(response::text, '')) ~ $1) AS mentions
        FROM calcom_booking_requests
-      WHERE booking_uid = ANY($2::text[]) OR strpos(lower(idempotency_key), $1) > 0 OR strpos(lower(coalesce(response::text, '')), $1) > 0
+      WHERE booking_uid = ANY($2::text[]) OR lower(idempotency_key) ~ $1 OR lower(coalesce(response::text, '')) ~ $1
       ORDER BY created_at`,
-    [email, uids],
+    [emailPattern(email), uids],
   );
   return r.rows;
 }
@@ -371,8 +392,8 @@ export async function subjectLeads(tx: Tx, email: string): Promise<LeadRow[]> {
   const r = await tx.query<LeadRow>(
     `SELECT id, email, name, score, grade, explanation, rule_set_version AS "ruleSetVersion", booking_count AS "bookingCount",
             marketing_consent AS "marketingConsent", scored_at AS "scoredAt", created_at AS "createdAt", updated_at AS "updatedAt"
-       FROM leads WHERE email = $1 OR strpos(lower(explanation::text), $1) > 0 ORDER BY created_at`,
-    [email],
+       FROM leads WHERE email = $1 OR lower(explanation::text) ~ $2 ORDER BY created_at`,
+    [email, emailPattern(email)],
   );
   return r.rows;
 }
@@ -400,9 +421,9 @@ export async function subjectCrmMessages(tx: Tx, email: string, leadIds: string[
                        'statusCode', a.status_code, 'outcome', a.outcome, 'error', a.error) ORDER BY a.id)
                         FROM crm_attempts a WHERE a.message_id = m.id), '[]'::jsonb) AS "attemptLog"
        FROM crm_messages m LEFT JOIN crm_destinations d ON d.id = m.destination_id
-      WHERE m.lead_id = ANY($2::uuid[]) OR strpos(lower(m.payload::text), $1) > 0
+      WHERE m.lead_id = ANY($2::uuid[]) OR lower(m.payload::text) ~ $1
       ORDER BY m.seq`,
-    [email, leadIds],
+    [emailPattern(email), leadIds],
   );
   return r.rows;
 }

@@ -352,6 +352,32 @@ describe('erasure', () => {
   });
 });
 
+describe('look-alike addresses', () => {
+  it('when another address contains the subject’s, then it is neither exported nor erased with them', async () => {
+    const ann = { email: 'ann@lookalike.test', name: 'Ann Short' };
+    const others = [
+      { email: 'joann@lookalike.test', name: 'Joann Longer' },
+      { email: 'ann@lookalike.testing', name: 'Ann Otherdomain' },
+      { email: 'ann.b@lookalike.test', name: 'Ann Dotted' },
+    ];
+    const at = t.clock.now();
+    const uid = (i: number) => `gdprLook000${i}`;
+    await deliverOk(t, SLUG, personBooking('BOOKING_CREATED', at, { ...fx.bookings.later, uid: uid(0), bookingId: 6000 }, ann, { slug: SLUG }), SECRET);
+    for (const [i, o] of others.entries()) {
+      await deliverOk(t, SLUG, personBooking('BOOKING_CREATED', at, { ...fx.bookings.later, uid: uid(i + 1), bookingId: 6001 + i }, o, { slug: SLUG }), SECRET);
+    }
+
+    const doc = await exportOf(ann.email);
+    expect(doc.bookings.map((b: { uid: string }) => b.uid)).toEqual([uid(0)]);
+    expect(doc.rawDeliveries.map((d: { bookingUid: string }) => d.bookingUid)).toEqual([uid(0)]);
+
+    const res = await request(t.app).delete(subjectPath(ann.email)).set(asAdmin);
+    expect(res.body.stores.bookings).toEqual({ pseudonymised: 1, deleted: 0 });
+    const kept = await t.database.owner.query<{ uid: string; title: string }>('SELECT uid, title FROM bookings WHERE uid = ANY($1) ORDER BY uid', [others.map((_, i) => uid(i + 1))]);
+    expect(kept.rows.map((r) => r.title)).toEqual(others.map((o) => `Intro call between Jane Host and ${o.name}`));
+  });
+});
+
 describe('erasure racing a delivery', () => {
   it('when a delivery about the person is being stored while they are erased, then the erasure waits for it and erases it too', async () => {
     const person = { email: 'race.case@example.test', name: 'Rita Racecase' };
