@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { emailsIn, pseudonymiseDelivery, type ErasedSet } from './pseudonymise.js';
 import { isErasedPlaceholder } from './subject.js';
 
-const created = JSON.parse(readFileSync(new URL('../../../test/fixtures/webhooks/booking-created.json', import.meta.url), 'utf8')) as { payload: Record<string, any> };
+const created = JSON.parse(readFileSync(new URL('../../../test/fixtures/webhooks/booking-created.json', import.meta.url), 'utf8')) as { createdAt: string; payload: Record<string, any> };
 const ADA = 'ada@example.test';
 const erased: ErasedSet = { has: (e) => e.toLowerCase() === ADA, placeholder: () => 'erased-0123456789abcdef@erased.invalid' };
 
