@@ -138,6 +138,8 @@ async function gather(tx: Tx, email: string) {
 
 export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
   const { db, clock, keyring, config } = ctx;
+  // Operations log: ids and counts only; the subject is never named, not even by its hash.
+  const log = ctx.logger.child({ component: 'gdpr' });
 
   function audit(tx: Tx, tenantId: string, actor: Actor, action: repo.AuditAction, subjectRef: string | null, details: Record<string, unknown>) {
     return repo.insertAudit(tx, { tenantId, at: clock.now(), actorToken: actor.tokenId, actorKind: actor.kind, action, subjectRef, details });
@@ -191,13 +193,15 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
         crmDeliveries: g.crm.map((m) => ({ ...m, createdAt: m.createdAt.toISOString(), deliveredAt: iso(m.deliveredAt) })),
         erasureReceipts: receipts.map(toReceipt),
       };
-      await audit(tx, tenant.id, actor, 'subject.export', ref, {
+      const counts = {
         bookings: doc.bookings.length,
         rawDeliveries: doc.rawDeliveries.length,
         consentReceipts: doc.consentReceipts.length,
         leads: doc.leads.length,
         crmDeliveries: doc.crmDeliveries.length,
-      });
+      };
+      await audit(tx, tenant.id, actor, 'subject.export', ref, counts);
+      log.info({ tenant: tenant.slug, action: 'subject.export', actor: actor.tokenId ?? actor.kind, counts }, 'subject exported');
       return doc;
     });
   }
@@ -273,9 +277,11 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
       return { receipt, future, cancel };
     });
 
+    log.info({ tenant: tenant.slug, action: 'subject.erase', actor: actor.tokenId ?? actor.kind, receiptId: receipt.id }, 'subject erased');
     if (!cancel) return toReceipt(receipt);
     const calcom = await cancelFuture(tenant.id, future);
     await db.withTenant(tenant.id, (tx) => repo.setReceiptCalcom(tx, receipt.id, calcom));
+    log.info({ tenant: tenant.slug, receiptId: receipt.id, calcom: calcom.status, cancelled: calcom.cancellations.filter((c) => c.outcome === 'cancelled').length }, 'erasure: Cal.com cancellations');
     return toReceipt({ ...receipt, calcom });
   }
 
@@ -365,6 +371,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
       const isoCutoffs = Object.fromEntries(Object.entries(cutoffs).map(([k, v]) => [k, v.toISOString()]));
       await repo.insertRun(tx, tenantId, now, isoCutoffs, counts);
       await audit(tx, tenantId, { kind: 'scheduler', tokenId: null }, 'retention.run', null, { ...counts });
+      log.info({ tenantId, action: 'retention.run', counts }, 'retention enforced');
       return counts;
     });
   }

@@ -232,6 +232,10 @@ describe('erasure', () => {
   it('when a subject was exported and erased, then no log line holds their email or name', () => {
     const logs = t.logLines.join('\n');
     expect(logs).toContain('/v1/admin/tenants/:slug/subjects/:email');
+    // The operations log says what happened, by receipt id.
+    const erased = t.logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'subject erased' && l.receiptId === receipt.id);
+    expect(erased).toMatchObject({ component: 'gdpr', tenant: SLUG, action: 'subject.erase' });
+    expect(logs).not.toContain(receipt.subjectRef);
     for (const needle of [fx.subject.email, fx.subject.name, encodeURIComponent(fx.subject.email)]) expectAbsent(logs, needle, `logs: ${needle}`);
   });
 
