@@ -164,9 +164,8 @@ export async function observedOf(tx: Tx, uids: string[]) {
 
 /** Native booking requests for the person's bookings, or whose key or stored answer names their email. */
 export async function subjectNativeRequests(tx: Tx, email: string, uids: string[]) {
-  const r = await tx.query<{ idempotencyKey: string; bookingUid: string | null; response: unknown; createdAt: Date; mentions: boolean }>(
-    `SELECT idempotency_key AS "idempotencyKey", booking_uid AS "bookingUid", response, created_at AS "createdAt",
-            (lower(idempotency_key) ~ $1 OR lower(coalesce(response::text, '')) ~ $1) AS mentions
+  const r = await tx.query<{ idempotencyKey: string; bookingUid: string | null; response: unknown; createdAt: Date }>(
+    `SELECT idempotency_key AS "idempotencyKey", booking_uid AS "bookingUid", response, created_at AS "createdAt"
        FROM calcom_booking_requests
       WHERE booking_uid = ANY($2::text[]) OR lower(idempotency_key) ~ $1 OR lower(coalesce(response::text, '')) ~ $1
       ORDER BY created_at`,

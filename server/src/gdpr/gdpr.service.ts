@@ -210,8 +210,8 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
    * Erasure (GDPR art. 17). In one transaction: the person's bookings keep
    * their time and status but lose attendee data, titles, notes and free
    * metadata; raw deliveries are rewritten the same way; consent receipts
-   * lose URL queries, referrers and UTM values; native booking requests that
-   * name them and their lead are deleted; CRM messages about them are scrubbed
+   * lose URL queries, referrers and UTM values; native booking requests of
+   * their bookings or naming them, and their lead, are deleted; CRM messages about them are scrubbed
    * (unsent ones cancelled) and `subject.erased` is queued for every CRM
    * destination; their salted hash is remembered so later deliveries are
    * pseudonymised on arrival. After that commits, future bookings are
@@ -238,7 +238,8 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
       for (const c of g.consents) {
         if (await repo.redactConsent(tx, c.id, redactedUrl(c.pageUrl), redactedReferrer(c.referrer), now)) redacted++;
       }
-      const nativeDeleted = await repo.deleteNativeRequests(tx, g.native.filter((n) => n.mentions).map((n) => n.idempotencyKey));
+      // Their request hash is a digest of the person's answers: the rows go, not just the ones naming them.
+      const nativeDeleted = await repo.deleteNativeRequests(tx, g.native.map((n) => n.idempotencyKey));
       const crmScrubbed = await repo.scrubCrmMessages(tx, g.crm.map((m) => m.id));
       const leadsDeleted = await repo.deleteLeads(tx, g.leads.map((l) => l.id));
       let eventsEmitted = 0;
