@@ -24,6 +24,7 @@ import { createWebhooksService } from './webhooks/webhooks.service.js';
 import { createTenantsService } from './tenants/tenants.service.js';
 import { widgetRoutes } from './widget/widget.routes.js';
 import { createWidgetService } from './widget/widget.service.js';
+import { widgetAssetHeaders } from './widget/widget.static.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { gdprRoutes } from './gdpr/gdpr.routes.js';
 import { createGdprService } from './gdpr/gdpr.service.js';
@@ -100,7 +101,8 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(crmRoutes(createCrmService(ctx), tenants));
   app.use(gdprRoutes(createGdprService(ctx, { calcom }), tenants));
 
-  app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m' }));
+  // widget.js and its chunks are loaded cross-origin by client websites (module scripts use CORS).
+  app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m', setHeaders: widgetAssetHeaders }));
 
   app.use(notFoundHandler);
   app.use(problemHandler(ctx.logger));

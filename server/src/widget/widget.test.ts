@@ -1,4 +1,7 @@
 import { Tenant, WidgetConfig } from '@calbridge/shared';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asAdmin, createTestApp, type TestApp } from '../test-support/app.js';
@@ -17,10 +20,18 @@ const consentV1 = {
   ],
 };
 
+// A widget build of two files, enough to check how the static files are served.
+const widgetDir = mkdtempSync(join(tmpdir(), 'calbridge-widget-'));
+writeFileSync(join(widgetDir, 'widget.js'), 'export {};\n');
+writeFileSync(join(widgetDir, 'index.html'), '<!doctype html><title>demo</title>\n');
+
 beforeAll(async () => {
-  t = await createTestApp({ env: { CALCOM_APP_URL: 'https://cal.example.test', PUBLIC_URL: 'https://calbridge.test' } });
+  t = await createTestApp({ env: { CALCOM_APP_URL: 'https://cal.example.test', PUBLIC_URL: 'https://calbridge.test', CALBRIDGE_WIDGET_DIR: widgetDir } });
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await t.close();
+  rmSync(widgetDir, { recursive: true, force: true });
+});
 
 let n = 0;
 async function tenant(widget?: unknown): Promise<string> {
@@ -165,5 +176,20 @@ describe('per-tenant widget settings', () => {
       { version: 'v1', text: consentV1.text },
       { version: 'v2', text: 'Second wording.' },
     ]);
+  });
+});
+
+describe('widget.js for client websites', () => {
+  it('when a client page loads widget.js as a module script from another origin, then the answer allows any origin', async () => {
+    const res = await request(t.app).get('/widget.js').set('Origin', 'https://www.any-client.test');
+    expect(res.status).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
+  });
+
+  it('when the demo page is fetched, then it carries no CORS header', async () => {
+    const res = await request(t.app).get('/').set('Origin', 'https://www.any-client.test');
+    expect(res.status).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
