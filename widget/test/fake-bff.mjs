@@ -28,7 +28,32 @@ const TENANTS = {
   busy: { calLink: 'fake', defaultEvent: 'intro', sessions: 'rate_limited' },
   slow: { calLink: 'fake', defaultEvent: 'intro', sessions: 'slow' },
   flaky: { calLink: 'fake', defaultEvent: 'intro', config: 'fail-once' },
+  // Native mode: the config offers it and sessions carry the booking scope.
+  native: { calLink: 'fake', defaultEvent: 'intro', native: true },
+  // Native mode asked for on a tenant that does not offer it.
+  nonative: { calLink: 'fake', defaultEvent: 'intro' },
 };
+/** Native bookings by Idempotency-Key, so a repeated key answers the same booking. */
+const nativeBookings = new Map();
+const DAY = 86_400_000;
+
+/** Free slots on weekdays at 09:00, 09:30 and 14:00 UTC, grouped by UTC day (the fake ignores the time zone). */
+function fakeSlots(start, end) {
+  const days = [];
+  for (let t = Date.parse(start.slice(0, 10)); t < Date.parse(end); t += DAY) {
+    const d = new Date(t);
+    if (d.getUTCDay() === 0 || d.getUTCDay() === 6 || t + DAY < Date.now()) continue;
+    const date = d.toISOString().slice(0, 10);
+    days.push({
+      date,
+      slots: ['09:00', '09:30', '14:00'].map((hm) => {
+        const s = new Date(`${date}T${hm}:00Z`);
+        return { start: s.toISOString(), end: new Date(s.getTime() + 30 * 60_000).toISOString() };
+      }),
+    });
+  }
+  return days;
+}
 let flakyFailed = false;
 
 const frameHtml = (mode) => `<!doctype html><html lang="en"><title>Fake Cal</title><body><p>Fake booking page</p><script>
@@ -64,11 +89,18 @@ export function fakeBff() {
       ctx.body = frameHtml(m[1]);
       return;
     }
-    const route = /^\/v1\/widget\/([^/]+)\/(config|sessions|bookings\/observed)$/.exec(ctx.path);
+    const route = /^\/v1\/widget\/([^/]+)\/(config|sessions|bookings\/observed|slots|bookings)$/.exec(ctx.path);
     if (!route) return next();
     const [, slug, what] = route;
     const body = ctx.method === 'POST' ? await readBody(ctx.req) : '';
-    log.push({ method: ctx.method, path: ctx.path, body: body ? JSON.parse(body) : undefined, authorization: ctx.get('authorization') || undefined });
+    log.push({
+      method: ctx.method,
+      path: ctx.path,
+      query: ctx.querystring || undefined,
+      body: body ? JSON.parse(body) : undefined,
+      authorization: ctx.get('authorization') || undefined,
+      idempotencyKey: ctx.get('idempotency-key') || undefined,
+    });
     const tenant = TENANTS[slug];
     if (!tenant) return problem(ctx, 404, 'tenant_not_found', 'Unknown tenant');
     if (what === 'config' && ctx.method === 'GET') {
@@ -92,7 +124,7 @@ export function fakeBff() {
           privacyPolicyUrl: 'https://example.com/privacy',
         },
         theme: 'light',
-        modes: ['inline', 'popup', 'floating'],
+        modes: tenant.native ? ['inline', 'popup', 'floating', 'native'] : ['inline', 'popup', 'floating'],
       });
       return;
     }
@@ -110,7 +142,7 @@ export function fakeBff() {
         sessionId: `ses-${n}`,
         consentReceiptId: `rcpt-${n}`,
         expiresAt: new Date(Date.now() + 5 * 60_000).toISOString(),
-        scopes: ['bookings:observe'],
+        scopes: tenant.native ? ['bookings:observe', 'bookings:create'] : ['bookings:observe'],
       });
       return;
     }
@@ -120,6 +152,31 @@ export function fakeBff() {
       ctx.status = 201;
       ctx.type = 'application/json';
       ctx.body = JSON.stringify({ uid: b.uid, sessionId: 'ses', consentReceiptId: 'rcpt' });
+      return;
+    }
+    if ((what === 'slots' || what === 'bookings') && !/^Bearer tok-\d+$/.test(ctx.get('authorization')))
+      return problem(ctx, 401, 'session_invalid', 'Bad token');
+    if (what === 'slots' && ctx.method === 'GET') {
+      const q = ctx.query;
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify({ eventType: q.eventType, timeZone: q.timeZone, days: fakeSlots(String(q.start), String(q.end)) });
+      return;
+    }
+    if (what === 'bookings' && ctx.method === 'POST') {
+      const key = ctx.get('idempotency-key');
+      if (!/^[A-Za-z0-9._:-]{8,128}$/.test(key)) return problem(ctx, 400, 'idempotency_key_required', 'Idempotency-Key required');
+      const b = JSON.parse(body);
+      // A start ending in :30 stands for a time someone else just took.
+      if (b.start.includes(':30:00')) return problem(ctx, 422, 'calcom_rejected', 'Slot taken');
+      // Answer slowly, so a double click arrives while the first request is in flight.
+      await new Promise((r) => setTimeout(r, 300));
+      if (!nativeBookings.has(key)) {
+        const start = new Date(b.start);
+        nativeBookings.set(key, { uid: `nb-${nativeBookings.size + 1}`, status: 'accepted', start: start.toISOString(), end: new Date(start.getTime() + 30 * 60_000).toISOString(), eventTypeId: 7 });
+      }
+      ctx.status = 201;
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify(nativeBookings.get(key));
       return;
     }
     return problem(ctx, 405, 'method_not_allowed', 'Method not allowed');

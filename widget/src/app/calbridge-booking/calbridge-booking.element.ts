@@ -16,6 +16,12 @@ import { styles } from './calbridge-booking.styles.js';
 export type { ConsentDetails };
 
 type Lazy = typeof import('./calbridge-booking.lazy.js');
+type Native = typeof import('../../features/native/index.js');
+/** Native mode's chunk (slot picker and form), fetched only after consent in native mode. */
+const loadNative = (): Promise<Native> =>
+  import('../../features/native/index.js').catch((e: unknown) => {
+    throw new WidgetError('embed_load_failed', 0, { cause: e });
+  });
 let lazy: Promise<Lazy> | undefined;
 
 /** Loads (once) the element's lazy chunk; a failed load is retried on the next call. */
@@ -25,8 +31,8 @@ const loadLazy = (): Promise<Lazy> =>
     throw new WidgetError('embed_load_failed', 0, { cause: e });
   }));
 
-/** Presentation modes. `native` (booking without the Cal.com frame) is planned. */
-export type CalbridgeMode = 'inline' | 'popup' | 'floating';
+/** Presentation modes: the Cal.com page `inline`, in a `popup` or from a `floating` launcher, or `native` (our own slot picker). */
+export type CalbridgeMode = 'inline' | 'popup' | 'floating' | 'native';
 export type CalbridgeTheme = 'light' | 'dark' | 'auto';
 
 /**
@@ -38,13 +44,18 @@ export type CalbridgeTheme = 'light' | 'dark' | 'auto';
  * tenant's Cal.com origin and only when they validate.
  *
  * @tagname calbridge-booking
- * @summary Book a Cal.com event inline, in a popup dialog or from a floating launcher.
+ * @summary Book a Cal.com event inline, in a popup dialog, from a floating launcher, or natively with our own accessible slot picker.
+ *
+ * In `native` mode (tenants with a Cal.com connection) no Cal.com frame loads at all: after
+ * consent the element shows a day grid (arrow keys, Home/End, PageUp/PageDown), the free times
+ * as buttons in a time zone the visitor can change, and a booking form; it books through the
+ * Calbridge server with an idempotency key, so a double click makes one booking.
  *
  * @fires calbridge-ready - The tenant config loaded; the element is interactive. Detail `{ tenant, mode }`.
  * @fires calbridge-consent - Consent was recorded by the server. Detail `{ version, purposes, consentReceiptId }`.
  * @fires calbridge-open - The booking dialog opened (popup, floating).
  * @fires calbridge-close - The booking dialog closed; focus went back to the trigger.
- * @fires calbridge-booked - A booking was made in the frame. Detail `{ uid, startTime, endTime, eventType }`.
+ * @fires calbridge-booked - A booking was made (in the frame, or natively). Detail `{ uid, startTime, endTime, eventType }`.
  * @fires calbridge-error - Something failed; the element shows a retry. Detail `{ code, status }`.
  *
  * @slot - Fallback shown when the server cannot be reached (put a plain link to your booking page here; it also shows before the script loads).
@@ -56,6 +67,7 @@ export type CalbridgeTheme = 'light' | 'dark' | 'auto';
  * @csspart consent - The consent form.
  * @csspart button - Primary buttons (consent, retry).
  * @csspart frame - The box that holds the Cal.com frame.
+ * @csspart native - The native slot picker and form (`native` mode).
  * @csspart error - The error message with retry and fallback link.
  *
  * @cssproperty --calbridge-accent - Accent colour of buttons, links and focus rings.
@@ -86,7 +98,7 @@ export class CalbridgeBooking extends LitElement {
   declare tenant: string;
   /** Event type slug; defaults to the tenant's default event. */
   declare event: string | undefined;
-  /** `inline` (default), `popup` or `floating`. */
+  /** `inline` (default), `popup`, `floating` or `native`. */
   declare mode: CalbridgeMode;
   /** Calbridge server origin; defaults to the origin `widget.js` was loaded from. */
   declare server: string | undefined;
@@ -129,6 +141,7 @@ export class CalbridgeBooking extends LitElement {
   #consent?: ConsentChoice;
   #pendingConsent?: ConsentDetails;
   #embed?: EmbedSession;
+  #nativeChunk?: Native;
   #io?: IntersectionObserver;
   #returnTo: HTMLElement | null = null;
 
@@ -184,7 +197,7 @@ export class CalbridgeBooking extends LitElement {
 
   protected override updated(): void {
     // The frame loads once there is a session and the element is near the viewport (inline) or open.
-    if (this.#session.status === 2 && !this.#frame.status && (this.mode === 'inline' ? this.#near : this.#opened))
+    if (this.#session.status === 2 && !this.#frame.status && (this.mode === 'popup' || this.mode === 'floating' ? this.#opened : this.#near))
       this.#loadFrame();
   }
 
@@ -251,6 +264,7 @@ export class CalbridgeBooking extends LitElement {
   }
 
   #loadFrame(): void {
+    if (this.mode === 'native') return this.#loadNative();
     this.#embed?.dispose();
     void this.#frame.run(async (signal) => {
       await this.updateComplete;
@@ -290,6 +304,15 @@ export class CalbridgeBooking extends LitElement {
       ));
       await embed.mount(this.renderRoot.querySelector<HTMLElement>('.frame')!, signal);
       return embed.namespace;
+    });
+  }
+
+  /** Native mode: checks the tenant offers it and the session may book, then loads the picker's chunk. */
+  #loadNative(): void {
+    void this.#frame.run(async () => {
+      const m = (this.#nativeChunk = await loadNative());
+      m.assertNative(this.#config.value!, this.#session.value!, this.#event);
+      return '';
     });
   }
 
@@ -359,9 +382,11 @@ export class CalbridgeBooking extends LitElement {
             pending: loading,
             error: (e) => this.#error(e, t, () => this.#startSession()),
             complete: () =>
-              html`<div class="frame" part="frame" style=${this.#height ? `height:${this.#height}px` : ''}>
-                ${this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()) })}
-              </div>`,
+              this.mode === 'native'
+                ? this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()), complete: () => this.#nativeChunk!.nativeView(this, this.#server, this.#session.value!.token, this.#event!, this.#keys[0]!, this.#fail) })
+                : html`<div class="frame" part="frame" style=${this.#height ? `height:${this.#height}px` : ''}>
+                    ${this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()) })}
+                  </div>`,
           }),
       })}
     </div>`;

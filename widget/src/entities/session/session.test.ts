@@ -16,6 +16,7 @@ const samples: [string, unknown][] = [
   ['an expiry without zone', { ...valid, expiresAt: '2026-11-25T12:00:00' }],
   ['a word for expiry', { ...valid, expiresAt: 'soon' }],
   ['an unknown scope', { ...valid, scopes: ['admin'] }],
+  ['the native booking scope', { ...valid, scopes: ['bookings:observe', 'bookings:create'] }],
   ['an empty token', { ...valid, token: '' }],
   ['no receipt', { ...valid, consentReceiptId: undefined }],
   ['a string', 'token'],

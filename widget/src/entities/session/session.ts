@@ -12,7 +12,7 @@ export function readSession(v: unknown): Session | null {
   return isObj(v) &&
     isStr(v.token, 8192) && isStr(v.sessionId, 200) && isStr(v.consentReceiptId, 200) &&
     isStr(v.expiresAt, 40) && !Number.isNaN(Date.parse(v.expiresAt)) && /[zZ]|[+-]\d\d:\d\d$/.test(v.expiresAt) &&
-    Array.isArray(v.scopes) && v.scopes.every((s) => s === 'bookings:observe')
+    Array.isArray(v.scopes) && v.scopes.every((s) => s === 'bookings:observe' || s === 'bookings:create')
     ? (v as Session)
     : null;
 }

@@ -5,7 +5,7 @@ import { isHttpUrl, isObj, isOrigin, isStr, matches, must } from '../../shared/l
 /** The tenant's public widget config (`GET /v1/widget/:tenant/config`). */
 export type TenantConfig = WidgetConfig;
 
-const MODES = ['inline', 'popup', 'floating'];
+const MODES = ['inline', 'popup', 'floating', 'native'];
 const THEMES = ['light', 'dark', 'auto'];
 const PURPOSE_ID = /^[a-z][a-z0-9_-]{0,39}$/;
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

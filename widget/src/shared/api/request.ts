@@ -1,7 +1,7 @@
 import { WidgetError, type WidgetErrorCode } from '../lib/widget-error.js';
 
 // Problem codes the server may answer with that the widget tells apart; anything else is `server_error`.
-const KNOWN: readonly WidgetErrorCode[] = ['tenant_not_found', 'origin_not_allowed', 'rate_limited'];
+const KNOWN: readonly WidgetErrorCode[] = ['tenant_not_found', 'origin_not_allowed', 'rate_limited', 'session_expired', 'calcom_rejected'];
 
 /**
  * Calls the Calbridge server and returns the parsed JSON body. Failures become a
@@ -10,10 +10,10 @@ const KNOWN: readonly WidgetErrorCode[] = ['tenant_not_found', 'origin_not_allow
  */
 export async function requestJson(
   url: string,
-  init: { method?: 'GET' | 'POST'; body?: unknown; token?: string },
+  init: { method?: 'GET' | 'POST'; body?: unknown; token?: string; headers?: Record<string, string> },
   signal?: AbortSignal,
 ): Promise<unknown> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...init.headers };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   let res: Response;

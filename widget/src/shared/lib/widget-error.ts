@@ -14,7 +14,10 @@ export type WidgetErrorCode =
   | 'embed_load_failed'
   | 'frame_failed'
   | 'frame_timeout'
-  | 'observe_failed';
+  | 'observe_failed'
+  | 'native_unavailable'
+  | 'session_expired'
+  | 'calcom_rejected';
 
 /** An error with a stable `code`; everything the element shows as a failure is one of these. */
 export class WidgetError extends Error {

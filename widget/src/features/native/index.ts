@@ -1,0 +1,37 @@
+// Native mode's lazy chunk: the slot picker and booking form element, plus the few lines the
+// host element would otherwise carry in widget.js. Loaded by <calbridge-booking mode="native">
+// only after consent, so other modes never fetch it.
+import { html, type TemplateResult } from 'lit';
+import type { Session } from '../../entities/session/session.js';
+import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
+import { emit } from '../../shared/events/emit.js';
+import { WidgetError } from '../../shared/lib/widget-error.js';
+import './native-booking/native-booking.js';
+
+export { CalbridgeNativeBooking } from './native-booking/native-booking.js';
+
+/** Throws `native_unavailable` unless the tenant offers native mode, the session may book and an event is known. */
+export function assertNative(config: TenantConfig, session: Session, event: string | undefined): void {
+  if (!config.modes.includes('native') || !session.scopes.includes('bookings:create') || !event) throw new WidgetError('native_unavailable');
+}
+
+/** The picker for `host`: prefill from its `name`/`email`; a booking fires `calbridge-booked` on the host. */
+export const nativeView = (
+  host: HTMLElement & { tenant: string; name?: string; email?: string },
+  server: string,
+  token: string,
+  event: string,
+  locale: string,
+  failed: (e: unknown) => void,
+): TemplateResult => html`<calbridge-native-booking
+  part="native"
+  .server=${server}
+  .tenant=${host.tenant}
+  .token=${token}
+  .event=${event}
+  .name=${host.name}
+  .email=${host.email}
+  .locale=${locale}
+  .booked=${(d: Parameters<typeof emit<'calbridge-booked'>>[2]) => emit(host, 'calbridge-booked', d)}
+  .failed=${failed}
+></calbridge-native-booking>`;

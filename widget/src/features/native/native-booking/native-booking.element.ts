@@ -1,0 +1,379 @@
+import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import type { NativeBookingResponse, Slot, SlotsResponse } from '@calbridge/shared';
+import { createBooking, fetchSlots } from '../../../entities/booking/booking.js';
+import type { CalbridgeBookedDetail } from '../../../shared/events/calbridge-booked.js';
+import { AsyncState } from '../../../shared/lib/async-state.js';
+import { toWidgetError, type WidgetError } from '../../../shared/lib/widget-error.js';
+import { addDays, formatDay, formatTime, moveFocus, PAGE_DAYS, pageDays, pageWindow, timeZones, today, weekStart } from '../calendar.js';
+import { fill, nativeStrings, type NativeStrings } from '../native-strings.js';
+import { styles } from './native-booking.styles.js';
+
+/** How far ahead the picker pages: this many four-week pages after the current one. */
+const MAX_PAGES = 6;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Native booking: an accessible slot picker and booking form that book through the Calbridge
+ * server, never framing Cal.com. Used inside `<calbridge-booking mode="native">` after consent,
+ * with the session's token; it reports to its host through the `booked` and `failed` callbacks
+ * (the host fires the public `calbridge-*` events).
+ *
+ * Keyboard: in the day grid (one tab stop), arrow keys move by day and week, Home/End to the
+ * start/end of the week, PageUp/PageDown by four weeks; selection follows focus; Enter moves to
+ * the day's first free time. Times are buttons; the form's errors are linked with aria-describedby.
+ *
+ * @tagname calbridge-native-booking
+ * @summary Slot picker and booking form of native mode (internal to `<calbridge-booking>`).
+ *
+ * @csspart grid - The day grid.
+ * @csspart slot - Each free time's button.
+ * @csspart form - The booking form.
+ * @csspart button - Primary buttons.
+ *
+ * @cssproperty --calbridge-accent - Accent colour of buttons, the selected day and focus rings.
+ */
+export class CalbridgeNativeBooking extends LitElement {
+  static override styles = styles;
+
+  static override properties = {
+    server: {},
+    tenant: {},
+    token: {},
+    event: {},
+    name: {},
+    email: {},
+    locale: {},
+  };
+
+  /** Calbridge server origin. */
+  declare server: string;
+  /** Tenant slug. */
+  declare tenant: string;
+  /** Widget session token with the `bookings:create` scope. */
+  declare token: string;
+  /** Event type slug. */
+  declare event: string;
+  /** Prefills the name field. */
+  declare name: string | undefined;
+  /** Prefills the email field. */
+  declare email: string | undefined;
+  /** BCP 47 locale for strings, dates and times. */
+  declare locale: string;
+
+  /** Called once a booking is made. */
+  booked?: (detail: CalbridgeBookedDetail) => void;
+  /** Called when loading times or booking fails (the element shows a way on). */
+  failed?: (error: WidgetError) => void;
+
+  #tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  #base = '';
+  #page = 0;
+  #focus = '';
+  #slot: Slot | null = null;
+  #key = '';
+  #errors: { name?: string; email?: string } = {};
+  #announce = '';
+  /** Said before the next day announcement (e.g. why the picker is back). */
+  #note = '';
+  #moveFocus = false;
+  #auto = true;
+  #slots = new AsyncState<SlotsResponse>(this, {
+    complete: (r) => {
+      // Until the visitor moves, selection starts on the first day with free times.
+      if (this.#auto && !this.#dayHasSlots(this.#focus)) {
+        const first = r.days.find((d) => d.slots.length && this.#onPage(d.date) && d.date >= this.#today);
+        if (first) this.#focus = first.date;
+      }
+      this.#announceDay();
+    },
+    error: (e) => this.failed?.(toWidgetError(e, 'server_error')),
+  });
+  #booking = new AsyncState<NativeBookingResponse>(this, {
+    complete: (b) => {
+      this.#announce = fill(this.#t.booked, { when: this.#when(b.start) });
+      this.booked?.({ uid: b.uid, startTime: b.start, endTime: b.end, eventType: this.event });
+      this.requestUpdate();
+      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.done')?.focus());
+    },
+    error: (e) => {
+      const err = toWidgetError(e, 'server_error');
+      this.failed?.(err);
+      if (err.code === 'calcom_rejected') {
+        // The time was taken meanwhile: back to the picker with fresh times and a new key.
+        this.#note = this.#t.taken;
+        this.#slot = null;
+        this.#booking.reset();
+        this.#load();
+        this.#focusCell();
+      } else this.#announce = this.#t.failed;
+    },
+  });
+
+  get #t(): NativeStrings {
+    return nativeStrings(this.locale || 'en');
+  }
+
+  get #today(): string {
+    return today(this.#tz);
+  }
+
+  get #start(): string {
+    return addDays(this.#base, this.#page * PAGE_DAYS);
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (!this.#base) {
+      this.#base = weekStart(this.#today);
+      this.#focus = this.#today;
+    }
+    if (changed.has('token') || changed.has('event') || changed.has('tenant') || changed.has('server')) this.#load();
+  }
+
+  protected override updated(): void {
+    if (this.#moveFocus) {
+      this.#moveFocus = false;
+      this.renderRoot.querySelector<HTMLElement>('td[tabindex="0"]')?.focus();
+    }
+  }
+
+  #load(): void {
+    if (!this.token || !this.event) return;
+    const w = pageWindow(this.#start);
+    void this.#slots.run((signal) => fetchSlots(this.server, this.tenant, this.token, { eventType: this.event, ...w, timeZone: this.#tz }, signal));
+  }
+
+  #onPage(day: string): boolean {
+    return day >= this.#start && day < addDays(this.#start, PAGE_DAYS);
+  }
+
+  #daySlots(day: string): Slot[] {
+    return this.#slots.value?.days.find((d) => d.date === day)?.slots ?? [];
+  }
+
+  #dayHasSlots(day: string): boolean {
+    return this.#daySlots(day).length > 0;
+  }
+
+  #when(iso: string): string {
+    return `${new Intl.DateTimeFormat(this.locale, { weekday: 'long', day: 'numeric', month: 'long', hour: 'numeric', minute: '2-digit', timeZone: this.#tz }).format(new Date(iso))} (${this.#tz})`;
+  }
+
+  #dayLabel(day: string): string {
+    return formatDay(day, this.locale, { weekday: 'long', day: 'numeric', month: 'long' });
+  }
+
+  #announceDay(): void {
+    if (this.#slots.status !== 2) return;
+    const n = this.#daySlots(this.#focus).length;
+    const day = n ? fill(this.#t.timesCount, { n, day: this.#dayLabel(this.#focus) }) : this.#t.noTimes;
+    this.#announce = this.#note ? `${this.#note} ${day}` : day;
+    this.#note = '';
+  }
+
+  /** Moves focus (and selection) to `day`, turning the page when it lies on another one. */
+  #go(day: string): void {
+    const min = this.#base;
+    const max = addDays(this.#base, (MAX_PAGES + 1) * PAGE_DAYS - 1);
+    day = day < min ? min : day > max ? max : day;
+    this.#auto = false;
+    this.#focus = day;
+    this.#moveFocus = true;
+    if (!this.#onPage(day)) {
+      this.#page = Math.floor((Date.parse(day) - Date.parse(this.#base)) / (PAGE_DAYS * 86_400_000));
+      this.#load();
+    } else this.#announceDay();
+    this.requestUpdate();
+  }
+
+  #onGridKey = (e: KeyboardEvent): void => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.renderRoot.querySelector<HTMLElement>('.slots button')?.focus();
+      return;
+    }
+    const to = moveFocus(this.#focus, e.key);
+    if (!to) return;
+    e.preventDefault();
+    this.#go(to);
+  };
+
+  #turn(by: number): void {
+    this.#go(addDays(this.#start, by * PAGE_DAYS));
+    this.#moveFocus = false;
+  }
+
+  #onTimeZone = (e: Event): void => {
+    this.#tz = (e.target as HTMLSelectElement).value;
+    this.#load();
+  };
+
+  #choose(slot: Slot): void {
+    this.#slot = slot;
+    this.#key = crypto.randomUUID();
+    this.#errors = {};
+    this.#announce = fill(this.#t.chosen, { when: this.#when(slot.start) });
+    this.requestUpdate();
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLInputElement>('form input')?.focus());
+  }
+
+  #focusCell(): void {
+    this.#moveFocus = true;
+    this.requestUpdate();
+  }
+
+  #back = (): void => {
+    this.#slot = null;
+    this.#booking.reset();
+    this.#focusCell();
+  };
+
+  #onSubmit = (e: SubmitEvent): void => {
+    e.preventDefault();
+    // A second click while the first is in flight is ignored; a retry after a failure reuses the key.
+    if (this.#booking.status === 1 || this.#booking.status === 2) return;
+    const form = e.target as HTMLFormElement;
+    const name = (form.elements.namedItem('name') as HTMLInputElement).value.trim();
+    const email = (form.elements.namedItem('email') as HTMLInputElement).value.trim();
+    const t = this.#t;
+    this.#errors = { ...(name ? {} : { name: t.nameMissing }), ...(EMAIL.test(email) ? {} : { email: t.emailInvalid }) };
+    if (this.#errors.name || this.#errors.email) {
+      this.#announce = t.fixErrors;
+      this.requestUpdate();
+      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+      return;
+    }
+    const lang = (this.locale || '').split('-')[0]!.toLowerCase();
+    const slot = this.#slot!;
+    this.#announce = t.booking;
+    void this.#booking.run(() =>
+      createBooking(this.server, this.tenant, this.token, this.#key, {
+        eventType: this.event,
+        start: slot.start,
+        attendee: { name, email, timeZone: this.#tz, ...(/^[a-z]{2}$/.test(lang) ? { language: lang } : {}) },
+      }),
+    );
+  };
+
+  #grid(): TemplateResult {
+    const t = this.#t;
+    const start = this.#start;
+    const days = pageDays(start);
+    const todayDay = this.#today;
+    const loaded = this.#slots.status === 2;
+    const weekdays = days.slice(0, 7);
+    return html`<table role="grid" part="grid" aria-label=${t.days} @keydown=${this.#onGridKey}>
+      <thead>
+        <tr>
+          ${weekdays.map(
+            (d) => html`<th scope="col"><abbr title=${formatDay(d, this.locale, { weekday: 'long' })}>${formatDay(d, this.locale, { weekday: 'short' })}</abbr></th>`,
+          )}
+        </tr>
+      </thead>
+      <tbody>
+        ${[0, 1, 2, 3].map(
+          (w) => html`<tr>
+            ${days.slice(w * 7, w * 7 + 7).map((d) => {
+              const n = this.#daySlots(d).length;
+              const off = d < todayDay || (loaded && !n);
+              const label = `${this.#dayLabel(d)}${loaded ? `, ${fill(t.count, { n })}` : ''}`;
+              return html`<td
+                role="gridcell"
+                tabindex=${d === this.#focus ? 0 : -1}
+                aria-selected=${d === this.#focus ? 'true' : 'false'}
+                aria-disabled=${off ? 'true' : 'false'}
+                aria-label=${label}
+                class=${n ? 'free' : ''}
+                data-day=${d}
+                @click=${() => this.#go(d)}
+              >
+                ${Number(d.slice(8))}
+              </td>`;
+            })}
+          </tr>`,
+        )}
+      </tbody>
+    </table>`;
+  }
+
+  #times(): TemplateResult {
+    const t = this.#t;
+    return this.#slots.render({
+      initial: () => html``,
+      pending: () => html`<p>${t.loadingTimes}</p>`,
+      error: () => html`<p>${t.loadFailed}</p>
+        <button class="primary" part="button" @click=${() => this.#load()}>${t.retry}</button>`,
+      complete: () => {
+        const slots = this.#daySlots(this.#focus);
+        return html`<h4 id="times">${fill(t.times, { day: this.#dayLabel(this.#focus) })}</h4>
+          ${slots.length
+            ? html`<ul class="slots" aria-labelledby="times">
+                ${slots.map(
+                  (s) => html`<li><button part="slot" @click=${() => this.#choose(s)}>${formatTime(s.start, this.locale, this.#tz)}</button></li>`,
+                )}
+              </ul>`
+            : html`<p>${this.#focus < this.#today ? t.pickDay : t.noTimes}</p>`}`;
+      },
+    }) as TemplateResult;
+  }
+
+  #picker(): TemplateResult {
+    const t = this.#t;
+    const start = this.#start;
+    const range = `${formatDay(start, this.locale, { day: 'numeric', month: 'short' })} – ${formatDay(addDays(start, PAGE_DAYS - 1), this.locale, { day: 'numeric', month: 'short', year: 'numeric' })}`;
+    return html`<div class="tz">
+        <label for="tz">${t.timeZone}</label>
+        <select id="tz" @change=${this.#onTimeZone}>
+          ${timeZones(this.#tz).map((z) => html`<option value=${z} ?selected=${z === this.#tz}>${z.replace(/_/g, ' ')}</option>`)}
+        </select>
+      </div>
+      <div class="nav">
+        <button aria-label=${t.previous} ?disabled=${this.#page === 0} @click=${() => this.#turn(-1)}>‹</button>
+        <span>${range}</span>
+        <button aria-label=${t.next} ?disabled=${this.#page >= MAX_PAGES} @click=${() => this.#turn(1)}>›</button>
+      </div>
+      ${this.#grid()} ${this.#times()}`;
+  }
+
+  #form(slot: Slot): TemplateResult {
+    const t = this.#t;
+    const err = this.#errors;
+    const pending = this.#booking.status === 1;
+    const field = (id: 'name' | 'email', type: string, value: string | undefined) =>
+      html`<div class="field">
+        <label for=${id}>${t[id]}</label>
+        <input
+          id=${id}
+          name=${id}
+          type=${type}
+          autocomplete=${id}
+          required
+          .value=${value ?? ''}
+          aria-invalid=${err[id] ? 'true' : 'false'}
+          aria-describedby=${err[id] ? `${id}-error` : nothing}
+        />
+        ${err[id] ? html`<p id=${`${id}-error`} class="field-error">${err[id]}</p>` : nothing}
+      </div>`;
+    return html`<p>${fill(t.chosen, { when: this.#when(slot.start) })}</p>
+      <button class="link" @click=${this.#back}>${t.change}</button>
+      <form part="form" novalidate @submit=${this.#onSubmit} aria-labelledby="details">
+        <h4 id="details">${t.details}</h4>
+        ${field('name', 'text', this.name)} ${field('email', 'email', this.email)}
+        ${this.#booking.status === 3 ? html`<p class="field-error">${t.failed}</p>` : nothing}
+        <button class="primary" part="button" aria-disabled=${pending ? 'true' : 'false'}>${pending ? t.booking : t.confirm}</button>
+      </form>`;
+  }
+
+  override render(): TemplateResult {
+    const t = this.#t;
+    const done = this.#booking.status === 2 ? this.#booking.value! : null;
+    return html`<section class="native" aria-labelledby="heading">
+      <h3 id="heading">${t.heading}</h3>
+      ${done
+        ? html`<p class="done" tabindex="-1">${fill(t.booked, { when: this.#when(done.start) })}</p>`
+        : this.#slot
+          ? this.#form(this.#slot)
+          : this.#picker()}
+      <div class="sr-only" role="status">${this.#announce}</div>
+    </section>`;
+  }
+}
