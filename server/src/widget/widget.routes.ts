@@ -32,7 +32,13 @@ export function widgetRoutes(widget: WidgetService, tenants: TenantsService): Ro
   const router = Router();
 
   router.use('/v1/widget/:tenant', async (req, res, next) => {
-    const tenant = await widgetTenant(tenants, req);
+    const tenant = await tenants.find(String(req.params.tenant ?? ''));
+    if (!tenant) {
+      // Any HTTP client sees this 404 anyway; letting the page read it too makes the element say
+      // "not available" instead of "unreachable" (a response without CORS reads as a network error).
+      res.set('Access-Control-Allow-Origin', '*');
+      throw new TenantNotFound();
+    }
     const allowed = cors(tenant, req, res);
     if (req.method !== 'OPTIONS') return next();
     if (!allowed) throw new OriginNotAllowed();

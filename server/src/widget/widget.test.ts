@@ -179,6 +179,15 @@ describe('per-tenant widget settings', () => {
   });
 });
 
+describe('unknown tenants', () => {
+  it('when a page asks for the config of an unknown tenant, then 404 tenant_not_found that the page may read', async () => {
+    const res = await request(t.app).get('/v1/widget/no-such-tenant/config').set('Origin', 'https://www.any-client.test');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('tenant_not_found');
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+  });
+});
+
 describe('widget.js for client websites', () => {
   it('when a client page loads widget.js as a module script from another origin, then the answer allows any origin', async () => {
     const res = await request(t.app).get('/widget.js').set('Origin', 'https://www.any-client.test');
