@@ -1,0 +1,183 @@
+// npm run bench:webhooks — the webhook intake against the database ceiling.
+//
+// 1. Starts a throwaway PostgreSQL (scripts/lib.mjs) and migrates it.
+// 2. Starts the real server (createApp on an HTTP listener, bench/webhook-ingest/server.ts)
+//    in a child process, creates a tenant and its webhook secret through the admin API.
+// 3. For BENCH_SECONDS (default 10, at most 60), BENCH_CONCURRENCY (default 32) keep-alive
+//    connections post distinct, signed, Cal.com-shaped BOOKING_CREATED deliveries.
+// 4. For the same time and concurrency, a bare `pg` loop inserts the same rows
+//    (inbox, booking event, booking, job, delivery log: one transaction each) on a pool
+//    of the same size: the database ceiling.
+// 5. Prints deliveries/s, p50/p99 latency of both and their ratio, and checks that
+//    every 200 is stored exactly once and nothing else is.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Agent, request } from 'node:http';
+
+const require = createRequire(new URL('../../server/package.json', import.meta.url));
+const pg = require('pg') as typeof import('pg');
+const { migrate } = await import('../../server/src/db/migrate.js');
+const lib = (await import(new URL('../../scripts/lib.mjs', import.meta.url).href)) as {
+  startThrowawayPostgres(): Promise<{ url: string; stop(): void }>;
+};
+
+const SECONDS = Math.min(60, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10)));
+const CONCURRENCY = Math.min(256, Math.max(1, Number(process.env.BENCH_CONCURRENCY ?? 32)));
+const POOL = Math.min(100, Math.max(1, Number(process.env.BENCH_POOL ?? 10)));
+const ADMIN = `bench_${randomBytes(24).toString('base64url')}`;
+const template = JSON.parse(readFileSync(new URL('../../test/fixtures/webhooks/booking-created.json', import.meta.url), 'utf8')) as {
+  payload: Record<string, unknown>;
+};
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+}
+
+function deliveryBody(uid: string): string {
+  return JSON.stringify({
+    triggerEvent: 'BOOKING_CREATED',
+    createdAt: new Date().toISOString(),
+    payload: { ...template.payload, uid, metadata: { calbridge_tenant: 'bench' } },
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+function post(port: number, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+async function timed(work: (worker: number, n: number) => Promise<boolean>): Promise<{ ok: number; failed: number; latencies: number[]; seconds: number }> {
+  const latencies: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(SECONDS) * 1_000_000_000n;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, worker) => {
+      for (let n = 0; process.hrtime.bigint() < deadline; n++) {
+        const t0 = process.hrtime.bigint();
+        if (await work(worker, n)) ok++;
+        else failed++;
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }),
+  );
+  return { ok, failed, latencies: latencies.sort((a, b) => a - b), seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+const cluster = await lib.startThrowawayPostgres();
+let server: ChildProcess | undefined;
+try {
+  await migrate(cluster.url);
+  const env = {
+    ...process.env,
+    DATABASE_URL: cluster.url,
+    DATABASE_POOL_MAX: String(POOL),
+    CALBRIDGE_ADMIN_TOKEN: ADMIN,
+    CALBRIDGE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
+  const execArgv = process.env.BENCH_CPU_PROFILE ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : process.execArgv;
+  server = fork(new URL('./server.ts', import.meta.url).pathname, [], { env, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((ok, fail) => {
+    server!.once('message', (m) => ok((m as { port: number }).port));
+    server!.once('exit', (code) => fail(new Error(`server exited with ${code}`)));
+  });
+  const auth = { authorization: `Bearer ${ADMIN}` };
+  const tenant = JSON.parse((await post(port, '/v1/admin/tenants', JSON.stringify({ slug: 'bench', name: 'Bench', allowedOrigins: [] }), auth)).text) as { id: string };
+  const { secret } = JSON.parse((await post(port, '/v1/admin/tenants/bench/webhook-secret', '', auth)).text) as { secret: string };
+
+  // Warm-up (JIT, pools), not counted.
+  for (let i = 0; i < 200; i++) {
+    const body = deliveryBody(`warm-${i}`);
+    await post(port, '/v1/webhooks/calcom/bench', body, { 'x-cal-signature-256': createHmac('sha256', secret).update(body).digest('hex') });
+  }
+
+  const accepted = new Set<string>();
+  const app = await timed(async (worker, n) => {
+    const uid = `app-${worker}-${n}`;
+    const body = deliveryBody(uid);
+    const res = await post(port, '/v1/webhooks/calcom/bench', body, { 'x-cal-signature-256': createHmac('sha256', secret).update(body).digest('hex') });
+    if (res.status !== 200 || res.text.includes('"duplicate":true')) return false;
+    accepted.add(uid);
+    return true;
+  });
+
+  // The ceiling: the same rows, one transaction per delivery, straight through pg.
+  const pool = new pg.Pool({ connectionString: cluster.url, max: POOL });
+  const bare = await timed(async (worker, n) => {
+    const uid = `bare-${worker}-${n}`;
+    const body = Buffer.from(deliveryBody(uid));
+    const p = template.payload as { startTime: string; endTime: string; eventTypeId: number; attendees: { email: string }[]; title: string; organizer: unknown };
+    const now = new Date();
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      const inbox = await c.query<{ id: string }>(
+        `INSERT INTO webhook_inbox (tenant_id, body_sha256, trigger_event, event_created_at, booking_uid, received_at, body)
+         VALUES ($1, $2, 'BOOKING_CREATED', $3, $4, $3, $5) RETURNING id`,
+        [tenant.id, createHash('sha256').update(body).digest(), now, uid, body],
+      );
+      const eventId = randomUUID();
+      await c.query(
+        `INSERT INTO booking_events (tenant_id, id, booking_uid, trigger_event, occurred_at, rank, source, inbox_id, status, recorded_at)
+         VALUES ($1, $2, $3, 'BOOKING_CREATED', $4, 2, 'webhook', $5, 'accepted', $4)`,
+        [tenant.id, eventId, uid, now, inbox.rows[0]!.id],
+      );
+      await c.query(
+        `INSERT INTO bookings (tenant_id, uid, calcom_id, status, title, start_time, end_time, event_type_id, attendees, attendee_emails, organizer, metadata, state_at, state_rank, state_event_id, created_at, updated_at)
+         VALUES ($1, $2, 1001, 'accepted', $3, $4, $5, $6, $7, $8, $9, $10, $11, 2, $12, $11, $11)`,
+        [tenant.id, uid, p.title, p.startTime, p.endTime, p.eventTypeId, JSON.stringify(p.attendees), p.attendees.map((a) => a.email), JSON.stringify(p.organizer), '{"calbridge_tenant":"bench"}', now, eventId],
+      );
+      await c.query(`SELECT calbridge_enqueue('booking.changed', $1::json)`, [JSON.stringify({ tenantId: tenant.id, bookingUid: uid, eventId })]);
+      await c.query(`INSERT INTO webhook_deliveries (tenant_id, received_at, trigger_event, outcome, inbox_id) VALUES ($1, $2, 'BOOKING_CREATED', 'accepted', $3)`, [tenant.id, now, inbox.rows[0]!.id]);
+      await c.query('COMMIT');
+      return true;
+    } catch {
+      await c.query('ROLLBACK').catch(() => undefined);
+      return false;
+    } finally {
+      c.release();
+    }
+  });
+
+  // Zero lost, zero duplicated: every 200 has exactly one inbox row, one event and one booking, and nothing else was stored.
+  const q = async (sql: string) => (await pool.query<{ uid: string; n: number }>(sql)).rows;
+  const inbox = await q(`SELECT booking_uid AS uid, count(*)::int AS n FROM webhook_inbox WHERE booking_uid LIKE 'app-%' GROUP BY 1`);
+  const events = await q(`SELECT booking_uid AS uid, count(*)::int AS n FROM booking_events WHERE booking_uid LIKE 'app-%' GROUP BY 1`);
+  const bookings = await q(`SELECT uid, count(*)::int AS n FROM bookings WHERE uid LIKE 'app-%' GROUP BY 1`);
+  const check = (rows: { uid: string; n: number }[]) => ({
+    lost: [...accepted].filter((u) => !rows.some((r) => r.uid === u)).length,
+    duplicated: rows.filter((r) => r.n > 1).length,
+    unexpected: rows.filter((r) => !accepted.has(r.uid)).length,
+  });
+  const integrity = { inbox: check(inbox), events: check(events), bookings: check(bookings) };
+  await pool.end();
+
+  const rate = (r: { ok: number; seconds: number }) => r.ok / r.seconds;
+  const fmt = (n: number) => n.toFixed(1);
+  const line = (name: string, r: Awaited<ReturnType<typeof timed>>) =>
+    `${name.padEnd(26)} ${fmt(rate(r)).padStart(9)} deliveries/s   p50 ${fmt(percentile(r.latencies, 50)).padStart(6)} ms   p99 ${fmt(percentile(r.latencies, 99)).padStart(6)} ms   ok ${r.ok}  failed ${r.failed}`;
+  console.log(`\nwebhook-ingest: ${SECONDS} s, ${CONCURRENCY} concurrent connections, pool ${POOL}, Node ${process.version}`);
+  console.log(line('intake (HTTP, real server)', app));
+  console.log(line('database ceiling (bare pg)', bare));
+  console.log(`ratio intake / ceiling: ${(rate(app) / rate(bare)).toFixed(2)}`);
+  const clean = Object.values(integrity).every((c) => c.lost === 0 && c.duplicated === 0 && c.unexpected === 0);
+  console.log(`integrity: ${clean ? 'zero lost, zero duplicated' : JSON.stringify(integrity)} (${accepted.size} accepted deliveries checked)`);
+  process.exitCode = clean && app.failed === 0 ? 0 : 1;
+} finally {
+  server?.kill('SIGTERM');
+  await new Promise((ok) => setTimeout(ok, 300));
+  cluster.stop();
+  agent.destroy();
+}
