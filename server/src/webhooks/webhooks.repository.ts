@@ -63,7 +63,7 @@ export async function insertNoDelivery(tx: Tx, receivedAt: Date): Promise<void> 
 export async function listDeliveries(tx: Tx, limit: number, before: string | null): Promise<DeliveryRecord[]> {
   const r = await tx.query<DeliveryRecord>(
     `SELECT id::text AS id, received_at AS "receivedAt", trigger_event AS trigger, outcome, code
-       FROM webhook_deliveries WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2`,
+       FROM webhook_deliveries WHERE ($1::bigint IS NULL OR id < $1) ORDER BY webhook_deliveries.id DESC LIMIT $2`,
     [before, limit],
   );
   return r.rows;

@@ -143,6 +143,21 @@ describe('webhook intake', () => {
     expect(Number(second.body.data[0].id)).toBeLessThan(Number(first.body.data[2].id));
   });
 
+  it('when the delivery log has more than ten entries, then paging walks them newest first by number, each once', async () => {
+    for (let i = 0; i < 12; i++) await deliver(t.app, 'acme', bookingBody('BOOKING_CREATED', t.clock.now(), { uid: `paged-${i}` }), { secret: SECRET });
+    const all = (await request(t.app).get('/v1/admin/tenants/acme/webhook-deliveries?limit=200').set(asAdmin)).body.data.map((d: { id: string }) => d.id);
+    expect(all.length).toBeGreaterThan(11);
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: request.Response = await request(t.app).get(`/v1/admin/tenants/acme/webhook-deliveries?limit=4${cursor ? `&cursor=${cursor}` : ''}`).set(asAdmin);
+      walked.push(...page.body.data.map((d: { id: string }) => d.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(walked).toEqual(all);
+    expect(walked.map(Number)).toEqual([...walked.map(Number)].sort((a, b) => b - a));
+  });
+
   it("when a token scoped to one tenant asks for another tenant's delivery log, then 403 forbidden", async () => {
     const token = (await request(t.app).post('/v1/admin/tokens').set(asAdmin).send({ tenant: 'beta' })).body.token;
     const res = await request(t.app).get('/v1/admin/tenants/acme/webhook-deliveries').set('Authorization', `Bearer ${token}`);
