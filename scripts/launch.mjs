@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { root, log } from './lib.mjs';
 
 const env = { ...process.env };
@@ -52,7 +53,10 @@ const sandboxCli = join(root, 'test', 'dist', 'calcom-sandbox', 'cli.js');
 if (!hasCalcom) {
   if (existsSync(sandboxCli)) {
     const sandboxPort = Number(env.CALCOM_SANDBOX_PORT || 8788);
-    sandbox = await startProcess('Cal.com sandbox', sandboxCli, { ...env, CALCOM_SANDBOX_PORT: String(sandboxPort) }, (line) => {
+    // The sandbox's seeded OAuth client must know our exact redirect URI (the server builds it from PUBLIC_URL).
+    const redirectUris = [`${publicUrl}/v1/oauth/calcom/callback`, `http://127.0.0.1:${port}/v1/oauth/calcom/callback`].join(',');
+    const sandboxEnv = { ...env, CALCOM_SANDBOX_PORT: String(sandboxPort), CALCOM_SANDBOX_OAUTH_REDIRECT_URIS: redirectUris };
+    sandbox = await startProcess('Cal.com sandbox', sandboxCli, sandboxEnv, (line) => {
       try {
         const msg = JSON.parse(line);
         return msg.sandbox === 'ready' ? msg : null;
@@ -62,6 +66,13 @@ if (!hasCalcom) {
     });
     env.CALCOM_API_URL = `${sandbox.url}/v2`;
     env.CALCOM_APP_URL = sandbox.url;
+    // The sandbox's seeded OAuth and platform clients (test fixtures, not secrets), so tenants can be
+    // connected through OAuth and managed users work offline as they would against Cal.com.
+    const seed = await import(pathToFileURL(join(root, 'test', 'dist', 'calcom-sandbox', 'seed.js')).href);
+    env.CALCOM_OAUTH_CLIENT_ID = seed.SANDBOX_OAUTH_CLIENT_ID;
+    env.CALCOM_OAUTH_CLIENT_SECRET = seed.SANDBOX_OAUTH_CLIENT_SECRET;
+    env.CALCOM_PLATFORM_CLIENT_ID = seed.SANDBOX_PLATFORM_CLIENT_ID;
+    env.CALCOM_PLATFORM_CLIENT_SECRET = seed.SANDBOX_PLATFORM_CLIENT_SECRET;
     log(`Cal.com sandbox on ${sandbox.url} (no Cal.com credentials configured)`);
   } else {
     log('the Cal.com sandbox is not built; running without it');
@@ -114,4 +125,39 @@ async function seedDemo() {
   });
   if (!registered.ok) throw new Error(`registering the sandbox webhook answered ${registered.status}`);
   log(`demo tenant "demo" ready: its Cal.com webhooks reach ${api}/v1/webhooks/calcom/demo`);
+  await seedNativeDemo(api, admin, origins);
+}
+
+// A second demo tenant for native mode: a Platform managed user (no public booking page of its
+// own), provisioned through the sandbox's platform client with an intro-call event type. The
+// sandbox forgets everything when it stops, so the managed user is provisioned anew each start.
+async function seedNativeDemo(api, admin, origins) {
+  const slug = 'demo-native';
+  const existing = await fetch(`${api}/v1/admin/tenants/${slug}`, { headers: admin });
+  if (existing.status === 404) {
+    const created = await fetch(`${api}/v1/admin/tenants`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ slug, name: 'Demo client (native booking)', allowedOrigins: origins, timeZone: 'Europe/London' }),
+    });
+    if (created.status !== 201) throw new Error(`creating the ${slug} tenant answered ${created.status}`);
+  }
+  // Forget the previous run's managed user (gone with the sandbox's memory), then provision one.
+  await fetch(`${api}/v1/admin/tenants/${slug}/calcom/managed-user`, { method: 'DELETE', headers: admin });
+  const provisioned = await fetch(`${api}/v1/admin/tenants/${slug}/calcom/managed-user`, { method: 'POST', headers: admin, body: '{}' });
+  if (provisioned.status !== 201) throw new Error(`provisioning the ${slug} managed user answered ${provisioned.status}`);
+  const { managedUser: { username } } = await provisioned.json();
+  const eventType = await fetch(`${sandbox.url}/__sandbox/event-types`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, slug: 'intro-call', title: 'Intro call', lengthInMinutes: 30 }),
+  });
+  if (!eventType.ok) throw new Error(`seeding the ${slug} event type answered ${eventType.status}`);
+  const patched = await fetch(`${api}/v1/admin/tenants/${slug}`, {
+    method: 'PATCH',
+    headers: admin,
+    body: JSON.stringify({ allowedOrigins: origins, calLink: `${username}/intro-call` }),
+  });
+  if (!patched.ok) throw new Error(`updating the ${slug} tenant answered ${patched.status}`);
+  log(`demo tenant "${slug}" ready: a managed user booked through native mode`);
 }
