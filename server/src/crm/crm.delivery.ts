@@ -96,10 +96,8 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock'
       if (m.leaseUntil && m.leaseUntil > start) return null;
       const dest = await repo.findDestination(tx, m.destinationId);
       if (!dest || dest.status !== 'active') return null;
-      if (m.nextAttemptAt > start) {
-        await enqueue(tx, CRM_DELIVER_TASK, { tenantId, messageId }, { jobKey: deliverJobKey(messageId), maxAttempts: 5, runAt: m.nextAttemptAt });
-        return null;
-      }
+      // Early (clocks apart, or a stale job): its own retry job or the sweep brings it back when due.
+      if (m.nextAttemptAt > start) return null;
       if (await repo.hasEarlierPending(tx, m)) return null;
       const sealed = await repo.activeSecrets(tx, dest.id, start);
       const secrets = sealed.map((s) => keyring.decrypt(s.ciphertext, { tenantId, purpose: SECRET_PURPOSE }));

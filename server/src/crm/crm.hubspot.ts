@@ -141,6 +141,8 @@ export async function sendToHubspot(opts: {
   const data = obj(opts.payload.data);
   const lead = obj(data.lead);
   const booking = obj(data.booking);
+  // A payload scrubbed by an erasure (or one without a person) has nothing HubSpot could match on.
+  if (type !== 'subject.erased' && typeof lead.email !== 'string') return sent(204);
   try {
     switch (type) {
       case 'lead.created':
