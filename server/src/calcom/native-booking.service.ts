@@ -2,14 +2,14 @@ import { CALBRIDGE_TENANT_METADATA_KEY, type NativeBookingRequest, type NativeBo
 import { applyBookingEvent } from '../bookings/bookings.service.js';
 import type { AppContext } from '../context.js';
 import { sha256 } from '../crypto/tokens.js';
-import { CalcomNotConnected, IdempotencyKeyReused } from '../errors.js';
+import { CalcomNotConnected, CalcomUnauthorized, IdempotencyKeyReused } from '../errors.js';
 import type { TenantRecord } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as connections from './connections.repository.js';
 import * as repo from './native-booking.repository.js';
 import { insertObserved } from '../sessions/sessions.repository.js';
 import { eventFromBookingOutput } from './reconciliation.service.js';
-import type { TokenVault } from './token-vault.js';
+import type { TenantCredentials, TokenVault } from './token-vault.js';
 
 /** The widget session a native booking is made under: the consent receipt it is linked to. */
 export interface SessionLink {
@@ -43,6 +43,11 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
    * Books once per Idempotency-Key: the key is claimed in the transaction that
    * calls Cal.com, so a double click waits for the first click's answer and
    * gets the same one. A failed call rolls the claim back, so a retry can try again.
+   *
+   * Credentials are fetched before the transaction opens and never inside it: the
+   * vault uses connections of its own (row lock, refresh), and the embedded database
+   * serves one transaction at a time, so asking it from inside would wait forever.
+   * A 401 from Cal.com rolls back, refreshes once outside, and tries again.
    */
   async function book(
     tenant: TenantRecord,
@@ -52,14 +57,14 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
   ): Promise<{ replayed: boolean; result: NativeBookingResponse }> {
     const hash = sha256(JSON.stringify(input));
     const user = await username(tenant.id);
-    return db.withTenant(tenant.id, async (tx) => {
-      if (!(await repo.claimKey(tx, tenant.id, key, hash))) {
-        const prior = await repo.findRequest(tx, key);
-        if (!prior || !prior.requestHash.equals(hash)) throw new IdempotencyKeyReused();
-        return { replayed: true, result: prior.response as NativeBookingResponse };
-      }
-      const booking = await deps.vault.withCredentials(tenant.id, ({ auth }) =>
-        deps.calcom.bookings.create(auth, {
+    const attempt = (auth: TenantCredentials['auth']) =>
+      db.withTenant(tenant.id, async (tx) => {
+        if (!(await repo.claimKey(tx, tenant.id, key, hash))) {
+          const prior = await repo.findRequest(tx, key);
+          if (!prior || !prior.requestHash.equals(hash)) throw new IdempotencyKeyReused();
+          return { replayed: true, result: prior.response as NativeBookingResponse };
+        }
+        const booking = await deps.calcom.bookings.create(auth, {
           start: new Date(input.start).toISOString(),
           eventTypeSlug: input.eventType,
           username: user,
@@ -73,27 +78,34 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
           ...(input.notes ? { bookingFieldsResponses: { notes: input.notes } } : {}),
           // The same keys the embed modes send, so the intake and reports tell our bookings apart.
           metadata: { [CALBRIDGE_TENANT_METADATA_KEY]: tenant.slug, cb_session: link.sessionId, cb_receipt: link.consentReceiptId, cb_mode: 'native' },
-        }),
-      );
-      // Into our bookings at once, as the event reconciliation would record (the webhook follows and deduplicates).
-      await applyBookingEvent(tx, tenant.id, eventFromBookingOutput(booking), clock.now());
-      // Linked to the consent receipt exactly as a booking the embed reports is.
-      await insertObserved(tx, {
-        tenantId: tenant.id,
-        uid: booking.uid,
-        sessionId: link.sessionId,
-        consentReceiptId: link.consentReceiptId,
-        startTime: booking.start,
-        endTime: booking.end,
-        eventTypeId: booking.eventTypeId,
-        eventType: input.eventType,
-        status: booking.status,
-        observedAt: clock.now(),
+        });
+        // Into our bookings at once, as the event reconciliation would record (the webhook follows and deduplicates).
+        await applyBookingEvent(tx, tenant.id, eventFromBookingOutput(booking), clock.now());
+        // Linked to the consent receipt exactly as a booking the embed reports is.
+        await insertObserved(tx, {
+          tenantId: tenant.id,
+          uid: booking.uid,
+          sessionId: link.sessionId,
+          consentReceiptId: link.consentReceiptId,
+          startTime: booking.start,
+          endTime: booking.end,
+          eventTypeId: booking.eventTypeId,
+          eventType: input.eventType,
+          status: booking.status,
+          observedAt: clock.now(),
+        });
+        const result: NativeBookingResponse = { uid: booking.uid, status: booking.status, start: booking.start, end: booking.end, eventTypeId: booking.eventTypeId };
+        await repo.completeRequest(tx, key, booking.uid, result);
+        return { replayed: false, result };
       });
-      const result: NativeBookingResponse = { uid: booking.uid, status: booking.status, start: booking.start, end: booking.end, eventTypeId: booking.eventTypeId };
-      await repo.completeRequest(tx, key, booking.uid, result);
-      return { replayed: false, result };
-    });
+    const creds = await deps.vault.credentialsFor(tenant.id);
+    try {
+      return await attempt(creds.auth);
+    } catch (err) {
+      // Only a 401 says the token itself was refused (as in the vault's withCredentials).
+      if (!(err instanceof CalcomUnauthorized) || (err.cause as { status?: number } | undefined)?.status !== 401) throw err;
+      return attempt((await deps.vault.refreshAfterRejection(tenant.id, creds.tokenVersion)).auth);
+    }
   }
 
   return { slots, book };

@@ -13,7 +13,7 @@ const OTHER = 'https://other.test';
 
 beforeAll(async () => {
   t = await createTestApp({ env: { CALCOM_APP_URL: 'https://cal.example.test', PUBLIC_URL: 'https://calbridge.test' } });
-  for (const [slug, origins] of [['shop', [SHOP, 'https://www.shop.test']], ['other', [OTHER]]] as const) {
+  for (const [slug, origins] of [['shop', [SHOP, 'https://www.shop.test', 'http://same.test']], ['other', [OTHER]]] as const) {
     const res = await request(t.app).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: origins, calLink: `${slug}/intro-call` });
     expect(res.status).toBe(201);
   }
@@ -97,6 +97,20 @@ describe('native booking behind widget sessions', () => {
 
   it('when the request comes from an origin the tenant did not register, then 403 origin_not_allowed', async () => {
     const res = await slots('shop', 'https://evil.test', (await mint()).token);
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('origin_not_allowed');
+  });
+
+  it('when the widget served from its own origin asks for slots without Origin, then Sec-Fetch-Site same-origin stands for it', async () => {
+    // Browsers send no Origin on a same-origin GET; the page origin is then this server's own.
+    const { token } = await mint('shop', 'http://same.test');
+    const res = await slots('shop', undefined, token).set('Host', 'same.test').set('Sec-Fetch-Site', 'same-origin');
+    expect(res.body.code).toBe('session_scope_missing');
+  });
+
+  it('when a request has neither Origin nor a same-origin fetch, then 403 origin_not_allowed', async () => {
+    const { token } = await mint('shop', 'http://same.test');
+    const res = await slots('shop', undefined, token).set('Host', 'same.test').set('Sec-Fetch-Site', 'cross-site');
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('origin_not_allowed');
   });
