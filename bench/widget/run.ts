@@ -1,0 +1,336 @@
+// npm run bench:widget — <calbridge-booking> beside Cal.com's plain embed snippet, same run,
+// same machine, same sandbox booking page. Prints figures and ratios; asserts nothing timed.
+//
+// 1. Builds the widget (vite, into a temporary folder) and reports the gzip size of the initial
+//    widget.js (Lit included) and of the lazy chunks, beside Cal.com's loader (embed-core's
+//    embed.js), which is what a page using the plain snippet loads up front.
+// 2. Starts the product as `npm start` does (sandbox + server + embedded database + demo
+//    tenant), serving that widget build, and a "client website" on another local origin that
+//    the demo tenant registers.
+// 3. In headless Debian Chromium, BENCH_RUNS times each (default 3, median shown):
+//    (Runs are spaced so the server's session rate limit is never hit: three runs a minute.)
+//    a. inline: cumulative layout shift (PerformanceObserver 'layout-shift') from page load to
+//       the booking page loaded in the frame — ours through the consent click, Cal's plain
+//       inline embed from page load. CLS counts shifts without recent input, as browsers
+//       report it; "all shifts" adds those within 500 ms of an input. Two more pages show where
+//       the shift comes from: one whose CSS reserves the element's default 700px before
+//       widget.js defines it (`calbridge-booking:not(:defined)`), one reserving the booking
+//       page's real height there and in `--calbridge-inline-height`.
+//    b. popup and floating: time from the launcher click to the open dialog (ours: the native
+//       <dialog> open with its first paint; Cal: its modal box attached and painted), and to the
+//       booking page inside it (ours after the consent click, which Cal's snippet skips).
+// Requires built packages (`npm run build`, as `npm start` does): server/dist and test/dist.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { launchChromium } from '../../test/support/browser.js';
+import { startProduct, type RunningProduct } from '../../test/support/product.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const RUNS = Math.min(20, Math.max(1, Number(process.env.BENCH_RUNS ?? 3)));
+// Each run mints three widget sessions (inline, popup, floating); the server allows ten per
+// client address a minute (sessions.service.ts SESSION_LIMITS), so runs wait for a fresh window.
+const SESSIONS_PER_WINDOW = 10;
+let sessionsThisWindow = 0;
+let windowOf = Math.floor(Date.now() / 60_000);
+async function sessionBudget(n: number): Promise<void> {
+  if (Math.floor(Date.now() / 60_000) !== windowOf) [windowOf, sessionsThisWindow] = [Math.floor(Date.now() / 60_000), 0];
+  if (sessionsThisWindow + n > SESSIONS_PER_WINDOW) {
+    await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 500));
+    [windowOf, sessionsThisWindow] = [Math.floor(Date.now() / 60_000), 0];
+  }
+  sessionsThisWindow += n;
+}
+
+for (const built of ['server/dist/main.js', 'test/dist/calcom-sandbox/cli.js'])
+  if (!existsSync(join(root, built))) {
+    console.error(`bench:widget needs built packages (${built} is missing): run \`npm run build\` first.`);
+    process.exit(2);
+  }
+
+// ---------------------------------------------------------------------------------- sizes
+const gz = (b: Buffer) => gzipSync(b, { level: 9 }).length;
+const kb = (n: number) => `${(n / 1024).toFixed(2)} KiB`;
+const ratio = (a: number, b: number) => (b ? `${(a / b).toFixed(2)}×` : 'n/a');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+};
+
+const outDir = mkdtempSync(join(tmpdir(), 'calbridge-bench-widget-'));
+execFileSync(join(root, 'widget', 'node_modules', '.bin', 'vite'), ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+  cwd: join(root, 'widget'),
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const chunkDir = join(outDir, 'chunks');
+const chunks = readdirSync(chunkDir).filter((f) => f.endsWith('.js'));
+const size = (file: string) => {
+  const b = readFileSync(file);
+  return { raw: b.length, gzip: gz(b) };
+};
+const initial = size(join(outDir, 'widget.js'));
+const chunkSize = (prefix: string) => {
+  const f = chunks.find((c) => c.startsWith(prefix));
+  return f ? size(join(chunkDir, f)) : { raw: 0, gzip: 0 };
+};
+const lazy = chunkSize('calbridge-booking.lazy');
+const embed = chunkSize('embed-chunk');
+const embedCorePath = createRequire(join(root, 'test', 'package.json')).resolve('@calcom/embed-core');
+const embedCore = readFileSync(embedCorePath, 'utf8');
+const calLoader = size(embedCorePath);
+
+// ---------------------------------------------------------------------------------- pages
+let product: RunningProduct | undefined;
+let site: Server | undefined;
+let browser: Browser | undefined;
+const pages = new Map<string, string>();
+
+const eventsScript = `<script>
+  window.__events = [];
+  for (const type of ['calbridge-ready', 'calbridge-consent', 'calbridge-open', 'calbridge-close', 'calbridge-booked', 'calbridge-error'])
+    document.addEventListener(type, (e) => window.__events.push({ type, at: performance.now() }));
+</script>`;
+// Text after the booking area: whatever the booking area does to its height moves it.
+const after = '<p id="after">Opening hours, address and the rest of the page follow the booking area.</p>'.repeat(5);
+
+/**
+ * `reserve`: the host page's own CSS reserves this height for the element before widget.js has
+ * defined it (module scripts run after the first paint, and an undefined element has no height),
+ * and sets the element's reservation to the same (`--calbridge-inline-height`).
+ */
+function oursPage(mode: 'inline' | 'popup' | 'floating', reserve?: number): string {
+  const style = reserve
+    ? `<style>calbridge-booking:not(:defined) { display: block; min-height: ${reserve}px; } calbridge-booking { --calbridge-inline-height: ${reserve}px; }</style>`
+    : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Client site, Calbridge ${mode}</title>
+<script type="module" src="${product!.url}/widget.js"></script>${style}</head>
+<body><main><h1>Book an appointment</h1>
+<calbridge-booking tenant="demo" mode="${mode}" name="Ada Lovelace" email="ada@example.com"></calbridge-booking>
+${after}</main>${eventsScript}</body></html>`;
+}
+
+function calPage(mode: 'inline' | 'popup' | 'floating'): string {
+  const config = JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com' });
+  const call =
+    mode === 'inline'
+      ? `Cal("inline", { elementOrSelector: "#booking", calLink: "demo/intro-call", config: ${config} });`
+      : mode === 'floating'
+        ? `Cal("floatingButton", { calLink: "demo/intro-call", config: ${config} });`
+        : '';
+  // Cal.com's plain snippet: the queue stub, init with the (sandbox) origin, then embed-core.
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Client site, Cal.com ${mode}</title></head>
+<body><main><h1>Book an appointment</h1>
+${mode === 'popup' ? `<button id="open" type="button" data-cal-link="demo/intro-call" data-cal-config='${config}'>Book a call</button>` : ''}
+<div id="booking"></div>
+${after}</main>
+<script>
+  window.Cal = window.Cal || function () { (window.Cal.q = window.Cal.q || []).push(arguments); };
+  window.Cal.q = window.Cal.q || [];
+  window.Cal.ns = window.Cal.ns || {};
+  Cal("init", { origin: ${JSON.stringify(product!.sandboxUrl)} });
+  ${call}
+</script>
+<script src="/embed.js"></script></body></html>`;
+}
+
+/** Records every layout shift from the first paint on, with whether it followed an input. */
+const SHIFT_OBSERVER = `
+  window.__shifts = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__shifts.push({ value: e.value, input: e.hadRecentInput, at: e.startTime });
+  }).observe({ type: 'layout-shift', buffered: true });
+`;
+
+async function open(browser: Browser, path: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.addInitScript(SHIFT_OBSERVER);
+  await page.goto(`${siteOrigin}${path}`, { waitUntil: 'load' });
+  return page;
+}
+
+/** The framed sandbox booking page, once it has rendered its form. */
+async function bookingFrame(page: Page, iframeSelector: string): Promise<Frame> {
+  const handle = await page.waitForSelector(iframeSelector, { state: 'attached', timeout: 30_000 });
+  const frame = await handle.contentFrame();
+  if (!frame) throw new Error('no content frame');
+  await frame.waitForSelector('#booking-form', { timeout: 30_000 });
+  return frame;
+}
+
+const settle = (page: Page) => page.waitForTimeout(1500);
+const shifts = (page: Page) => page.evaluate(() => (window as any).__shifts as Array<{ value: number; input: boolean }>);
+const cls = (s: Array<{ value: number; input: boolean }>) => s.filter((x) => !x.input).reduce((a, x) => a + x.value, 0);
+const allShift = (s: Array<{ value: number }>) => s.reduce((a, x) => a + x.value, 0);
+
+async function inlineOurs(browser: Browser, path = '/ours-inline.html') {
+  const page = await open(browser, path);
+  try {
+    await page.waitForSelector('calbridge-booking form[part=consent]');
+    const reserved = await page.evaluate(() => document.querySelector('calbridge-booking')!.getBoundingClientRect().height);
+    await page.click('calbridge-booking form[part=consent] button');
+    await bookingFrame(page, 'calbridge-booking iframe');
+    await settle(page);
+    const s = await shifts(page);
+    const loaded = await page.evaluate(() => document.querySelector('calbridge-booking')!.getBoundingClientRect().height);
+    return { cls: cls(s), all: allShift(s), reserved, loaded };
+  } finally {
+    await page.close();
+  }
+}
+
+async function inlineCal(browser: Browser) {
+  const page = await open(browser, '/cal-inline.html');
+  try {
+    await bookingFrame(page, 'iframe.cal-embed');
+    await page.waitForSelector('cal-inline[loading="done"]', { state: 'attached' });
+    await settle(page);
+    const s = await shifts(page);
+    return { cls: cls(s), all: allShift(s) };
+  } finally {
+    await page.close();
+  }
+}
+
+/** Clicks `trigger` in the page and resolves, in page time, when `ready()` holds and a frame has painted since. */
+async function clickTo(page: Page, trigger: string, ready: string): Promise<number> {
+  // A string, not a function: tsx's helpers (__name) do not exist in the page.
+  return page.evaluate(`(async () => {
+    const t0 = performance.now();
+    (${trigger}).click();
+    await new Promise((resolve) => {
+      const check = () => (${ready}) ? requestAnimationFrame(() => requestAnimationFrame(resolve)) : requestAnimationFrame(check);
+      check();
+    });
+    return performance.now() - t0;
+  })()`) as Promise<number>;
+}
+
+const OUR_HOST = `document.querySelector('calbridge-booking').shadowRoot`;
+
+async function dialogOurs(browser: Browser, mode: 'popup' | 'floating') {
+  const page = await open(browser, `/ours-${mode}.html`);
+  page.on('console', (m) => m.type() === 'error' && console.error(`  [page] ${m.text()}`));
+  try {
+    await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === 'calbridge-ready'));
+    const toDialog = await clickTo(page, `${OUR_HOST}.querySelector('button[part=trigger]')`, `${OUR_HOST}.querySelector('dialog[open] form[part=consent]')`);
+    const t0 = Date.now();
+    await page.click('calbridge-booking dialog form[part=consent] button');
+    await bookingFrame(page, 'calbridge-booking dialog iframe');
+    return { toDialog, toBookingPage: Date.now() - t0 };
+  } finally {
+    await page.close();
+  }
+}
+
+async function dialogCal(browser: Browser, mode: 'popup' | 'floating') {
+  const page = await open(browser, `/cal-${mode}.html`);
+  try {
+    const trigger =
+      mode === 'popup' ? `document.getElementById('open')` : `document.querySelector('cal-floating-button')?.shadowRoot?.querySelector('button')`;
+    await page.waitForFunction(`!!(${trigger})`);
+    const t0 = Date.now();
+    const toDialog = await clickTo(page, trigger, `document.querySelector('cal-modal-box')`);
+    await bookingFrame(page, 'cal-modal-box iframe');
+    return { toDialog, toBookingPage: Date.now() - t0 };
+  } finally {
+    await page.close();
+  }
+}
+
+let siteOrigin = '';
+try {
+  product = await startProduct({ env: { CALBRIDGE_WIDGET_DIR: outDir, LOG_LEVEL: 'error' } });
+  site = createServer((req, res) => {
+    if (req.url === '/embed.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(embedCore);
+    const body = pages.get(req.url ?? '');
+    if (body === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+  });
+  await new Promise<void>((r) => site!.listen(0, '127.0.0.1', r));
+  siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
+  const admin = { authorization: `Bearer ${product.adminToken}`, 'content-type': 'application/json' };
+  const demo = (await (await fetch(`${product.url}/v1/admin/tenants/demo`, { headers: admin })).json()) as { allowedOrigins: string[] };
+  await fetch(`${product.url}/v1/admin/tenants/demo`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...demo.allowedOrigins, siteOrigin] }) });
+  for (const mode of ['inline', 'popup', 'floating'] as const) {
+    pages.set(`/ours-${mode}.html`, oursPage(mode));
+    pages.set(`/cal-${mode}.html`, calPage(mode));
+  }
+
+  browser = await launchChromium();
+  const results = {
+    inlineOurs: [] as Array<{ cls: number; all: number; reserved: number; loaded: number }>,
+    inlineDefault: [] as Array<{ cls: number; all: number; reserved: number; loaded: number }>,
+    inlineReserved: [] as Array<{ cls: number; all: number; reserved: number; loaded: number }>,
+    inlineCal: [] as Array<{ cls: number; all: number }>,
+  };
+  const dialogs: Record<string, Array<{ toDialog: number; toBookingPage: number }>> = {};
+  for (let i = 0; i < RUNS; i++) {
+    await sessionBudget(3);
+    results.inlineOurs.push(await inlineOurs(browser));
+    results.inlineCal.push(await inlineCal(browser));
+    for (const mode of ['popup', 'floating'] as const) {
+      (dialogs[`ours-${mode}`] ??= []).push(await dialogOurs(browser, mode));
+      (dialogs[`cal-${mode}`] ??= []).push(await dialogCal(browser, mode));
+    }
+  }
+
+  // Where the shift comes from: the same page when it also reserves the element's default
+  // height before widget.js runs, and when it reserves the booking page's real height (measured above).
+  const measured = Math.round(median(results.inlineOurs.map((r) => r.loaded)));
+  pages.set('/ours-inline-default.html', oursPage('inline', 700));
+  pages.set('/ours-inline-reserved.html', oursPage('inline', measured));
+  for (let i = 0; i < RUNS; i++) {
+    await sessionBudget(2);
+    results.inlineDefault.push(await inlineOurs(browser, '/ours-inline-default.html'));
+    results.inlineReserved.push(await inlineOurs(browser, '/ours-inline-reserved.html'));
+  }
+
+  const chromium = browser.version();
+  const line = (label: string, ours: string, cal: string, r: string) => console.log(`  ${label.padEnd(44)} ${ours.padStart(16)} ${cal.padStart(16)} ${r.padStart(8)}`);
+  console.log(`\nbench:widget — Chromium ${chromium}, headless; ${RUNS} run(s) each, median; host page on ${siteOrigin}, sandbox on ${product.sandboxUrl}\n`);
+  line('', 'Calbridge', 'Cal.com snippet', 'ratio');
+  console.log('  script size (gzip -9)');
+  line('initial script', `${kb(initial.gzip)}`, `${kb(calLoader.gzip)}`, ratio(initial.gzip, calLoader.gzip));
+  line('  raw', `${kb(initial.raw)}`, `${kb(calLoader.raw)}`, ratio(initial.raw, calLoader.raw));
+  line('lazy: consent + session chunk', kb(lazy.gzip), '—', '');
+  line('lazy: embed chunk (embed-core, after consent)', kb(embed.gzip), '—', '');
+  line('everything before the booking page', kb(initial.gzip + lazy.gzip + embed.gzip), kb(calLoader.gzip), ratio(initial.gzip + lazy.gzip + embed.gzip, calLoader.gzip));
+  console.log(`  budget: widget.js ≤ 10 KiB gzip (10240 B): ${initial.gzip} B ${initial.gzip <= 10240 ? 'within' : 'OVER'}`);
+
+  console.log('  inline mode, layout shift until the booking page is loaded');
+  const oc = median(results.inlineOurs.map((r) => r.cls));
+  const cc = median(results.inlineCal.map((r) => r.cls));
+  line('CLS, snippet as in the README', oc.toFixed(4), cc.toFixed(4), ratio(oc, cc));
+  line('all shifts (incl. within 500 ms of input)', median(results.inlineOurs.map((r) => r.all)).toFixed(4), median(results.inlineCal.map((r) => r.all)).toFixed(4), '');
+  line(`  height reserved → loaded (px)`, `${median(results.inlineOurs.map((r) => r.reserved))} → ${measured}`, '0 → frame', '');
+  const dc = median(results.inlineDefault.map((r) => r.cls));
+  line('CLS, page reserves 700px before widget.js runs', dc.toFixed(4), cc.toFixed(4), ratio(dc, cc));
+  const rc = median(results.inlineReserved.map((r) => r.cls));
+  line(`CLS, page reserves ${measured}px (the page's height)`, rc.toFixed(4), cc.toFixed(4), ratio(rc, cc));
+
+  for (const mode of ['popup', 'floating'] as const) {
+    const o = dialogs[`ours-${mode}`]!;
+    const c = dialogs[`cal-${mode}`]!;
+    console.log(`  ${mode}: launcher click to`);
+    const od = median(o.map((x) => x.toDialog));
+    const cd = median(c.map((x) => x.toDialog));
+    line('open dialog (painted)', `${od.toFixed(1)} ms`, `${cd.toFixed(1)} ms`, ratio(od, cd));
+    const ob = median(o.map((x) => x.toBookingPage));
+    const cb = median(c.map((x) => x.toBookingPage));
+    line('booking page loaded (ours: from consent click)', `${ob.toFixed(0)} ms`, `${cb.toFixed(0)} ms`, ratio(ob, cb));
+  }
+  console.log('\n  Figures only: nothing here is asserted. Ratios are Calbridge ÷ Cal.com snippet (lower is better).');
+} finally {
+  await browser?.close();
+  await new Promise((r) => (site ? site.close(r) : r(undefined)));
+  await product?.stop();
+  if (product) rmSync(product.dataDir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+}
