@@ -108,6 +108,23 @@ describe('CRM delivery', () => {
     expect(annSaw).toEqual(['lead.created', 'booking.created:ord-a1', 'lead.updated', 'booking.cancelled:ord-a1', 'booking.created:ord-a2']);
   });
 
+  it('when a booking is rescheduled, then receivers get one booking.rescheduled naming the original, and nothing for the cancelled original', async () => {
+    const { slug, tenantId } = await arrange(['booking.created', 'booking.rescheduled', 'booking.cancelled']);
+    await book(slug, 'BOOKING_CREATED', { uid: 'resched-old', ...attendee('gail@acme.example') });
+    await book(slug, 'BOOKING_RESCHEDULED', {
+      uid: 'resched-new',
+      rescheduleUid: 'resched-old',
+      startTime: '2026-12-03T10:00:00Z',
+      endTime: '2026-12-03T10:30:00Z',
+      ...attendee('gail@acme.example'),
+    });
+    await pumpDeliveries(t, ctx, { random: half });
+    const bodies = mine(slug).map((r) => JSON.parse(r.body));
+    expect(bodies.map((b) => `${b.type}:${b.data.booking.uid}`)).toEqual(['booking.created:resched-old', 'booking.rescheduled:resched-new']);
+    expect(bodies[1].data.booking).toMatchObject({ rescheduledFromUid: 'resched-old', startTime: '2026-12-03T10:00:00.000Z', status: 'accepted' });
+    expect((await messages(tenantId)).every((m) => m.status === 'delivered')).toBe(true);
+  });
+
   it('when a receiver fails, then attempts back off on the schedule, and Retry-After is honoured when longer', async () => {
     const { slug, tenantId } = await arrange(['lead.created']);
     receiver.setHandler((_r, i) => (i === start ? { status: 503 } : i === start + 1 ? { status: 429, headers: { 'Retry-After': '900' } } : { status: 200 }));

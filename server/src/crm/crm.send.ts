@@ -38,7 +38,7 @@ export function retryAfterSeconds(header: string | null, now: Date): number | nu
 export async function fromResponse(res: Response, now: Date): Promise<SendResult> {
   await res.body?.cancel().catch(() => undefined);
   if (res.status >= 200 && res.status < 300) return sent(res.status);
-  return failed(`http_${res.status}`, res.status, res.status === 429 || res.status === 503 || res.status >= 300 ? retryAfterSeconds(res.headers.get('retry-after'), now) : null);
+  return failed(`http_${res.status}`, res.status, retryAfterSeconds(res.headers.get('retry-after'), now));
 }
 
 /** A thrown fetch as a {@link SendResult}: timeouts apart from other network failures. */
