@@ -162,6 +162,7 @@ describe('CRM delivery', () => {
     expect(d.body).toMatchObject({ status: 'disabled', disabledReason: 'gone' });
     expect(mine(slug)).toHaveLength(1);
     expect((await messages(tenantId))[0]!.status).toBe('pending');
+    expect(await ctx.metrics.registry.getSingleMetricAsString('calbridge_crm_delivery_attempts_total')).toMatch(/kind="webhook",outcome="gone"} 1/);
 
     receiver.setHandler(() => ({ status: 200 }));
     const patch = await request(t.app).patch(`/v1/admin/tenants/${slug}/destinations/${destinationId}`).set(asAdmin).send({ status: 'active' });

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { enqueue } from '../jobs/queue.js';
 import { listTenants } from '../tenants/tenants.repository.js';
 import { sendToHubspot } from './crm.hubspot.js';
+import { crmMetrics } from './crm.metrics.js';
 import { CRM_DELIVER_TASK, deliverJobKey } from './crm.outbox.js';
 import * as repo from './crm.repository.js';
 import { failed, type SendResult } from './crm.send.js';
@@ -52,8 +53,9 @@ export interface DeliveryDeps {
 
 export type DeliveryOutcome = 'delivered' | 'retry' | 'gone' | 'dead' | 'skipped';
 
-export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock' | 'config' | 'keyring' | 'logger'>, deps: DeliveryDeps = {}) {
+export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock' | 'config' | 'keyring' | 'logger' | 'metrics'>, deps: DeliveryDeps = {}) {
   const { db, clock, config, keyring } = ctx;
+  const metrics = crmMetrics(ctx.metrics.registry);
   const log = ctx.logger.child({ component: 'crm' });
   const resolveHost: ResolveHost = deps.resolveHost ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
   const random = deps.random ?? Math.random;
@@ -140,6 +142,7 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock'
         await enqueue(tx, CRM_DELIVER_TASK, { tenantId, messageId: m.id }, { jobKey: deliverJobKey(m.id), maxAttempts: 5, runAt: nextAttemptAt! });
       } else await kickNext(tx, tenantId, dest.id, m.orderKey);
     });
+    metrics.attempts.inc({ kind: dest.kind, outcome });
     const level = outcome === 'delivered' ? 'debug' : outcome === 'retry' ? 'info' : 'warn';
     log[level]({ tenantId, messageId: m.id, destinationId: dest.id, attempt, outcome, statusCode: result.statusCode, error: result.error }, 'crm delivery attempt');
     return outcome;
