@@ -30,11 +30,15 @@ const TENANTS = {
   flaky: { calLink: 'fake', defaultEvent: 'intro', config: 'fail-once' },
   // Native mode: the config offers it and sessions carry the booking scope.
   native: { calLink: 'fake', defaultEvent: 'intro', native: true },
+  // Native mode whose first session has expired by the time the picker uses it.
+  nativeexpired: { calLink: 'fake', defaultEvent: 'intro', native: true, expireFirst: true },
   // Native mode asked for on a tenant that does not offer it.
   nonative: { calLink: 'fake', defaultEvent: 'intro' },
 };
 /** Native bookings by Idempotency-Key, so a repeated key answers the same booking. */
 const nativeBookings = new Map();
+/** Tokens the fake treats as expired (the first one minted for an `expireFirst` tenant). */
+const expired = new Set();
 const DAY = 86_400_000;
 
 /** Free slots on weekdays at 09:00, 09:30 and 14:00 UTC, grouped by UTC day (the fake ignores the time zone). */
@@ -135,6 +139,10 @@ export function fakeBff() {
       }
       if (tenant.sessions === 'slow') await new Promise((r) => setTimeout(r, 1500));
       const n = ++seq;
+      if (tenant.expireFirst && !tenant.expiredOne) {
+        tenant.expiredOne = true;
+        expired.add(`tok-${n}`);
+      }
       ctx.status = 201;
       ctx.type = 'application/json';
       ctx.body = JSON.stringify({
@@ -156,6 +164,8 @@ export function fakeBff() {
     }
     if ((what === 'slots' || what === 'bookings') && !/^Bearer tok-\d+$/.test(ctx.get('authorization')))
       return problem(ctx, 401, 'session_invalid', 'Bad token');
+    if ((what === 'slots' || what === 'bookings') && expired.has(ctx.get('authorization').slice(7)))
+      return problem(ctx, 401, 'session_expired', 'Expired');
     if (what === 'slots' && ctx.method === 'GET') {
       const q = ctx.query;
       ctx.type = 'application/json';

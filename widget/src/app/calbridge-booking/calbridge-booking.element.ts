@@ -383,7 +383,7 @@ export class CalbridgeBooking extends LitElement {
             error: (e) => this.#error(e, t, () => this.#startSession()),
             complete: () =>
               this.mode === 'native'
-                ? this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()), complete: () => this.#nativeChunk!.nativeView(this, this.#server, this.#session.value!.token, this.#event!, this.#keys[0]!, this.#fail) })
+                ? this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()), complete: () => this.#nativeChunk!.nativeView(this, this.#server, this.#session.value!.token, this.#event!, this.#keys[0]!, this.#fail, this.#consent!) })
                 : html`<div class="frame" part="frame" style=${this.#height ? `height:${this.#height}px` : ''}>
                     ${this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()) })}
                   </div>`,

@@ -2,7 +2,7 @@
 // host element would otherwise carry in widget.js. Loaded by <calbridge-booking mode="native">
 // only after consent, so other modes never fetch it.
 import { html, type TemplateResult } from 'lit';
-import type { Session } from '../../entities/session/session.js';
+import { createSession, pageContext, type ConsentChoice, type Session } from '../../entities/session/session.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
 import { emit } from '../../shared/events/emit.js';
 import { WidgetError } from '../../shared/lib/widget-error.js';
@@ -15,7 +15,10 @@ export function assertNative(config: TenantConfig, session: Session, event: stri
   if (!config.modes.includes('native') || !session.scopes.includes('bookings:create') || !event) throw new WidgetError('native_unavailable');
 }
 
-/** The picker for `host`: prefill from its `name`/`email`; a booking fires `calbridge-booked` on the host. */
+/**
+ * The picker for `host`: prefill from its `name`/`email`; a booking fires `calbridge-booked` on
+ * the host; an expired session is replaced with the same `consent`.
+ */
 export const nativeView = (
   host: HTMLElement & { tenant: string; name?: string; email?: string },
   server: string,
@@ -23,6 +26,7 @@ export const nativeView = (
   event: string,
   locale: string,
   failed: (e: unknown) => void,
+  consent: ConsentChoice,
 ): TemplateResult => html`<calbridge-native-booking
   part="native"
   .server=${server}
@@ -34,4 +38,5 @@ export const nativeView = (
   .locale=${locale}
   .booked=${(d: Parameters<typeof emit<'calbridge-booked'>>[2]) => emit(host, 'calbridge-booked', d)}
   .failed=${failed}
+  .renew=${async () => (await createSession(server, host.tenant, { consent, context: pageContext(location, document.referrer) })).token}
 ></calbridge-native-booking>`;

@@ -3,7 +3,7 @@ import type { NativeBookingResponse, Slot, SlotsResponse } from '@calbridge/shar
 import { createBooking, fetchSlots } from '../../../entities/booking/booking.js';
 import type { CalbridgeBookedDetail } from '../../../shared/events/calbridge-booked.js';
 import { AsyncState } from '../../../shared/lib/async-state.js';
-import { toWidgetError, type WidgetError } from '../../../shared/lib/widget-error.js';
+import { toWidgetError, WidgetError } from '../../../shared/lib/widget-error.js';
 import { addDays, formatDay, formatTime, moveFocus, PAGE_DAYS, pageDays, pageWindow, timeZones, today, weekStart } from '../calendar.js';
 import { fill, nativeStrings, type NativeStrings } from '../native-strings.js';
 import { styles } from './native-booking.styles.js';
@@ -64,6 +64,14 @@ export class CalbridgeNativeBooking extends LitElement {
   booked?: (detail: CalbridgeBookedDetail) => void;
   /** Called when loading times or booking fails (the element shows a way on). */
   failed?: (error: WidgetError) => void;
+  /**
+   * Mints a new session token with the consent already given. Sessions live minutes; a visitor
+   * who takes longer gets `session_expired` once, and the call is retried with a fresh token.
+   */
+  renew?: () => Promise<string>;
+
+  /** The token calls use: the `token` property, or a renewed one. */
+  #token = '';
 
   #tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   #base = '';
@@ -126,6 +134,7 @@ export class CalbridgeNativeBooking extends LitElement {
       this.#base = weekStart(this.#today);
       this.#focus = this.#today;
     }
+    if (changed.has('token')) this.#token = this.token;
     if (changed.has('token') || changed.has('event') || changed.has('tenant') || changed.has('server')) this.#load();
   }
 
@@ -136,10 +145,23 @@ export class CalbridgeNativeBooking extends LitElement {
     }
   }
 
+  /** Runs `fn` with the session token; an expired session is renewed once and `fn` retried. */
+  async #withToken<T>(fn: (token: string) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.#token);
+    } catch (e) {
+      if (!(e instanceof WidgetError) || e.code !== 'session_expired' || !this.renew) throw e;
+      this.#token = await this.renew();
+      return fn(this.#token);
+    }
+  }
+
   #load(): void {
     if (!this.token || !this.event) return;
     const w = pageWindow(this.#start);
-    void this.#slots.run((signal) => fetchSlots(this.server, this.tenant, this.token, { eventType: this.event, ...w, timeZone: this.#tz }, signal));
+    void this.#slots.run((signal) =>
+      this.#withToken((token) => fetchSlots(this.server, this.tenant, token, { eventType: this.event, ...w, timeZone: this.#tz }, signal)),
+    );
   }
 
   #onPage(day: string): boolean {
@@ -246,11 +268,13 @@ export class CalbridgeNativeBooking extends LitElement {
     const slot = this.#slot!;
     this.#announce = t.booking;
     void this.#booking.run(() =>
-      createBooking(this.server, this.tenant, this.token, this.#key, {
-        eventType: this.event,
-        start: slot.start,
-        attendee: { name, email, timeZone: this.#tz, ...(/^[a-z]{2}$/.test(lang) ? { language: lang } : {}) },
-      }),
+      this.#withToken((token) =>
+        createBooking(this.server, this.tenant, token, this.#key, {
+          eventType: this.event,
+          start: slot.start,
+          attendee: { name, email, timeZone: this.#tz, ...(/^[a-z]{2}$/.test(lang) ? { language: lang } : {}) },
+        }),
+      ),
     );
   };
 

@@ -184,6 +184,19 @@ describe('<calbridge-booking mode="native">', () => {
     await waitUntil(() => focusedDay(), 'focus not back in the grid', { timeout: 3000 });
   });
 
+  it('should replace an expired session with the same consent and carry on', async () => {
+    const before = (await fakeLog()).length;
+    const el = await openPicker('nativeexpired');
+    const log = (await fakeLog()).slice(before);
+    const sessions = log.filter((e) => e.path === '/v1/widget/nativeexpired/sessions');
+    expect(sessions).to.have.length(2);
+    expect(sessions[1]!.body.consent).to.deep.equal(sessions[0]!.body.consent);
+    const slots = log.filter((e) => e.path === '/v1/widget/nativeexpired/slots');
+    expect(slots).to.have.length(2);
+    expect(slots.at(-1)!.authorization).to.not.equal(slots[0]!.authorization);
+    expect($n(el, '.slots button')).to.not.equal(null);
+  });
+
   it('should refuse native mode with native_unavailable when the tenant does not offer it', async () => {
     const el = await fixture<CalbridgeBooking>(html`<calbridge-booking tenant="nonative" mode="native"></calbridge-booking>`);
     await waitUntil(() => el.shadowRoot!.querySelector('form'), 'no consent form', { timeout: 5000 });
