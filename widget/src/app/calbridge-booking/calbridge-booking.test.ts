@@ -124,7 +124,7 @@ describe('<calbridge-booking>', () => {
     expect(src.pathname).to.equal('/fake/intro/embed');
     expect(src.searchParams.get('name')).to.equal('Ada Lovelace');
     expect(src.searchParams.get('email')).to.equal('ada@example.com');
-    expect(src.searchParams.get('metadata[cb_tenant]')).to.equal('demo');
+    expect(src.searchParams.get('metadata[calbridge_tenant]')).to.equal('demo');
     expect(src.searchParams.get('metadata[cb_receipt]')).to.equal(detail.consentReceiptId);
     expect(src.searchParams.get('metadata[cb_session]')).to.match(/^ses-\d+$/);
     expect(frame.title).to.equal('Booking calendar');

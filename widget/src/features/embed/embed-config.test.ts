@@ -1,3 +1,4 @@
+import { CALBRIDGE_TENANT_METADATA_KEY } from '@calbridge/shared';
 import { expect } from '@open-wc/testing';
 import { bookingMetadata, embedConfig, METADATA_LIMITS } from './embed-config.js';
 
@@ -6,7 +7,7 @@ const link = { tenant: 'acme', sessionId: 'ses_1', consentReceiptId: 'rcpt_1', u
 describe('booking metadata', () => {
   it('should link the booking to tenant, session, receipt and UTM within Cal.com limits', () => {
     const m = bookingMetadata(link);
-    expect(Object.keys(m)).to.deep.equal(['cb_tenant', 'cb_session', 'cb_receipt', 'cb_utm_source', 'cb_utm_campaign']);
+    expect(Object.keys(m)).to.deep.equal([CALBRIDGE_TENANT_METADATA_KEY, 'cb_session', 'cb_receipt', 'cb_utm_source', 'cb_utm_campaign']);
     expect(Object.keys(m).length).to.be.at.most(METADATA_LIMITS.keys);
     for (const [k, v] of Object.entries(m)) {
       expect(k.length).to.be.at.most(METADATA_LIMITS.keyLength);

@@ -12,12 +12,14 @@ export interface BookingLink {
 export const METADATA_LIMITS = { keys: 50, keyLength: 40, valueLength: 500 } as const;
 
 /**
- * Metadata keys we add (all short, prefixed `cb_`), with values clipped to Cal.com's limit.
- * UTM values are carried here too because Cal.com drops its own UTM fields on some paths.
+ * Metadata keys we add, with values clipped to Cal.com's limit. The tenant goes under
+ * `calbridge_tenant` (CALBRIDGE_TENANT_METADATA_KEY in @calbridge/shared: the webhook intake
+ * refuses a delivery naming another tenant, and native bookings use the same key); the rest are
+ * short and prefixed `cb_`. UTM values are carried too because Cal.com drops its own UTM fields on some paths.
  */
 export function bookingMetadata(link: BookingLink): Record<string, string> {
   const m: Record<string, string> = {
-    cb_tenant: link.tenant,
+    calbridge_tenant: link.tenant,
     cb_session: link.sessionId,
     cb_receipt: link.consentReceiptId,
   };
