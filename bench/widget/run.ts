@@ -95,7 +95,10 @@ const pages = new Map<string, string>();
 const eventsScript = `<script>
   window.__events = [];
   for (const type of ['calbridge-ready', 'calbridge-consent', 'calbridge-open', 'calbridge-close', 'calbridge-booked', 'calbridge-error'])
-    document.addEventListener(type, (e) => window.__events.push({ type, at: performance.now() }));
+    document.addEventListener(type, (e) => {
+      window.__events.push({ type, at: performance.now() });
+      if (type === 'calbridge-error') console.error(type + ' ' + JSON.stringify(e.detail));
+    });
 </script>`;
 // Text after the booking area: whatever the booking area does to its height moves it.
 const after = '<p id="after">Opening hours, address and the rest of the page follow the booking area.</p>'.repeat(5);
@@ -150,6 +153,9 @@ const SHIFT_OBSERVER = `
 
 async function open(browser: Browser, path: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // A run that fails says why: the page's errors and the element's error events.
+  page.on('console', (m) => m.type() === 'error' && console.error(`  [${path}] ${m.text()}`));
+  page.on('pageerror', (e) => console.error(`  [${path}] ${e.message}`));
   await page.addInitScript(SHIFT_OBSERVER);
   await page.goto(`${siteOrigin}${path}`, { waitUntil: 'load' });
   return page;
@@ -216,7 +222,6 @@ const OUR_HOST = `document.querySelector('calbridge-booking').shadowRoot`;
 
 async function dialogOurs(browser: Browser, mode: 'popup' | 'floating') {
   const page = await open(browser, `/ours-${mode}.html`);
-  page.on('console', (m) => m.type() === 'error' && console.error(`  [page] ${m.text()}`));
   try {
     await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === 'calbridge-ready'));
     const toDialog = await clickTo(page, `${OUR_HOST}.querySelector('button[part=trigger]')`, `${OUR_HOST}.querySelector('dialog[open] form[part=consent]')`);
@@ -249,6 +254,7 @@ try {
   product = await startProduct({ env: { CALBRIDGE_WIDGET_DIR: outDir, LOG_LEVEL: 'error' } });
   site = createServer((req, res) => {
     if (req.url === '/embed.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(embedCore);
+    if (req.url === '/favicon.ico') return void res.writeHead(204).end();
     const body = pages.get(req.url ?? '');
     if (body === undefined) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body);
@@ -271,13 +277,21 @@ try {
     inlineCal: [] as Array<{ cls: number; all: number }>,
   };
   const dialogs: Record<string, Array<{ toDialog: number; toBookingPage: number }>> = {};
+  // A sample that fails is reported and left out; the others still count.
+  const sample = async <T>(label: string, into: T[], run: () => Promise<T>) => {
+    try {
+      into.push(await run());
+    } catch (e) {
+      console.error(`  ${label}: run failed, left out (${(e as Error).message.split('\n')[0]})`);
+    }
+  };
   for (let i = 0; i < RUNS; i++) {
     await sessionBudget(3);
-    results.inlineOurs.push(await inlineOurs(browser));
-    results.inlineCal.push(await inlineCal(browser));
+    await sample('inline (Calbridge)', results.inlineOurs, () => inlineOurs(browser!));
+    await sample('inline (Cal.com)', results.inlineCal, () => inlineCal(browser!));
     for (const mode of ['popup', 'floating'] as const) {
-      (dialogs[`ours-${mode}`] ??= []).push(await dialogOurs(browser, mode));
-      (dialogs[`cal-${mode}`] ??= []).push(await dialogCal(browser, mode));
+      await sample(`${mode} (Calbridge)`, (dialogs[`ours-${mode}`] ??= []), () => dialogOurs(browser!, mode));
+      await sample(`${mode} (Cal.com)`, (dialogs[`cal-${mode}`] ??= []), () => dialogCal(browser!, mode));
     }
   }
 
@@ -288,8 +302,8 @@ try {
   pages.set('/ours-inline-reserved.html', oursPage('inline', measured));
   for (let i = 0; i < RUNS; i++) {
     await sessionBudget(2);
-    results.inlineDefault.push(await inlineOurs(browser, '/ours-inline-default.html'));
-    results.inlineReserved.push(await inlineOurs(browser, '/ours-inline-reserved.html'));
+    await sample('inline, 700px reserved', results.inlineDefault, () => inlineOurs(browser!, '/ours-inline-default.html'));
+    await sample('inline, page height reserved', results.inlineReserved, () => inlineOurs(browser!, '/ours-inline-reserved.html'));
   }
 
   const chromium = browser.version();
