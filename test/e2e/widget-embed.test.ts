@@ -240,6 +240,16 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
       await page.keyboard.press('Escape');
       await page.waitForSelector('calbridge-booking dialog:not([open])', { state: 'attached' });
       expect(await focused(page)).toMatch(/^button\[part=trigger\]/);
+
+      // Again, closed with the close button this time (a target of at least 24×24 CSS px).
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('calbridge-booking dialog[open]');
+      expect(await focused(page)).toMatch(/^button\[part=close-button\]/);
+      const box = (await page.locator('calbridge-booking button[part=close-button]').boundingBox())!;
+      expect(Math.min(box.width, box.height)).toBeGreaterThanOrEqual(24);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('calbridge-booking dialog:not([open])', { state: 'attached' });
+      expect(await focused(page)).toMatch(/^button\[part=trigger\]/);
       const types = (await events()).map((e) => e.type);
       expect(types).toEqual(expect.arrayContaining(['calbridge-open', 'calbridge-consent', 'calbridge-close']));
     } finally {
