@@ -250,7 +250,7 @@ export class CalbridgeBooking extends LitElement {
       // The config is fetched here and checked by the lazy chunk, which loads meanwhile.
       const [raw, lazy] = await Promise.all([requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), loadLazy()]);
       this.#lazy = lazy;
-      return lazy.checkTenantConfig(raw);
+      return lazy.checkTenantConfig(raw, this.mode);
     });
   }
 

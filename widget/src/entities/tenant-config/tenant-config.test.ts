@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import { WidgetConfig } from '@calbridge/shared';
-import { bookingLink, readTenantConfig } from './tenant-config.js';
+import { bookingLink, checkTenantConfig, readTenantConfig } from './tenant-config.js';
 
 const valid = {
   tenant: 'acme',
@@ -54,5 +54,11 @@ describe('readTenantConfig', () => {
     expect(bookingLink(config)).to.equal('team/sales/intro-call');
     expect(bookingLink(config, 'demo')).to.equal('team/sales/demo');
     expect(bookingLink({ ...config, defaultEvent: undefined })).to.equal('team/sales');
+  });
+
+  it("should refuse a mode the tenant's settings do not allow, with mode_not_allowed", () => {
+    expect(checkTenantConfig(valid, 'popup').tenant).to.equal('acme');
+    expect(() => checkTenantConfig(valid, 'floating')).to.throw().with.property('code', 'mode_not_allowed');
+    expect(() => checkTenantConfig({ ...valid, theme: 'neon' }, 'inline')).to.throw().with.property('code', 'invalid_response');
   });
 });

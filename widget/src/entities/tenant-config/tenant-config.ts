@@ -1,6 +1,7 @@
 import type { WidgetConfig } from '@calbridge/shared';
 import { requestJson, widgetUrl } from '../../shared/api/request.js';
 import { isHttpUrl, isObj, isOrigin, isStr, matches, must } from '../../shared/lib/read.js';
+import { WidgetError } from '../../shared/lib/widget-error.js';
 
 /** The tenant's public widget config (`GET /v1/widget/:tenant/config`). */
 export type TenantConfig = WidgetConfig;
@@ -31,8 +32,16 @@ export function readTenantConfig(v: unknown): TenantConfig | null {
   return ok ? (v as TenantConfig) : null;
 }
 
-/** Checks a config answer; throws `invalid_response` when it does not match. */
-export const checkTenantConfig = (v: unknown): TenantConfig => must(readTenantConfig(v));
+/**
+ * Checks a config answer (`invalid_response` when it does not match) and that the tenant's
+ * settings allow `mode` on its pages (`mode_not_allowed`). `native` is left to the native
+ * chunk, which also needs the session's scope.
+ */
+export function checkTenantConfig(v: unknown, mode?: string): TenantConfig {
+  const config = must(readTenantConfig(v));
+  if (mode && mode !== 'native' && !(config.modes as string[]).includes(mode)) throw new WidgetError('mode_not_allowed');
+  return config;
+}
 
 /** Fetches and checks the tenant's public config. */
 export const fetchTenantConfig = async (server: string, tenant: string, signal?: AbortSignal): Promise<TenantConfig> =>

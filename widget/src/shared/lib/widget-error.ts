@@ -16,6 +16,7 @@ export type WidgetErrorCode =
   | 'frame_timeout'
   | 'observe_failed'
   | 'native_unavailable'
+  | 'mode_not_allowed'
   | 'session_expired'
   | 'calcom_rejected';
 
