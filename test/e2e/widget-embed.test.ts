@@ -240,6 +240,8 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
       await page.keyboard.press('Escape');
       await page.waitForSelector('calbridge-booking dialog:not([open])', { state: 'attached' });
       expect(await focused(page)).toMatch(/^button\[part=trigger\]/);
+      // The dialog's close event (which the element reports) is a queued task; focus may already be back before it.
+      await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === 'calbridge-close'));
 
       // Again, closed with the close button this time (a target of at least 24×24 CSS px).
       await page.keyboard.press('Enter');
