@@ -17,9 +17,7 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
     if (emails.length === 0) return null;
     // Shared with every other writer, exclusive with an erasure of the tenant: a delivery either
     // commits before the erasure reads (and is erased with the rest) or sees its erased_subjects row.
-    await lockForWrite(tx, tenantId);
-    const any = await tx.query('SELECT 1 FROM erased_subjects LIMIT 1');
-    if (any.rowCount === 0) return null;
+    if (!(await lockForWriteThenAnyErased(tx, tenantId))) return null;
     const hasher = await existingHasher(tx, ctx.keyring, tenantId, ctx.clock.now());
     if (!hasher) return null;
     const normalised = [...new Set(emails.map(normaliseEmail))];
@@ -69,6 +67,20 @@ const LOCK_KEY = "hashtext('calbridge_gdpr_erasure:' || $1)";
 export async function lockForWrite(tx: Tx, tenantId: string): Promise<void> {
   await tx.query(`SELECT pg_advisory_xact_lock_shared(${LOCK_KEY})`, [tenantId]);
 }
+
+/**
+ * {@link lockForWrite}, then whether the tenant has erased anyone, in one round trip: two
+ * statements of one simple query, so the second takes its snapshot after the lock is held
+ * and sees an erasure that committed while we waited.
+ */
+async function lockForWriteThenAnyErased(tx: Tx, tenantId: string): Promise<boolean> {
+  if (!UUID.test(tenantId)) throw new Error('tenant id is not a uuid');
+  const results = (await tx.query(
+    `SELECT pg_advisory_xact_lock_shared(hashtext('calbridge_gdpr_erasure:' || '${tenantId}')); SELECT 1 FROM erased_subjects LIMIT 1`,
+  )) as unknown as { rowCount: number | null }[];
+  return (results[1]?.rowCount ?? 0) > 0;
+}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Taken by an erasure (exclusive): waits for writers in flight, then holds new ones until it commits. */
 export async function lockForErasure(tx: Tx, tenantId: string): Promise<void> {

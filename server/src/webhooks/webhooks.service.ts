@@ -17,13 +17,14 @@ import { createErasureGuard } from '../gdpr/erasure-guard.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { webhookMetrics } from './webhooks.metrics.js';
 import * as repo from './webhooks.repository.js';
-import { checkCalcomSignature } from './webhooks.signature.js';
+import { checkCalcomSignature, type SignatureCheck } from './webhooks.signature.js';
 
 /** No tenant has this id: the unknown-tenant path reads secrets under it. */
 const NO_TENANT = '00000000-0000-0000-0000-000000000000';
 
 const TENANT_CACHE_MS = 30_000;
 const TENANT_CACHE_SIZE = 10_000;
+const SECRETS_CACHE_MS = 10_000;
 
 type Refusal = 'signature_missing' | 'signature_invalid' | 'unsigned_delivery' | 'invalid_payload' | 'tenant_mismatch' | 'stale_delivery';
 
@@ -66,7 +67,7 @@ function metadataOf(w: CalcomWebhook): Record<string, unknown> | null | undefine
 
 /**
  * The Cal.com webhook intake: verify, then read, then store exactly once and
- * project, all in one tenant transaction; answer only after it commits.
+ * project in one tenant transaction; answer only after it commits.
  */
 export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'logger' | 'metrics' | 'keyring'>, tenants: TenantsService) {
   const { db, clock, config, logger } = ctx;
@@ -98,6 +99,26 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
     metrics.latency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
+  // tenant id -> its decrypted webhook secrets, briefly, so a delivery holds a database
+  // connection only to store. A signature the cached secrets do not verify is checked again
+  // against fresh ones, so a newly rotated secret works at once; a secret past its grace
+  // period may verify for at most SECRETS_CACHE_MS longer on this instance.
+  const secretsCache = new Map<string, { secrets: string[]; until: number }>();
+  async function verify(tenantId: string, body: Buffer, signature: string | undefined): Promise<SignatureCheck> {
+    // The injected clock, like the grace period it shortens.
+    const now = clock.now().getTime();
+    const hit = secretsCache.get(tenantId);
+    if (hit && hit.until > now) {
+      const check = checkCalcomSignature(body, signature, hit.secrets);
+      if (check === 'valid') return check;
+    }
+    const secrets = await db.withTenant(tenantId, (tx) => tenants.webhookSecrets(tx, tenantId));
+    secretsCache.delete(tenantId);
+    if (secretsCache.size >= TENANT_CACHE_SIZE) secretsCache.delete(secretsCache.keys().next().value!);
+    secretsCache.set(tenantId, { secrets, until: now + SECRETS_CACHE_MS });
+    return checkCalcomSignature(body, signature, secrets);
+  }
+
   /**
    * Takes one delivery for the tenant named in the URL. Resolves with
    * `{ duplicate }` once stored (or recognised); throws the refusal otherwise.
@@ -109,54 +130,45 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
       const tenant = await resolveTenant(slug);
       if (!tenant) {
         // The same work as a refused signature: read secrets, HMAC, one write's cost.
-        await db.withTenant(NO_TENANT, async (tx) => {
-          checkCalcomSignature(body, signature, await tenants.webhookSecrets(tx, NO_TENANT));
-          await repo.insertNoDelivery(tx, receivedAt);
-        });
+        await verify(NO_TENANT, body, signature);
+        await db.withTenant(NO_TENANT, (tx) => repo.insertNoDelivery(tx, receivedAt));
         throw new WebhookUnknownTenant();
       }
 
-      const outcome = await db.withTenant(tenant.id, async (tx) => {
-        const refuse = async (code: Refusal, trigger: string | null, errors: FieldError[] = []) => {
-          await repo.insertDelivery(tx, { tenantId: tenant.id, receivedAt, trigger, outcome: code === 'stale_delivery' ? 'stale' : 'rejected', code, inboxId: null });
-          return { refused: code, trigger, errors } as const;
-        };
-
-        const check = checkCalcomSignature(body, signature, await tenants.webhookSecrets(tx, tenant.id));
-        if (check !== 'valid') return refuse(check, null);
-
+      // Verified, read and checked before a connection is taken for the write.
+      const outcome = await (async () => {
+        const check = await verify(tenant.id, body, signature);
+        if (check !== 'valid') return { refused: check, trigger: null, errors: [] };
         const read = readBody(body);
-        if (!read) return refuse('invalid_payload', null, [{ path: 'body', message: 'not JSON' }]);
+        if (!read) return { refused: 'invalid_payload', trigger: null, errors: [{ path: 'body', message: 'not JSON' }] };
         const parsed = CalcomWebhook.safeParse(read.value);
         if (!parsed.success) {
           const errors = parsed.error.issues.slice(0, 20).map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message }));
-          return refuse('invalid_payload', read.trigger, errors);
+          return { refused: 'invalid_payload', trigger: read.trigger, errors };
         }
         const w = parsed.data;
         const named = metadataOf(w)?.[CALBRIDGE_TENANT_METADATA_KEY];
-        if (named !== undefined && named !== null && named !== tenant.slug) return refuse('tenant_mismatch', w.trigger);
+        if (named !== undefined && named !== null && named !== tenant.slug) return { refused: 'tenant_mismatch', trigger: w.trigger, errors: [] };
         const createdAt = new Date(w.createdAt);
-        if (createdAt.getTime() < receivedAt.getTime() - config.webhookReplayWindowSeconds * 1000) return refuse('stale_delivery', w.trigger);
+        if (createdAt.getTime() < receivedAt.getTime() - config.webhookReplayWindowSeconds * 1000) return { refused: 'stale_delivery', trigger: w.trigger, errors: [] };
 
         const bookingUid = w.kind === 'booking' ? w.booking.uid : w.kind === 'no_show' ? w.noShow.bookingUid : w.kind === 'meeting' ? w.bookingUid : null;
-        // The delivery identity stays the hash of the bytes Cal.com signed, so a retry of a pseudonymised delivery is still a duplicate.
-        const stored = await erasure.screenDelivery(tx, tenant.id, body, w);
-        const inboxId = await repo.insertInbox(tx, {
-          tenantId: tenant.id,
-          bodySha256: createHash('sha256').update(body).digest(),
-          trigger: w.trigger,
-          eventCreatedAt: createdAt,
-          bookingUid,
-          receivedAt,
-          body: stored.body,
+        const bodySha256 = createHash('sha256').update(body).digest();
+        return db.withTenant(tenant.id, async (tx) => {
+          // The delivery identity stays the hash of the bytes Cal.com signed, so a retry of a pseudonymised delivery is still a duplicate.
+          const stored = await erasure.screenDelivery(tx, tenant.id, body, w);
+          const inboxId = await repo.insertInbox(tx, { tenantId: tenant.id, bodySha256, trigger: w.trigger, eventCreatedAt: createdAt, bookingUid, receivedAt, body: stored.body });
+          if (!inboxId) return { duplicate: true, trigger: w.trigger } as const;
+          await applyCalcomWebhook(tx, tenant.id, stored.webhook, inboxId, receivedAt);
+          return { duplicate: false, trigger: w.trigger } as const;
         });
-        if (!inboxId) return { duplicate: true, trigger: w.trigger } as const;
-        await applyCalcomWebhook(tx, tenant.id, stored.webhook, inboxId, receivedAt);
-        return { duplicate: false, trigger: w.trigger } as const;
-      });
+      })() as { refused: Refusal; trigger: string | null; errors: FieldError[] } | { duplicate: boolean; trigger: string };
 
       if ('refused' in outcome) {
         const code = outcome.refused;
+        await db.withTenant(tenant.id, (tx) =>
+          repo.insertDelivery(tx, { tenantId: tenant.id, receivedAt, trigger: outcome.trigger, outcome: code === 'stale_delivery' ? 'stale' : 'rejected', code, inboxId: null }),
+        );
         count(code === 'stale_delivery' ? 'stale' : 'rejected', code, started);
         log.info({ tenant: tenant.slug, code, trigger: outcome.trigger }, 'webhook delivery refused');
         throw refusal(code, outcome.errors);

@@ -118,6 +118,23 @@ describe('webhook intake', () => {
     }
   });
 
+  it('when the grace period of a rotated-out secret has passed, then deliveries signed with it are refused as signature_invalid', async () => {
+    const start = t.clock.now();
+    await setWebhookSecret(t, acmeId, 'whsec_rotated_acme_2222222222222222');
+    try {
+      // Verified once inside the grace period, so this instance has the old secret cached.
+      expect((await deliver(t.app, 'acme', bookingBody('BOOKING_CREATED', t.clock.now(), { uid: 'grace-3' }), { secret: SECRET })).status).toBe(200);
+      t.clock.advance(t.config.webhookSecretGraceSeconds * 1000 + 1000);
+      const late = await deliver(t.app, 'acme', bookingBody('BOOKING_CREATED', t.clock.now(), { uid: 'grace-4' }), { secret: SECRET });
+      expect(late.status).toBe(401);
+      expect(late.body.code).toBe('signature_invalid');
+      expect(await count("SELECT 1 FROM bookings WHERE uid = 'grace-4'")).toBe(0);
+    } finally {
+      t.clock.set(start);
+      await setWebhookSecret(t, acmeId, SECRET);
+    }
+  });
+
   it('when deliveries are refused, then the log lists them by code without their bodies, and metrics count them', async () => {
     const body = bookingBody('BOOKING_CREATED', t.clock.now(), { uid: 'refused-1', title: 'SECRET-TITLE-MARKER' });
     await deliver(t.app, 'acme', body, { header: 'f'.repeat(64) });
