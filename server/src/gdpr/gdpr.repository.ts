@@ -1,5 +1,7 @@
 import type { Attendee, BookingEventRecord, BookingRecord, Organizer } from '../bookings/bookings.repository.js';
 import type { Tx } from '../db/db.js';
+import { LEAD, type LeadRecord } from '../leads/leads.repository.js';
+import type { ReceiptInput } from '../sessions/sessions.repository.js';
 
 // SQL of the GDPR capability. Every function runs inside db.withTenant, so
 // row-level security limits it to one tenant. Emails arrive normalised
@@ -100,19 +102,9 @@ export async function deliveriesOf(tx: Tx, inboxIds: string[]): Promise<{ id: st
   return r.rows;
 }
 
-export interface ConsentRow {
+/** A consent receipt as the widget sessions stored it, with its redaction and the bookings it justifies. */
+export interface ConsentRow extends Omit<ReceiptInput, 'tenantId'> {
   id: string;
-  sessionId: string;
-  consentVersion: string;
-  consentTextSha256: string;
-  purposes: string[];
-  pageOrigin: string;
-  pageUrl: string;
-  referrer: string;
-  utm: Record<string, string>;
-  ipPrefix: string;
-  userAgentFamily: string;
-  createdAt: Date;
   redactedAt: Date | null;
   bookingUids: string[];
 }
@@ -372,26 +364,12 @@ export async function listAudit(tx: Tx, limit: number, before: string | null) {
 
 // --- leads and CRM (migration 0006) ---
 
-export interface LeadRow {
-  id: string;
-  email: string;
-  name: string | null;
-  score: number;
-  grade: string | null;
-  explanation: unknown;
-  ruleSetVersion: number;
-  bookingCount: number;
-  marketingConsent: boolean;
-  scoredAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A lead as the leads capability stores it. */
+export type LeadRow = LeadRecord;
 
 export async function subjectLeads(tx: Tx, email: string): Promise<LeadRow[]> {
   const r = await tx.query<LeadRow>(
-    `SELECT id, email, name, score, grade, explanation, rule_set_version AS "ruleSetVersion", booking_count AS "bookingCount",
-            marketing_consent AS "marketingConsent", scored_at AS "scoredAt", created_at AS "createdAt", updated_at AS "updatedAt"
-       FROM leads WHERE email = $1 OR lower(explanation::text) ~ $2 ORDER BY created_at`,
+    `SELECT ${LEAD} FROM leads WHERE email = $1 OR lower(explanation::text) ~ $2 ORDER BY created_at`,
     [email, emailPattern(email)],
   );
   return r.rows;

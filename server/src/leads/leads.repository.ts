@@ -41,7 +41,8 @@ export interface LeadRecord {
   updatedAt: Date;
 }
 
-const LEAD = `id, email, name, score, grade, explanation, rule_set_version AS "ruleSetVersion", booking_count AS "bookingCount",
+/** The columns of a {@link LeadRecord}, as other capabilities (GDPR export) read them too. */
+export const LEAD = `id, email, name, score, grade, explanation, rule_set_version AS "ruleSetVersion", booking_count AS "bookingCount",
   marketing_consent AS "marketingConsent", scored_at AS "scoredAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** The lead of this email, created if new, and locked for the rest of the transaction. */
