@@ -59,6 +59,11 @@ export interface SandboxControl {
   markNoShow(uid: string, attendees: Array<{ email: string; absent: boolean }>): void;
   /** Rejects a pending booking, as the host would in Cal.com (BOOKING_REJECTED). */
   rejectBooking(uid: string, reason?: string): void;
+  /**
+   * Ends every OAuth and managed-user access token now, before the expiry the client was told
+   * (as when Cal.com revokes tokens); refresh tokens stay valid. The next call with one is a 401.
+   */
+  expireAccessTokens(): void;
 }
 
 export function createControl(sx: SandboxContext, opts: { defaultRetryDelayMs: number; setRetryDelay: (ms: number) => void; resetStats: () => void }): SandboxControl {
@@ -124,6 +129,9 @@ export function createControl(sx: SandboxContext, opts: { defaultRetryDelayMs: n
     rejectBooking(uid, reason) {
       sx.bookings.reject(uid, reason);
     },
+    expireAccessTokens() {
+      for (const t of [...sx.store.oauthAccessTokens.values(), ...sx.store.managedAccessTokens.values()]) t.expiresAt = 0;
+    },
   };
   return control;
 }
@@ -144,6 +152,10 @@ export function registerControl(router: Router, control: SandboxControl): void {
   });
   router.on('PUT', '/__sandbox/oauth-behaviour', (ctx) => {
     control.setOAuthBehaviour(jsonBody(ctx) as Partial<OAuthBehaviour>);
+    ok(ctx.res);
+  });
+  router.on('POST', '/__sandbox/expire-access-tokens', (ctx) => {
+    control.expireAccessTokens();
     ok(ctx.res);
   });
   router.on('GET', '/__sandbox/faults', (ctx) => ok(ctx.res, control.faults()));

@@ -54,6 +54,20 @@ describe('Cal.com platform managed users', () => {
     expect(got.body.data.name).toBe('Alice B');
   });
 
+  it('when the control ends access tokens early (over HTTP too), then the next call is a 401 while the refresh token still works', async () => {
+    const data = await createUser();
+    expect((await callJson(`${sandbox.url}/__sandbox/expire-access-tokens`, { method: 'POST' })).status).toBe(200);
+    const me = await callJson(`${sandbox.apiUrl}/me`, { headers: { authorization: `Bearer ${data.accessToken}` } });
+    expect(me.status).toBe(401);
+    const refreshed = await callJson(`${sandbox.apiUrl}/oauth/${SANDBOX_PLATFORM_CLIENT_ID}/refresh`, {
+      method: 'POST',
+      headers: SECRET,
+      body: { refreshToken: data.refreshToken },
+    });
+    expect(refreshed.status).toBe(200);
+    expect((await callJson(`${sandbox.apiUrl}/me`, { headers: { authorization: `Bearer ${refreshed.body.data.accessToken}` } })).status).toBe(200);
+  });
+
   it('when the access token expires, then the API says ACCESS_TOKEN_IS_EXPIRED and refresh rotates both tokens', async () => {
     const data = await createUser();
     now = new Date(now.getTime() + 61 * 60 * 1000);

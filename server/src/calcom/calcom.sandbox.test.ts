@@ -246,6 +246,23 @@ describe('native booking', () => {
     expect(res.body.code).toBe('idempotency_key_reused');
   });
 
+  it('when Cal.com ends the access token early, then the booking refreshes once, retries, and Cal.com gets one booking', async () => {
+    const slots = await native.get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
+    const start = slots.body.days[0].slots[3].start as string;
+    const refreshes = h.sandbox.control.stats().tokenRefreshes;
+    const before = h.sandbox.control.bookings().length;
+    h.sandbox.control.expireAccessTokens();
+    const res = await native
+      .post('/v1/widget/shop/bookings')
+      .set('Authorization', session)
+      .set('Idempotency-Key', 'click-0003-abcdef')
+      .send({ eventType: SANDBOX_DEMO_EVENT_SLUG, start, attendee: { name: 'Ida', email: 'ida@example.com', timeZone: 'UTC' } });
+    expect(res.status).toBe(201);
+    expect(h.sandbox.control.stats().tokenRefreshes).toBe(refreshes + 1);
+    expect(h.sandbox.control.bookings().length).toBe(before + 1);
+    expect(h.sandbox.control.bookings().some((b) => b.uid === res.body.uid)).toBe(true);
+  });
+
   it('when there is no Idempotency-Key, then 400 idempotency_key_required', async () => {
     const res = await native.post('/v1/widget/shop/bookings').set('Authorization', session).send({});
     expect(res.status).toBe(400);
