@@ -8,7 +8,7 @@ import { migrate } from './db/migrate.js';
 import { startEmbeddedPostgres } from './embedded/postgres.js';
 import { loadOrCreateEmbeddedSecrets } from './embedded/secrets.js';
 import { createMetrics } from './http/metrics.js';
-import { jobCrontab, jobHandlers } from './jobs/handlers.js';
+import { jobCrontab, jobHandlers, jobsOnWorkerStart } from './jobs/handlers.js';
 import { startWorker } from './jobs/queue.js';
 import { createLogger } from './logger.js';
 
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics: createMetrics({ defaultMetrics: true }) });
   const app = createApp(ctx);
   const worker = await startWorker({ connectionString: databaseUrl, handlers: jobHandlers(ctx), crontab: jobCrontab(), logger, concurrency: embedded ? 1 : 4 });
+  await jobsOnWorkerStart(ctx);
 
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;

@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import { enqueue } from '../jobs/queue.js';
 import { listTenants } from '../tenants/tenants.repository.js';
@@ -15,7 +16,8 @@ import { sendWebhook } from './crm.webhook-sender.js';
  * destination, in the order written. A message is leased for one attempt
  * (committed before the request goes out), so a worker that dies mid-request
  * loses nothing: its lease runs out and the sweep hands the message to
- * another worker. Failures are retried with exponential backoff and jitter for
+ * another worker (the every-minute cron, and a one-off sweep each worker
+ * schedules at start for when every lease of a dead predecessor has expired). Failures are retried with exponential backoff and jitter for
  * about a day (Retry-After is honoured), 410 disables the destination, and a
  * message that fails its last attempt is dead-lettered; the next one of its
  * lead then goes.
@@ -32,6 +34,20 @@ export const MAX_DELAY_SECONDS = 86_400;
 /** The cron task that hands due, unleased messages to workers (graphile crontab names cannot contain dots). */
 export const CRM_SWEEP_TASK = 'crm_sweep';
 export const CRM_SWEEP_CRONTAB = `* * * * * ${CRM_SWEEP_TASK}`;
+
+/**
+ * Added to the request time limit for the lease: the transaction that records
+ * the outcome, and clock skew between instances. An attempt is bounded by one
+ * deadline (`timeoutMs`, covering DNS and every request of the attempt), so
+ * a lease this long outlives any live attempt.
+ */
+export const LEASE_MARGIN_MS = 15_000;
+
+/** How long one attempt holds its message: the longest a live attempt can take. */
+export const leaseMs = (config: Pick<Config, 'crm'>): number => config.crm.timeoutMs + LEASE_MARGIN_MS;
+
+/** Job key of the sweep a starting worker schedules (one pending at a time; a later start moves it). */
+export const CRM_RECOVERY_SWEEP_KEY = 'crm_recovery_sweep';
 
 /** The sealed secrets' purpose for the key ring (binds ciphertexts to this use). */
 export const SECRET_PURPOSE = 'crm_destination_secret';
@@ -60,13 +76,15 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock'
   const resolveHost: ResolveHost = deps.resolveHost ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
   const random = deps.random ?? Math.random;
   const policy = { allowInsecureLoopback: config.crm.allowInsecureLoopbackDestinations };
-  const leaseMs = config.crm.timeoutMs * 3 + 60_000;
+  const lease = leaseMs(config);
 
   async function send(tenantId: string, dest: repo.DestinationRecord, m: repo.MessageRecord, secrets: string[], now: Date): Promise<SendResult> {
-    const refused = await checkTarget(dest.url, policy, resolveHost);
+    // One deadline for the whole attempt (DNS, and every call of a HubSpot hand-off): the lease relies on it.
+    const signal = AbortSignal.timeout(config.crm.timeoutMs);
+    const refused = await checkTarget(dest.url, policy, resolveHost, signal);
     if (refused) return failed(refused);
     if (dest.kind === 'webhook') {
-      return sendWebhook({ fetch: ctx.fetch, url: dest.url, messageId: m.id, payload: m.payload, secrets, now, timeoutMs: config.crm.timeoutMs });
+      return sendWebhook({ fetch: ctx.fetch, url: dest.url, messageId: m.id, payload: m.payload, secrets, now, signal });
     }
     return sendToHubspot({
       fetch: ctx.fetch,
@@ -75,7 +93,7 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock'
       payload: m.payload,
       calAppUrl: config.calcom.appUrl,
       now,
-      timeoutMs: config.crm.timeoutMs,
+      signal,
     });
   }
 
@@ -103,7 +121,7 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock'
       if (await repo.hasEarlierPending(tx, m)) return null;
       const sealed = await repo.activeSecrets(tx, dest.id, start);
       const secrets = sealed.map((s) => keyring.decrypt(s.ciphertext, { tenantId, purpose: SECRET_PURPOSE }));
-      const attempt = await repo.startAttempt(tx, tenantId, m.id, start, new Date(start.getTime() + leaseMs));
+      const attempt = await repo.startAttempt(tx, tenantId, m.id, start, new Date(start.getTime() + lease));
       return { m, dest, secrets, attempt };
     });
     if (!claim) return 'skipped';
@@ -169,7 +187,20 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock'
     }
   }
 
-  return { deliver, sweep, sweepTenant };
+  /**
+   * Called when a worker starts: schedules one sweep for just after the
+   * longest lease a predecessor (an instance killed mid-attempt) can have
+   * left, so its messages go out about one lease after the restart instead
+   * of waiting for the cron to find them. Several instances starting share
+   * the one job (the job key); the every-minute cron stays the backstop.
+   */
+  async function scheduleRecoverySweep(): Promise<Date> {
+    const runAt = new Date(clock.now().getTime() + lease + 1000);
+    await db.withPlatform((tx) => enqueue(tx, CRM_SWEEP_TASK, {}, { jobKey: CRM_RECOVERY_SWEEP_KEY, runAt, maxAttempts: 5 }));
+    return runAt;
+  }
+
+  return { deliver, sweep, sweepTenant, scheduleRecoverySweep };
 }
 
 export type CrmDelivery = ReturnType<typeof createCrmDelivery>;

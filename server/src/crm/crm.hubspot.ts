@@ -20,7 +20,8 @@ interface HubspotCall {
   fetch: typeof globalThis.fetch;
   base: string;
   token: string;
-  timeoutMs: number;
+  /** The attempt's deadline, shared by all its calls: the lease bounds the whole attempt, not each call. */
+  signal: AbortSignal;
   now: Date;
 }
 
@@ -38,7 +39,7 @@ async function call<T>(c: HubspotCall, method: string, path: string, body?: unkn
       headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/json', accept: 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       redirect: 'manual',
-      signal: AbortSignal.timeout(c.timeoutMs),
+      signal: c.signal,
     });
   } catch (err) {
     throw new CallFailed(fromThrown(err));
@@ -134,9 +135,10 @@ export async function sendToHubspot(opts: {
   payload: Record<string, unknown>;
   calAppUrl: string;
   now: Date;
-  timeoutMs: number;
+  /** The attempt's deadline (see {@link HubspotCall.signal}). */
+  signal: AbortSignal;
 }): Promise<SendResult> {
-  const c: HubspotCall = { fetch: opts.fetch, base: opts.baseUrl.replace(/\/$/, ''), token: opts.token, timeoutMs: opts.timeoutMs, now: opts.now };
+  const c: HubspotCall = { fetch: opts.fetch, base: opts.baseUrl.replace(/\/$/, ''), token: opts.token, signal: opts.signal, now: opts.now };
   const type = String(opts.payload.type);
   const data = obj(opts.payload.data);
   const lead = obj(data.lead);

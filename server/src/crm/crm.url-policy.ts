@@ -78,7 +78,7 @@ export type ResolveHost = (host: string) => Promise<string[]>;
  * (A rebinding resolver could still answer differently to the HTTP client's
  * own lookup; pinning the address needs a custom agent, not done here.)
  */
-export async function checkTarget(raw: string, policy: UrlPolicy, resolve: ResolveHost): Promise<string | null> {
+export async function checkTarget(raw: string, policy: UrlPolicy, resolve: ResolveHost, signal?: AbortSignal): Promise<string | null> {
   let url: URL;
   try {
     url = checkDestinationUrl(raw, policy);
@@ -90,10 +90,30 @@ export async function checkTarget(raw: string, policy: UrlPolicy, resolve: Resol
   if (isIP(host)) return null;
   let addresses: string[];
   try {
-    addresses = await resolve(host);
-  } catch {
-    return 'dns_failed';
+    addresses = await untilAborted(resolve(host), signal);
+  } catch (err) {
+    return signal?.aborted && err === signal.reason ? 'timeout' : 'dns_failed';
   }
   if (addresses.length === 0) return 'dns_failed';
   return addresses.some(isPrivateAddress) ? 'private_address' : null;
+}
+
+/** The promise, or the signal's reason once it fires first (a resolver cannot be cancelled, only stopped waiting for). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

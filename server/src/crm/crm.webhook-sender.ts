@@ -16,7 +16,8 @@ export async function sendWebhook(opts: {
   payload: Record<string, unknown>;
   secrets: string[];
   now: Date;
-  timeoutMs: number;
+  /** The attempt's deadline (aborts the request when it fires). */
+  signal: AbortSignal;
 }): Promise<SendResult> {
   const body = JSON.stringify(opts.payload);
   const headers = signedHeaders(opts.secrets, webhookId(opts.messageId), Math.floor(opts.now.getTime() / 1000), body);
@@ -26,7 +27,7 @@ export async function sendWebhook(opts: {
       headers: { 'content-type': 'application/json', 'user-agent': 'Calbridge-Webhooks/1', ...headers },
       body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(opts.timeoutMs),
+      signal: opts.signal,
     });
     return await fromResponse(res, opts.now);
   } catch (err) {

@@ -4,7 +4,7 @@ import { RECONCILE_ALL_TASK, RECONCILE_CRONTAB, RECONCILE_TENANT_TASK } from '..
 import type { AppContext } from '../context.js';
 import { createGdprService, RETENTION_ALL_TASK, RETENTION_CRONTAB, RETENTION_TENANT_TASK } from '../gdpr/gdpr.service.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
-import { leadsCrmJobHandlers, LEADS_CRM_CRONTAB } from '../leads/leads.jobs.js';
+import { leadsCrmJobHandlers, leadsCrmOnWorkerStart, LEADS_CRM_CRONTAB } from '../leads/leads.jobs.js';
 import type { JobHandler } from './queue.js';
 
 /**
@@ -34,4 +34,13 @@ export function jobHandlers(ctx: AppContext): Record<string, JobHandler> {
 /** Recurring jobs, in graphile-worker's crontab format (one line each). */
 export function jobCrontab(): string {
   return [RECONCILE_CRONTAB, RETENTION_CRONTAB, LEADS_CRM_CRONTAB].join('\n');
+}
+
+/**
+ * One-off jobs a process schedules once its worker runs (after a restart,
+ * e.g. recovering what a killed predecessor left leased). Idempotent: every
+ * instance calls it at start.
+ */
+export async function jobsOnWorkerStart(ctx: AppContext): Promise<void> {
+  await leadsCrmOnWorkerStart(ctx);
 }

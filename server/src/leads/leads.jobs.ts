@@ -29,3 +29,8 @@ export function leadsCrmJobHandlers(ctx: AppContext, deps: DeliveryDeps = {}): R
 }
 
 export const LEADS_CRM_CRONTAB = CRM_SWEEP_CRONTAB;
+
+/** What a starting worker schedules: the CRM recovery sweep (messages leased by an instance that died). */
+export async function leadsCrmOnWorkerStart(ctx: AppContext): Promise<void> {
+  await createCrmDelivery(ctx).scheduleRecoverySweep();
+}
