@@ -128,21 +128,25 @@ const RECORD_AND_APPLY = `
       state_at = CASE WHEN ${NEWER} THEN EXCLUDED.state_at ELSE b.state_at END,
       updated_at = EXCLUDED.updated_at
     RETURNING state_event_id
+  ), job AS (
+    SELECT calbridge_enqueue($22, json_build_object('tenantId', $1::text, 'bookingUid', $2::text, 'eventId', ev.id::text)) FROM ev
   )
-  SELECT ev.id AS "eventId", coalesce(up.state_event_id = ev.id, false) AS applied FROM ev LEFT JOIN up ON true`;
+  SELECT ev.id AS "eventId", coalesce(up.state_event_id = ev.id, false) AS applied, (SELECT count(*) FROM job) AS queued
+    FROM ev LEFT JOIN up ON true`;
 
 /**
- * Records the event in the booking's history and applies its state to the
- * booking, in one statement (the upsert row-locks the booking, so concurrent
- * events of one booking serialise). Returns null when the same event (uid,
- * trigger, time) was recorded before; otherwise its id and whether it became
- * the booking's state.
+ * Records the event in the booking's history, applies its state to the
+ * booking and queues `task` for it (payload `{ tenantId, bookingUid, eventId }`),
+ * in one statement (the upsert row-locks the booking, so concurrent events of
+ * one booking serialise). Returns null when the same event (uid, trigger,
+ * time) was recorded before, and then queues nothing; otherwise its id and
+ * whether it became the booking's state.
  */
 export async function recordAndApply(
   tx: Tx,
   b: {
     tenantId: string; uid: string; trigger: string; source: string; inboxId: string | null;
-    status: BookingStatus; occurredAt: Date; rank: number; now: Date;
+    status: BookingStatus; occurredAt: Date; rank: number; now: Date; task: string;
   } & BookingFields,
 ): Promise<{ eventId: string; applied: boolean } | null> {
   const r = await tx.query<{ eventId: string; applied: boolean }>(RECORD_AND_APPLY, [
@@ -152,7 +156,7 @@ export async function recordAndApply(
     b.organizer ? JSON.stringify(b.organizer) : null,
     b.metadata ? JSON.stringify(b.metadata) : null,
     b.rescheduledFromUid, b.rescheduledToUid, b.cancellationReason, b.occurredAt, b.rank, b.now,
-    b.trigger, b.source, b.inboxId,
+    b.trigger, b.source, b.inboxId, b.task,
   ]);
   return r.rows[0] ?? null;
 }

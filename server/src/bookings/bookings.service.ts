@@ -101,11 +101,11 @@ export async function applyBookingEvent(tx: Tx, tenantId: string, event: Booking
     occurredAt: event.occurredAt,
     rank: statusRank(event.status),
     now,
+    task: BOOKING_CHANGED_TASK,
     ...clean(event.fields),
   });
   if (!done) return { eventId: null, applied: false };
-  await enqueue(tx, BOOKING_CHANGED_TASK, { tenantId, bookingUid: event.uid, eventId: done.eventId });
-  return done;
+  return { eventId: done.eventId, applied: done.applied };
 }
 
 /** Records a meeting or no-show event in a booking's history and notes it on the booking; status never moves. */
