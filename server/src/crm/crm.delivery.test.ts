@@ -10,6 +10,7 @@ import { jobsOnWorkerStart } from '../jobs/handlers.js';
 import { startWorker } from '../jobs/queue.js';
 import { createCrmDelivery, CRM_RECOVERY_SWEEP_KEY, LEASE_MARGIN_MS, leaseMs, MAX_ATTEMPTS, RETRY_SCHEDULE_SECONDS } from './crm.delivery.js';
 import { deliverJobKey } from './crm.outbox.js';
+import type { ResolveHost } from './crm.url-policy.js';
 import { loopbackOnlyFetch, startReceiver, type Receiver } from './test-support/receiver.js';
 import { verifyStandardWebhook } from './test-support/standard-webhooks.reference.js';
 import { webhookId } from './crm.webhook-sender.js';
@@ -221,6 +222,32 @@ describe('CRM delivery', () => {
     const last = mine(slug).at(-1)!;
     expect(last.headers['webhook-id']).toBe(webhookId(first!.id));
     expect((await messages(tenantId))[0]!.status).toBe('delivered');
+  });
+
+  it('when DNS answers a public address at the check and a private one at connect time, then nothing is sent and the attempt fails with private_address', async () => {
+    const { slug, tenantId } = await arrange(['lead.created']);
+    // A destination whose name rebinds to this machine between the check and the connection.
+    const port = new URL(receiver.url).port;
+    const res = await request(t.app).post(`/v1/admin/tenants/${slug}/destinations`).set(asAdmin).send({ kind: 'webhook', url: `https://hook.rebind.example:${port}/hook/${slug}`, events: ['booking.created'] });
+    expect(res.status).toBe(201);
+    await book(slug, 'BOOKING_CREATED', { uid: 'rebind-1', ...attendee('gus@acme.example') });
+    const m = (await messages(tenantId)).find((x) => x.event_type === 'booking.created')!;
+    const answers: string[][] = [];
+    const rebinding: ResolveHost = async () => {
+      const a = answers.length === 0 ? ['203.0.113.10'] : ['127.0.0.1'];
+      answers.push(a);
+      return a;
+    };
+    const delivery = createCrmDelivery(ctx, { resolveHost: rebinding, random: half });
+    const before = receiver.received.length;
+    expect(await delivery.deliver(tenantId, m.id)).toBe('retry');
+    expect(answers).toEqual([['203.0.113.10'], ['127.0.0.1']]);
+    expect(receiver.received.length).toBe(before);
+    const list = await request(t.app).get(`/v1/admin/tenants/${slug}/deliveries?status=pending`).set(asAdmin);
+    const d = list.body.data.find((x: { id: string }) => x.id === m.id);
+    expect(d.attempts.map((a: { outcome: string; error: string; statusCode: number | null }) => [a.outcome, a.error, a.statusCode])).toEqual([['retry', 'private_address', null]]);
+    // Off, so later sweeps in this file never resolve the made-up name.
+    await request(t.app).patch(`/v1/admin/tenants/${slug}/destinations/${res.body.id}`).set(asAdmin).send({ status: 'disabled' }).expect(200);
   });
 
   it('when the server is killed mid-delivery and restarted, then the outstanding messages go out right after the lease, each exactly once after dedupe by webhook-id', async () => {

@@ -4,6 +4,7 @@ import type { AppContext } from '../context.js';
 import { enqueue } from '../jobs/queue.js';
 import { listTenants } from '../tenants/tenants.repository.js';
 import { sendToHubspot } from './crm.hubspot.js';
+import { createPinnedFetch, type OutboundFetch } from './crm.pinned-fetch.js';
 import { crmMetrics } from './crm.metrics.js';
 import { CRM_DELIVER_TASK, deliverJobKey } from './crm.outbox.js';
 import * as repo from './crm.repository.js';
@@ -61,21 +62,27 @@ export function retryDelaySeconds(attempt: number, retryAfter: number | null, ra
 }
 
 export interface DeliveryDeps {
-  /** Host name resolution for the SSRF check; default: the system resolver. */
+  /** Host name resolution for the SSRF check and the pinned client's connections; default: the system resolver. */
   resolveHost?: ResolveHost;
+  /**
+   * The HTTP client; default (production): the pinned client, which connects
+   * only to addresses that pass the URL policy. Tests may inject another.
+   */
+  fetch?: OutboundFetch;
   /** Jitter source; default Math.random. */
   random?: () => number;
 }
 
 export type DeliveryOutcome = 'delivered' | 'retry' | 'gone' | 'dead' | 'skipped';
 
-export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock' | 'config' | 'keyring' | 'logger' | 'metrics'>, deps: DeliveryDeps = {}) {
+export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'keyring' | 'logger' | 'metrics'>, deps: DeliveryDeps = {}) {
   const { db, clock, config, keyring } = ctx;
   const metrics = crmMetrics(ctx.metrics.registry);
   const log = ctx.logger.child({ component: 'crm' });
   const resolveHost: ResolveHost = deps.resolveHost ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
   const random = deps.random ?? Math.random;
   const policy = { allowInsecureLoopback: config.crm.allowInsecureLoopbackDestinations };
+  const outbound: OutboundFetch = deps.fetch ?? createPinnedFetch({ resolveHost, policy });
   const lease = leaseMs(config);
 
   async function send(tenantId: string, dest: repo.DestinationRecord, m: repo.MessageRecord, secrets: string[], now: Date): Promise<SendResult> {
@@ -84,10 +91,10 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'fetch' | 'clock'
     const refused = await checkTarget(dest.url, policy, resolveHost, signal);
     if (refused) return failed(refused);
     if (dest.kind === 'webhook') {
-      return sendWebhook({ fetch: ctx.fetch, url: dest.url, messageId: m.id, payload: m.payload, secrets, now, signal });
+      return sendWebhook({ fetch: outbound, url: dest.url, messageId: m.id, payload: m.payload, secrets, now, signal });
     }
     return sendToHubspot({
-      fetch: ctx.fetch,
+      fetch: outbound,
       baseUrl: dest.url,
       token: secrets[0]!,
       payload: m.payload,

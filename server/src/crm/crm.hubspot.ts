@@ -1,3 +1,4 @@
+import type { OutboundFetch } from './crm.pinned-fetch.js';
 import { failed, fromResponse, fromThrown, sent, type SendResult } from './crm.send.js';
 
 /**
@@ -17,7 +18,7 @@ import { failed, fromResponse, fromThrown, sent, type SendResult } from './crm.s
 export const MEETING_TO_CONTACT = 200;
 
 interface HubspotCall {
-  fetch: typeof globalThis.fetch;
+  fetch: OutboundFetch;
   base: string;
   token: string;
   /** The attempt's deadline, shared by all its calls: the lease bounds the whole attempt, not each call. */
@@ -129,7 +130,7 @@ export const bookingPageUrl = (calAppUrl: string, uid: string) => `${calAppUrl}/
 
 /** Hands one message (`{ type, timestamp, data }`) to HubSpot. */
 export async function sendToHubspot(opts: {
-  fetch: typeof globalThis.fetch;
+  fetch: OutboundFetch;
   baseUrl: string;
   token: string;
   payload: Record<string, unknown>;

@@ -1,3 +1,5 @@
+import { OutboundAddressRefused } from './crm.pinned-fetch.js';
+
 /**
  * What one attempt to hand a message to a destination came to. Senders never
  * throw for answers or network failures; they describe them here.
@@ -41,8 +43,9 @@ export async function fromResponse(res: Response, now: Date): Promise<SendResult
   return failed(`http_${res.status}`, res.status, retryAfterSeconds(res.headers.get('retry-after'), now));
 }
 
-/** A thrown fetch as a {@link SendResult}: timeouts apart from other network failures. */
+/** A thrown fetch as a {@link SendResult}: refused addresses and timeouts apart from other network failures. */
 export function fromThrown(err: unknown): SendResult {
+  if (err instanceof OutboundAddressRefused) return failed(err.code);
   const name = err instanceof Error ? err.name : '';
   return failed(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network');
 }

@@ -73,10 +73,12 @@ export function checkDestinationUrl(raw: string, policy: UrlPolicy): URL {
 export type ResolveHost = (host: string) => Promise<string[]>;
 
 /**
- * Before each request: the URL still passes the policy and none of its
+ * Before each attempt: the URL still passes the policy and none of its
  * host's addresses is private. Returns an error code, or null when allowed.
- * (A rebinding resolver could still answer differently to the HTTP client's
- * own lookup; pinning the address needs a custom agent, not done here.)
+ * This early check gives a clear error code before anything is sent; what
+ * closes the rebinding gap (a resolver answering differently a moment later)
+ * is the pinned client (crm.pinned-fetch.ts), which checks the addresses it
+ * connects to with {@link refusedAddresses}.
  */
 export async function checkTarget(raw: string, policy: UrlPolicy, resolve: ResolveHost, signal?: AbortSignal): Promise<string | null> {
   let url: URL;
@@ -94,7 +96,17 @@ export async function checkTarget(raw: string, policy: UrlPolicy, resolve: Resol
   } catch (err) {
     return signal?.aborted && err === signal.reason ? 'timeout' : 'dns_failed';
   }
+  return refusedAddresses(addresses, false);
+}
+
+/**
+ * The error code when a host's addresses may not be connected to, else null:
+ * none resolved, or any of them private (or, for a loopback URL the policy
+ * lets through, any of them not loopback).
+ */
+export function refusedAddresses(addresses: string[], loopbackOnly: boolean): 'private_address' | 'dns_failed' | null {
   if (addresses.length === 0) return 'dns_failed';
+  if (loopbackOnly) return addresses.every((a) => isLoopback(embeddedV4(a) ?? a)) ? null : 'private_address';
   return addresses.some(isPrivateAddress) ? 'private_address' : null;
 }
 

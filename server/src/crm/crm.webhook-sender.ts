@@ -1,3 +1,4 @@
+import type { OutboundFetch } from './crm.pinned-fetch.js';
 import { signedHeaders } from './standard-webhooks.js';
 import { fromResponse, fromThrown, type SendResult } from './crm.send.js';
 
@@ -10,7 +11,7 @@ export const webhookId = (messageId: string) => `msg_${messageId.replace(/-/g, '
  * secret of the destination.
  */
 export async function sendWebhook(opts: {
-  fetch: typeof globalThis.fetch;
+  fetch: OutboundFetch;
   url: string;
   messageId: string;
   payload: Record<string, unknown>;
