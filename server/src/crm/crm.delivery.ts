@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import { enqueue } from '../jobs/queue.js';
 import { listTenants } from '../tenants/tenants.repository.js';
-import { sendToHubspot } from './crm.hubspot.js';
+import { sendToHubspot, type HubspotContactStore } from './crm.hubspot.js';
 import { createPinnedFetch, type OutboundFetch } from './crm.pinned-fetch.js';
 import { crmMetrics } from './crm.metrics.js';
 import { CRM_DELIVER_TASK, deliverJobKey } from './crm.outbox.js';
@@ -94,6 +94,7 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'clock' | 'config
       return sendWebhook({ fetch: outbound, url: dest.url, messageId: m.id, payload: m.payload, secrets, now, signal });
     }
     return sendToHubspot({
+      contacts: m.leadId ? contactStore(tenantId, dest.id, m.leadId) : undefined,
       fetch: outbound,
       baseUrl: dest.url,
       token: secrets[0]!,
@@ -102,6 +103,15 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'clock' | 'config
       now,
       signal,
     });
+  }
+
+  /** The HubSpot contact id of one lead at one destination, each call its own short transaction. */
+  function contactStore(tenantId: string, destinationId: string, leadId: string): HubspotContactStore {
+    return {
+      get: () => db.withTenant(tenantId, (tx) => repo.findHubspotContact(tx, destinationId, leadId)),
+      remember: (contactId) => db.withTenant(tenantId, (tx) => repo.rememberHubspotContact(tx, { tenantId, destinationId, leadId, contactId, now: clock.now() })),
+      forget: (contactId) => db.withTenant(tenantId, (tx) => repo.forgetHubspotContact(tx, destinationId, leadId, contactId)),
+    };
   }
 
   /** Hands the next pending message of this lead and destination to a worker. */

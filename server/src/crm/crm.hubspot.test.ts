@@ -8,6 +8,7 @@ import { bookingBody, createTenant, deliver, setWebhookSecret } from '../webhook
 import { bookingPageUrl, MEETING_TO_CONTACT } from './crm.hubspot.js';
 import { emitCrmEvent } from './crm.outbox.js';
 import { startHubspotStandin } from './test-support/hubspot-standin.js';
+import { dumpDatabase, expectAbsent } from '../gdpr/gdpr.test-support.js';
 import { loopbackOnlyFetch } from './test-support/receiver.js';
 
 const CAL_SECRET = 'whsec_hubspot_test_secret_0000000000000';
@@ -82,12 +83,35 @@ describe('HubSpot destination (against a stand-in of the CRM v3 API)', () => {
     expect(hubspot.meetings.size).toBe(2);
   });
 
-  it('when a subject.erased event names an email, then HubSpot gets a GDPR delete of that contact', async () => {
+  it('when the person is erased, then HubSpot gets a GDPR delete of their contact by the id recorded at booking, and no email of theirs remains in our database', async () => {
+    const contactId = [...hubspot.contacts.values()].find((c) => c.properties.email === 'ada@acme.example')!.id;
+    const stored = await t.database.owner.query(`SELECT lead_id, contact_id FROM crm_hubspot_contacts WHERE tenant_id = $1`, [tenantId]);
+    expect(stored.rows.map((r) => r.contact_id)).toEqual([contactId]);
+
+    const res = await request(t.app).delete(`/v1/admin/tenants/hs/subjects/${encodeURIComponent('ada@acme.example')}`).set(asAdmin).send({ cancelFutureBookings: false });
+    expect(res.status).toBe(200);
+    expect(res.body.crm).toEqual({ eventsEmitted: 1, status: 'queued' });
+    await pumpDeliveries(t, ctx);
+
+    const deletes = hubspot.requests.filter((r) => r.path === '/crm/v3/objects/contacts/gdpr-delete');
+    expect(deletes).toEqual([{ method: 'POST', path: '/crm/v3/objects/contacts/gdpr-delete', body: { objectId: contactId } }]);
+    expect(hubspot.gdprDeleted).toEqual([contactId]);
+    expect(hubspot.contacts.has(contactId)).toBe(false);
+    expect([...hubspot.meetings.values()].flatMap((m) => m.associations)).toEqual([]);
+    expect((await t.database.owner.query(`SELECT 1 FROM crm_hubspot_contacts WHERE tenant_id = $1`, [tenantId])).rowCount).toBe(0);
+    const dump = dumpDatabase(t.database.ownerUrl);
+    expect(dump).toContain('crm_hubspot_contacts');
+    for (const needle of ['ada@acme.example', 'Ada Lovelace']) expectAbsent(dump, needle, `dump: ${needle}`);
+  });
+
+  it('when a lead never reached HubSpot, then its erasure sends no GDPR delete', async () => {
+    const before = hubspot.requests.length;
     await t.database.db.withTenant(tenantId, (tx) =>
-      emitCrmEvent(tx, { tenantId, type: 'subject.erased', leadId: null, data: { email: 'ada@acme.example' } }, { now: t.clock.now() }),
+      emitCrmEvent(tx, { tenantId, type: 'subject.erased', leadId: '00000000-0000-4000-8000-000000000001', data: { leadId: '00000000-0000-4000-8000-000000000001', subjectRef: 'ref' } }, { now: t.clock.now() }),
     );
     await pumpDeliveries(t, ctx);
-    expect(hubspot.requests.at(-1)).toMatchObject({ method: 'POST', path: '/crm/v3/objects/contacts/gdpr-delete', body: { idProperty: 'email', objectId: 'ada@acme.example' } });
-    expect(hubspot.contacts.size).toBe(0);
+    expect(hubspot.requests.slice(before)).toEqual([]);
+    const dl = await request(t.app).get('/v1/admin/tenants/hs/deliveries?status=delivered').set(asAdmin);
+    expect(dl.body.data[0]).toMatchObject({ eventType: 'subject.erased', status: 'delivered' });
   });
 });

@@ -12,7 +12,25 @@ import { failed, fromResponse, fromThrown, sent, type SendResult } from './crm.s
  *
  * Only HubSpot's default properties are written (email, firstname, lastname,
  * the meeting's fields): a portal without custom properties accepts them.
+ *
+ * The contact's HubSpot id is recorded per lead ({@link HubspotContactStore}),
+ * because `subject.erased` carries no email: it becomes a GDPR delete of that
+ * contact id (`POST /crm/v3/objects/contacts/gdpr-delete { objectId }`), after
+ * which the record is dropped.
  */
+
+/** Where the HubSpot contact id of the message's lead is kept (bound to one lead and destination by the caller). */
+export interface HubspotContactStore {
+  /** The contact id recorded for the lead, if any. */
+  get(): Promise<string | null>;
+  /** Records the contact a message of the lead created or updated. */
+  remember(contactId: string): Promise<void>;
+  /** Drops the record after HubSpot deleted the contact. */
+  forget(contactId: string): Promise<void>;
+}
+
+/** For messages without a lead: nothing to remember. */
+export const noContactStore: HubspotContactStore = { get: async () => null, remember: async () => undefined, forget: async () => undefined };
 
 /** HubSpot-defined association type: meeting → contact. */
 export const MEETING_TO_CONTACT = 200;
@@ -138,7 +156,18 @@ export async function sendToHubspot(opts: {
   now: Date;
   /** The attempt's deadline (see {@link HubspotCall.signal}). */
   signal: AbortSignal;
+  /** The lead's recorded contact id; default: none kept. */
+  contacts?: HubspotContactStore;
 }): Promise<SendResult> {
+  const store = opts.contacts ?? noContactStore;
+  // A store failure is a failed attempt (retried), never a thrown job.
+  const stored = async <T>(op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch {
+      throw new CallFailed(failed('contact_store_failed'));
+    }
+  };
   const c: HubspotCall = { fetch: opts.fetch, base: opts.baseUrl.replace(/\/$/, ''), token: opts.token, signal: opts.signal, now: opts.now };
   const type = String(opts.payload.type);
   const data = obj(opts.payload.data);
@@ -149,12 +178,15 @@ export async function sendToHubspot(opts: {
   try {
     switch (type) {
       case 'lead.created':
-      case 'lead.updated':
-        await upsertContact(c, contactProps(lead));
+      case 'lead.updated': {
+        const contactId = await upsertContact(c, contactProps(lead));
+        await stored(() => store.remember(contactId));
         break;
+      }
       case 'booking.created':
       case 'booking.rescheduled': {
         const contactId = await upsertContact(c, contactProps({ email: lead.email, name: lead.name ?? obj(booking.attendee).name }));
+        await stored(() => store.remember(contactId));
         const start = String(booking.startTime ?? opts.payload.timestamp);
         const props: Record<string, string> = {
           hs_timestamp: start,
@@ -173,11 +205,15 @@ export async function sendToHubspot(opts: {
       case 'booking.cancelled':
         await setMeetingOutcome(c, bookingPageUrl(opts.calAppUrl, String(booking.uid)), 'CANCELED');
         break;
-      case 'subject.erased':
-        if (typeof data.email === 'string') {
-          await call(c, 'POST', '/crm/v3/objects/contacts/gdpr-delete', { idProperty: 'email', objectId: data.email }, [404]);
+      case 'subject.erased': {
+        // By the id recorded when the contact was written: the event names no email. 404: already gone.
+        const contactId = await stored(() => store.get());
+        if (contactId) {
+          await call(c, 'POST', '/crm/v3/objects/contacts/gdpr-delete', { objectId: contactId }, [404]);
+          await stored(() => store.forget(contactId));
         }
         break;
+      }
       default:
         break;
     }

@@ -262,3 +262,25 @@ export async function attemptsOf(tx: Tx, messageIds: string[]): Promise<AttemptR
   );
   return r.rows;
 }
+
+// --- HubSpot contact ids (for the GDPR delete of an erased lead) ---
+
+/** Records the HubSpot contact a destination created or updated for a lead. */
+export async function rememberHubspotContact(tx: Tx, c: { tenantId: string; destinationId: string; leadId: string; contactId: string; now: Date }): Promise<void> {
+  await tx.query(
+    `INSERT INTO crm_hubspot_contacts (tenant_id, destination_id, lead_id, contact_id, updated_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (tenant_id, destination_id, lead_id) DO UPDATE SET contact_id = EXCLUDED.contact_id, updated_at = EXCLUDED.updated_at`,
+    [c.tenantId, c.destinationId, c.leadId, c.contactId, c.now],
+  );
+}
+
+/** The HubSpot contact id recorded for a lead at a destination, if any. */
+export async function findHubspotContact(tx: Tx, destinationId: string, leadId: string): Promise<string | null> {
+  const r = await tx.query<{ contactId: string }>(`SELECT contact_id AS "contactId" FROM crm_hubspot_contacts WHERE destination_id = $1 AND lead_id = $2`, [destinationId, leadId]);
+  return r.rows[0]?.contactId ?? null;
+}
+
+/** Drops the record once HubSpot deleted that contact (unless it was replaced meanwhile). */
+export async function forgetHubspotContact(tx: Tx, destinationId: string, leadId: string, contactId: string): Promise<void> {
+  await tx.query(`DELETE FROM crm_hubspot_contacts WHERE destination_id = $1 AND lead_id = $2 AND contact_id = $3`, [destinationId, leadId, contactId]);
+}

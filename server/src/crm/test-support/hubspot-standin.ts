@@ -9,7 +9,9 @@ import express, { type Request, type Response } from 'express';
  *   POST  /crm/v3/objects/contacts/search    { filterGroups: [{ filters: [{ propertyName, operator: "EQ", value }] }], properties?, limit? }
  *   POST  /crm/v3/objects/contacts           { properties }                         → 201, 409 CONFLICT if the email exists
  *   PATCH /crm/v3/objects/contacts/{id}      { properties }
- *   POST  /crm/v3/objects/contacts/gdpr-delete { objectId, idProperty? }            → 204, 404
+ *   POST  /crm/v3/objects/contacts/gdpr-delete { objectId, idProperty? }            → 204, 404; objectId is the
+ *                                                  record id unless idProperty is "email"; the contact and its
+ *                                                  associations go (recorded in `gdprDeleted`)
  *   POST  /crm/v3/objects/meetings           { properties (hs_timestamp required), associations?: [{ to: { id }, types: [{ associationCategory, associationTypeId }] }] }
  *   POST  /crm/v3/objects/meetings/search    (as contacts)
  *   PATCH /crm/v3/objects/meetings/{id}      { properties }
@@ -41,6 +43,8 @@ export async function startHubspotStandin(token: string) {
   const contacts = new Map<string, Obj>();
   const meetings = new Map<string, Obj>();
   const requests: StandinRequest[] = [];
+  /** Contact ids removed by gdpr-delete, in order. */
+  const gdprDeleted: string[] = [];
   let nextId = 100;
   let failures: { status: number; headers: Record<string, string> }[] = [];
 
@@ -107,9 +111,14 @@ export async function startHubspotStandin(token: string) {
   app.post('/crm/v3/objects/meetings/search', search(meetings));
   app.post('/crm/v3/objects/contacts/gdpr-delete', (req, res) => {
     const { objectId, idProperty } = req.body ?? {};
-    const found = [...contacts.values()].find((c) => (idProperty === 'email' ? c.properties.email === objectId : c.id === objectId));
+    if (typeof objectId !== 'string' || objectId === '') return void error(res, 400, 'VALIDATION_ERROR', 'objectId is required');
+    if (idProperty !== undefined && idProperty !== 'email' && idProperty !== 'hs_object_id') return void error(res, 400, 'VALIDATION_ERROR', `Unknown idProperty "${idProperty}"`);
+    const found = [...contacts.values()].find((c) => (idProperty === 'email' ? c.properties.email?.toLowerCase() === objectId.toLowerCase() : c.id === objectId));
     if (!found) return void error(res, 404, 'OBJECT_NOT_FOUND', 'resource not found');
     contacts.delete(found.id);
+    // A GDPR delete removes the contact's associations too (the meetings stay, unassociated).
+    for (const m of meetings.values()) m.associations = m.associations.filter((a) => a.toId !== found.id);
+    gdprDeleted.push(found.id);
     res.status(204).end();
   });
   app.post('/crm/v3/objects/contacts', (req, res) => {
@@ -151,6 +160,7 @@ export async function startHubspotStandin(token: string) {
     contacts,
     meetings,
     requests,
+    gdprDeleted,
     failNext(n: number, status: number, headers: Record<string, string> = {}) {
       failures = Array.from({ length: n }, () => ({ status, headers }));
     },
