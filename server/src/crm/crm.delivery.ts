@@ -18,10 +18,11 @@ import { sendWebhook } from './crm.webhook-sender.js';
  * (committed before the request goes out), so a worker that dies mid-request
  * loses nothing: its lease runs out and the sweep hands the message to
  * another worker (the every-minute cron, and a one-off sweep each worker
- * schedules at start for when every lease of a dead predecessor has expired). Failures are retried with exponential backoff and jitter for
- * about a day (Retry-After is honoured), 410 disables the destination, and a
- * message that fails its last attempt is dead-lettered; the next one of its
- * lead then goes.
+ * schedules at start for when every lease of a dead predecessor has expired).
+ * Failures are retried with exponential backoff and jitter for about a day
+ * (Retry-After is honoured), 410 disables the destination, and a message
+ * that fails its last attempt is dead-lettered; the next one of its lead
+ * then goes.
  */
 
 /** Seconds before attempt 2, 3, …: about 23.9 hours in all, before jitter. */
