@@ -87,6 +87,9 @@ describe('HubSpot destination (against a stand-in of the CRM v3 API)', () => {
     const contactId = [...hubspot.contacts.values()].find((c) => c.properties.email === 'ada@acme.example')!.id;
     const stored = await t.database.owner.query(`SELECT lead_id, contact_id FROM crm_hubspot_contacts WHERE tenant_id = $1`, [tenantId]);
     expect(stored.rows.map((r) => r.contact_id)).toEqual([contactId]);
+    // Subject access shows the CRM record that points at the person.
+    const exported = await request(t.app).get(`/v1/admin/tenants/hs/subjects/${encodeURIComponent('ada@acme.example')}/export`).set(asAdmin);
+    expect(exported.body.crmContacts).toEqual([expect.objectContaining({ leadId: stored.rows[0].lead_id, contactId })]);
 
     const res = await request(t.app).delete(`/v1/admin/tenants/hs/subjects/${encodeURIComponent('ada@acme.example')}`).set(asAdmin).send({ cancelFutureBookings: false });
     expect(res.status).toBe(200);

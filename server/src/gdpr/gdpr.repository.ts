@@ -389,6 +389,17 @@ export interface CrmMessageRow {
   attemptLog: { attempt: number; startedAt: string; finishedAt: string | null; statusCode: number | null; outcome: string; error: string | null }[];
 }
 
+/** The CRM records that point at the person's leads (HubSpot contact ids; migration 0010). */
+export async function subjectCrmContacts(tx: Tx, leadIds: string[]): Promise<{ destinationId: string; leadId: string; contactId: string; updatedAt: Date }[]> {
+  if (leadIds.length === 0) return [];
+  const r = await tx.query(
+    `SELECT destination_id AS "destinationId", lead_id AS "leadId", contact_id AS "contactId", updated_at AS "updatedAt"
+       FROM crm_hubspot_contacts WHERE lead_id = ANY($1::uuid[]) ORDER BY updated_at`,
+    [leadIds],
+  );
+  return r.rows;
+}
+
 /** CRM messages about the person (their lead, or a payload naming their email), with every delivery attempt. */
 export async function subjectCrmMessages(tx: Tx, email: string, leadIds: string[]): Promise<CrmMessageRow[]> {
   const r = await tx.query<CrmMessageRow>(

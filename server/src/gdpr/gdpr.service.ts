@@ -133,7 +133,8 @@ async function gather(tx: Tx, email: string) {
   const observed = await repo.observedOf(tx, uids);
   const deliveries = await repo.deliveriesOf(tx, inbox.map((i) => i.id));
   const crm = await repo.subjectCrmMessages(tx, email, leads.map((l) => l.id));
-  return { bookings, uids, events, inbox, native, consents, observed, deliveries, leads, crm };
+  const crmContacts = await repo.subjectCrmContacts(tx, leads.map((l) => l.id));
+  return { bookings, uids, events, inbox, native, consents, observed, deliveries, leads, crm, crmContacts };
 }
 
 export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
@@ -191,6 +192,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
         nativeBookingRequests: g.native.map((n) => ({ idempotencyKey: n.idempotencyKey, bookingUid: n.bookingUid, response: n.response, createdAt: n.createdAt.toISOString() })),
         leads: g.leads.map((l) => ({ ...l, scoredAt: iso(l.scoredAt), createdAt: l.createdAt.toISOString(), updatedAt: l.updatedAt.toISOString() })),
         crmDeliveries: g.crm.map((m) => ({ ...m, createdAt: m.createdAt.toISOString(), deliveredAt: iso(m.deliveredAt) })),
+        crmContacts: g.crmContacts.map((c) => ({ ...c, updatedAt: c.updatedAt.toISOString() })),
         erasureReceipts: receipts.map(toReceipt),
       };
       const counts = {

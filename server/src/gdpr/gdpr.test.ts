@@ -88,7 +88,7 @@ async function exportOf(email = fx.subject.email) {
   return res.body;
 }
 
-const DATA_SECTIONS = ['bookings', 'formAnswers', 'rawDeliveries', 'deliveryLog', 'consentReceipts', 'observedBookings', 'nativeBookingRequests', 'leads', 'crmDeliveries'] as const;
+const DATA_SECTIONS = ['bookings', 'formAnswers', 'rawDeliveries', 'deliveryLog', 'consentReceipts', 'observedBookings', 'nativeBookingRequests', 'leads', 'crmDeliveries', 'crmContacts'] as const;
 
 describe('subject access export', () => {
   it('when a subject is exported, then it contains every record a direct SQL search for their email or name finds in this tenant', async () => {
