@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   const db = createDb({
     connectionString: databaseUrl,
     max: embedded ? 2 : config.databasePoolMax,
+    namedStatements: !embedded,
     onError: (err) => logger.warn({ err: err.message }, 'idle database connection failed'),
   });
   const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics: createMetrics({ defaultMetrics: true }) });

@@ -1,4 +1,4 @@
-import type { Tx } from '../db/db.js';
+import { statementName, type Tx } from '../db/db.js';
 
 /** A booking's status as Cal.com names it in API v2, lower case. */
 export type BookingStatus = 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'awaiting_host';
@@ -149,7 +149,7 @@ export async function recordAndApply(
     status: BookingStatus; occurredAt: Date; rank: number; now: Date; task: string;
   } & BookingFields,
 ): Promise<{ eventId: string; applied: boolean } | null> {
-  const r = await tx.query<{ eventId: string; applied: boolean }>(RECORD_AND_APPLY, [
+  const r = await tx.query<{ eventId: string; applied: boolean }>({ name: statementName(tx, 'record_and_apply'), text: RECORD_AND_APPLY, values: [
     b.tenantId, b.uid, b.calcomId, b.status, b.title, b.startTime, b.endTime, b.eventTypeId,
     b.attendees ? JSON.stringify(b.attendees) : null,
     b.attendees ? [...new Set(b.attendees.map((a) => a.email.toLowerCase()))] : null,
@@ -157,7 +157,7 @@ export async function recordAndApply(
     b.metadata ? JSON.stringify(b.metadata) : null,
     b.rescheduledFromUid, b.rescheduledToUid, b.cancellationReason, b.occurredAt, b.rank, b.now,
     b.trigger, b.source, b.inboxId, b.task,
-  ]);
+  ] });
   return r.rows[0] ?? null;
 }
 

@@ -6,6 +6,21 @@ export type Tx = pg.PoolClient;
 
 export const APP_ROLE = 'calbridge_app';
 
+const STATEMENT_SUFFIX = Symbol('calbridge.statementSuffix');
+let nextStatementSuffix = 0;
+
+/**
+ * A name under which a hot statement is prepared once per connection, so PostgreSQL
+ * parses and plans it once instead of on every call (the webhook intake's CTEs cost
+ * more to plan than to run). Undefined, which `pg` treats as unnamed, where the
+ * database was created without named statements. The name carries a number of the
+ * connection's own, so clients that share one backend cannot collide.
+ */
+export function statementName(tx: Tx, name: string): string | undefined {
+  const suffix = (tx as Tx & { [STATEMENT_SUFFIX]?: string })[STATEMENT_SUFFIX];
+  return suffix === undefined ? undefined : `${name}_${suffix}`;
+}
+
 /**
  * The database as the application sees it. Every query runs as the
  * row-level-security-bound role `calbridge_app` inside a transaction that
@@ -46,6 +61,12 @@ export interface CreateDbOptions {
   /** Fails a query that waits longer than this for a connection. */
   connectionTimeoutMillis?: number;
   onError?: (err: Error) => void;
+  /**
+   * Prepare hot statements by name ({@link statementName}); default true. Off for the embedded
+   * database: its clients share one backend, where the statements of every client that ever
+   * connected would stay prepared.
+   */
+  namedStatements?: boolean;
 }
 
 export function createDb(options: CreateDbOptions): Db {
@@ -68,6 +89,9 @@ export function createDb(options: CreateDbOptions): Db {
       client = await pool.connect();
     } catch (err) {
       throw new DatabaseUnavailable(err);
+    }
+    if (options.namedStatements !== false && !(STATEMENT_SUFFIX in client)) {
+      (client as pg.PoolClient & { [STATEMENT_SUFFIX]?: string })[STATEMENT_SUFFIX] = String(nextStatementSuffix++);
     }
     let broken = false;
     try {

@@ -1,6 +1,6 @@
 import { Logger as JobLogger, run, type Runner, type Task, type TaskList } from 'graphile-worker';
 import pg from 'pg';
-import type { Tx } from '../db/db.js';
+import { statementName, type Tx } from '../db/db.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -24,14 +24,11 @@ export interface EnqueueOptions {
  * transaction commits. The payload must hold ids only, never personal data.
  */
 export async function enqueue(tx: Tx, task: string, payload: Record<string, unknown>, options: EnqueueOptions = {}): Promise<string> {
-  const r = await tx.query<{ id: string }>('SELECT calbridge_enqueue($1, $2::json, $3, $4, $5, $6)::text AS id', [
-    task,
-    JSON.stringify(payload),
-    options.runAt ?? null,
-    options.jobKey ?? null,
-    options.maxAttempts ?? null,
-    options.queueName ?? null,
-  ]);
+  const r = await tx.query<{ id: string }>({
+    name: statementName(tx, 'enqueue'),
+    text: 'SELECT calbridge_enqueue($1, $2::json, $3, $4, $5, $6)::text AS id',
+    values: [task, JSON.stringify(payload), options.runAt ?? null, options.jobKey ?? null, options.maxAttempts ?? null, options.queueName ?? null],
+  });
   return r.rows[0]!.id;
 }
 

@@ -1,4 +1,4 @@
-import type { Tx } from '../db/db.js';
+import { statementName, type Tx } from '../db/db.js';
 
 export type DeliveryOutcome = 'accepted' | 'duplicate' | 'stale' | 'rejected';
 
@@ -20,7 +20,7 @@ export async function insertInbox(
   tx: Tx,
   d: { tenantId: string; bodySha256: Buffer; trigger: string; eventCreatedAt: Date; bookingUid: string | null; receivedAt: Date; body: Buffer },
 ): Promise<string | null> {
-  const r = await tx.query<{ id: string | null }>(
+  const r = await tx.query<{ id: string | null }>({ name: statementName(tx, 'insert_inbox'), text:
     `WITH i AS (
        INSERT INTO webhook_inbox (tenant_id, body_sha256, trigger_event, event_created_at, booking_uid, received_at, body)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -31,7 +31,7 @@ export async function insertInbox(
      SELECT $1, $6, $3, CASE WHEN i.id IS NULL THEN 'duplicate' ELSE 'accepted' END, NULL, i.id
        FROM (SELECT 1) AS one LEFT JOIN i ON true
      RETURNING inbox_id AS id`,
-    [d.tenantId, d.bodySha256, d.trigger, d.eventCreatedAt, d.bookingUid, d.receivedAt, d.body],
+    values: [d.tenantId, d.bodySha256, d.trigger, d.eventCreatedAt, d.bookingUid, d.receivedAt, d.body] },
   );
   return r.rows[0]?.id ?? null;
 }
