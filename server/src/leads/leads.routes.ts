@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
-import { toLead, toRuleSet, type LeadsService } from './leads.service.js';
+import { toLead, toLeadBooking, toRuleSet, type LeadsService } from './leads.service.js';
 
 const Id = z.uuid();
 
@@ -46,15 +46,7 @@ export function leadsRoutes(leads: LeadsService, tenants: TenantsService): Route
     res.json({
       ...toLead(lead),
       bookings: bookings.map((b) => ({
-        uid: b.row.uid,
-        status: b.row.status,
-        title: b.row.title,
-        startTime: b.row.startTime?.toISOString() ?? null,
-        endTime: b.row.endTime?.toISOString() ?? null,
-        eventTypeId: b.row.eventTypeId,
-        eventType: b.facts.eventSlug,
-        rescheduledFromUid: b.row.rescheduledFromUid,
-        rescheduledToUid: b.row.rescheduledToUid,
+        ...toLeadBooking(b),
         noShow: b.facts.noShow,
         answers: b.facts.answers,
         utm: b.facts.utm,

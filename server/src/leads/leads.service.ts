@@ -123,15 +123,7 @@ export function createLeadsService(ctx: Pick<AppContext, 'db' | 'clock'>) {
     const me = b.row.attendees[0];
     return {
       booking: {
-        uid: b.row.uid,
-        status: b.row.status,
-        title: b.row.title,
-        startTime: b.row.startTime?.toISOString() ?? null,
-        endTime: b.row.endTime?.toISOString() ?? null,
-        eventTypeId: b.row.eventTypeId,
-        eventType: b.facts.eventSlug,
-        rescheduledFromUid: b.row.rescheduledFromUid,
-        rescheduledToUid: b.row.rescheduledToUid,
+        ...toLeadBooking(b),
         cancellationReason: b.row.cancellationReason,
         attendee: { email: s.lead.email, name: me?.name ?? null, timeZone: me?.timeZone ?? null },
         answers,
@@ -250,6 +242,21 @@ export function createLeadsService(ctx: Pick<AppContext, 'db' | 'clock'>) {
 }
 
 export type LeadsService = ReturnType<typeof createLeadsService>;
+
+/** A lead's booking as the admin API and CRM messages show it (the part they share). */
+export function toLeadBooking(b: EnrichedBooking) {
+  return {
+    uid: b.row.uid,
+    status: b.row.status,
+    title: b.row.title,
+    startTime: b.row.startTime?.toISOString() ?? null,
+    endTime: b.row.endTime?.toISOString() ?? null,
+    eventTypeId: b.row.eventTypeId,
+    eventType: b.facts.eventSlug,
+    rescheduledFromUid: b.row.rescheduledFromUid,
+    rescheduledToUid: b.row.rescheduledToUid,
+  };
+}
 
 export function toLead(l: repo.LeadRecord) {
   return {
