@@ -75,8 +75,22 @@ export const UtmParams = z.strictObject({
 });
 export type UtmParams = z.infer<typeof UtmParams>;
 
+/**
+ * The booking metadata key under which the widget puts its per-session nonce. The nonce is made
+ * in the browser (32 random bytes, base64url), sent once with the session request (the server
+ * keeps only its SHA-256) and placed in the booking's metadata, so the webhook that carries the
+ * booking back proves the booking came through that session. A consent receipt is linked to a
+ * booking only on that proof, never on a page's word (docs/security.md).
+ */
+export const CALBRIDGE_NONCE_METADATA_KEY = 'cb_nonce';
+
+/** A widget session nonce as the browser makes it: 32 random bytes in base64url (43 characters). */
+export const SessionNonce = z.string().regex(/^[A-Za-z0-9_-]{43}$/, '32 random bytes in base64url');
+
 /** Body of `POST /v1/widget/:tenant/sessions`, sent once the visitor has consented. */
 export const CreateSessionRequest = z.strictObject({
+  /** The nonce the widget also puts in the booking's metadata under {@link CALBRIDGE_NONCE_METADATA_KEY}. */
+  nonce: SessionNonce.optional(),
   consent: z.strictObject({
     version: z.string().min(1).max(64),
     purposes: z.array(z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/)).min(1).max(10),
