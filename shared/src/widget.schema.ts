@@ -87,6 +87,19 @@ export const CALBRIDGE_NONCE_METADATA_KEY = 'cb_nonce';
 /** A widget session nonce as the browser makes it: 32 random bytes in base64url (43 characters). */
 export const SessionNonce = z.string().regex(/^[A-Za-z0-9_-]{43}$/, '32 random bytes in base64url');
 
+/**
+ * Where a visitor's consent came from: the widget's own consent step, the page's script
+ * (`grantConsent()`), an IAB TCF v2.2 CMP (`consent="tcf"`) or Google Consent Mode (`consent="gcm"`).
+ */
+export const ConsentSource = z.enum(['widget', 'api', 'tcf', 'gcm']);
+export type ConsentSource = z.infer<typeof ConsentSource>;
+
+const ClickId = z.string().max(500).optional();
+
+/** Ad click identifiers read from the host page's URL, kept for attribution like UTM values. */
+export const ClickIds = z.strictObject({ gclid: ClickId, fbclid: ClickId });
+export type ClickIds = z.infer<typeof ClickIds>;
+
 /** Body of `POST /v1/widget/:tenant/sessions`, sent once the visitor has consented. */
 export const CreateSessionRequest = z.strictObject({
   /** The nonce the widget also puts in the booking's metadata under {@link CALBRIDGE_NONCE_METADATA_KEY}. */
@@ -94,6 +107,8 @@ export const CreateSessionRequest = z.strictObject({
   consent: z.strictObject({
     version: z.string().min(1).max(64),
     purposes: z.array(z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/)).min(1).max(10),
+    /** Where the consent came from; recorded on the receipt. Default `widget`. */
+    source: ConsentSource.optional(),
   }),
   context: z.strictObject({
     /** Host page URL without query or fragment (those may hold personal data). */
@@ -101,6 +116,7 @@ export const CreateSessionRequest = z.strictObject({
     /** Origin of the referring page, or the empty string. */
     referrer: z.string().max(2048),
     utm: UtmParams,
+    clickIds: ClickIds.optional(),
   }),
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
