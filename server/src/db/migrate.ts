@@ -19,7 +19,7 @@ export interface Migration {
 
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
-    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .filter((f) => /^\d{4}[a-z]?_[a-z0-9_]+\.sql$/.test(f))
     .sort()
     .map((name) => {
       const sql = readFileSync(join(dir, name), 'utf8');
@@ -37,7 +37,14 @@ export async function migrate(connectionString: string, dir = MIGRATIONS_DIR): P
   const migrations = loadMigrations(dir);
   // The job queue's own schema (graphile-worker keeps its migrations and its lock).
   await installJobQueue({ connectionString, logger: silentJobLogger });
-  const client = new pg.Client({ connectionString });
+  // Deadlines here too: another instance may hold the migration lock, or the server may not answer.
+  // A migration's statements may run long on a large database, but not forever.
+  const client = new pg.Client({
+    connectionString,
+    connectionTimeoutMillis: 10_000,
+    query_timeout: 15 * 60_000,
+    options: '-c lock_timeout=120000 -c statement_timeout=900000',
+  });
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock(hashtext('calbridge_migrations'))");
