@@ -49,6 +49,13 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url.optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  // Deadlines on every database wait (server/src/db/db.ts): nothing waits forever.
+  DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(3_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(3_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(15_000),
+  CALBRIDGE_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  CALBRIDGE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(15_000),
   CALBRIDGE_DATA_DIR: z.string().min(1).default('.calbridge'),
   CALBRIDGE_ENCRYPTION_KEYS: keyRing,
   CALBRIDGE_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -85,9 +92,15 @@ export interface Config {
   host: string;
   publicUrl: string;
   logLevel: string;
-  /** Absent: run on the embedded PGlite database under `dataDir`. */
+  /** Absent: run on the embedded PostgreSQL under `dataDir` (embedded/postgres.ts). */
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /** Deadlines on every database wait. */
+  databaseTimeouts: { acquireMs: number; statementMs: number; lockMs: number; idleInTransactionMs: number };
+  /** Jobs one instance's worker runs at once. */
+  jobConcurrency: number;
+  /** How long SIGTERM waits for requests and jobs in flight before the process ends anyway. */
+  shutdownTimeoutMs: number;
   dataDir: string;
   encryptionKeys: { id: string; key: Buffer }[];
   adminToken: string | undefined;
@@ -154,6 +167,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databaseTimeouts: {
+      acquireMs: e.DATABASE_ACQUIRE_TIMEOUT_MS,
+      statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockMs: e.DATABASE_LOCK_TIMEOUT_MS,
+      idleInTransactionMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
+    jobConcurrency: e.CALBRIDGE_JOB_CONCURRENCY,
+    shutdownTimeoutMs: e.CALBRIDGE_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.CALBRIDGE_DATA_DIR,
     encryptionKeys: e.CALBRIDGE_ENCRYPTION_KEYS,
     adminToken: e.CALBRIDGE_ADMIN_TOKEN,

@@ -13,8 +13,9 @@ let nextStatementSuffix = 0;
  * A name under which a hot statement is prepared once per connection, so PostgreSQL
  * parses and plans it once instead of on every call (the webhook intake's CTEs cost
  * more to plan than to run). Undefined, which `pg` treats as unnamed, where the
- * database was created without named statements. The name carries a number of the
- * connection's own, so clients that share one backend cannot collide.
+ * database was created without named statements (e.g. behind PgBouncer in transaction mode,
+ * where one client's statements can meet another server connection). The name carries a
+ * number of the connection's own, so two clients that ever land on one backend cannot collide.
  */
 export function statementName(tx: Tx, name: string): string | undefined {
   const suffix = (tx as Tx & { [STATEMENT_SUFFIX]?: string })[STATEMENT_SUFFIX];
@@ -43,6 +44,8 @@ export interface Db {
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH',
   '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '40001', '40P01',
+  // Our own deadlines: statement_timeout (57014), lock_timeout (55P03), idle_in_transaction_session_timeout (25P03).
+  '57014', '55P03', '25P03',
 ]);
 
 /** True when an error means "try again later" rather than "this request is wrong". */
@@ -50,36 +53,75 @@ export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: string }).code;
   if (code && UNAVAILABLE_CODES.has(code)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Query read timeout/i.test(
     err.message,
   );
+}
+
+/** Deadlines every connection works under, so nothing waits forever (README: configuration). */
+export interface DbTimeouts {
+  /** Longest wait for a connection from the pool. */
+  acquireMs: number;
+  /** Longest a statement may run on the server (`statement_timeout`). */
+  statementMs: number;
+  /** Longest wait for a lock (`lock_timeout`). */
+  lockMs: number;
+  /** Longest a transaction may sit idle (`idle_in_transaction_session_timeout`). */
+  idleInTransactionMs: number;
+}
+
+export const DEFAULT_DB_TIMEOUTS: DbTimeouts = { acquireMs: 3_000, statementMs: 5_000, lockMs: 3_000, idleInTransactionMs: 15_000 };
+
+/**
+ * What the client waits for an answer beyond the server's own statement deadline: a server
+ * that is frozen or cut off never sends the cancellation, so the client stops waiting itself.
+ */
+const CLIENT_GRACE_MS = 1_000;
+
+/**
+ * The server-side deadlines as connection startup options: in force for every statement of
+ * the session, including those a library (graphile-worker) sends. PgBouncer in transaction
+ * mode drops startup options; `transaction()` sets them again per transaction for that reason.
+ */
+export function timeoutStartupOptions(t: DbTimeouts): string {
+  return `-c statement_timeout=${t.statementMs} -c lock_timeout=${t.lockMs} -c idle_in_transaction_session_timeout=${t.idleInTransactionMs}`;
+}
+
+/** pg.Pool settings that bound every wait: acquiring, each query on the client side, and the server's deadlines. */
+export function boundedPoolConfig(t: DbTimeouts): Pick<pg.PoolConfig, 'connectionTimeoutMillis' | 'query_timeout' | 'options'> {
+  return {
+    connectionTimeoutMillis: t.acquireMs,
+    query_timeout: t.statementMs + CLIENT_GRACE_MS,
+    options: timeoutStartupOptions(t),
+  };
 }
 
 export interface CreateDbOptions {
   connectionString: string;
   max?: number;
-  /** Fails a query that waits longer than this for a connection. */
-  connectionTimeoutMillis?: number;
+  /** Deadlines; {@link DEFAULT_DB_TIMEOUTS} by default. */
+  timeouts?: DbTimeouts;
   onError?: (err: Error) => void;
-  /**
-   * Prepare hot statements by name ({@link statementName}); default true. Off for the embedded
-   * database: its clients share one backend, where the statements of every client that ever
-   * connected would stay prepared.
-   */
+  /** Prepare hot statements by name ({@link statementName}); default true. */
   namedStatements?: boolean;
 }
 
+/** How long `/readyz` waits for the database before it says "not ready". */
+const READY_DEADLINE_MS = 900;
+
 export function createDb(options: CreateDbOptions): Db {
+  const timeouts = options.timeouts ?? DEFAULT_DB_TIMEOUTS;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: 30_000,
+    ...boundedPoolConfig(timeouts),
   });
-  // A client losing its connection must not crash the process: idle ones
-  // report through the pool; a checked-out one between queries (the pool
-  // takes its idle listener off) through its own listener. The pending or
-  // next query then fails and the transaction maps it to DatabaseUnavailable.
+  const localTimeouts = [
+    `SET LOCAL statement_timeout = ${timeouts.statementMs}`,
+    `SET LOCAL lock_timeout = ${timeouts.lockMs}`,
+    `SET LOCAL idle_in_transaction_session_timeout = ${timeouts.idleInTransactionMs}`,
+  ];
   pool.on('error', (err) => options.onError?.(err));
   pool.on('connect', (client) => client.on('error', (err) => options.onError?.(err)));
 
@@ -95,24 +137,25 @@ export function createDb(options: CreateDbOptions): Db {
     }
     let broken = false;
     try {
-      // Per transaction, not per session: the role cannot leak to another
-      // caller of a shared connection (pglite-socket multiplexes one backend).
-      // One simple-protocol round trip instead of three: every request pays it.
+      // Per transaction, not per session: nothing leaks to the connection's next user, and it
+      // holds behind PgBouncer in transaction mode. One simple-protocol round trip: every request pays it.
       await client.query(
-        ['BEGIN', `SET LOCAL ROLE ${APP_ROLE}`, ...settings.map(([name, value]) => `SELECT set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true)`)].join('; '),
+        ['BEGIN', `SET LOCAL ROLE ${APP_ROLE}`, ...localTimeouts, ...settings.map(([name, value]) => `SELECT set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true)`)].join('; '),
       );
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
+      if (isUnavailable(err)) {
+        // No ROLLBACK on a connection that timed out or broke: it would wait out another deadline.
+        // Destroying the connection ends the transaction on the server.
+        broken = true;
+        throw new DatabaseUnavailable(err);
+      }
       try {
         await client.query('ROLLBACK');
       } catch {
         broken = true;
-      }
-      if (isUnavailable(err)) {
-        broken = true;
-        throw new DatabaseUnavailable(err);
       }
       throw err;
     } finally {
@@ -129,11 +172,20 @@ export function createDb(options: CreateDbOptions): Db {
       return transaction([['app.scope', 'platform']], fn);
     },
     async ready(expectedMigrations) {
+      // Answers within a second whatever the database does: a frozen server or a pool whose
+      // connections are all stuck is "not ready", not a hanging probe.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<false>((ok) => {
+        timer = setTimeout(() => ok(false), READY_DEADLINE_MS);
+      });
+      const probe = pool
+        .query<{ n: number }>('SELECT count(*)::int AS n FROM calbridge_migrations')
+        .then((r) => (r.rows[0]?.n ?? 0) >= expectedMigrations)
+        .catch(() => false);
       try {
-        const r = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM calbridge_migrations');
-        return (r.rows[0]?.n ?? 0) >= expectedMigrations;
-      } catch {
-        return false;
+        return await Promise.race([probe, deadline]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async close() {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
-import { createDb } from '../db/db.js';
+import { createDb, DEFAULT_DB_TIMEOUTS } from '../db/db.js';
 import { asAdmin, capturingLogger, createTestApp, manualClock, offlineFetch, type TestApp } from '../test-support/app.js';
 
 let t: TestApp;
@@ -69,7 +69,7 @@ describe('HTTP basics', () => {
 
 describe('readiness without a database', () => {
   it('when the database cannot be reached, then /readyz answers 503 and the process stays up', async () => {
-    const db = createDb({ connectionString: 'postgres://nobody@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
+    const db = createDb({ connectionString: 'postgres://nobody@127.0.0.1:1/none', timeouts: { ...DEFAULT_DB_TIMEOUTS, acquireMs: 500 } });
     const app = createApp({ config: t.config, db, fetch: offlineFetch, clock: manualClock(), logger: capturingLogger().logger });
     const res = await request(app).get('/readyz');
     expect(res.status).toBe(503);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb } from '../db/db.js';
+import { createDb, DEFAULT_DB_TIMEOUTS } from '../db/db.js';
 import { migrate } from '../db/migrate.js';
 import { createTestApp, type TestApp } from '../test-support/app.js';
 import { signCalcomBody } from './webhooks.signature.js';
@@ -39,11 +39,7 @@ beforeAll(async () => {
   const lib = (await import(new URL('../../../scripts/lib.mjs', import.meta.url).href)) as { startThrowawayPostgres(): Promise<Cluster> };
   cluster = await lib.startThrowawayPostgres();
   await migrate(cluster.url);
-  const db = createDb({ connectionString: cluster.url, max: 8, connectionTimeoutMillis: 1000, onError: () => undefined });
-  // A connection killed while checked out emits 'error' on its client, which db.ts does not listen to
-  // (only idle clients are covered); without this the process would die on an unhandled 'error' event.
-  // Reported to the foundation: db.ts should add this listener itself, as jobs/queue.ts does.
-  db.pool.on('connect', (client) => client.on('error', () => undefined));
+  const db = createDb({ connectionString: cluster.url, max: 8, timeouts: { ...DEFAULT_DB_TIMEOUTS, acquireMs: 1000 }, onError: () => undefined });
   const owner = new pg.Pool({ connectionString: cluster.url, max: 2 });
   owner.on('error', () => undefined);
   owner.on('connect', (client) => client.on('error', () => undefined));
