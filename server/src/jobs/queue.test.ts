@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asAdmin, capturingLogger, createTestApp, type TestApp } from '../test-support/app.js';
@@ -51,5 +52,41 @@ describe('job queue', () => {
     await ran;
     expect(seen).toEqual([{ tenantId, n: 1 }]);
     await expect.poll(() => pendingJobs('test.commit')).toBe(0);
+  });
+
+  it('when a job fails, then the failure is logged at warn and counted, and a due job nobody takes shows as the oldest runnable age', async () => {
+    const registry = new Registry();
+    const { logger, lines } = capturingLogger();
+    let failed!: () => void;
+    const attempted = new Promise<void>((ok) => (failed = ok));
+    await t.database.db.withTenant(tenantId, (tx) => enqueue(tx, 'test.fails', { tenantId }, { maxAttempts: 1 }));
+    // A due job of a task no worker here knows: it waits, as it would on a stalled queue.
+    await t.database.db.withTenant(tenantId, (tx) => enqueue(tx, 'test.nobody', { tenantId }, { runAt: new Date(Date.now() - 120_000) }));
+    const failing = await startWorker({
+      connectionString: t.database.ownerUrl,
+      logger,
+      registry,
+      pollIntervalMs: 100,
+      handlers: {
+        'test.fails': async () => {
+          failed();
+          throw new Error('receiver said no');
+        },
+      },
+    });
+    try {
+      await attempted;
+      const outcomes = async () =>
+        (await registry.getSingleMetric('calbridge_jobs_total')!.get()).values.filter((v) => v.labels.task === 'test.fails').map((v) => `${v.labels.outcome}:${v.value}`);
+      await expect.poll(outcomes).toEqual(['error:1', 'failed:1']);
+      const text = await registry.metrics();
+      const age = Number(/^calbridge_jobs_oldest_runnable_age_seconds (\S+)$/m.exec(text)?.[1]);
+      expect(age).toBeGreaterThanOrEqual(100);
+      expect(text).toMatch(/^calbridge_jobs_runnable [1-9]/m);
+      const logged = lines.map((l) => JSON.parse(l) as { level: number; task?: string; msg: string });
+      expect(logged.filter((l) => l.task === 'test.fails').map((l) => l.level)).toEqual(expect.arrayContaining([40, 50]));
+    } finally {
+      await failing.stop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { Logger as JobLogger, run, type Runner, type Task, type TaskList } from 'graphile-worker';
 import pg from 'pg';
-import { statementName, type Tx } from '../db/db.js';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { boundedPoolConfig, DEFAULT_DB_TIMEOUTS, statementName, type DbTimeouts, type Tx } from '../db/db.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -35,8 +36,69 @@ export async function enqueue(tx: Tx, task: string, payload: Record<string, unkn
 export type JobHandler = (payload: Record<string, unknown>, job: { id: string; attempts: number; maxAttempts: number }) => Promise<void>;
 
 export interface Worker {
-  stop(): Promise<void>;
+  /**
+   * Stops taking jobs and waits for the running ones, at most `timeoutMs` (then their
+   * connections are closed: graphile-worker retries a job whose lock expires, after 4 hours).
+   */
+  stop(timeoutMs?: number): Promise<void>;
 }
+
+/** The job queue's metrics (`calbridge_jobs_*`): outcomes, worker errors, and how stale the queue is. */
+function jobMetrics(registry: Registry, pool: pg.Pool) {
+  const runs = new Counter({
+    name: 'calbridge_jobs_total',
+    help: 'Jobs run, by task and outcome (success; error = an attempt failed and will be retried; failed = no attempts left).',
+    labelNames: ['task', 'outcome'] as const,
+    registers: [registry],
+  });
+  const workerErrors = new Counter({
+    name: 'calbridge_jobs_worker_errors_total',
+    help: 'Errors of the job worker itself, outside any job: getting a job, the LISTEN connection, writing a result.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  // Read at scrape time, under a short deadline: a stalled queue shows as a growing age.
+  // Both gauges are collected at once (prom-client collects in parallel): they share one read.
+  let last = { age: 0, runnable: 0 };
+  let reading: Promise<void> | null = null;
+  const refresh = () =>
+    (reading ??= read()
+      .catch(() => {
+        workerErrors.inc({ kind: 'metrics_read' });
+      })
+      .finally(() => {
+        reading = null;
+      }));
+  const read = async () => {
+    const r = await pool.query<{ age: number | null; runnable: number }>({
+      text: `SELECT extract(epoch FROM now() - min(run_at))::float8 AS age, count(*)::int AS runnable
+               FROM graphile_worker._private_jobs WHERE is_available AND run_at <= now()`,
+      query_timeout: 900,
+    } as pg.QueryConfig);
+    last = { age: Math.max(0, r.rows[0]?.age ?? 0), runnable: r.rows[0]?.runnable ?? 0 };
+  };
+  new Gauge({
+    name: 'calbridge_jobs_oldest_runnable_age_seconds',
+    help: 'Age of the oldest job that is due and not taken (0 when none): a stalled queue grows it. The last reading is kept when the database does not answer.',
+    registers: [registry],
+    async collect() {
+      await refresh();
+      this.set(last.age);
+    },
+  });
+  new Gauge({
+    name: 'calbridge_jobs_runnable',
+    help: 'Jobs that are due and not taken.',
+    registers: [registry],
+    async collect() {
+      await refresh();
+      this.set(last.runnable);
+    },
+  });
+  return { runs, workerErrors };
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Starts a worker for these handlers on its own small pool (owner role; handlers use db.withTenant for data). */
 export async function startWorker(options: {
@@ -47,9 +109,21 @@ export async function startWorker(options: {
   pollIntervalMs?: number;
   /** A crontab in graphile-worker's format, e.g. `*\/15 * * * * reconcile.all`. */
   crontab?: string;
+  /** Deadlines for the worker's own connections; {@link DEFAULT_DB_TIMEOUTS} by default. */
+  timeouts?: DbTimeouts;
+  /** Where `calbridge_jobs_*` are registered; a private registry when absent. */
+  registry?: Registry;
 }): Promise<Worker> {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: (options.concurrency ?? 2) + 2 });
-  const onError = (err: Error) => options.logger.warn({ err: err.message }, 'job queue connection failed');
+  const concurrency = options.concurrency ?? 2;
+  const timeouts = options.timeouts ?? DEFAULT_DB_TIMEOUTS;
+  // One connection per running job, one for LISTEN, one for getting jobs and cron.
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: concurrency + 2, ...boundedPoolConfig(timeouts) });
+  const log = options.logger.child({ component: 'jobs' });
+  const metrics = jobMetrics(options.registry ?? new Registry(), pool);
+  const onError = (err: Error) => {
+    metrics.workerErrors.inc({ kind: 'connection' });
+    log.warn({ err: err.message }, 'job queue connection failed');
+  };
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
   const taskList: TaskList = {};
@@ -63,25 +137,59 @@ export async function startWorker(options: {
     };
     taskList[name] = task;
   }
-  const log = options.logger.child({ component: 'jobs' });
   const runner: Runner = await run({
     pgPool: pool,
     taskList,
-    concurrency: options.concurrency ?? 2,
+    concurrency,
     pollInterval: options.pollIntervalMs ?? 1000,
     noHandleSignals: true,
     crontab: options.crontab ?? '',
     logger: new JobLogger((scope) => (level, message) => {
-      // graphile-worker's messages name tasks and job ids, never payloads.
+      // graphile-worker's messages name tasks and job ids, never payloads. Its own failures
+      // (getting jobs, LISTEN) are errors at its level; they are counted below and logged at warn
+      // there, so they are visible at the default level rather than only under debug.
       const fn = level === 'error' ? log.error : level === 'warning' ? log.warn : log.debug;
       fn.call(log, { task: scope.taskIdentifier, jobId: scope.jobId }, message);
     }),
   });
+  // Every outcome counted; a failed attempt at warn, a job out of attempts at error.
+  runner.events.on('job:success', ({ job }) => metrics.runs.inc({ task: job.task_identifier, outcome: 'success' }));
+  runner.events.on('job:error', ({ job, error }) => {
+    metrics.runs.inc({ task: job.task_identifier, outcome: 'error' });
+    log.warn({ task: job.task_identifier, jobId: String(job.id), attempt: job.attempts, maxAttempts: job.max_attempts, err: errorText(error) }, 'job attempt failed; it will be retried');
+  });
+  runner.events.on('job:failed', ({ job, error }) => {
+    metrics.runs.inc({ task: job.task_identifier, outcome: 'failed' });
+    log.error({ task: job.task_identifier, jobId: String(job.id), attempts: job.attempts, err: errorText(error) }, 'job failed with no attempts left');
+  });
+  runner.events.on('worker:getJob:error', ({ error }) => {
+    // graphile-worker backs off before asking again; each failure is counted and visible.
+    metrics.workerErrors.inc({ kind: 'get_job' });
+    log.warn({ err: errorText(error) }, 'the worker could not get a job from the database; backing off');
+  });
+  runner.events.on('pool:listen:error', ({ error }) => {
+    metrics.workerErrors.inc({ kind: 'listen' });
+    log.warn({ err: errorText(error) }, 'the worker lost its LISTEN connection; reconnecting');
+  });
+  runner.events.on('worker:fatalError', ({ error }) => {
+    metrics.workerErrors.inc({ kind: 'fatal' });
+    log.error({ err: errorText(error) }, 'the worker failed outside a job');
+  });
   return {
-    async stop() {
-      await runner.stop();
-      await runner.promise.catch(() => undefined);
-      await pool.end();
+    async stop(timeoutMs = 15_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<'timeout'>((ok) => {
+        timer = setTimeout(() => ok('timeout'), timeoutMs);
+      });
+      const stopped = (async () => {
+        await runner.stop();
+        await runner.promise.catch(() => undefined);
+        return 'stopped' as const;
+      })().catch(() => 'stopped' as const);
+      const outcome = await Promise.race([stopped, bound]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') log.warn({ timeoutMs }, 'jobs still running at the shutdown bound; their connections are closed');
+      await pool.end().catch(() => undefined);
     },
   };
 }
