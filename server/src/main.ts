@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { createApp, createContext } from './app.js';
 import { systemClock } from './clock.js';
-import { ConfigError, parseConfig, readEnvironment } from './config.js';
+import { ConfigError, parseConfig, readEnvironment, type Config } from './config.js';
 import { createDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { startEmbeddedPostgres } from './embedded/postgres.js';
@@ -17,12 +17,15 @@ async function main(): Promise<void> {
   let env = readEnvironment();
   const embedded = !env.DATABASE_URL;
   let printAdminToken = false;
+  let embeddedPassword: string | undefined;
   if (embedded) {
     const dataDir = resolve(env.CALBRIDGE_DATA_DIR || '.calbridge');
     const { secrets, created } = loadOrCreateEmbeddedSecrets(dataDir);
     printAdminToken = created && !env.CALBRIDGE_ADMIN_TOKEN;
+    embeddedPassword = secrets.CALBRIDGE_EMBEDDED_DATABASE_PASSWORD;
     // Values the operator set win over generated ones.
-    env = { ...secrets, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v)), CALBRIDGE_DATA_DIR: dataDir };
+    const { CALBRIDGE_EMBEDDED_DATABASE_PASSWORD: _password, ...configurable } = secrets;
+    env = { ...configurable, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v)), CALBRIDGE_DATA_DIR: dataDir };
   }
 
   let config;
@@ -37,20 +40,50 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel });
-  const pg = embedded ? await startEmbeddedPostgres(config.dataDir) : null;
+  const pg = embedded ? await startEmbeddedPostgres({ dataDir: config.dataDir, password: embeddedPassword! }) : null;
+  if (pg) logger.info({ port: pg.port, dataDir: pg.dataDir }, 'embedded PostgreSQL started (loopback only, password required)');
   const databaseUrl = pg?.url ?? config.databaseUrl!;
+  // The embedded database stops with us, also when start-up fails after it started.
+  const stopDatabase = async () => pg?.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'embedded PostgreSQL did not stop cleanly'));
+  try {
+    await serve(config, logger, databaseUrl, embedded, printAdminToken, stopDatabase);
+  } catch (err) {
+    await stopDatabase();
+    throw err;
+  }
+}
+
+async function serve(
+  config: Config,
+  logger: ReturnType<typeof createLogger>,
+  databaseUrl: string,
+  embedded: boolean,
+  printAdminToken: boolean,
+  stopDatabase: () => Promise<unknown>,
+): Promise<void> {
   const { applied, total } = await migrate(databaseUrl);
   logger.info({ applied, total, embedded }, 'migrations applied');
 
+  // The same pool, named statements, deadlines and worker concurrency whether the database is
+  // embedded or not: the embedded default is production's database (decision 0012).
   const db = createDb({
     connectionString: databaseUrl,
-    max: embedded ? 2 : config.databasePoolMax,
-    namedStatements: !embedded,
-    onError: (err) => logger.warn({ err: err.message }, 'idle database connection failed'),
+    max: config.databasePoolMax,
+    timeouts: config.databaseTimeouts,
+    onError: (err) => logger.warn({ err: err.message }, 'database connection failed'),
   });
-  const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics: createMetrics({ defaultMetrics: true }) });
+  const metrics = createMetrics({ defaultMetrics: true });
+  const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics });
   const app = createApp(ctx);
-  const worker = await startWorker({ connectionString: databaseUrl, handlers: jobHandlers(ctx), crontab: jobCrontab(), logger, concurrency: embedded ? 1 : 4 });
+  const worker = await startWorker({
+    connectionString: databaseUrl,
+    handlers: jobHandlers(ctx),
+    crontab: jobCrontab(),
+    logger,
+    concurrency: config.jobConcurrency,
+    timeouts: config.databaseTimeouts,
+    registry: metrics.registry,
+  });
   await jobsOnWorkerStart(ctx);
 
   const server = createServer(app);
@@ -62,33 +95,42 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, embedded }, 'listening');
   process.stdout.write(`\nCalbridge is running: open http://localhost:${port}/\n`);
-  if (embedded) process.stdout.write(`Embedded database in ${config.dataDir}/pgdata (set DATABASE_URL to use your own PostgreSQL)\n`);
+  if (embedded) process.stdout.write(`Embedded PostgreSQL in ${config.dataDir}/postgres (set DATABASE_URL to use your own PostgreSQL)\n`);
   if (printAdminToken) {
     process.stdout.write(`Admin token (shown once; also kept in ${config.dataDir}/secrets.json): ${config.adminToken}\n`);
   }
 
+  // SIGTERM: stop accepting, finish requests in flight and the worker's running jobs (bounded),
+  // close the pool, stop the embedded database. A second signal, or the bound, ends it at once.
   let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    // Stop accepting, let in-flight requests finish, then close the pool.
-    server.close(async () => {
-      await worker.stop().catch(() => undefined);
-      await db.close().catch(() => undefined);
-      await pg?.stop().catch(() => undefined);
-      logger.info('stopped');
-      logger.flush();
-      process.exit(0);
-    });
-    server.closeIdleConnections();
-    setTimeout(() => {
-      logger.warn('forcing shutdown after 10 s');
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: stopping now');
       server.closeAllConnections();
-    }, 10_000).unref();
+      await stopDatabase();
+      logger.flush();
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, boundMs: config.shutdownTimeoutMs }, 'shutting down: finishing requests and jobs in flight');
+    const bound = setTimeout(() => {
+      logger.warn({ boundMs: config.shutdownTimeoutMs }, 'shutdown bound reached: closing what is left');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    bound.unref();
+    const started = Date.now();
+    const httpClosed = new Promise<void>((ok) => server.close(() => ok()));
+    server.closeIdleConnections();
+    await Promise.all([httpClosed, worker.stop(Math.max(1_000, config.shutdownTimeoutMs - 1_000))]);
+    clearTimeout(bound);
+    await db.close().catch(() => undefined);
+    await stopDatabase();
+    logger.info({ ms: Date.now() - started }, 'stopped');
+    logger.flush();
+    process.exit(0);
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((err: unknown) => {
