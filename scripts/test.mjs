@@ -1,12 +1,18 @@
-// `npm test`: installs what it needs, starts a throwaway PostgreSQL cluster,
-// runs every suite (shared + server + sandbox + end-to-end under vitest, the
-// widget under @web/test-runner in Chromium), stops the cluster and prints
-// one summary line.
+// `npm test`: installs what it needs, starts a throwaway PostgreSQL cluster
+// (the server binaries the product embeds), runs every suite (shared + server +
+// sandbox + end-to-end under vitest, the widget under @web/test-runner in
+// Chromium), stops the cluster and prints one summary line.
+//
+// `npm test -- <path or pattern> …` runs a subset: the vitest files matching the
+// filters (after a build, which the end-to-end tests need), and the widget suite
+// only when a filter names the widget. No typecheck in that mode.
 import { readFileSync, existsSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { root, log, ensureDependencies, ensureChromium, startThrowawayPostgres } from './lib.mjs';
 
+const filters = process.argv.slice(2).filter((a) => a !== '--');
+const subset = filters.length > 0;
 const pnpm = ensureDependencies();
 const chromium = ensureChromium();
 const pg = await startThrowawayPostgres();
@@ -39,14 +45,19 @@ let failed = 0;
 let skipped = 0;
 const problems = [];
 try {
-  if (!step('typecheck', pnpm, ['-r', '--workspace-concurrency=1', 'typecheck'])) problems.push('typecheck');
+  if (!subset && !step('typecheck', pnpm, ['-r', '--workspace-concurrency=1', 'typecheck'])) problems.push('typecheck');
   if (!step('build', pnpm, ['-r', '--workspace-concurrency=1', 'build'])) problems.push('build');
 
   const vitestJson = join(outDir, 'vitest.json');
-  step('vitest: shared, server, sandbox, end-to-end', pnpm, [
-    'exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`,
+  const widgetFilters = filters.filter((f) => f.startsWith('widget'));
+  const vitestFilters = filters.filter((f) => !f.startsWith('widget'));
+  const runVitest = !subset || vitestFilters.length > 0;
+  if (runVitest) step(subset ? `vitest: ${vitestFilters.join(' ')}` : 'vitest: shared, server, sandbox, end-to-end', pnpm, [
+    'exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`, ...vitestFilters,
   ]);
-  if (existsSync(vitestJson)) {
+  if (!runVitest) {
+    // Only widget files were named.
+  } else if (existsSync(vitestJson)) {
     const r = JSON.parse(readFileSync(vitestJson, 'utf8'));
     passed += r.numPassedTests;
     failed += r.numFailedTests;
@@ -54,8 +65,17 @@ try {
     if (r.numFailedTestSuites > 0 && r.numFailedTests === 0) problems.push('a vitest file failed to load');
   } else problems.push('vitest wrote no results');
 
-  step('widget: @web/test-runner in Chromium', pnpm, ['--filter', '@calbridge/widget', 'exec', 'wtr']);
-  if (existsSync(env.WTR_SUMMARY_FILE)) {
+  const runWidget = !subset || widgetFilters.length > 0;
+  if (runWidget) {
+    const files = widgetFilters
+      .map((f) => f.replace(/^widget\/?/, ''))
+      .filter(Boolean)
+      .map((f) => (f.endsWith('.ts') ? f : `${f.replace(/\/$/, '')}/**/*.test.ts`));
+    step('widget: @web/test-runner in Chromium', pnpm, ['--filter', '@calbridge/widget', 'exec', 'wtr', ...(files.length ? ['--files', ...files] : [])]);
+  }
+  if (!runWidget) {
+    // Not asked for.
+  } else if (existsSync(env.WTR_SUMMARY_FILE)) {
     const r = JSON.parse(readFileSync(env.WTR_SUMMARY_FILE, 'utf8'));
     passed += r.passed;
     failed += r.failed;

@@ -8,7 +8,8 @@ import { bookingBody, createTenant, deliver, setWebhookSecret } from '../webhook
 import { bookingPageUrl, MEETING_TO_CONTACT } from './crm.hubspot.js';
 import { emitCrmEvent } from './crm.outbox.js';
 import { startHubspotStandin } from './test-support/hubspot-standin.js';
-import { dumpDatabase, expectAbsent } from '../gdpr/gdpr.test-support.js';
+import { expectAbsent } from '../gdpr/gdpr.test-support.js';
+import { dumpDatabase } from '../test-support/database.js';
 import { loopbackOnlyFetch } from './test-support/receiver.js';
 
 const CAL_SECRET = 'whsec_hubspot_test_secret_0000000000000';
@@ -102,7 +103,7 @@ describe('HubSpot destination (against a stand-in of the CRM v3 API)', () => {
     expect(hubspot.contacts.has(contactId)).toBe(false);
     expect([...hubspot.meetings.values()].flatMap((m) => m.associations)).toEqual([]);
     expect((await t.database.owner.query(`SELECT 1 FROM crm_hubspot_contacts WHERE tenant_id = $1`, [tenantId])).rowCount).toBe(0);
-    const dump = dumpDatabase(t.database.ownerUrl);
+    const dump = await dumpDatabase(t.database.ownerUrl);
     expect(dump).toContain('crm_hubspot_contacts');
     for (const needle of ['ada@acme.example', 'Ada Lovelace']) expectAbsent(dump, needle, `dump: ${needle}`);
   });

@@ -5,7 +5,8 @@ import { weekdayAtUtc } from '../../../test/calcom-sandbox/test-support.js';
 import { asAdmin } from '../test-support/app.js';
 import { connectWithOAuth, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
-import { dumpDatabase, expectAbsent } from './gdpr.test-support.js';
+import { expectAbsent } from './gdpr.test-support.js';
+import { dumpDatabase } from '../test-support/database.js';
 
 // Erasure against the Cal.com sandbox: future bookings cancelled through the
 // tenant's connection, and what Cal.com sends back afterwards (the
@@ -33,8 +34,8 @@ const book = (daysAhead: number, hour: number, attendee: typeof SUBJECT) =>
   calApi('/bookings', { start: weekdayAtUtc(new Date(), daysAhead, hour).toISOString(), eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee, metadata: { calbridge_tenant: 'forget' } });
 
 /** A full dump of this file's database holds neither the subject's email nor their name. */
-function expectSubjectGone(where: string) {
-  const dump = dumpDatabase(database.ownerUrl);
+async function expectSubjectGone(where: string) {
+  const dump = await dumpDatabase(database.ownerUrl);
   for (const needle of [SUBJECT.email, SUBJECT.name]) expectAbsent(dump, needle, `${where}: ${needle}`);
 }
 
@@ -86,7 +87,7 @@ describe('erasure with Cal.com', () => {
       [futureUids],
     );
     expect(cancelled.rows[0]!.n).toBe(2);
-    expectSubjectGone('after the cancellation webhooks');
+    await expectSubjectGone('after the cancellation webhooks');
   });
 
   it('when reconciliation reads the bookings back from Cal.com, then the person does not come back', async () => {
@@ -100,7 +101,7 @@ describe('erasure with Cal.com', () => {
     const back = await database.owner.query<{ status: string; attendee_emails: string[]; title: string | null }>('SELECT status, attendee_emails, title FROM bookings WHERE uid = ANY($1)', [futureUids]);
     expect(back.rows).toHaveLength(2);
     for (const r of back.rows) expect(r).toEqual({ status: 'cancelled', attendee_emails: [expect.stringMatching(/@erased\.invalid$/)], title: null });
-    expectSubjectGone('after reconciliation');
+    await expectSubjectGone('after reconciliation');
     const other = await request(app()).get(`/v1/admin/tenants/forget/bookings/${otherUid}`).set(asAdmin);
     expect(other.body.attendees[0]).toMatchObject({ email: OTHER.email, name: OTHER.name });
   });

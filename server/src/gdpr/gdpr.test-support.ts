@@ -98,13 +98,6 @@ export async function seedSubject(t: TestApp, tenantId: string, slug: string, se
   });
 }
 
-/** A full dump of the test database (schema and data, every schema) as text. */
-export function dumpDatabase(ownerUrl: string): string {
-  const pgctl = JSON.parse(process.env.CALBRIDGE_TEST_PGCTL ?? '{}') as { bin?: string };
-  if (!pgctl.bin) throw new Error('CALBRIDGE_TEST_PGCTL is not set: run the suites through `npm test`');
-  return execFileSync(join(pgctl.bin, 'pg_dump'), [ownerUrl], { encoding: 'utf8', maxBuffer: 256 << 20 });
-}
-
 /**
  * The forms a string takes in a dump: as text (any case), and as the hex of
  * its UTF-8 bytes, which is how a bytea column (raw bodies) is dumped.

@@ -12,7 +12,8 @@ import { lockForWrite } from './erasure-guard.js';
 import { jobHandlers } from '../jobs/handlers.js';
 import { asAdmin, capturingLogger, createTestApp, offlineFetch, type TestApp } from '../test-support/app.js';
 import { createTenant, deliver, setWebhookSecret } from '../webhooks/webhooks.test-support.js';
-import { deliverOk, dumpDatabase, expectAbsent, fx, personBooking, seedSubject, unzipEntries } from './gdpr.test-support.js';
+import { dumpDatabase } from '../test-support/database.js';
+import { deliverOk, expectAbsent, fx, personBooking, seedSubject, unzipEntries } from './gdpr.test-support.js';
 
 const SECRET = 'whsec_gdpr_test_secret_0000000000000000';
 const SLUG = 'gdpr';
@@ -223,7 +224,7 @@ describe('erasure', () => {
     expect(res.status).toBe(200);
     expect(res.body.subjectRef).not.toBe(receipt.subjectRef);
 
-    const dump = dumpDatabase(t.database.ownerUrl);
+    const dump = await dumpDatabase(t.database.ownerUrl);
     expect(dump).toContain('erasure_receipts');
     expect(dump).toContain(receipt.id);
     for (const needle of [fx.subject.email, fx.subject.name, fx.subject.note]) expectAbsent(dump, needle, `dump: ${needle}`);
@@ -297,7 +298,7 @@ describe('erasure', () => {
       { uid: fx.bookings.future.uid, status: 'cancelled', start_time: new Date(fx.bookings.future.startTime), title: null, cancellation_reason: null },
       { uid: fx.bookings.later.uid, status: 'accepted', start_time: new Date(fx.bookings.later.startTime), title: null, cancellation_reason: null },
     ].sort((x, y) => x.uid.localeCompare(y.uid)));
-    const dump = dumpDatabase(t.database.ownerUrl);
+    const dump = await dumpDatabase(t.database.ownerUrl);
     for (const needle of [fx.subject.email, fx.subject.name]) expectAbsent(dump, needle, `dump after later webhooks: ${needle}`);
     const doc = await exportOf();
     for (const section of DATA_SECTIONS) expect({ section, rows: doc[section] }).toEqual({ section, rows: [] });
@@ -406,7 +407,7 @@ describe('erasure racing a delivery', () => {
     expect(res.status).toBe(200);
     expect(res.body.stores.bookings).toEqual({ pseudonymised: 1, deleted: 0 });
     expect(res.body.stores.webhook_inbox).toEqual({ pseudonymised: 1, deleted: 0 });
-    const dump = dumpDatabase(t.database.ownerUrl);
+    const dump = await dumpDatabase(t.database.ownerUrl);
     for (const needle of [person.email, person.name]) expectAbsent(dump, needle, `dump: ${needle}`);
   });
 });
