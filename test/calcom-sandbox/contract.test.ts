@@ -1,6 +1,6 @@
 /**
  * Contract test: sandbox request and response bodies against Cal.com's API v2
- * OpenAPI document (../shared/calcom/openapi-v2.json, OpenAPI 3.0.0).
+ * OpenAPI document (pinned in test/fixtures/calcom/openapi-v2.json, OpenAPI 3.0.0).
  *
  * How the document's schemas are read (each choice explained where made):
  * - `$ref`s resolve inside the document (ajv, JSON pointers into components).
@@ -22,7 +22,7 @@
  * - The document declares no error schemas; error bodies are checked against
  *   the shape of Cal.com's exception filters (FACTS.md / http-exception.filter.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -38,15 +38,8 @@ import {
 } from './index.js';
 import { callJson, weekdayAtUtc, type JsonResponse } from './test-support.js';
 
-// test/calcom-sandbox → repo root (/work/main) → its sibling shared/.
-const DOC_PATH = fileURLToPath(new URL('../../../shared/calcom/openapi-v2.json', import.meta.url));
-const docPresent = existsSync(DOC_PATH);
-if (!docPresent) {
-  console.warn(
-    `[calcom-sandbox contract] ${DOC_PATH} is absent (../shared is not checked out next to the repo): ` +
-      'the OpenAPI contract tests are SKIPPED. Every other sandbox test still runs.',
-  );
-}
+// The pinned copy kept in the repository (test/fixtures/calcom/SOURCE.md says where it came from).
+const DOC_PATH = fileURLToPath(new URL('../fixtures/calcom/openapi-v2.json', import.meta.url));
 
 type Json = Record<string, any>;
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
@@ -131,7 +124,7 @@ let contract: Contract;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ port: 0 });
-  if (docPresent) contract = new Contract(JSON.parse(readFileSync(DOC_PATH, 'utf8')) as Json);
+  contract = new Contract(JSON.parse(readFileSync(DOC_PATH, 'utf8')) as Json);
 });
 afterAll(() => sandbox.close());
 
@@ -144,7 +137,7 @@ async function exchange(method: string, template: string, path: string, opts: { 
 }
 
 describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
-  it.skipIf(!docPresent)('when reading the document, then it is OpenAPI 3.0 with the operations the sandbox serves', () => {
+  it('when reading the document, then it is OpenAPI 3.0 with the operations the sandbox serves', () => {
     const doc = contract.raw();
     expect(doc['openapi']).toMatch(/^3\.0\./);
     for (const p of ['/v2/me', '/v2/event-types', '/v2/slots', '/v2/bookings', '/v2/bookings/{bookingUid}/cancel', '/v2/webhooks', '/v2/auth/oauth2/token', '/v2/oauth/{clientId}/refresh']) {
@@ -152,7 +145,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     }
   });
 
-  it.skipIf(!docPresent)('when calling me, event types and slots, then the bodies match the document', async () => {
+  it('when calling me, event types and slots, then the bodies match the document', async () => {
     sandbox.control.reset();
     await exchange('GET', '/v2/me', '/v2/me', { headers: AUTH });
     const list = await exchange('GET', '/v2/event-types', '/v2/event-types?username=demo', { headers: { 'cal-api-version': '2024-06-14' } });
@@ -179,7 +172,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     }
   });
 
-  it.skipIf(!docPresent)('when creating, listing, getting, cancelling, rescheduling and marking absent, then bodies match the document', async () => {
+  it('when creating, listing, getting, cancelling, rescheduling and marking absent, then bodies match the document', async () => {
     sandbox.control.reset();
     const create = {
       start: weekdayAtUtc(new Date(), 3, 10).toISOString(),
@@ -228,7 +221,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     await exchange('POST', '/v2/bookings/{bookingUid}/decline', `/v2/bookings/${another.body.data.uid}/decline`, { headers: BOOKINGS, body: { reason: 'Full' } });
   });
 
-  it.skipIf(!docPresent)('when managing webhooks, then bodies match the document', async () => {
+  it('when managing webhooks, then bodies match the document', async () => {
     sandbox.control.reset();
     const created = await exchange('POST', '/v2/webhooks', '/v2/webhooks', {
       headers: AUTH,
@@ -241,7 +234,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     await exchange('DELETE', '/v2/webhooks/{webhookId}', `/v2/webhooks/${id}`, { headers: AUTH });
   });
 
-  it.skipIf(!docPresent)('when managing platform users and their tokens, then bodies match the document', async () => {
+  it('when managing platform users and their tokens, then bodies match the document', async () => {
     sandbox.control.reset();
     const base = `/v2/oauth-clients/${SANDBOX_PLATFORM_CLIENT_ID}/users`;
     const created = await exchange('POST', '/v2/oauth-clients/{clientId}/users', base, {
@@ -260,7 +253,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     await exchange('DELETE', '/v2/oauth-clients/{clientId}/users/{userId}', `${base}/${userId}`, { headers: SECRET });
   });
 
-  it.skipIf(!docPresent)('when using third-party OAuth, then token requests and responses match the document', async () => {
+  it('when using third-party OAuth, then token requests and responses match the document', async () => {
     sandbox.control.reset();
     const { createHash, randomBytes } = await import('node:crypto');
     const verifier = randomBytes(32).toString('base64url');
@@ -290,7 +283,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     await exchange('GET', '/v2/auth/oauth2/clients/{clientId}', `/v2/auth/oauth2/clients/${SANDBOX_OAUTH_CLIENT_ID}`);
   });
 
-  it.skipIf(!docPresent)('when a booking body lacks a required field, then the check fails naming the path and the schema rule', async () => {
+  it('when a booking body lacks a required field, then the check fails naming the path and the schema rule', async () => {
     sandbox.control.reset();
     const created = await exchange('POST', '/v2/bookings', '/v2/bookings', {
       headers: BOOKINGS,
@@ -309,7 +302,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     );
   });
 
-  it.skipIf(!docPresent)('when the sandbox sends a webhook, then its trigger is one the document lists', async () => {
+  it('when the sandbox sends a webhook, then its trigger is one the document lists', async () => {
     const triggers: string[] = contract.raw()['components']['schemas']['CreateWebhookInputDto']['properties']['triggers']['items']['enum'];
     const { WEBHOOK_TRIGGERS } = await import('./index.js');
     expect([...WEBHOOK_TRIGGERS].sort()).toEqual([...triggers].sort());
