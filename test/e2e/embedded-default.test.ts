@@ -174,11 +174,7 @@ describe('npm start on its embedded PostgreSQL, used like production', () => {
       expect(dest.status).toBe(201);
       const uid = `emb-crm-${randomUUID().slice(0, 8)}`;
       expect((await post(body('BOOKING_CREATED', uid, new Date(), 'grace@example.test'))).status).toBe(200);
-      const deadline = Date.now() + 60_000;
-      while (!received.some((m) => m.includes(uid)) && Date.now() < deadline) {
-        await new Promise((ok) => setTimeout(ok, 250));
-      }
-      expect(received.some((m) => m.includes(uid))).toBe(true);
+      await expect.poll(() => received.some((m) => m.includes(uid)), { timeout: 60_000, interval: 250 }).toBe(true);
       expect(failFirst).toBe(false);
     } finally {
       receiver.close();
@@ -213,13 +209,7 @@ describe('npm start on its embedded PostgreSQL, used like production', () => {
     } finally {
       for (const pid of pids) process.kill(pid, 'SIGCONT');
     }
-    const deadline = Date.now() + 30_000;
-    let status = 0;
-    while (Date.now() < deadline && status !== 200) {
-      status = (await fetch(`${product.url}/readyz`)).status;
-      if (status !== 200) await new Promise((ok) => setTimeout(ok, 200));
-    }
-    expect(status).toBe(200);
+    await expect.poll(async () => (await fetch(`${product.url}/readyz`)).status, { timeout: 30_000, interval: 200 }).toBe(200);
     expect((await fetch(`${product.url}/v1/admin/tenants/${TENANT}`, { headers: admin })).status).toBe(200);
   });
 });

@@ -138,14 +138,9 @@ describe('retention', () => {
 
     const worker = await startWorker({ connectionString: t.database.ownerUrl, handlers: jobHandlers(ctx), logger: capturingLogger().logger, pollIntervalMs: 50 });
     try {
-      const deadline = Date.now() + 10_000;
-      let runs = 0;
-      while (Date.now() < deadline) {
-        runs = (await t.database.owner.query<{ n: number }>('SELECT count(*)::int AS n FROM retention_runs WHERE tenant_id = $1', [second])).rows[0]!.n;
-        if (runs > 0) break;
-        await new Promise((ok) => setTimeout(ok, 50));
-      }
-      expect(runs).toBe(1);
+      await expect
+        .poll(async () => (await t.database.owner.query<{ n: number }>('SELECT count(*)::int AS n FROM retention_runs WHERE tenant_id = $1', [second])).rows[0]!.n, { timeout: 10_000 })
+        .toBe(1);
     } finally {
       await worker.stop();
     }

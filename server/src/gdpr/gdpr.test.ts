@@ -397,7 +397,10 @@ describe('erasure racing a delivery', () => {
         finished = true;
         return r;
       });
-      await new Promise((ok) => setTimeout(ok, 300));
+      // The signal: the erasure's session is queued behind our shared lock.
+      await expect
+        .poll(async () => (await t.database.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0]!.n)
+        .toBeGreaterThan(0);
       expect(finished).toBe(false);
       const w = CalcomWebhook.parse(JSON.parse(body.toString('utf8')));
       const inboxId = await insertInbox(tx, { tenantId, bodySha256: createHash('sha256').update(body).digest(), trigger: w.trigger, eventCreatedAt: t.clock.now(), bookingUid: b.uid, receivedAt: t.clock.now(), body });
