@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const logger = createLogger({ level: config.logLevel });
+  // Readable lines (on stderr) for a person at a terminal, as under `npm start`; JSON for collectors and files.
+  const logger = createLogger({ level: config.logLevel, pretty: process.stderr.isTTY === true });
   const pg = embedded ? await startEmbeddedPostgres({ dataDir: config.dataDir, password: embeddedPassword! }) : null;
   if (pg) logger.info({ port: pg.port, dataDir: pg.dataDir }, 'embedded PostgreSQL started (loopback only, password required)');
   const databaseUrl = pg?.url ?? config.databaseUrl!;
