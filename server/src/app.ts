@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { adminAuth } from './admin/admin.auth.js';
+import { adminAuth, tenantGate } from './admin/admin.auth.js';
 import { tokensRoutes } from './admin/tokens.routes.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -87,6 +87,8 @@ export function createApp(deps: AppDependencies | AppContext): Express {
 
   // Everything under /v1/admin needs an admin bearer token; routers keep full paths.
   app.use('/v1/admin', adminAuth(ctx));
+  // The one tenant gate: every /v1/admin/tenants/:slug/… route is authorised and resolved here, once.
+  app.use('/v1/admin/tenants/:slug', tenantGate(tenants));
   app.use(tenantsRoutes(tenants));
   app.use(tokensRoutes(ctx, tenants));
   // Public widget API: CORS for the tenant's registered origins on every /v1/widget/:tenant route, and the config.

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
 import type { AppContext } from '../context.js';
 import { safeEqual, sha256 } from '../crypto/tokens.js';
 import { Forbidden, Unauthorized } from '../errors.js';
@@ -57,4 +58,28 @@ export function assertPlatformAccess(res: Response): AdminPrincipal {
 /** The `:slug` route parameter. */
 export function slugParam(req: Request): string {
   return String(req.params.slug ?? '');
+}
+
+/**
+ * The one gate for `/v1/admin/tenants/:slug/…`: the scoped-token check (before any lookup, so a
+ * token scoped to one tenant learns nothing about other slugs), then the tenant itself, resolved
+ * once and kept for the route ({@link gatedTenant}). Mounted once in app.ts, so a route added
+ * later cannot forget it.
+ */
+export function tenantGate(tenants: Pick<TenantsService, 'resolve'>): RequestHandler {
+  return async (req, res, next) => {
+    // Metrics and logs name the pattern, never the slug, also when the gate itself answers.
+    res.locals.routePattern = '/v1/admin/tenants/:slug';
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    res.locals.tenant = await tenants.resolve(slug);
+    next();
+  };
+}
+
+/** The tenant the gate resolved and authorised for this admin request. */
+export function gatedTenant(res: Response): TenantRecord {
+  const t = res.locals.tenant as TenantRecord | undefined;
+  if (!t) throw new Error('gatedTenant() outside /v1/admin/tenants/:slug: the tenant gate did not run');
+  return t;
 }

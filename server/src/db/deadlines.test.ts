@@ -13,7 +13,7 @@ const NO_TENANT = '00000000-0000-0000-0000-000000000000';
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  db = createDb({ connectionString: database.ownerUrl, max: 2, timeouts: { acquireMs: 300, statementMs: 300, lockMs: 200, idleInTransactionMs: 1_000 } });
+  db = createDb({ connectionString: database.ownerUrl, max: 2, timeouts: { acquireMs: 1_000, statementMs: 300, lockMs: 200, idleInTransactionMs: 5_000 } });
 });
 afterAll(async () => {
   await db?.close();
@@ -43,7 +43,16 @@ describe('database deadlines', () => {
   it('when every connection is taken, then a further caller fails after the acquire deadline instead of queueing forever', async () => {
     let release!: () => void;
     const held = new Promise<void>((ok) => (release = ok));
-    const holders = [1, 2].map(() => db.withTenant(NO_TENANT, () => held));
+    let inside = 0;
+    let bothInside!: () => void;
+    const taken = new Promise<void>((ok) => (bothInside = ok));
+    const holders = [1, 2].map(() =>
+      db.withTenant(NO_TENANT, () => {
+        if (++inside === 2) bothInside();
+        return held;
+      }),
+    );
+    await taken;
     const err = await db.withTenant(NO_TENANT, (tx) => tx.query('SELECT 1')).catch((e: unknown) => e);
     release();
     await Promise.all(holders);
@@ -76,6 +85,6 @@ describe('database deadlines', () => {
         )
       ).rows[0],
     );
-    expect(settings).toEqual({ s: '300ms', l: '200ms', i: '1s' });
+    expect(settings).toEqual({ s: '300ms', l: '200ms', i: '5s' });
   });
 });

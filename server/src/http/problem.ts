@@ -70,7 +70,10 @@ export const notFoundHandler: RequestHandler = () => {
 };
 
 /** The route pattern, never the raw path: paths may carry emails or tokens. */
-export function routeOf(req: { baseUrl?: string; route?: { path?: unknown } }): string {
+export function routeOf(req: { baseUrl?: string; route?: { path?: unknown }; res?: { locals?: Record<string, unknown> } }): string {
   const path = req.route?.path;
-  return typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : 'unmatched';
+  if (typeof path === 'string') return `${req.baseUrl ?? ''}${path}`;
+  // A request a mounted gate answered before any route matched (e.g. the tenant gate's 404).
+  const gate = req.res?.locals?.routePattern;
+  return typeof gate === 'string' ? gate : 'unmatched';
 }
