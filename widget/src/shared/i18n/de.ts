@@ -1,4 +1,4 @@
-import type { Strings } from './strings.js';
+import type { Strings } from './en.js';
 
 const de: Strings = {
   book: 'Termin buchen',

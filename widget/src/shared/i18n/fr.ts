@@ -1,4 +1,4 @@
-import type { Strings } from './strings.js';
+import type { Strings } from './en.js';
 
 const fr: Strings = {
   book: 'Réserver un appel',

@@ -2,28 +2,9 @@
 // fallback and the reference (other locales must define every key, checked by the type);
 // other locales are small lazy chunks, loaded only on pages that need them.
 
-export const en = {
-  book: 'Book a call',
-  close: 'Close',
-  frameTitle: 'Booking calendar',
-  consentLegend: 'Before the calendar loads',
-  required: 'required',
-  optional: 'optional',
-  policy: 'Privacy policy',
-  policyNewTab: '(opens in a new tab)',
-  agree: 'Agree and show calendar',
-  loading: 'Loading the calendar…',
-  booked: 'Your booking is confirmed.',
-  retry: 'Try again',
-  fallback: 'Open the booking page',
-  network_error: 'The booking service is unreachable.',
-  tenant_not_found: 'This booking page is not available.',
-  rate_limited: 'Too many attempts. Please wait a moment.',
-  frame: 'The calendar did not load.',
-  error: 'Something went wrong.',
-};
+import { en, type Strings } from './en.js';
 
-export type Strings = typeof en;
+export { en, type Strings };
 
 const table: Record<string, () => Promise<{ default: Strings }>> = {
   de: () => import('./de.js'),
