@@ -60,8 +60,12 @@ const EnvSchema = z.object({
   CALBRIDGE_ENCRYPTION_KEYS: keyRing,
   CALBRIDGE_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   CALBRIDGE_WEBHOOK_SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
-  // Cal.com retries a failed delivery up to 3 times, at least 5 minutes apart; 7 days leaves room for outages on our side.
+  // Cal.com retries only on network errors (sendPayload.ts), from its task queue; 7 days leaves room for queues backed up on its side.
   CALBRIDGE_WEBHOOK_REPLAY_WINDOW_SECONDS: z.coerce.number().int().min(3600).max(90 * 86400).default(7 * 86400),
+  // A delivery dated further ahead of our clock than this is refused (future_delivery): it could pin a booking's state.
+  CALBRIDGE_WEBHOOK_FUTURE_SKEW_SECONDS: z.coerce.number().int().min(0).max(86400).default(300),
+  // Refused deliveries are all counted in metrics; at most this many per tenant and minute are written to the delivery log.
+  CALBRIDGE_WEBHOOK_REFUSAL_LOG_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(20),
   CALBRIDGE_TRUST_PROXY: bool.default(false),
   CALBRIDGE_WIDGET_DIR: z.string().min(1).default(defaultWidgetDir),
   CALBRIDGE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
@@ -107,6 +111,10 @@ export interface Config {
   webhookSecretGraceSeconds: number;
   /** Deliveries whose createdAt is older than this are refused (`stale_delivery`); identities are kept at least this long. */
   webhookReplayWindowSeconds: number;
+  /** Deliveries whose createdAt is further ahead of our clock than this are refused (`future_delivery`). */
+  webhookFutureSkewSeconds: number;
+  /** Refused deliveries written to the delivery log per tenant per minute (the rest are only counted). */
+  webhookRefusalLogPerMinute: number;
   trustProxy: boolean;
   widgetDir: string;
   sessionTtlSeconds: number;
@@ -180,6 +188,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     adminToken: e.CALBRIDGE_ADMIN_TOKEN,
     webhookSecretGraceSeconds: e.CALBRIDGE_WEBHOOK_SECRET_GRACE_SECONDS,
     webhookReplayWindowSeconds: e.CALBRIDGE_WEBHOOK_REPLAY_WINDOW_SECONDS,
+    webhookFutureSkewSeconds: e.CALBRIDGE_WEBHOOK_FUTURE_SKEW_SECONDS,
+    webhookRefusalLogPerMinute: e.CALBRIDGE_WEBHOOK_REFUSAL_LOG_PER_MINUTE,
     trustProxy: e.CALBRIDGE_TRUST_PROXY,
     widgetDir: e.CALBRIDGE_WIDGET_DIR,
     sessionTtlSeconds: e.CALBRIDGE_SESSION_TTL_SECONDS,

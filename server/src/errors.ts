@@ -23,6 +23,9 @@ export type ErrorCode =
   | 'invalid_payload'
   | 'tenant_mismatch'
   | 'stale_delivery'
+  | 'future_delivery'
+  | 'delivery_not_found'
+  | 'delivery_not_stored'
   | 'booking_not_found'
   | (string & {});
 
@@ -320,6 +323,26 @@ export class WebhookTenantMismatch extends AppError {
 export class WebhookStale extends AppError {
   constructor() {
     super('stale_delivery', 400, 'The delivery is older than the replay window.');
+  }
+}
+
+/** 400: the createdAt is further ahead of our clock than the allowed skew (it could pin a booking's state). */
+export class WebhookFuture extends AppError {
+  constructor() {
+    super('future_delivery', 400, 'The delivery is dated in the future, beyond the allowed clock skew.');
+  }
+}
+
+export class DeliveryNotFound extends AppError {
+  constructor() {
+    super('delivery_not_found', 404, 'No delivery-log line has that id.');
+  }
+}
+
+/** 409: the line records a delivery that was refused or a duplicate, so there is nothing stored to apply. */
+export class DeliveryNotStored extends AppError {
+  constructor() {
+    super('delivery_not_stored', 409, 'That delivery-log line has no stored delivery (refused, duplicate, or deleted by retention).');
   }
 }
 

@@ -24,10 +24,26 @@ describe('CalcomWebhook', () => {
     expect((r.booking as Record<string, unknown>).somethingNew).toEqual({ nested: true });
   });
 
-  it('should refuse a booking trigger without the fields we rely on', () => {
-    const r = CalcomWebhook.safeParse({ triggerEvent: 'BOOKING_CANCELLED', createdAt: '2026-11-25T10:00:00.000Z', payload: { ...booking, uid: undefined, startTime: 'tomorrow' } });
+  it('should not read a booking trigger without a booking uid', () => {
+    const r = CalcomWebhook.safeParse({ triggerEvent: 'BOOKING_CANCELLED', createdAt: '2026-11-25T10:00:00.000Z', payload: { ...booking, uid: undefined } });
     expect(r.success).toBe(false);
-    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual(expect.arrayContaining(['payload.uid', 'payload.startTime']));
+    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual(['payload.uid']);
+  });
+
+  it('should read fields of unforeseen types as unknown instead of failing', () => {
+    const r = CalcomWebhook.parse({
+      triggerEvent: 'BOOKING_CREATED',
+      createdAt: '2026-11-25T10:00:00.000Z',
+      payload: { ...booking, startTime: 'tomorrow', bookingId: 'x', status: 'ACCEPTED_LATER', attendees: [{ email: 7 }, { email: 'b@example.test' }], metadata: { long: 'x'.repeat(10_000), nested: { a: 1 } } },
+    });
+    if (r.kind !== 'booking') throw new Error(r.kind);
+    expect(r.booking).toMatchObject({ startTime: null, bookingId: null, status: null, attendees: [{ email: 'b@example.test' }] });
+    expect(r.booking.metadata).toEqual({ long: 'x'.repeat(10_000), nested: { a: 1 } });
+  });
+
+  it('should read the flat scheduled MEETING_ENDED body with the booking beside the trigger', () => {
+    const r = CalcomWebhook.parse({ triggerEvent: 'MEETING_ENDED', ...booking, id: 101, createdAt: '2026-01-01T09:00:00.000Z' });
+    expect(r).toMatchObject({ kind: 'meeting', bookingUid: 'bk_9f2c1a', calcomId: 101, endTime: '2026-12-01T10:30:00Z', createdAt: '2026-01-01T09:00:00.000Z' });
   });
 
   it('should read BOOKING_NO_SHOW_UPDATED by its bookingUid', () => {
@@ -42,6 +58,7 @@ describe('CalcomWebhook', () => {
   it('should pass unknown triggers as other', () => {
     const r = CalcomWebhook.parse({ triggerEvent: 'SOMETHING_NEW', createdAt: '2026-11-25T10:00:00Z', payload: {} });
     expect(r).toEqual({ kind: 'other', trigger: 'SOMETHING_NEW', createdAt: '2026-11-25T10:00:00Z' });
+    expect(CalcomWebhook.parse({ triggerEvent: 'OOO_CREATED', payload: 'x' })).toEqual({ kind: 'other', trigger: 'OOO_CREATED', createdAt: null });
   });
 
   it('should refuse an envelope with an impossible time or no payload', () => {

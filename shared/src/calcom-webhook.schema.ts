@@ -74,65 +74,108 @@ export const CalcomInstant = z.iso.datetime({ offset: true }).refine(
 /** A booking uid as Cal.com issues it (short-uuid / cuid style). */
 export const CalcomBookingUid = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'a Cal.com booking uid');
 
-const Id = z.number().int().min(0).max(2147483647);
-const Text = (max: number) => z.string().max(max);
-const Email = z.string().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'an email address');
+// Everything but the booking uid degrades to null when Cal.com sends a type we
+// did not foresee (`.catch`): a verified delivery is applied with what it
+// carries rather than refused, because Cal.com never resends what we refuse.
+const Id = z.number().int().min(0).max(2147483647).nullish().catch(null);
+const Text = z.string().nullish().catch(null);
+const Instant = CalcomInstant.nullish().catch(null);
+const Uid = CalcomBookingUid.nullish().catch(null);
 
-/** Booking metadata: string, number, boolean or null values (Cal.com's `metadata`). */
-export const CalcomMetadata = z.record(z.string().max(100), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]));
+/**
+ * Booking metadata: any JSON values, every key kept. Cal.com documents string,
+ * number, boolean or null values, but web-booker metadata is an unbounded
+ * record any visitor sets (`bookingCreateBodySchema.ts`) and BOOKING_PAID adds
+ * payment data (`handlePaymentSuccess.ts`); not an object reads as none.
+ */
+export const CalcomMetadata = z.record(z.string(), z.unknown()).nullish().catch(null);
 
 export const CalcomAttendee = z.looseObject({
-  name: Text(500).nullish(),
-  email: Email,
-  timeZone: Text(100).nullish(),
-  noShow: z.boolean().nullish(),
+  name: Text,
+  email: z.string().max(1000),
+  timeZone: Text,
+  noShow: z.boolean().nullish().catch(null),
 });
 export type CalcomAttendee = z.infer<typeof CalcomAttendee>;
 
+/** Attendees as far as they can be read: an entry without an email string is left out of the projection (the raw body keeps it). */
+const Attendees = z
+  .array(z.unknown())
+  .catch([])
+  .default([])
+  .transform((list) => list.slice(0, 1000).flatMap((a) => {
+    const r = CalcomAttendee.safeParse(a);
+    return r.success ? [r.data] : [];
+  }));
+
 export const CalcomOrganizer = z.looseObject({
-  id: Id.nullish(),
-  name: Text(500).nullish(),
-  email: Email.nullish(),
-  username: Text(200).nullish(),
-  timeZone: Text(100).nullish(),
+  id: Id,
+  name: Text,
+  email: Text,
+  username: Text,
+  timeZone: Text,
 });
 
 /** The payload of the booking triggers (`EventPayloadType`). */
 export const CalcomBookingPayload = z.looseObject({
   uid: CalcomBookingUid,
-  bookingId: Id.nullish(),
-  type: Text(200).nullish(),
-  title: Text(1000).nullish(),
-  startTime: CalcomInstant,
-  endTime: CalcomInstant,
-  status: CalcomBookingStatus.nullish(),
-  eventTypeId: Id.nullish(),
-  attendees: z.array(CalcomAttendee).max(1000).default([]),
-  organizer: CalcomOrganizer.nullish(),
-  metadata: CalcomMetadata.nullish(),
+  bookingId: Id,
+  type: Text,
+  title: Text,
+  startTime: Instant,
+  endTime: Instant,
+  status: CalcomBookingStatus.nullish().catch(null),
+  eventTypeId: Id,
+  attendees: Attendees,
+  organizer: CalcomOrganizer.nullish().catch(null),
+  metadata: CalcomMetadata,
   /** On a reschedule: the uid of the booking this one replaces. */
-  rescheduleUid: CalcomBookingUid.nullish(),
-  rescheduleId: Id.nullish(),
-  rescheduleStartTime: CalcomInstant.nullish(),
-  rescheduleEndTime: CalcomInstant.nullish(),
-  cancellationReason: Text(5000).nullish(),
+  rescheduleUid: Uid,
+  rescheduleId: Id,
+  rescheduleStartTime: Instant,
+  rescheduleEndTime: Instant,
+  cancellationReason: Text,
+  /** BOOKING_REJECTED: the host's reason (`confirm.handler.ts`), not `cancellationReason`. */
+  rejectionReason: Text,
+  /** Kept by Cal.com across reschedules (`getICalSequence`: the sequence grows by one per reschedule). */
+  iCalUID: Text,
+  iCalSequence: z.number().int().min(0).max(2147483647).nullish().catch(null),
 });
 export type CalcomBookingPayload = z.infer<typeof CalcomBookingPayload>;
 
 /** `BOOKING_NO_SHOW_UPDATED`: which attendees did or did not show. */
 export const CalcomNoShowPayload = z.looseObject({
   bookingUid: CalcomBookingUid,
-  bookingId: Id.nullish(),
-  message: Text(2000).nullish(),
-  attendees: z.array(z.looseObject({ email: Email, noShow: z.boolean() })).max(1000),
+  bookingId: Id,
+  message: Text,
+  attendees: z
+    .array(z.unknown())
+    .catch([])
+    .default([])
+    .transform((list) => list.slice(0, 1000).flatMap((a) => {
+      const r = z.looseObject({ email: z.string().max(1000), noShow: z.boolean() }).safeParse(a);
+      return r.success ? [r.data] : [];
+    })),
 });
 export type CalcomNoShowPayload = z.infer<typeof CalcomNoShowPayload>;
 
-/** Meeting and recording triggers: only the booking they belong to matters to us. */
+/**
+ * Meeting and recording triggers. MEETING_STARTED / MEETING_ENDED are scheduled
+ * and sent flat, `JSON.stringify({ triggerEvent, ...booking })`
+ * (packages/features/webhooks/lib/scheduleTrigger.ts), so the booking's own
+ * fields (`uid`, `id`, `startTime`, `endTime`, `createdAt` = the booking's
+ * creation) sit beside `triggerEvent`; newer builders also nest them under
+ * `payload` (MeetingPayloadBuilder.ts), and the Cal Video no-show triggers
+ * carry only `payload.bookingId`. Read from either place, `payload` first.
+ */
 export const CalcomMeetingPayload = z.looseObject({
-  uid: CalcomBookingUid.optional(),
-  bookingUid: CalcomBookingUid.optional(),
-  metadata: CalcomMetadata.nullish(),
+  uid: Uid,
+  bookingUid: Uid,
+  id: Id,
+  bookingId: Id,
+  startTime: Instant,
+  endTime: Instant,
+  metadata: CalcomMetadata,
 });
 
 /** The default body `JSON.stringify({ triggerEvent, createdAt, payload })`. */
@@ -147,35 +190,84 @@ export type CalcomWebhookEnvelope = z.infer<typeof CalcomWebhookEnvelope>;
 export type CalcomWebhook =
   | { kind: 'booking'; trigger: (typeof CALCOM_BOOKING_TRIGGERS)[number]; createdAt: string; booking: CalcomBookingPayload }
   | { kind: 'no_show'; trigger: 'BOOKING_NO_SHOW_UPDATED'; createdAt: string; noShow: CalcomNoShowPayload }
-  | { kind: 'meeting'; trigger: (typeof CALCOM_MEETING_TRIGGERS)[number]; createdAt: string; bookingUid: string | null; metadata: Record<string, unknown> | null }
-  | { kind: 'other'; trigger: string; createdAt: string };
+  | {
+      kind: 'meeting';
+      trigger: (typeof CALCOM_MEETING_TRIGGERS)[number];
+      /** The envelope's createdAt; for the flat scheduled triggers, the booking's creation time (or null). */
+      createdAt: string | null;
+      bookingUid: string | null;
+      /** Cal.com's numeric booking id, when the uid is not carried. */
+      calcomId: number | null;
+      startTime: string | null;
+      endTime: string | null;
+      metadata: Record<string, unknown> | null;
+    }
+  | { kind: 'other'; trigger: string; createdAt: string | null };
 
 const isOneOf = <T extends string>(list: readonly T[], value: string): value is T => (list as readonly string[]).includes(value);
 
+const Trigger = z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'a Cal.com trigger name');
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
- * Reads a parsed JSON body into a {@link CalcomWebhook}: the envelope first,
+ * Reads a parsed JSON body into a {@link CalcomWebhook}: the trigger first,
  * then the payload by trigger. Unknown triggers pass as `other` (stored and
- * acknowledged). Use after the signature has been verified.
+ * acknowledged). Use after the signature has been verified; a failure means
+ * "cannot be applied yet", never "refuse".
  */
-export const CalcomWebhook = CalcomWebhookEnvelope.transform((env, ctx): CalcomWebhook => {
-  const { triggerEvent: trigger, createdAt, payload } = env;
-  const sub = <S extends z.ZodType>(schema: S): z.infer<S> | undefined => {
-    const r = schema.safeParse(payload);
+export const CalcomWebhook = z.unknown().transform((body, ctx): CalcomWebhook => {
+  if (!isRecord(body)) {
+    ctx.addIssue({ code: 'custom', message: 'not a JSON object', path: [] });
+    return z.NEVER;
+  }
+  const trigger = Trigger.safeParse(body.triggerEvent);
+  if (!trigger.success) {
+    ctx.addIssue({ code: 'custom', message: 'a Cal.com trigger name', path: ['triggerEvent'] });
+    return z.NEVER;
+  }
+  const t = trigger.data;
+  const created = CalcomInstant.safeParse(body.createdAt);
+  const createdAt = created.success ? created.data : null;
+  const sub = <S extends z.ZodType>(schema: S, value: unknown, path: string[]): z.infer<S> | undefined => {
+    const r = schema.safeParse(value);
     if (r.success) return r.data;
-    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: ['payload', ...issue.path] } as z.core.$ZodRawIssue);
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as z.core.$ZodRawIssue);
     return undefined;
   };
-  if (isOneOf(CALCOM_BOOKING_TRIGGERS, trigger)) {
-    const booking = sub(CalcomBookingPayload);
-    return booking ? { kind: 'booking', trigger, createdAt, booking } : z.NEVER;
+
+  if (isOneOf(CALCOM_MEETING_TRIGGERS, t)) {
+    const { triggerEvent: _t, payload, ...flat } = body;
+    const nested = isRecord(payload) ? payload : {};
+    const m = sub(CalcomMeetingPayload, { ...flat, ...Object.fromEntries(Object.entries(nested).filter(([, v]) => v !== undefined && v !== null)) }, []);
+    if (!m) return z.NEVER;
+    return {
+      kind: 'meeting',
+      trigger: t,
+      createdAt,
+      bookingUid: m.uid ?? m.bookingUid ?? null,
+      calcomId: m.bookingId ?? m.id ?? null,
+      startTime: m.startTime ?? null,
+      endTime: m.endTime ?? null,
+      metadata: m.metadata ?? null,
+    };
   }
-  if (trigger === 'BOOKING_NO_SHOW_UPDATED') {
-    const noShow = sub(CalcomNoShowPayload);
-    return noShow ? { kind: 'no_show', trigger, createdAt, noShow } : z.NEVER;
+
+  const isBooking = isOneOf(CALCOM_BOOKING_TRIGGERS, t);
+  if (isBooking || t === 'BOOKING_NO_SHOW_UPDATED') {
+    if (!createdAt) {
+      ctx.addIssue({ code: 'custom', message: 'an ISO 8601 time between 1970 and 9999', path: ['createdAt'] });
+      return z.NEVER;
+    }
+    if (!isRecord(body.payload)) {
+      ctx.addIssue({ code: 'custom', message: 'an object', path: ['payload'] });
+      return z.NEVER;
+    }
+    if (isBooking) {
+      const booking = sub(CalcomBookingPayload, body.payload, ['payload']);
+      return booking ? { kind: 'booking', trigger: t, createdAt, booking } : z.NEVER;
+    }
+    const noShow = sub(CalcomNoShowPayload, body.payload, ['payload']);
+    return noShow ? { kind: 'no_show', trigger: 'BOOKING_NO_SHOW_UPDATED', createdAt, noShow } : z.NEVER;
   }
-  if (isOneOf(CALCOM_MEETING_TRIGGERS, trigger)) {
-    const m = sub(CalcomMeetingPayload);
-    return m ? { kind: 'meeting', trigger, createdAt, bookingUid: m.uid ?? m.bookingUid ?? null, metadata: m.metadata ?? null } : z.NEVER;
-  }
-  return { kind: 'other', trigger, createdAt };
+  return { kind: 'other', trigger: t, createdAt };
 });

@@ -33,6 +33,8 @@ export interface BookingRecord {
   rescheduledFromUid: string | null;
   rescheduledToUid: string | null;
   cancellationReason: string | null;
+  /** BOOKING_REJECTED's `rejectionReason`. */
+  rejectionReason: string | null;
   meetingStartedAt: Date | null;
   meetingEndedAt: Date | null;
   stateEventId: string;
@@ -51,7 +53,7 @@ export interface BookingEventRecord {
 
 const COLUMNS = `uid, calcom_id AS "calcomId", status, title, start_time AS "startTime", end_time AS "endTime",
   event_type_id AS "eventTypeId", attendees, organizer, metadata, rescheduled_from_uid AS "rescheduledFromUid",
-  rescheduled_to_uid AS "rescheduledToUid", cancellation_reason AS "cancellationReason",
+  rescheduled_to_uid AS "rescheduledToUid", cancellation_reason AS "cancellationReason", rejection_reason AS "rejectionReason",
   meeting_started_at AS "meetingStartedAt", meeting_ended_at AS "meetingEndedAt", state_event_id AS "stateEventId",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
@@ -83,6 +85,11 @@ export interface BookingFields {
   rescheduledFromUid: string | null;
   rescheduledToUid: string | null;
   cancellationReason: string | null;
+  /** BOOKING_REJECTED's reason (webhooks only; absent means not carried). */
+  rejectionReason?: string | null;
+  /** Cal.com's calendar identity, kept across reschedules (webhooks only). */
+  icalUid?: string | null;
+  icalSequence?: number | null;
 }
 
 // Columns an event fills: a newer event overwrites what it carries, an older
@@ -95,10 +102,12 @@ const FILLABLE = [
   ['end_time', 'b.end_time', 'EXCLUDED.end_time'],
   ['event_type_id', 'b.event_type_id', 'EXCLUDED.event_type_id'],
   ['organizer', 'b.organizer', 'EXCLUDED.organizer'],
-  ['metadata', 'b.metadata', 'EXCLUDED.metadata'],
   ['rescheduled_from_uid', 'b.rescheduled_from_uid', 'EXCLUDED.rescheduled_from_uid'],
   ['rescheduled_to_uid', 'b.rescheduled_to_uid', 'EXCLUDED.rescheduled_to_uid'],
   ['cancellation_reason', 'b.cancellation_reason', 'EXCLUDED.cancellation_reason'],
+  ['rejection_reason', 'b.rejection_reason', 'EXCLUDED.rejection_reason'],
+  ['ical_uid', 'b.ical_uid', 'EXCLUDED.ical_uid'],
+  ['ical_sequence', 'b.ical_sequence', 'EXCLUDED.ical_sequence'],
 ] as const;
 const NEWER = '(EXCLUDED.state_at, EXCLUDED.state_rank) > (b.state_at, b.state_rank)';
 const fill = (col: string, old: string, neu: string, empty?: string) => {
@@ -106,6 +115,13 @@ const fill = (col: string, old: string, neu: string, empty?: string) => {
   const n = empty ? `nullif(${neu}, ${empty})` : neu;
   return `${col} = CASE WHEN ${NEWER} THEN coalesce(${n}, ${old}) ELSE coalesce(${o}, ${neu}) END`;
 };
+// Metadata merges key by key, never replaced: Cal.com's confirmation, payment and
+// reschedule deliveries carry partial metadata (`{}`, `{ videoCallUrl }`,
+// payment data; handleConfirmation.ts, handlePaymentSuccess.ts,
+// RegularBookingService.ts), and the keys the widget set (cb_*, calbridge_*, UTM)
+// must survive them. A newer event's keys win; an older one only adds keys.
+const MERGE_METADATA = `metadata = CASE WHEN b.metadata IS NULL THEN EXCLUDED.metadata WHEN EXCLUDED.metadata IS NULL THEN b.metadata
+        WHEN ${NEWER} THEN b.metadata || EXCLUDED.metadata ELSE EXCLUDED.metadata || b.metadata END`;
 const RECORD_AND_APPLY = `
   WITH ev AS (
     INSERT INTO booking_events (tenant_id, booking_uid, trigger_event, occurred_at, rank, source, inbox_id, status, recorded_at)
@@ -115,12 +131,14 @@ const RECORD_AND_APPLY = `
   ), up AS (
     INSERT INTO bookings AS b (tenant_id, uid, calcom_id, status, title, start_time, end_time, event_type_id, attendees,
       attendee_emails, organizer, metadata, rescheduled_from_uid, rescheduled_to_uid, cancellation_reason,
-      state_at, state_rank, state_event_id, created_at, updated_at)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::jsonb, '[]'), coalesce($10::text[], '{}'), $11, $12, $13, $14, $15, $16, $17, ev.id, $18, $18
+      rejection_reason, ical_uid, ical_sequence, state_at, state_rank, state_event_id, created_at, updated_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::jsonb, '[]'), coalesce($10::text[], '{}'), $11, $12, $13, $14, $15,
+      $23, $24, $25, $16, $17, ev.id, $18, $18
       FROM ev
     ON CONFLICT (tenant_id, uid) DO UPDATE SET
       status = CASE WHEN ${NEWER} THEN EXCLUDED.status ELSE b.status END,
       ${FILLABLE.map(([c, o, n]) => fill(c, o, n)).join(',\n      ')},
+      ${MERGE_METADATA},
       ${fill('attendees', 'b.attendees', 'EXCLUDED.attendees', "'[]'::jsonb")},
       ${fill('attendee_emails', 'b.attendee_emails', 'EXCLUDED.attendee_emails', "'{}'::text[]")},
       state_event_id = CASE WHEN ${NEWER} THEN EXCLUDED.state_event_id ELSE b.state_event_id END,
@@ -157,6 +175,7 @@ export async function recordAndApply(
     b.metadata ? JSON.stringify(b.metadata) : null,
     b.rescheduledFromUid, b.rescheduledToUid, b.cancellationReason, b.occurredAt, b.rank, b.now,
     b.trigger, b.source, b.inboxId, b.task,
+    b.rejectionReason ?? null, b.icalUid ?? null, b.icalSequence ?? null,
   ] });
   return r.rows[0] ?? null;
 }
@@ -183,6 +202,48 @@ export async function markNoShow(tx: Tx, uid: string, flags: Map<string, boolean
 /** Points a known booking at the booking that replaces it, without touching its state. */
 export async function linkRescheduledTo(tx: Tx, uid: string, toUid: string, now: Date): Promise<void> {
   await tx.query('UPDATE bookings SET rescheduled_to_uid = $2, updated_at = $3 WHERE uid = $1 AND rescheduled_to_uid IS DISTINCT FROM $2', [uid, toUid, now]);
+}
+
+/** The uid of the booking Cal.com numbers `calcomId`, if it is known. */
+export async function uidOfCalcomId(tx: Tx, calcomId: number): Promise<string | null> {
+  const r = await tx.query<{ uid: string }>('SELECT uid FROM bookings WHERE calcom_id = $1 ORDER BY created_at LIMIT 1', [calcomId]);
+  return r.rows[0]?.uid ?? null;
+}
+
+/**
+ * The live booking a reschedule replaces, found by Cal.com's calendar identity:
+ * a reschedule keeps the original's `iCalUID` and raises its `iCalSequence`
+ * (getICalSequence.ts), so the original is the one with the same iCalUID, a
+ * lower sequence and another uid.
+ */
+export async function findRescheduledOriginal(tx: Tx, icalUid: string, uid: string, sequence: number): Promise<string | null> {
+  const r = await tx.query<{ uid: string }>(
+    `SELECT uid FROM bookings
+      WHERE ical_uid = $1 AND uid <> $2 AND coalesce(ical_sequence, 0) < $3 AND status NOT IN ('cancelled', 'rejected')
+      ORDER BY ical_sequence DESC NULLS LAST, start_time DESC NULLS LAST LIMIT 1`,
+    [icalUid, uid, sequence],
+  );
+  return r.rows[0]?.uid ?? null;
+}
+
+/**
+ * Gives the booking `toUid` the metadata keys of `fromUid` it lacks: Cal.com's
+ * reschedule link does not carry the original's metadata, yet the new booking
+ * is the same lead (createBooking.ts copies the original's metadata in Cal.com).
+ */
+export async function inheritMetadata(tx: Tx, fromUid: string, toUid: string, now: Date): Promise<void> {
+  await tx.query(
+    `UPDATE bookings n SET metadata = o.metadata || coalesce(n.metadata, '{}'::jsonb), updated_at = $3
+       FROM bookings o
+      WHERE n.uid = $2 AND o.uid = $1 AND o.tenant_id = n.tenant_id AND o.metadata IS NOT NULL
+        AND (o.metadata || coalesce(n.metadata, '{}'::jsonb)) IS DISTINCT FROM n.metadata`,
+    [fromUid, toUid, now],
+  );
+}
+
+/** Points a booking at the booking it replaces, when not known yet. */
+export async function linkRescheduledFrom(tx: Tx, uid: string, fromUid: string, now: Date): Promise<void> {
+  await tx.query('UPDATE bookings SET rescheduled_from_uid = $2, updated_at = $3 WHERE uid = $1 AND rescheduled_from_uid IS NULL', [uid, fromUid, now]);
 }
 
 export async function findBooking(tx: Tx, uid: string): Promise<BookingRecord | null> {

@@ -4,6 +4,7 @@ import type { Tx } from '../db/db.js';
 import { BookingNotFound, InvalidRequest } from '../errors.js';
 import { enqueue } from '../jobs/queue.js';
 import * as repo from './bookings.repository.js';
+import { storable, storableText } from './storable.js';
 import type { Attendee, BookingConsentRecord, BookingEventRecord, BookingFields, BookingRecord, BookingStatus, Organizer } from './bookings.repository.js';
 
 export type { BookingRecord, BookingEventRecord, BookingStatus, BookingConsentRecord };
@@ -72,16 +73,8 @@ export function statusRank(status: BookingStatus): number {
   return status === 'cancelled' || status === 'rejected' ? 3 : status === 'accepted' ? 2 : 1;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** Strips what PostgreSQL cannot store (NUL, lone surrogates) from text we keep. */
-function clean<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\uFFFD') as T;
-  if (Array.isArray(value)) return value.map(clean) as T;
-  if (value instanceof Date) return value;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), clean(v)])) as T;
-  return value;
-}
+/** What PostgreSQL cannot store (NUL, lone surrogates) becomes U+FFFD in text we keep. */
+const clean = storable;
 
 /**
  * Records the event in the booking's history and, when it is newer than the
@@ -125,8 +118,12 @@ async function applyAnnotation(
 
 const lower = (s: string) => s.toLowerCase() as BookingStatus;
 
-/** The booking state a booking trigger reports. */
-function statusOf(trigger: string, reported: string | null | undefined): BookingStatus {
+/**
+ * The booking state a booking trigger stands for, as Cal.com's data implies it
+ * rather than as its `status` field says (v2021-10-20/BookingPayloadBuilder.ts
+ * hard-codes ACCEPTED for BOOKING_PAYMENT_INITIATED and BOOKING_PAID).
+ */
+export function statusOf(trigger: string, reported: string | null | undefined, requiresConfirmation?: unknown): BookingStatus {
   switch (trigger) {
     case 'BOOKING_CANCELLED':
       return 'cancelled';
@@ -134,8 +131,13 @@ function statusOf(trigger: string, reported: string | null | undefined): Booking
       return 'rejected';
     case 'BOOKING_REQUESTED':
       return 'pending';
+    // The booking exists but waits for its payment (RegularBookingService.ts): pending until BOOKING_PAID.
     case 'BOOKING_PAYMENT_INITIATED':
-      return reported ? lower(reported) : 'pending';
+      return 'pending';
+    // Paid: accepted, unless the event type still needs the host's confirmation
+    // (handlePaymentSuccess.ts keeps such a booking pending and sends BOOKING_REQUESTED).
+    case 'BOOKING_PAID':
+      return requiresConfirmation === true ? 'pending' : 'accepted';
     default:
       return reported ? lower(reported) : 'accepted';
   }
@@ -154,6 +156,7 @@ const EMPTY: BookingFields = {
 export function eventsFromCalcom(w: Extract<CalcomWebhook, { kind: 'booking' }>, inboxId: string | null): BookingEvent[] {
   const p = w.booking;
   const occurredAt = new Date(w.createdAt);
+  const time = (s: string | null | undefined) => (s ? new Date(s) : null);
   const attendees: Attendee[] = p.attendees.map((a) => ({
     name: a.name ?? null,
     email: a.email,
@@ -171,19 +174,23 @@ export function eventsFromCalcom(w: Extract<CalcomWebhook, { kind: 'booking' }>,
       occurredAt,
       inboxId,
       uid: p.uid,
-      status: statusOf(w.trigger, p.status),
+      status: statusOf(w.trigger, p.status, (p as Record<string, unknown>).requiresConfirmation),
       fields: {
         calcomId: p.bookingId ?? null,
         title: p.title ?? null,
-        startTime: new Date(p.startTime),
-        endTime: new Date(p.endTime),
+        startTime: time(p.startTime),
+        endTime: time(p.endTime),
         eventTypeId: p.eventTypeId ?? null,
         attendees,
         organizer,
         metadata: p.metadata ?? null,
         rescheduledFromUid: replaces,
         rescheduledToUid: null,
-        cancellationReason: w.trigger === 'BOOKING_CANCELLED' || w.trigger === 'BOOKING_REJECTED' ? (p.cancellationReason ?? null) : null,
+        cancellationReason: w.trigger === 'BOOKING_CANCELLED' ? (p.cancellationReason ?? null) : null,
+        // confirm.handler.ts puts a rejection's reason in `rejectionReason`; older builds used cancellationReason.
+        rejectionReason: w.trigger === 'BOOKING_REJECTED' ? (p.rejectionReason ?? p.cancellationReason ?? null) : null,
+        icalUid: p.iCalUID ?? null,
+        icalSequence: p.iCalSequence ?? null,
       },
     },
   ];
@@ -199,8 +206,8 @@ export function eventsFromCalcom(w: Extract<CalcomWebhook, { kind: 'booking' }>,
         ...EMPTY,
         calcomId: p.rescheduleId ?? null,
         title: p.title ?? null,
-        startTime: p.rescheduleStartTime ? new Date(p.rescheduleStartTime) : null,
-        endTime: p.rescheduleEndTime ? new Date(p.rescheduleEndTime) : null,
+        startTime: time(p.rescheduleStartTime),
+        endTime: time(p.rescheduleEndTime),
         eventTypeId: p.eventTypeId ?? null,
         attendees,
         organizer,
@@ -212,30 +219,76 @@ export function eventsFromCalcom(w: Extract<CalcomWebhook, { kind: 'booking' }>,
 }
 
 /**
+ * A delivery that is well formed but cannot be applied yet (e.g. a meeting
+ * trigger naming only a Cal.com booking id we have not seen). The intake keeps
+ * it as `unprocessed` with this reason; reprocessing tries again.
+ */
+export class NotApplicableYet extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'NotApplicableYet';
+  }
+}
+
+/** The time a meeting trigger is about: the booking's start or end, not the envelope's createdAt (the booking's creation for the flat scheduled body). */
+export function meetingTime(w: Extract<CalcomWebhook, { kind: 'meeting' }>): Date | null {
+  const at = w.trigger === 'MEETING_STARTED' ? w.startTime : w.trigger === 'MEETING_ENDED' ? w.endTime : null;
+  const s = at ?? w.createdAt;
+  return s ? new Date(s) : null;
+}
+
+/** Cancels the booking a reschedule replaced and links both ways; the new booking inherits the original's metadata keys it lacks. */
+async function replaceOriginal(tx: Tx, tenantId: string, w: Extract<CalcomWebhook, { kind: 'booking' }>, original: string, inboxId: string, now: Date): Promise<AppliedEvent> {
+  const applied = await applyBookingEvent(tx, tenantId, {
+    source: 'webhook',
+    trigger: w.trigger,
+    occurredAt: new Date(w.createdAt),
+    inboxId,
+    uid: original,
+    status: 'cancelled',
+    fields: { ...EMPTY, rescheduledToUid: w.booking.uid },
+  }, now);
+  await repo.linkRescheduledFrom(tx, w.booking.uid, original, now);
+  await repo.inheritMetadata(tx, original, w.booking.uid, now);
+  return applied;
+}
+
+/**
  * Applies a verified Cal.com delivery to the tenant's bookings. Returns the
  * booking events it recorded (none for triggers not about one booking).
+ * Throws {@link NotApplicableYet} when the delivery names nothing we can apply it to yet.
  */
 export async function applyCalcomWebhook(tx: Tx, tenantId: string, w: CalcomWebhook, inboxId: string, now: Date): Promise<AppliedEvent[]> {
-  const occurredAt = new Date(w.createdAt);
   switch (w.kind) {
     case 'booking': {
       const out: AppliedEvent[] = [];
       for (const e of eventsFromCalcom(w, inboxId)) out.push(await applyBookingEvent(tx, tenantId, e, now));
-      const replaces = w.booking.rescheduleUid;
-      if (replaces && replaces !== w.booking.uid && w.trigger !== 'BOOKING_RESCHEDULED') {
-        // A reschedule awaiting confirmation (BOOKING_REQUESTED): link the original, do not cancel it yet.
-        await repo.linkRescheduledTo(tx, replaces, w.booking.uid, now);
+      const p = w.booking;
+      const named = p.rescheduleUid && p.rescheduleUid !== p.uid ? p.rescheduleUid : null;
+      if (named && w.trigger === 'BOOKING_RESCHEDULED') {
+        await repo.inheritMetadata(tx, named, p.uid, now);
+      } else if (w.trigger === 'BOOKING_REQUESTED') {
+        // A reschedule that needs the host's confirmation: Cal.com cancels the original at once
+        // (handleNewBooking/createBooking.ts) and sends BOOKING_REQUESTED for the new uid without
+        // `rescheduleUid` (v2021-10-20/BookingPayloadBuilder.ts) and nothing for the original.
+        // The payload still names it: the new booking keeps the original's iCalUID with a higher
+        // iCalSequence. Without those (or with the original unknown), reconciliation heals it.
+        const original = named ?? (p.iCalUID && p.iCalSequence ? await repo.findRescheduledOriginal(tx, storableText(p.iCalUID), p.uid, p.iCalSequence) : null);
+        if (original) out.push(await replaceOriginal(tx, tenantId, w, original, inboxId, now));
       }
       return out;
     }
     case 'no_show': {
+      const occurredAt = new Date(w.createdAt);
       const flags = new Map(w.noShow.attendees.map((a) => [a.email.toLowerCase(), a.noShow]));
       const uid = w.noShow.bookingUid;
       return [await applyAnnotation(tx, tenantId, { uid, trigger: w.trigger, occurredAt, inboxId }, now, (t) => repo.markNoShow(t, uid, flags, now))];
     }
     case 'meeting': {
-      const uid = w.bookingUid;
-      if (!uid) return [];
+      const uid = w.bookingUid ?? (w.calcomId !== null ? await repo.uidOfCalcomId(tx, w.calcomId) : null);
+      if (!uid) throw new NotApplicableYet(w.calcomId !== null ? 'booking_unknown: no booking with this Cal.com id yet' : 'booking_unknown: the delivery names no booking');
+      const occurredAt = meetingTime(w);
+      if (!occurredAt) throw new NotApplicableYet('no_event_time: neither the meeting time nor createdAt is readable');
       const column = w.trigger === 'MEETING_STARTED' ? 'meeting_started_at' : w.trigger === 'MEETING_ENDED' ? 'meeting_ended_at' : null;
       return [
         await applyAnnotation(tx, tenantId, { uid, trigger: w.trigger, occurredAt, inboxId }, now, (t) =>
@@ -264,6 +317,7 @@ export function toBooking(b: BookingRecord) {
     rescheduledFromUid: b.rescheduledFromUid,
     rescheduledToUid: b.rescheduledToUid,
     cancellationReason: b.cancellationReason,
+    rejectionReason: b.rejectionReason,
     meetingStartedAt: b.meetingStartedAt?.toISOString() ?? null,
     meetingEndedAt: b.meetingEndedAt?.toISOString() ?? null,
     createdAt: b.createdAt.toISOString(),

@@ -30,17 +30,32 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
   }
 
   /**
-   * A verified, parsed delivery as it should be stored: unchanged, or rewritten
-   * without the erased people in it (body and the parsed form alike).
+   * A verified delivery as it should be stored: unchanged, or rewritten
+   * without the erased people in it (body and the parsed form alike). Every
+   * stored body passes here, including ones we cannot read (`w` null): a body
+   * that is not JSON has each erased address replaced in its text.
    */
-  async function screenDelivery(tx: Tx, tenantId: string, body: Buffer, w: CalcomWebhook): Promise<{ body: Buffer; webhook: CalcomWebhook; pseudonymised: boolean }> {
+  async function screenDelivery(
+    tx: Tx,
+    tenantId: string,
+    body: Buffer,
+    w: CalcomWebhook | null,
+  ): Promise<{ body: Buffer; webhook: CalcomWebhook | null; pseudonymised: boolean }> {
     const text = body.toString('utf8');
-    const found = await erasedAmong(tx, tenantId, [...emailsIn(text), ...attendeeEmails(w)]);
+    const found = await erasedAmong(tx, tenantId, [...emailsIn(text), ...(w ? attendeeEmails(w) : [])]);
     if (!found) return { body, webhook: w, pseudonymised: false };
-    const rewritten = pseudonymiseDelivery(JSON.parse(text), found.set, found.emails);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      let out = text;
+      for (const e of found.emails) out = out.replace(new RegExp(e.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), found.set.placeholder(e));
+      return { body: Buffer.from(out, 'utf8'), webhook: null, pseudonymised: true };
+    }
+    const rewritten = pseudonymiseDelivery(value, found.set, found.emails);
     const parsed = CalcomWebhook.safeParse(rewritten);
     // The rewrite keeps every field the schema requires, so this holds; if it ever did not, store the rewrite and project nothing.
-    const webhook: CalcomWebhook = parsed.success ? parsed.data : { kind: 'other', trigger: w.trigger, createdAt: w.createdAt };
+    const webhook: CalcomWebhook | null = parsed.success ? parsed.data : w ? { kind: 'other', trigger: w.trigger, createdAt: w.createdAt } : null;
     return { body: Buffer.from(JSON.stringify(rewritten), 'utf8'), webhook, pseudonymised: true };
   }
 

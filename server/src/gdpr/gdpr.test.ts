@@ -403,8 +403,11 @@ describe('erasure racing a delivery', () => {
         .toBeGreaterThan(0);
       expect(finished).toBe(false);
       const w = CalcomWebhook.parse(JSON.parse(body.toString('utf8')));
-      const inboxId = await insertInbox(tx, { tenantId, bodySha256: createHash('sha256').update(body).digest(), trigger: w.trigger, eventCreatedAt: t.clock.now(), bookingUid: b.uid, receivedAt: t.clock.now(), body });
-      await applyCalcomWebhook(tx, tenantId, w, inboxId!, t.clock.now());
+      const ids = await insertInbox(tx, {
+        tenantId, bodySha256: createHash('sha256').update(body).digest(), trigger: w.trigger, eventCreatedAt: t.clock.now(), bookingUid: b.uid, receivedAt: t.clock.now(), body,
+        status: 'processed', reason: null, processorVersion: 2,
+      });
+      await applyCalcomWebhook(tx, tenantId, w, ids!.inboxId, t.clock.now());
     });
     const res = await erasure!;
     expect(res.status).toBe(200);

@@ -15,6 +15,8 @@ export interface ErasedSet {
 const BOOKING_KEEP = [
   'uid', 'bookingId', 'type', 'eventTitle', 'length', 'startTime', 'endTime', 'status', 'eventTypeId',
   'rescheduleUid', 'rescheduleId', 'rescheduleStartTime', 'rescheduleEndTime', 'bookingUid',
+  // The flat scheduled meeting body's booking id and creation time, and the calendar identity of a reschedule.
+  'id', 'createdAt', 'iCalUID', 'iCalSequence', 'requiresConfirmation',
 ] as const;
 
 /** Marks a body we rewrote, so an export or a rebuild knows the original is gone. */
@@ -60,7 +62,9 @@ function pseudonymOrganizer(o: unknown, erased: ErasedSet): Record<string, unkno
  */
 export function pseudonymiseDelivery(body: unknown, erased: ErasedSet, emails: string[]): Record<string, unknown> {
   const env = isObject(body) ? body : {};
-  const payload = isObject(env.payload) ? env.payload : {};
+  // MEETING_STARTED / MEETING_ENDED are flat: the booking sits beside triggerEvent (scheduleTrigger.ts).
+  const flat = !isObject(env.payload);
+  const payload = isObject(env.payload) ? env.payload : env;
   const out: Record<string, unknown> = {};
   for (const k of BOOKING_KEEP) if (k in payload && !mentions(payload[k], emails)) out[k] = payload[k];
   if (Array.isArray(payload.attendees)) {
@@ -72,12 +76,10 @@ export function pseudonymiseDelivery(body: unknown, erased: ErasedSet, emails: s
   if ('organizer' in payload) out.organizer = pseudonymOrganizer(payload.organizer, erased);
   const metadata = keptMetadata(payload.metadata, emails);
   if (metadata) out.metadata = metadata;
-  return {
-    triggerEvent: typeof env.triggerEvent === 'string' ? env.triggerEvent : 'UNKNOWN',
-    createdAt: typeof env.createdAt === 'string' ? env.createdAt : null,
-    payload: out,
-    [PSEUDONYMISED_MARK]: true,
-  };
+  const triggerEvent = typeof env.triggerEvent === 'string' ? env.triggerEvent : 'UNKNOWN';
+  const createdAt = typeof env.createdAt === 'string' ? env.createdAt : null;
+  if (flat) return { ...out, triggerEvent, createdAt, [PSEUDONYMISED_MARK]: true };
+  return { triggerEvent, createdAt, payload: out, [PSEUDONYMISED_MARK]: true };
 }
 
 /** A booking row's personal columns rewritten the same way; time, status and identifiers are not touched. */
@@ -97,6 +99,18 @@ export function pseudonymiseBookingColumns(
 
 /** Every email-shaped string in a text (a raw body), normalised; used to recognise erased people in deliveries of any shape. */
 export function emailsIn(text: string): string[] {
-  const found = text.match(/[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+/g) ?? [];
+  // Linear in the text: expand around each '@' rather than letting a regex try every start
+  // position (a 300 KB run of letters without '@' took minutes with /[…]+@…/g).
+  const found: string[] = [];
+  const local = /[A-Za-z0-9._%+'-]/;
+  const domain = /[A-Za-z0-9.-]/;
+  for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > 0 && at - start < 320 && local.test(text[start - 1]!)) start -= 1;
+    let end = at + 1;
+    while (end < text.length && end - at < 320 && domain.test(text[end]!)) end += 1;
+    const m = /^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+/.exec(text.slice(start, end));
+    if (m && start < at) found.push(m[0]);
+  }
   return [...new Set(found.map(normaliseEmail))];
 }

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js';
 import { createGdprService, RETENTION_ALL_TASK, RETENTION_CRONTAB, RETENTION_TENANT_TASK } from '../gdpr/gdpr.service.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
 import { leadsCrmJobHandlers, leadsCrmOnWorkerStart, LEADS_CRM_CRONTAB } from '../leads/leads.jobs.js';
+import { webhookJobHandlers, webhooksOnWorkerStart } from '../webhooks/webhooks.jobs.js';
 import type { JobHandler } from './queue.js';
 
 /**
@@ -28,6 +29,7 @@ export function jobHandlers(ctx: AppContext): Record<string, JobHandler> {
       await gdpr.runRetention(String(payload.tenantId));
     },
     ...leadsCrmJobHandlers(ctx),
+    ...webhookJobHandlers(ctx),
   };
 }
 
@@ -43,4 +45,5 @@ export function jobCrontab(): string {
  */
 export async function jobsOnWorkerStart(ctx: AppContext): Promise<void> {
   await leadsCrmOnWorkerStart(ctx);
+  await webhooksOnWorkerStart(ctx);
 }

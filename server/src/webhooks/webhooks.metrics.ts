@@ -3,6 +3,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 export interface WebhookMetrics {
   deliveries: Counter<'outcome' | 'code'>;
   latency: Histogram<'outcome'>;
+  reprocessed: Counter<'status'>;
 }
 
 /** The intake's metrics on the app's registry (created once per registry). */
@@ -11,7 +12,7 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
     (registry.getSingleMetric('calbridge_webhook_deliveries_total') as Counter<'outcome' | 'code'> | undefined) ??
     new Counter({
       name: 'calbridge_webhook_deliveries_total',
-      help: 'Cal.com webhook deliveries by outcome (accepted, duplicate, stale, rejected, error) and problem code ("none" when accepted).',
+      help: 'Cal.com webhook deliveries by outcome (accepted, unprocessed, duplicate, stale, rejected, error) and code (refusal code; reason code when unprocessed; "none" when accepted).',
       labelNames: ['outcome', 'code'] as const,
       registers: [registry],
     });
@@ -24,5 +25,13 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     });
-  return { deliveries, latency };
+  const reprocessed =
+    (registry.getSingleMetric('calbridge_webhook_reprocessed_total') as Counter<'status'> | undefined) ??
+    new Counter({
+      name: 'calbridge_webhook_reprocessed_total',
+      help: 'Stored deliveries tried again (reprocess endpoint, or after an upgrade), by the status they ended in (processed, unprocessed).',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    });
+  return { deliveries, latency, reprocessed };
 }

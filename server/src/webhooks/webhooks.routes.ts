@@ -6,8 +6,13 @@ import type { TenantsService } from '../tenants/tenants.service.js';
 import type { WebhookMetrics } from './webhooks.metrics.js';
 import type { WebhooksService } from './webhooks.service.js';
 
-/** Cal.com bodies are a few KB; anything above this is refused with 413 before it is read. */
-export const WEBHOOK_BODY_LIMIT = '256kb';
+/**
+ * Cal.com bodies are a few KB, but web-booker metadata and booking answers are
+ * visitor-set and unbounded (bookingCreateBodySchema.ts); a refused delivery is
+ * lost for good (Cal.com does not resend), so the limit only stops abuse.
+ * Anything above it is refused with 413 before it is read (it cannot be verified).
+ */
+export const WEBHOOK_BODY_LIMIT = '1mb';
 
 /**
  * `POST /v1/webhooks/calcom/:tenant`: mounted before the JSON parser, because
@@ -34,12 +39,19 @@ export function webhookIntakeRoutes(webhooks: WebhooksService, metrics: WebhookM
   return router;
 }
 
+/** A delivery-log id: a positive bigint. */
+const DeliveryId = z.string().regex(/^[0-9]{1,19}$/, 'a delivery id').refine((s) => BigInt(s) <= 9223372036854775807n, 'a delivery id');
+
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^[0-9]{1,19}$/).optional(),
+  cursor: DeliveryId.optional(),
 });
 
-/** `GET /v1/admin/tenants/:slug/webhook-deliveries`: the delivery log, newest first. Mounted behind adminAuth. */
+/**
+ * `GET /v1/admin/tenants/:slug/webhook-deliveries`: the delivery log, newest first;
+ * `POST …/webhook-deliveries/:id/reprocess`: applies a stored delivery again and
+ * answers its new status. Mounted behind adminAuth.
+ */
 export function webhookAdminRoutes(webhooks: WebhooksService, tenants: TenantsService): Router {
   const router = Router();
   router.get('/v1/admin/tenants/:slug/webhook-deliveries', async (req, res) => {
@@ -49,9 +61,26 @@ export function webhookAdminRoutes(webhooks: WebhooksService, tenants: TenantsSe
     const t = await tenants.resolve(slug);
     const page = await webhooks.deliveries(t.id, q.limit, q.cursor ?? null);
     res.json({
-      data: page.data.map((d) => ({ id: d.id, receivedAt: d.receivedAt.toISOString(), trigger: d.trigger, outcome: d.outcome, code: d.code })),
+      data: page.data.map((d) => ({
+        id: d.id,
+        receivedAt: d.receivedAt.toISOString(),
+        trigger: d.trigger,
+        outcome: d.outcome,
+        code: d.code,
+        // What became of the stored delivery: processed, or unprocessed with the reason (null when nothing was stored).
+        status: d.status,
+        reason: d.reason,
+      })),
       nextCursor: page.nextCursor,
     });
+  });
+  router.post('/v1/admin/tenants/:slug/webhook-deliveries/:id/reprocess', async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const { id } = validate(z.strictObject({ slug: z.string(), id: DeliveryId }), req.params, 'path');
+    const t = await tenants.resolve(slug);
+    const r = await webhooks.reprocess(t.id, id);
+    res.set('Cache-Control', 'no-store').json(r);
   });
   return router;
 }

@@ -1,17 +1,21 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { CALBRIDGE_TENANT_METADATA_KEY, CalcomWebhook, TenantSlug } from '@calbridge/shared';
-import { applyCalcomWebhook } from '../bookings/bookings.service.js';
+import { CALBRIDGE_TENANT_METADATA_KEY, CalcomBookingUid, CalcomInstant, CalcomWebhook, TenantSlug } from '@calbridge/shared';
+import { applyCalcomWebhook, NotApplicableYet } from '../bookings/bookings.service.js';
+import { storableText } from '../bookings/storable.js';
 import type { AppContext } from '../context.js';
+import { isUnavailable, type Tx } from '../db/db.js';
 import {
   AppError,
-  WebhookInvalidPayload,
+  DeliveryNotFound,
+  DeliveryNotStored,
+  WebhookFuture,
   WebhookSignatureInvalid,
   WebhookSignatureMissing,
   WebhookStale,
   WebhookTenantMismatch,
   WebhookUnknownTenant,
   WebhookUnsigned,
-  type FieldError,
 } from '../errors.js';
 import { createErasureGuard } from '../gdpr/erasure-guard.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
@@ -19,18 +23,37 @@ import { webhookMetrics } from './webhooks.metrics.js';
 import * as repo from './webhooks.repository.js';
 import { checkCalcomSignature, type SignatureCheck } from './webhooks.signature.js';
 
+/**
+ * The version of the code that turns stored deliveries into bookings. Each
+ * stored delivery records the version that last tried it; raise this when the
+ * processor learns to apply something it could not before, and every
+ * `unprocessed` delivery tried by an older version is tried again when the
+ * worker starts ({@link WebhooksService.reprocessOutdated}).
+ *   1: issue 4's intake (refused what it could not read).
+ *   2: issue 11: flat meeting triggers, tolerant fields, metadata merge.
+ */
+export const WEBHOOK_PROCESSOR_VERSION = 2;
+
 /** No tenant has this id: the unknown-tenant path reads secrets under it. */
 const NO_TENANT = '00000000-0000-0000-0000-000000000000';
 
 const TENANT_CACHE_MS = 30_000;
 const TENANT_CACHE_SIZE = 10_000;
 const SECRETS_CACHE_MS = 10_000;
+const REASON_MAX = 1000;
 
-type Refusal = 'signature_missing' | 'signature_invalid' | 'unsigned_delivery' | 'invalid_payload' | 'tenant_mismatch' | 'stale_delivery';
+/** Why a delivery is refused: only these, never its shape (Cal.com never resends what we refuse). */
+export type Refusal = 'signature_missing' | 'signature_invalid' | 'unsigned_delivery' | 'tenant_mismatch' | 'stale_delivery' | 'future_delivery';
 
 export type IntakeResult = { duplicate: boolean };
 
-function refusal(code: Refusal, errors: FieldError[]): AppError {
+/** What became of a verified delivery handed to {@link WebhooksService.ingestVerified}. */
+export type IngestOutcome =
+  | { refused: Refusal; trigger: string | null }
+  | { duplicate: true; trigger: string | null }
+  | { duplicate: false; trigger: string | null; deliveryId: string; status: repo.InboxStatus; reason: string | null };
+
+function refusal(code: Refusal): AppError {
   switch (code) {
     case 'signature_missing':
       return new WebhookSignatureMissing();
@@ -38,36 +61,137 @@ function refusal(code: Refusal, errors: FieldError[]): AppError {
       return new WebhookSignatureInvalid();
     case 'unsigned_delivery':
       return new WebhookUnsigned();
-    case 'invalid_payload':
-      return new WebhookInvalidPayload(errors);
     case 'tenant_mismatch':
       return new WebhookTenantMismatch();
     case 'stale_delivery':
       return new WebhookStale();
+    case 'future_delivery':
+      return new WebhookFuture();
   }
 }
 
-/** Reads the JSON body (already verified); the trigger name too when it can, for the log. */
-function readBody(body: Buffer): { value: unknown; trigger: string | null } | null {
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Every value the raw metadata gives the tenant key, read from the parsed
+ * JSON before anything is cleaned: the exact key, and any key that differs
+ * from it only by characters a store or a display could drop (NUL and other
+ * controls, zero-width and replacement characters), so a key cannot pass this
+ * check and become `calbridge_tenant` later.
+ */
+function namedTenants(value: unknown): unknown[] {
+  if (!isRecord(value)) return [];
+  const places = [value.metadata, isRecord(value.payload) ? value.payload.metadata : undefined];
+  const out: unknown[] = [];
+  for (const m of places) {
+    if (!isRecord(m)) continue;
+    for (const [k, v] of Object.entries(m)) {
+      if (k === CALBRIDGE_TENANT_METADATA_KEY || k.replace(/[\u0000-\u001f\u007f\u200b-\u200f\u2060\ufeff\ufffd]|[\ud800-\udfff]/g, '') === CALBRIDGE_TENANT_METADATA_KEY) out.push(v);
+    }
+  }
+  return out;
+}
+
+/** What the intake can tell about a verified body before applying it; every field best effort. */
+interface ReadDelivery {
+  /** The parsed JSON, or undefined when the body is not UTF-8 JSON. */
+  value: unknown;
+  webhook: CalcomWebhook | null;
+  /** Why it cannot be applied (null: it can). A code, then a detail; never body text. */
+  reason: string | null;
+  trigger: string | null;
+  bookingUid: string | null;
+  createdAt: Date | null;
+}
+
+function best<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, v: unknown): T | null {
+  const r = schema.safeParse(v);
+  return r.success ? r.data : null;
+}
+
+function reasonText(s: string): string {
+  return storableText(s).slice(0, REASON_MAX);
+}
+
+/** Reads a verified body; never throws. */
+function readDelivery(body: Buffer): ReadDelivery {
+  const none = { webhook: null, trigger: null, bookingUid: null, createdAt: null };
+  if (!isUtf8(body)) return { ...none, value: undefined, reason: 'not_utf8: the body is not UTF-8' };
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch {
-    return null;
+    return { ...none, value: undefined, reason: 'not_json: the body is not JSON' };
   }
-  const t = (value as { triggerEvent?: unknown } | null)?.triggerEvent;
-  return { value, trigger: typeof t === 'string' && /^[A-Z][A-Z0-9_]{0,99}$/.test(t) ? t : null };
-}
-
-function metadataOf(w: CalcomWebhook): Record<string, unknown> | null | undefined {
-  if (w.kind === 'booking') return w.booking.metadata;
-  if (w.kind === 'meeting') return w.metadata;
-  return null;
+  const top = isRecord(value) ? value : {};
+  const payload = isRecord(top.payload) ? top.payload : {};
+  const t = top.triggerEvent;
+  const trigger = typeof t === 'string' && /^[A-Z][A-Z0-9_]{0,99}$/.test(t) ? t : null;
+  const createdAtText = best(CalcomInstant, top.createdAt);
+  const bookingUid = best(CalcomBookingUid, payload.uid) ?? best(CalcomBookingUid, payload.bookingUid) ?? best(CalcomBookingUid, top.uid) ?? null;
+  const parsed = CalcomWebhook.safeParse(value);
+  const base = { value, trigger, createdAt: createdAtText ? new Date(createdAtText) : null };
+  if (!parsed.success) {
+    const detail = parsed.error.issues.slice(0, 10).map((i) => `${['body', ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
+    return { ...base, webhook: null, bookingUid, reason: reasonText(`invalid_payload: ${detail}`) };
+  }
+  const w = parsed.data;
+  const uid = w.kind === 'booking' ? w.booking.uid : w.kind === 'no_show' ? w.noShow.bookingUid : w.kind === 'meeting' ? w.bookingUid : bookingUid;
+  return { ...base, webhook: w, bookingUid: uid, reason: null };
 }
 
 /**
- * The Cal.com webhook intake: verify, then read, then store exactly once and
- * project in one tenant transaction; answer only after it commits.
+ * The refusal a verified delivery earns, judged at `at` (its arrival), or null.
+ * Staleness is judged by the time the delivery is about: the envelope's
+ * createdAt, except for MEETING_STARTED / MEETING_ENDED, whose createdAt is the
+ * booking's creation (scheduleTrigger.ts): those are judged by the meeting's
+ * start or end (Cal.com drops a scheduled trigger a day after it was due,
+ * handleWebhookScheduledTriggers.ts), and by dedupe alone when neither is readable.
+ */
+function refusalOf(read: ReadDelivery, tenantSlug: string, at: Date, config: { webhookReplayWindowSeconds: number; webhookFutureSkewSeconds: number }): Refusal | null {
+  for (const named of namedTenants(read.value)) if (named !== null && named !== tenantSlug) return 'tenant_mismatch';
+  const now = at.getTime();
+  if (read.createdAt && read.createdAt.getTime() > now + config.webhookFutureSkewSeconds * 1000) return 'future_delivery';
+  const scheduled = read.trigger === 'MEETING_STARTED' || read.trigger === 'MEETING_ENDED';
+  const about = scheduled ? (read.webhook?.kind === 'meeting' ? meetingAbout(read.webhook) : null) : read.createdAt;
+  if (about && about.getTime() < now - config.webhookReplayWindowSeconds * 1000) return 'stale_delivery';
+  return null;
+}
+
+function meetingAbout(w: Extract<CalcomWebhook, { kind: 'meeting' }>): Date | null {
+  const at = w.trigger === 'MEETING_STARTED' ? w.startTime : w.endTime;
+  return at ? new Date(at) : null;
+}
+
+/** True for failures of applying that retrying the same bytes later may fix (a bug, a constraint), as opposed to the database being away. */
+function cannotApply(err: unknown): string | null {
+  if (err instanceof NotApplicableYet) return err.reason;
+  if (isUnavailable(err) || (err instanceof AppError && err.status >= 500 && err.code === 'database_unavailable')) return null;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(22|23|42|2F|P0|XX)/.test(code)) return `apply_failed: database refused the projection (SQLSTATE ${code})`;
+  if (err instanceof Error && !(err instanceof AppError)) return `apply_failed: ${err.name}`;
+  return null;
+}
+
+/** Refusal rows written per tenant per minute; the rest only counted. In memory, per instance. */
+function refusalSampler(perMinute: number) {
+  const windows = new Map<string, { start: number; n: number }>();
+  return (tenantId: string, now: number): boolean => {
+    const w = windows.get(tenantId);
+    if (!w || now - w.start >= 60_000) {
+      if (!w && windows.size >= TENANT_CACHE_SIZE) windows.delete(windows.keys().next().value!);
+      windows.set(tenantId, { start: now, n: 1 });
+      return perMinute >= 1;
+    }
+    w.n += 1;
+    return w.n <= perMinute;
+  };
+}
+
+/**
+ * The Cal.com webhook intake: verify, then store every verified delivery and
+ * apply it to the bookings in one tenant transaction; answer only after it
+ * commits. What cannot be applied is stored as `unprocessed` with a reason.
  */
 export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'logger' | 'metrics' | 'keyring'>, tenants: TenantsService) {
   const { db, clock, config, logger } = ctx;
@@ -75,6 +199,7 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
   const erasure = createErasureGuard(ctx);
   const metrics = webhookMetrics(ctx.metrics.registry);
   const log = logger.child({ component: 'webhooks' });
+  const sampleRefusal = refusalSampler(config.webhookRefusalLogPerMinute);
 
   // slug -> tenant, for known and unknown slugs alike, so a cached answer costs the
   // same whether the tenant exists or not. Slugs never change; a new tenant is
@@ -120,6 +245,71 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
   }
 
   /**
+   * Stores a verified body (screened for erased people) and, when it can be
+   * read, applies it in the same transaction. A failure to apply rolls back
+   * and stores it again as `unprocessed`; only the database being away throws.
+   */
+  async function store(tenantId: string, body: Buffer, receivedAt: Date, read: ReadDelivery): Promise<Exclude<IngestOutcome, { refused: Refusal }>> {
+    // The delivery identity stays the hash of the bytes Cal.com signed, so a retry of a pseudonymised delivery is still a duplicate.
+    const bodySha256 = createHash('sha256').update(body).digest();
+    const row = (status: repo.InboxStatus, reason: string | null, stored: Buffer) => ({
+      tenantId, bodySha256, trigger: read.trigger, bookingUid: read.bookingUid, receivedAt, body: stored, status, reason, processorVersion: WEBHOOK_PROCESSOR_VERSION,
+      // Only an applied delivery takes part in the event identity (trigger, uid, createdAt): one kept
+      // unprocessed must not turn a later, readable delivery of the same event into a duplicate.
+      eventCreatedAt: status === 'processed' ? read.createdAt : null,
+    });
+    const keep = async (reason: string) =>
+      db.withTenant(tenantId, async (tx) => {
+        const screened = await erasure.screenDelivery(tx, tenantId, body, null);
+        const ids = await repo.insertInbox(tx, row('unprocessed', reason, screened.body));
+        return ids
+          ? ({ duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'unprocessed', reason } as const)
+          : ({ duplicate: true, trigger: read.trigger } as const);
+      });
+    if (!read.webhook) return keep(read.reason ?? 'invalid_payload');
+    const w = read.webhook;
+    try {
+      return await db.withTenant(tenantId, async (tx) => {
+        const screened = await erasure.screenDelivery(tx, tenantId, body, w);
+        const ids = await repo.insertInbox(tx, row('processed', null, screened.body));
+        if (!ids) return { duplicate: true, trigger: read.trigger } as const;
+        if (screened.webhook) await applyCalcomWebhook(tx, tenantId, screened.webhook, ids.inboxId, receivedAt);
+        return { duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'processed', reason: null } as const;
+      });
+    } catch (err) {
+      const reason = cannotApply(err);
+      if (!reason) throw err;
+      log.warn({ tenantId, trigger: read.trigger, reason }, 'webhook delivery kept unprocessed');
+      return keep(reasonText(reason));
+    }
+  }
+
+  /**
+   * Takes a delivery whose signature was verified for this tenant: refuses it
+   * only for tenant mismatch, staleness or a future date (judged at
+   * `receivedAt`), otherwise stores it and applies what it can. The entry point
+   * for anything that holds verified bytes to apply later (e.g. a local spool
+   * written while the database was away): same checks, same storage, same
+   * idempotency (the bytes are the identity).
+   */
+  async function ingestVerified(tenant: { id: string; slug: string }, body: Buffer, receivedAt: Date): Promise<IngestOutcome> {
+    const read = readDelivery(body);
+    const refused = refusalOf(read, tenant.slug, receivedAt, config);
+    if (refused) return { refused, trigger: read.trigger };
+    return store(tenant.id, body, receivedAt, read);
+  }
+
+  /** One line for a refused delivery, within the sample budget; otherwise the same cost with no row (timing does not tell). */
+  async function logRefusal(tenantId: string, receivedAt: Date, trigger: string | null, code: Refusal): Promise<void> {
+    const outcome = code === 'stale_delivery' ? 'stale' : 'rejected';
+    if (sampleRefusal(tenantId, performance.now())) {
+      await db.withTenant(tenantId, (tx) => repo.insertDelivery(tx, { tenantId, receivedAt, trigger, outcome, code, inboxId: null }));
+    } else {
+      await db.withTenant(NO_TENANT, (tx) => repo.insertNoDelivery(tx, receivedAt));
+    }
+  }
+
+  /**
    * Takes one delivery for the tenant named in the URL. Resolves with
    * `{ duplicate }` once stored (or recognised); throws the refusal otherwise.
    */
@@ -135,45 +325,19 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
         throw new WebhookUnknownTenant();
       }
 
-      // Verified, read and checked before a connection is taken for the write.
-      const outcome = await (async () => {
-        const check = await verify(tenant.id, body, signature);
-        if (check !== 'valid') return { refused: check, trigger: null, errors: [] };
-        const read = readBody(body);
-        if (!read) return { refused: 'invalid_payload', trigger: null, errors: [{ path: 'body', message: 'not JSON' }] };
-        const parsed = CalcomWebhook.safeParse(read.value);
-        if (!parsed.success) {
-          const errors = parsed.error.issues.slice(0, 20).map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message }));
-          return { refused: 'invalid_payload', trigger: read.trigger, errors };
-        }
-        const w = parsed.data;
-        const named = metadataOf(w)?.[CALBRIDGE_TENANT_METADATA_KEY];
-        if (named !== undefined && named !== null && named !== tenant.slug) return { refused: 'tenant_mismatch', trigger: w.trigger, errors: [] };
-        const createdAt = new Date(w.createdAt);
-        if (createdAt.getTime() < receivedAt.getTime() - config.webhookReplayWindowSeconds * 1000) return { refused: 'stale_delivery', trigger: w.trigger, errors: [] };
-
-        const bookingUid = w.kind === 'booking' ? w.booking.uid : w.kind === 'no_show' ? w.noShow.bookingUid : w.kind === 'meeting' ? w.bookingUid : null;
-        const bodySha256 = createHash('sha256').update(body).digest();
-        return db.withTenant(tenant.id, async (tx) => {
-          // The delivery identity stays the hash of the bytes Cal.com signed, so a retry of a pseudonymised delivery is still a duplicate.
-          const stored = await erasure.screenDelivery(tx, tenant.id, body, w);
-          const inboxId = await repo.insertInbox(tx, { tenantId: tenant.id, bodySha256, trigger: w.trigger, eventCreatedAt: createdAt, bookingUid, receivedAt, body: stored.body });
-          if (!inboxId) return { duplicate: true, trigger: w.trigger } as const;
-          await applyCalcomWebhook(tx, tenant.id, stored.webhook, inboxId, receivedAt);
-          return { duplicate: false, trigger: w.trigger } as const;
-        });
-      })() as { refused: Refusal; trigger: string | null; errors: FieldError[] } | { duplicate: boolean; trigger: string };
+      const check = await verify(tenant.id, body, signature);
+      const outcome: IngestOutcome = check === 'valid' ? await ingestVerified(tenant, body, receivedAt) : { refused: check, trigger: null };
 
       if ('refused' in outcome) {
         const code = outcome.refused;
-        await db.withTenant(tenant.id, (tx) =>
-          repo.insertDelivery(tx, { tenantId: tenant.id, receivedAt, trigger: outcome.trigger, outcome: code === 'stale_delivery' ? 'stale' : 'rejected', code, inboxId: null }),
-        );
+        await logRefusal(tenant.id, receivedAt, outcome.trigger, code);
         count(code === 'stale_delivery' ? 'stale' : 'rejected', code, started);
         log.info({ tenant: tenant.slug, code, trigger: outcome.trigger }, 'webhook delivery refused');
-        throw refusal(code, outcome.errors);
+        throw refusal(code);
       }
-      count(outcome.duplicate ? 'duplicate' : 'accepted', null, started);
+      if (outcome.duplicate) count('duplicate', null, started);
+      else if (outcome.status === 'unprocessed') count('unprocessed', outcome.reason?.split(':')[0] ?? 'unknown', started);
+      else count('accepted', null, started);
       log.debug({ tenant: tenant.slug, trigger: outcome.trigger, duplicate: outcome.duplicate }, 'webhook delivery stored');
       return { duplicate: outcome.duplicate };
     } catch (err) {
@@ -194,7 +358,79 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
     return { data, nextCursor: rows.length > limit ? data.at(-1)!.id : null };
   }
 
-  return { receive, deliveries };
+  /** Applies a stored delivery inside `tx` (row locked); the outcome to record. */
+  async function applyStored(tx: Tx, tenantId: string, stored: repo.StoredDelivery): Promise<{ status: repo.InboxStatus; reason: string | null; body?: Buffer }> {
+    const read = readDelivery(stored.body);
+    if (!read.webhook) return { status: 'unprocessed', reason: read.reason };
+    const screened = await erasure.screenDelivery(tx, tenantId, stored.body, read.webhook);
+    if (screened.webhook) await applyCalcomWebhook(tx, tenantId, screened.webhook, stored.inboxId, clock.now());
+    return { status: 'processed', reason: null, ...(screened.pseudonymised ? { body: screened.body } : {}) };
+  }
+
+  /**
+   * Tries a stored delivery again with today's processor: `processed` when it
+   * applies now, `unprocessed` with the current reason when it still cannot.
+   * An already processed delivery is left as it is.
+   */
+  async function reprocess(tenantId: string, deliveryId: string): Promise<{ id: string; status: repo.InboxStatus; reason: string | null; changed: boolean }> {
+    const now = clock.now();
+    const attempt = async () =>
+      db.withTenant(tenantId, async (tx) => {
+        const stored = await repo.storedDeliveryForUpdate(tx, deliveryId);
+        if (stored === null) throw new DeliveryNotFound();
+        if (stored === 'not_stored') throw new DeliveryNotStored();
+        if (stored.status === 'processed') return { id: deliveryId, status: stored.status, reason: null, changed: false };
+        const result = await applyStored(tx, tenantId, stored);
+        await repo.markInbox(tx, stored.inboxId, { ...result, processorVersion: WEBHOOK_PROCESSOR_VERSION, now });
+        return { id: deliveryId, status: result.status, reason: result.reason, changed: result.status !== stored.status };
+      });
+    try {
+      const r = await attempt();
+      metrics.reprocessed.inc({ status: r.status });
+      return r;
+    } catch (err) {
+      const reason = cannotApply(err);
+      if (!reason) throw err;
+      // Applying failed and rolled back: record why, under the current version, so the next upgrade tries again.
+      const text = reasonText(reason);
+      await db.withTenant(tenantId, async (tx) => {
+        const stored = await repo.storedDeliveryForUpdate(tx, deliveryId);
+        if (stored && stored !== 'not_stored') await repo.markInbox(tx, stored.inboxId, { status: 'unprocessed', reason: text, processorVersion: WEBHOOK_PROCESSOR_VERSION, now });
+      });
+      metrics.reprocessed.inc({ status: 'unprocessed' });
+      return { id: deliveryId, status: 'unprocessed', reason: text, changed: false };
+    }
+  }
+
+  /**
+   * After an upgrade: tries every `unprocessed` delivery that an older
+   * processor version left, tenant by tenant, oldest first. Each attempt
+   * records the current version, so a delivery is tried once per version.
+   */
+  async function reprocessOutdated(): Promise<{ tried: number; processed: number }> {
+    let tried = 0;
+    let processed = 0;
+    let cursor: string | null = null;
+    do {
+      const page = await tenants.list({ limit: 200, cursor });
+      for (const t of page.data) {
+        for (;;) {
+          const ids = await db.withTenant(t.id, (tx) => repo.outdatedUnprocessed(tx, WEBHOOK_PROCESSOR_VERSION, 100));
+          if (ids.length === 0) break;
+          for (const id of ids) {
+            const r = await reprocess(t.id, id);
+            tried += 1;
+            if (r.status === 'processed') processed += 1;
+          }
+        }
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    if (tried > 0) log.info({ tried, processed, version: WEBHOOK_PROCESSOR_VERSION }, 'unprocessed webhook deliveries tried again after an upgrade');
+    return { tried, processed };
+  }
+
+  return { receive, ingestVerified, deliveries, reprocess, reprocessOutdated };
 }
 
 export type WebhooksService = ReturnType<typeof createWebhooksService>;

@@ -50,8 +50,8 @@ describe('webhook intake', () => {
     expect(await count("SELECT 1 FROM bookings WHERE uid = 'nobody-1'")).toBe(0);
   });
 
-  it('when the body is larger than 256 KB, then 413 payload_too_large before anything is read', async () => {
-    const body = bookingBody('BOOKING_CREATED', t.clock.now(), { uid: 'big-1', description: 'x'.repeat(300 * 1024) });
+  it('when the body is larger than 1 MB, then 413 payload_too_large before anything is read', async () => {
+    const body = bookingBody('BOOKING_CREATED', t.clock.now(), { uid: 'big-1', description: 'x'.repeat(1100 * 1024) });
     const res = await deliver(t.app, 'acme', body, { secret: SECRET });
     expect(res.status).toBe(413);
     expect(res.body.code).toBe('payload_too_large');
@@ -141,7 +141,7 @@ describe('webhook intake', () => {
     const log = await request(t.app).get('/v1/admin/tenants/acme/webhook-deliveries?limit=200').set(asAdmin);
     expect(log.status).toBe(200);
     const outcomes = new Set(log.body.data.map((d: { outcome: string; code: string | null }) => `${d.outcome}:${d.code}`));
-    for (const o of ['accepted:null', 'duplicate:null', 'rejected:signature_invalid', 'rejected:signature_missing', 'rejected:unsigned_delivery', 'rejected:invalid_payload', 'rejected:tenant_mismatch', 'stale:stale_delivery']) {
+    for (const o of ['accepted:null', 'duplicate:null', 'rejected:signature_invalid', 'rejected:signature_missing', 'rejected:unsigned_delivery', 'rejected:tenant_mismatch', 'rejected:future_delivery', 'stale:stale_delivery']) {
       expect(outcomes).toContain(o);
     }
     const dump = JSON.stringify((await t.database.owner.query('SELECT encode(body, \'escape\') AS b FROM webhook_inbox')).rows);
@@ -150,6 +150,7 @@ describe('webhook intake', () => {
     const metrics = await request(t.app).get('/metrics');
     expect(metrics.text).toMatch(/calbridge_webhook_deliveries_total\{outcome="rejected",code="signature_invalid"\} \d+/);
     expect(metrics.text).toMatch(/calbridge_webhook_deliveries_total\{outcome="accepted",code="none"\} \d+/);
+    expect(metrics.text).toMatch(/calbridge_webhook_deliveries_total\{outcome="unprocessed",code="not_json"\} \d+/);
     expect(metrics.text).toContain('calbridge_webhook_intake_duration_seconds_bucket');
   });
 
