@@ -39,7 +39,7 @@ function randomValue(r: () => number, depth = 0): unknown {
 
 /** Mutates a good booking body: replaces one field of the payload with something random. */
 function mutated(r: () => number, i: number): string {
-  const good = JSON.parse(bookingBody('BOOKING_CREATED', t.clock.now(), { uid: `fz-${i}` })) as { triggerEvent: unknown; createdAt: unknown; payload: Record<string, unknown> };
+  const good = JSON.parse(bookingBody('BOOKING_CREATED', t.clock.now(), { uid: `fz-${i}`, metadata: { calbridge_tenant: 'fuzz', cb_receipt: 'r' } })) as { triggerEvent: unknown; createdAt: unknown; payload: Record<string, unknown> };
   const fields = ['uid', 'startTime', 'endTime', 'attendees', 'metadata', 'status', 'eventTypeId', 'rescheduleUid', 'organizer', 'title', 'bookingId', 'cancellationReason'];
   const target = r();
   if (target < 0.1) good.triggerEvent = randomValue(r);
@@ -50,15 +50,28 @@ function mutated(r: () => number, i: number): string {
   return JSON.stringify(good);
 }
 
+/** The only reasons a verified delivery may be refused: none of them is about its shape (Cal.com never resends a refused one). */
+const ALLOWED_REFUSALS = ['tenant_mismatch', 'stale_delivery', 'future_delivery'];
+
 describe('webhook intake under fuzzed input', () => {
-  it('when signed bodies are mutated at random, then every answer is a 2xx or a 4xx problem, never a 5xx', async () => {
+  it('when signed bodies are mutated at random, then every one is stored and acknowledged unless its tenant or date is refused, never a 5xx', async () => {
     const r = rng(2026);
+    let stored = 0;
+    const inboxBefore = (await t.database.owner.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_inbox')).rows[0]!.n;
     for (let i = 0; i < 400; i++) {
       const body = mutated(r, i);
       const res = await request(t.app).post('/v1/webhooks/calcom/fuzz').set('Content-Type', 'application/json').set('X-Cal-Signature-256', signCalcomBody(body, SECRET)).send(body);
-      expect(res.status, body.slice(0, 300)).toBeLessThan(500);
-      if (res.status >= 400) expect(res.body.code).toEqual(expect.any(String));
+      if (res.status >= 400) {
+        expect(ALLOWED_REFUSALS, `${res.status} ${res.body.code}: ${body.slice(0, 300)}`).toContain(res.body.code);
+        continue;
+      }
+      expect(res.status, body.slice(0, 300)).toBe(200);
+      if (!res.body.duplicate) stored += 1;
     }
+    // Most mutations leave the tenant and the date alone: the bulk is stored, readable or not.
+    expect(stored).toBeGreaterThan(300);
+    const inboxAfter = (await t.database.owner.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_inbox')).rows[0]!.n;
+    expect(inboxAfter - inboxBefore).toBe(stored);
   }, 60_000);
 
   it('when headers, content types, paths and raw bytes are random, then nothing answers 5xx', async () => {
@@ -80,6 +93,8 @@ describe('webhook intake under fuzzed input', () => {
       if (i % 3 === 1 && slug === 'fuzz') req = req.set('X-Cal-Signature-256', signCalcomBody(body, SECRET));
       const res = await req.send(body);
       expect(res.status, `${slug} ${type} ${header}`).toBeLessThan(500);
+      // Properly signed and readable by the body parser: acknowledged whatever the bytes are.
+      if (i % 3 === 1 && slug === 'fuzz' && i % 17 !== 0 && res.status >= 400) expect(ALLOWED_REFUSALS, `${res.status} ${res.body.code}`).toContain(res.body.code);
     }
   }, 60_000);
 });

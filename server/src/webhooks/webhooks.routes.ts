@@ -40,7 +40,7 @@ export function webhookIntakeRoutes(webhooks: WebhooksService, metrics: WebhookM
 }
 
 /** A delivery-log id: a positive bigint. */
-const DeliveryId = z.string().regex(/^[0-9]{1,19}$/, 'a delivery id').refine((s) => BigInt(s) <= 9223372036854775807n, 'a delivery id');
+const DeliveryId = z.string().refine((s) => /^[0-9]{1,19}$/.test(s) && BigInt(s) <= 9223372036854775807n, 'a delivery id');
 
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
