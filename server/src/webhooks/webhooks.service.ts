@@ -166,7 +166,9 @@ function meetingAbout(w: Extract<CalcomWebhook, { kind: 'meeting' }>): Date | nu
 /** True for failures of applying that retrying the same bytes later may fix (a bug, a constraint), as opposed to the database being away. */
 function cannotApply(err: unknown): string | null {
   if (err instanceof NotApplicableYet) return err.reason;
-  if (isUnavailable(err) || (err instanceof AppError && err.status >= 500 && err.code === 'database_unavailable')) return null;
+  if (isUnavailable(err) || (err instanceof AppError && err.status >= 500)) return null;
+  // A 4xx raised while projecting is about the delivery's content, never a reason to lose it.
+  if (err instanceof AppError) return `apply_failed: ${err.code}`;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^(22|23|42|2F|P0|XX)/.test(code)) return `apply_failed: database refused the projection (SQLSTATE ${code})`;
   if (err instanceof Error && !(err instanceof AppError)) return `apply_failed: ${err.name}`;
@@ -389,6 +391,7 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
       metrics.reprocessed.inc({ status: r.status });
       return r;
     } catch (err) {
+      if (err instanceof DeliveryNotFound || err instanceof DeliveryNotStored) throw err;
       const reason = cannotApply(err);
       if (!reason) throw err;
       // Applying failed and rolled back: record why, under the current version, so the next upgrade tries again.
