@@ -73,8 +73,10 @@ export async function eventsOf(tx: Tx, uids: string[]): Promise<(BookingEventRec
 
 export interface InboxRow {
   id: string;
-  trigger: string;
-  eventCreatedAt: Date;
+  /** Null for a delivery kept unprocessed whose trigger could not be read. */
+  trigger: string | null;
+  /** Null for a delivery kept unprocessed, or without a readable createdAt. */
+  eventCreatedAt: Date | null;
   receivedAt: Date;
   bookingUid: string | null;
   body: Buffer;

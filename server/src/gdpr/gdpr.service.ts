@@ -166,7 +166,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
           id: i.id,
           trigger: i.trigger,
           bookingUid: i.bookingUid,
-          eventCreatedAt: i.eventCreatedAt.toISOString(),
+          eventCreatedAt: i.eventCreatedAt?.toISOString() ?? null,
           receivedAt: i.receivedAt.toISOString(),
           pseudonymised: typeof decoded === 'object' && decoded !== null && PSEUDONYMISED_MARK in decoded,
           body: decoded,

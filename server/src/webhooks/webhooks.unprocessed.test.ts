@@ -173,3 +173,38 @@ describe('refused deliveries (issue 13 findings 5 and 6)', () => {
     expect(b.body.metadata).toEqual({ 'calbridge_tenant\uFFFD': 'keep', cb_receipt: 'r-1' });
   });
 });
+
+describe('unprocessed deliveries and GDPR', () => {
+  it('when an unprocessed delivery names a person, then their export lists it, erasure rewrites it, and a later one about them is stored without their address', async () => {
+    const first = 'not json, from grace@unprocessed.test';
+    expect((await send(first)).status).toBe(200);
+    const exported = await request(t.app).get('/v1/admin/tenants/keep/subjects/grace@unprocessed.test/export').set(asAdmin);
+    expect(exported.status).toBe(200);
+    expect(JSON.stringify(exported.body.rawDeliveries)).toContain('grace@unprocessed.test');
+
+    const erased = await request(t.app).delete('/v1/admin/tenants/keep/subjects/grace@unprocessed.test').set(asAdmin).send({});
+    expect(erased.status).toBe(200);
+    const dump = async () => (await t.database.owner.query<{ b: string }>("SELECT encode(body, 'escape') AS b FROM webhook_inbox")).rows.map((r) => r.b).join('\n');
+    expect(await dump()).not.toContain('grace@unprocessed.test');
+
+    // Screened on the way in too, readable or not.
+    expect((await send('still not json: GRACE@unprocessed.test wrote again')).status).toBe(200);
+    expect((await send(bookingBody('BOOKING_CREATED', t.clock.now(), { uid: 'grace-2', attendees: [{ name: 'Grace', email: 'grace@unprocessed.test' }], bookingId: 'odd' }))).status).toBe(200);
+    expect((await dump()).toLowerCase()).not.toContain('grace@unprocessed.test');
+  });
+});
+
+describe('applying a stored delivery later (the spool entry point)', () => {
+  it('when verified bytes are handed in with the time they arrived, then staleness is judged at that time and they are stored once', async () => {
+    const ctx = createContext({ config: t.config, db: t.database.db, fetch: globalThis.fetch, clock: t.clock, logger: (await import('../logger.js')).createLogger({ level: 'silent' }) });
+    const webhooks = createWebhooksService(ctx, createTenantsService(ctx));
+    const arrived = new Date(t.clock.now().getTime() - 8 * 86_400_000);
+    const body = Buffer.from(bookingBody('BOOKING_CREATED', new Date(arrived.getTime() - 60_000), { uid: 'spooled-1' }));
+    const out = await webhooks.ingestVerified({ id: tenantId, slug: 'keep' }, body, arrived);
+    expect(out).toMatchObject({ duplicate: false, status: 'processed' });
+    expect(await webhooks.ingestVerified({ id: tenantId, slug: 'keep' }, body, arrived)).toMatchObject({ duplicate: true });
+    // The same bytes judged now would be stale: the arrival time, not the drain time, decides.
+    expect(await webhooks.ingestVerified({ id: tenantId, slug: 'keep' }, Buffer.from(bookingBody('BOOKING_CREATED', arrived, { uid: 'spooled-2' })), t.clock.now())).toMatchObject({ refused: 'stale_delivery' });
+    expect((await request(t.app).get('/v1/admin/tenants/keep/bookings/spooled-1').set(asAdmin)).body.status).toBe('accepted');
+  });
+});
