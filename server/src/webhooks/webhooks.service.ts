@@ -163,14 +163,16 @@ function meetingAbout(w: Extract<CalcomWebhook, { kind: 'meeting' }>): Date | nu
   return at ? new Date(at) : null;
 }
 
-/** True for failures of applying that retrying the same bytes later may fix (a bug, a constraint), as opposed to the database being away. */
+/** The reason to keep a delivery unprocessed when applying it failed for its content (or our bug), or null when the database is away (rethrown). */
 function cannotApply(err: unknown): string | null {
   if (err instanceof NotApplicableYet) return err.reason;
   if (isUnavailable(err) || (err instanceof AppError && err.status >= 500)) return null;
   // A 4xx raised while projecting is about the delivery's content, never a reason to lose it.
   if (err instanceof AppError) return `apply_failed: ${err.code}`;
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^(22|23|42|2F|P0|XX)/.test(code)) return `apply_failed: database refused the projection (SQLSTATE ${code})`;
+  // A SQLSTATE about the data or the statement: the same bytes fail the same way until the code changes.
+  // Any other (resources, locks, connection) is the database's state, not the delivery's: answered 5xx.
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(22|23|42|2F|P0|XX)/.test(code) ? `apply_failed: database refused the projection (SQLSTATE ${code})` : null;
   if (err instanceof Error && !(err instanceof AppError)) return `apply_failed: ${err.name}`;
   return null;
 }
