@@ -20,7 +20,6 @@ export type ErrorCode =
   | 'signature_invalid'
   | 'unsigned_delivery'
   | 'unknown_tenant'
-  | 'invalid_payload'
   | 'tenant_mismatch'
   | 'stale_delivery'
   | 'future_delivery'
@@ -300,12 +299,6 @@ export class WebhookUnsigned extends AppError {
 export class WebhookUnknownTenant extends AppError {
   constructor() {
     super('unknown_tenant', 404, 'No webhook endpoint has that name.');
-  }
-}
-
-export class WebhookInvalidPayload extends AppError {
-  constructor(errors: FieldError[]) {
-    super('invalid_payload', 400, 'The signed body is not a Cal.com webhook delivery we can read.', { extra: { errors } });
   }
 }
 
