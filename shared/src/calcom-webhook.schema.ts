@@ -231,7 +231,7 @@ export const CalcomWebhook = z.unknown().transform((body, ctx): CalcomWebhook =>
   const sub = <S extends z.ZodType>(schema: S, value: unknown, path: string[]): z.infer<S> | undefined => {
     const r = schema.safeParse(value);
     if (r.success) return r.data;
-    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as z.core.$ZodRawIssue);
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [...path, ...issue.path] });
     return undefined;
   };
 

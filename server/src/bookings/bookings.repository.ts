@@ -199,11 +199,6 @@ export async function markNoShow(tx: Tx, uid: string, flags: Map<string, boolean
   return true;
 }
 
-/** Points a known booking at the booking that replaces it, without touching its state. */
-export async function linkRescheduledTo(tx: Tx, uid: string, toUid: string, now: Date): Promise<void> {
-  await tx.query('UPDATE bookings SET rescheduled_to_uid = $2, updated_at = $3 WHERE uid = $1 AND rescheduled_to_uid IS DISTINCT FROM $2', [uid, toUid, now]);
-}
-
 /** The uid of the booking Cal.com numbers `calcomId`, if it is known. */
 export async function uidOfCalcomId(tx: Tx, calcomId: number): Promise<string | null> {
   const r = await tx.query<{ uid: string }>('SELECT uid FROM bookings WHERE calcom_id = $1 ORDER BY created_at LIMIT 1', [calcomId]);

@@ -123,7 +123,7 @@ const lower = (s: string) => s.toLowerCase() as BookingStatus;
  * rather than as its `status` field says (v2021-10-20/BookingPayloadBuilder.ts
  * hard-codes ACCEPTED for BOOKING_PAYMENT_INITIATED and BOOKING_PAID).
  */
-export function statusOf(trigger: string, reported: string | null | undefined, requiresConfirmation?: unknown): BookingStatus {
+function statusOf(trigger: string, reported: string | null | undefined, requiresConfirmation?: unknown): BookingStatus {
   switch (trigger) {
     case 'BOOKING_CANCELLED':
       return 'cancelled';
@@ -231,7 +231,7 @@ export class NotApplicableYet extends Error {
 }
 
 /** The time a meeting trigger is about: the booking's start or end, not the envelope's createdAt (the booking's creation for the flat scheduled body). */
-export function meetingTime(w: Extract<CalcomWebhook, { kind: 'meeting' }>): Date | null {
+function meetingTime(w: Extract<CalcomWebhook, { kind: 'meeting' }>): Date | null {
   const at = w.trigger === 'MEETING_STARTED' ? w.startTime : w.trigger === 'MEETING_ENDED' ? w.endTime : null;
   const s = at ?? w.createdAt;
   return s ? new Date(s) : null;
