@@ -142,25 +142,18 @@ function readDelivery(body: Buffer): ReadDelivery {
 
 /**
  * The refusal a verified delivery earns, judged at `at` (its arrival), or null.
- * Staleness is judged by the time the delivery is about: the envelope's
- * createdAt, except for MEETING_STARTED / MEETING_ENDED, whose createdAt is the
- * booking's creation (scheduleTrigger.ts): those are judged by the meeting's
- * start or end (Cal.com drops a scheduled trigger a day after it was due,
- * handleWebhookScheduledTriggers.ts), and by dedupe alone when neither is readable.
+ * Staleness is judged by the envelope's createdAt, except for MEETING_STARTED /
+ * MEETING_ENDED: their createdAt is the booking's creation (scheduleTrigger.ts),
+ * so they are never stale. A replay of one changes nothing: the same bytes are a
+ * duplicate, and its event (uid, trigger, meeting time) is recorded once.
  */
 function refusalOf(read: ReadDelivery, tenantSlug: string, at: Date, config: { webhookReplayWindowSeconds: number; webhookFutureSkewSeconds: number }): Refusal | null {
   for (const named of namedTenants(read.value)) if (named !== null && named !== tenantSlug) return 'tenant_mismatch';
   const now = at.getTime();
   if (read.createdAt && read.createdAt.getTime() > now + config.webhookFutureSkewSeconds * 1000) return 'future_delivery';
   const scheduled = read.trigger === 'MEETING_STARTED' || read.trigger === 'MEETING_ENDED';
-  const about = scheduled ? (read.webhook?.kind === 'meeting' ? meetingAbout(read.webhook) : null) : read.createdAt;
-  if (about && about.getTime() < now - config.webhookReplayWindowSeconds * 1000) return 'stale_delivery';
+  if (!scheduled && read.createdAt && read.createdAt.getTime() < now - config.webhookReplayWindowSeconds * 1000) return 'stale_delivery';
   return null;
-}
-
-function meetingAbout(w: Extract<CalcomWebhook, { kind: 'meeting' }>): Date | null {
-  const at = w.trigger === 'MEETING_STARTED' ? w.startTime : w.endTime;
-  return at ? new Date(at) : null;
 }
 
 /** The reason to keep a delivery unprocessed when applying it failed for its content (or our bug), or null when the database is away (rethrown). */

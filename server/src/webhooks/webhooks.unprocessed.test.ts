@@ -158,6 +158,20 @@ describe('refused deliveries (issue 13 findings 5 and 6)', () => {
     expect((await t.database.owner.query("SELECT 1 FROM webhook_inbox WHERE booking_uid = 'future-1'")).rowCount).toBe(0);
   });
 
+  it('when a flat MEETING_ENDED of a months-old booking is replayed, then the replay is a duplicate and changes nothing', async () => {
+    await send(bookingBody('BOOKING_CREATED', t.clock.now(), { uid: 'replay-meet-1', bookingId: 9401 }));
+    const ended = new Date(t.clock.now().getTime() - 30 * 86_400_000);
+    const flat = JSON.stringify({ triggerEvent: 'MEETING_ENDED', id: 9401, uid: 'replay-meet-1', startTime: ended.toISOString(), endTime: ended.toISOString(), createdAt: new Date(ended.getTime() - 86_400_000).toISOString() });
+    expect((await send(flat)).body).toEqual({ received: true, duplicate: false });
+    const before = await request(t.app).get('/v1/admin/tenants/keep/bookings/replay-meet-1').set(asAdmin);
+    expect(before.body.meetingEndedAt).toBe(ended.toISOString());
+    t.clock.advance(60_000);
+    expect((await send(flat)).body).toEqual({ received: true, duplicate: true });
+    const after = await request(t.app).get('/v1/admin/tenants/keep/bookings/replay-meet-1').set(asAdmin);
+    expect(after.body.events).toEqual(before.body.events);
+    t.clock.advance(-60_000);
+  });
+
   it('when a metadata key is calbridge_tenant plus a NUL and names another tenant, then 403 tenant_mismatch before anything is cleaned or stored', async () => {
     const body = bookingBody('BOOKING_CREATED', t.clock.now(), { uid: 'nulkey-1', metadata: { 'calbridge_tenant\u0000': 'other' } });
     const res = await send(body);
