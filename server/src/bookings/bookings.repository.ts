@@ -236,6 +236,20 @@ export async function inheritMetadata(tx: Tx, fromUid: string, toUid: string, no
   );
 }
 
+/**
+ * {@link inheritMetadata} from a booking to the one that replaced it, for an
+ * original whose own delivery arrived after its reschedule's.
+ */
+export async function passMetadataForward(tx: Tx, uid: string, now: Date): Promise<void> {
+  await tx.query(
+    `UPDATE bookings n SET metadata = o.metadata || coalesce(n.metadata, '{}'::jsonb), updated_at = $2
+       FROM bookings o
+      WHERE o.uid = $1 AND n.uid = o.rescheduled_to_uid AND n.tenant_id = o.tenant_id AND o.metadata IS NOT NULL
+        AND (o.metadata || coalesce(n.metadata, '{}'::jsonb)) IS DISTINCT FROM n.metadata`,
+    [uid, now],
+  );
+}
+
 /** Points a booking at the booking it replaces, when not known yet. */
 export async function linkRescheduledFrom(tx: Tx, uid: string, fromUid: string, now: Date): Promise<void> {
   await tx.query('UPDATE bookings SET rescheduled_from_uid = $2, updated_at = $3 WHERE uid = $1 AND rescheduled_from_uid IS NULL', [uid, fromUid, now]);

@@ -264,6 +264,9 @@ export async function applyCalcomWebhook(tx: Tx, tenantId: string, w: CalcomWebh
       const out: AppliedEvent[] = [];
       for (const e of eventsFromCalcom(w, inboxId)) out.push(await applyBookingEvent(tx, tenantId, e, now));
       const p = w.booking;
+      // A delivery older than the booking's state (e.g. the original's BOOKING_CREATED after its
+      // reschedule): the booking that replaced it may lack the keys this one just added.
+      if (out[0] && out[0].eventId && !out[0].applied) await repo.passMetadataForward(tx, p.uid, now);
       const named = p.rescheduleUid && p.rescheduleUid !== p.uid ? p.rescheduleUid : null;
       if (named && w.trigger === 'BOOKING_RESCHEDULED') {
         await repo.inheritMetadata(tx, named, p.uid, now);
