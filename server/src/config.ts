@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -64,6 +65,9 @@ const EnvSchema = z.object({
   CALBRIDGE_WEBHOOK_REPLAY_WINDOW_SECONDS: z.coerce.number().int().min(3600).max(90 * 86400).default(7 * 86400),
   // A delivery dated further ahead of our clock than this is refused (future_delivery): it could pin a booking's state.
   CALBRIDGE_WEBHOOK_FUTURE_SKEW_SECONDS: z.coerce.number().int().min(0).max(86400).default(300),
+  // Verified deliveries that cannot reach PostgreSQL (server/src/webhooks/webhooks.spool.ts).
+  CALBRIDGE_WEBHOOK_SPOOL_DIR: z.string().min(1).optional(),
+  CALBRIDGE_WEBHOOK_SPOOL_MAX_MB: z.coerce.number().int().min(1).max(100_000).default(256),
   // Refused deliveries are all counted in metrics; at most this many per tenant and minute are written to the delivery log.
   CALBRIDGE_WEBHOOK_REFUSAL_LOG_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(20),
   CALBRIDGE_TRUST_PROXY: bool.default(false),
@@ -115,6 +119,8 @@ export interface Config {
   webhookFutureSkewSeconds: number;
   /** Refused deliveries written to the delivery log per tenant per minute (the rest are only counted). */
   webhookRefusalLogPerMinute: number;
+  /** Where verified deliveries wait while PostgreSQL is unreachable, and how much it may hold. */
+  webhookSpool: { dir: string; maxBytes: number };
   trustProxy: boolean;
   widgetDir: string;
   sessionTtlSeconds: number;
@@ -190,6 +196,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     webhookReplayWindowSeconds: e.CALBRIDGE_WEBHOOK_REPLAY_WINDOW_SECONDS,
     webhookFutureSkewSeconds: e.CALBRIDGE_WEBHOOK_FUTURE_SKEW_SECONDS,
     webhookRefusalLogPerMinute: e.CALBRIDGE_WEBHOOK_REFUSAL_LOG_PER_MINUTE,
+    webhookSpool: { dir: e.CALBRIDGE_WEBHOOK_SPOOL_DIR ?? join(e.CALBRIDGE_DATA_DIR, 'webhook-spool'), maxBytes: e.CALBRIDGE_WEBHOOK_SPOOL_MAX_MB * 1024 * 1024 },
     trustProxy: e.CALBRIDGE_TRUST_PROXY,
     widgetDir: e.CALBRIDGE_WIDGET_DIR,
     sessionTtlSeconds: e.CALBRIDGE_SESSION_TTL_SECONDS,

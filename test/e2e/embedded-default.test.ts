@@ -193,7 +193,8 @@ describe('npm start on its embedded PostgreSQL, used like production', () => {
     expect(rows[0]!.n).toBe(0);
   });
 
-  it('when PostgreSQL is frozen, then /readyz and the API answer within seconds, and after it thaws the server serves again without a restart', async () => {
+  it('when PostgreSQL is frozen, then /readyz and the API answer within seconds, a verified delivery is spooled, and after it thaws the server serves again and the delivery is stored', async () => {
+    const frozenUid = `emb-frozen-${randomUUID().slice(0, 8)}`;
     const pids = clusterPids();
     for (const pid of pids) process.kill(pid, 'SIGSTOP');
     try {
@@ -206,10 +207,18 @@ describe('npm start on its embedded PostgreSQL, used like production', () => {
       expect(read.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(read.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(((await read.json()) as { code: string }).code).toBe('database_unavailable');
+      // A verified Cal.com delivery is acknowledged all the same (Cal.com never sends it again): spooled.
+      const spooled = await post(body('BOOKING_CREATED', frozenUid, new Date()), AbortSignal.timeout(30_000));
+      expect(spooled.status).toBe(202);
+      expect(await spooled.json()).toMatchObject({ received: true, spooled: true });
     } finally {
       for (const pid of pids) process.kill(pid, 'SIGCONT');
     }
     await expect.poll(async () => (await fetch(`${product.url}/readyz`)).status, { timeout: 30_000, interval: 200 }).toBe(200);
     expect((await fetch(`${product.url}/v1/admin/tenants/${TENANT}`, { headers: admin })).status).toBe(200);
+    // What was acknowledged while it was frozen is in the bookings once it thawed.
+    await expect
+      .poll(async () => (await fetch(`${product.url}/v1/admin/tenants/${TENANT}/bookings/${frozenUid}`, { headers: admin })).status, { timeout: 30_000, interval: 250 })
+      .toBe(200);
   });
 });

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createApp } from '../app.js';
@@ -46,6 +49,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     CALBRIDGE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
     LOG_LEVEL: 'debug',
+    // Each app's own data directory (the webhook spool lives there), never the checkout's.
+    CALBRIDGE_DATA_DIR: mkdtempSync(join(tmpdir(), 'calbridge-app-')),
     ...overrides,
   });
 }

@@ -1,9 +1,11 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface WebhookMetrics {
   deliveries: Counter<'outcome' | 'code'>;
   latency: Histogram<'outcome'>;
   reprocessed: Counter<'status'>;
+  spool: Counter<'event'>;
+  spoolWaiting: Gauge;
 }
 
 /** The intake's metrics on the app's registry (created once per registry). */
@@ -33,5 +35,16 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
       labelNames: ['status'] as const,
       registers: [registry],
     });
-  return { deliveries, latency, reprocessed };
+  const spool =
+    (registry.getSingleMetric('calbridge_webhook_spool_total') as Counter<'event'> | undefined) ??
+    new Counter({
+      name: 'calbridge_webhook_spool_total',
+      help: 'Verified deliveries and the local spool while PostgreSQL was unreachable: spooled (acknowledged 202), drained (stored once the database was back), full (answered 503: only reconciliation can heal those), set_aside (could not be applied from the spool).',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    });
+  const spoolWaiting =
+    (registry.getSingleMetric('calbridge_webhook_spool_entries') as Gauge | undefined) ??
+    new Gauge({ name: 'calbridge_webhook_spool_entries', help: 'Verified deliveries waiting in the local spool for the database.', registers: [registry] });
+  return { deliveries, latency, reprocessed, spool, spoolWaiting };
 }

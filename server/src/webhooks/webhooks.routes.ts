@@ -26,7 +26,9 @@ export function webhookIntakeRoutes(webhooks: WebhooksService, metrics: WebhookM
   router.post('/v1/webhooks/calcom/:tenant', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT, inflate: false }), async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const result = await webhooks.receive(String(req.params.tenant ?? ''), req.get('x-cal-signature-256'), body);
-    res.status(200).set('Cache-Control', 'no-store').json({ received: true, duplicate: result.duplicate });
+    // 202 when the database was away and the delivery waits in the local spool: acknowledged all the same.
+    if (result.spooled) res.status(202).set('Cache-Control', 'no-store').json({ received: true, duplicate: false, spooled: true });
+    else res.status(200).set('Cache-Control', 'no-store').json({ received: true, duplicate: result.duplicate });
   });
   // Bodies refused by the parser (too large, bad encoding) are deliveries too: count them, then let the problem handler answer.
   const countParserRefusals: ErrorRequestHandler = (err, _req, _res, next) => {

@@ -7,6 +7,7 @@ import type { AppContext } from '../context.js';
 import { isUnavailable, type Tx } from '../db/db.js';
 import {
   AppError,
+  DatabaseUnavailable,
   DeliveryNotFound,
   DeliveryNotStored,
   WebhookFuture,
@@ -21,6 +22,7 @@ import { createErasureGuard } from '../gdpr/erasure-guard.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { webhookMetrics } from './webhooks.metrics.js';
 import * as repo from './webhooks.repository.js';
+import { createSpool } from './webhooks.spool.js';
 import { checkCalcomSignature, type SignatureCheck } from './webhooks.signature.js';
 
 /**
@@ -45,7 +47,8 @@ const REASON_MAX = 1000;
 /** Why a delivery is refused: only these, never its shape (Cal.com never resends what we refuse). */
 export type Refusal = 'signature_missing' | 'signature_invalid' | 'unsigned_delivery' | 'tenant_mismatch' | 'stale_delivery' | 'future_delivery';
 
-export type IntakeResult = { duplicate: boolean };
+/** `spooled`: verified and written to the local spool while the database was away (answered 202). */
+export type IntakeResult = { duplicate: boolean; spooled?: boolean };
 
 /** What became of a verified delivery handed to {@link WebhooksService.ingestVerified}. */
 export type IngestOutcome =
@@ -208,7 +211,15 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
     const now = performance.now();
     const hit = tenantCache.get(key);
     if (hit && hit.until > now) return hit.tenant;
-    const found = await tenants.find(key);
+    let found;
+    try {
+      found = await tenants.find(key);
+    } catch (err) {
+      // While the database is away, a tenant seen before is still that tenant (slugs never change),
+      // so its verified deliveries can reach the spool.
+      if (hit && err instanceof DatabaseUnavailable) return hit.tenant;
+      throw err;
+    }
     const tenant = found ? { id: found.id, slug: found.slug } : null;
     tenantCache.delete(key);
     if (tenantCache.size >= TENANT_CACHE_SIZE) tenantCache.delete(tenantCache.keys().next().value!);
@@ -234,7 +245,15 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
       const check = checkCalcomSignature(body, signature, hit.secrets);
       if (check === 'valid') return check;
     }
-    const secrets = await db.withTenant(tenantId, (tx) => tenants.webhookSecrets(tx, tenantId));
+    let secrets: string[];
+    try {
+      secrets = await db.withTenant(tenantId, (tx) => tenants.webhookSecrets(tx, tenantId));
+    } catch (err) {
+      // While the database is away the last secrets read still verify (never for longer than the
+      // outage: the first answer after it replaces them). Without any, nothing can be verified: 503.
+      if (hit && err instanceof DatabaseUnavailable) return checkCalcomSignature(body, signature, hit.secrets);
+      throw err;
+    }
     secretsCache.delete(tenantId);
     if (secretsCache.size >= TENANT_CACHE_SIZE) secretsCache.delete(secretsCache.keys().next().value!);
     secretsCache.set(tenantId, { secrets, until: now + SECRETS_CACHE_MS });
@@ -306,6 +325,82 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
     }
   }
 
+  // Verified deliveries that cannot reach the database wait here, durably, and are acknowledged:
+  // Cal.com never sends a delivery again once we answered it with an error (webhooks.spool.ts).
+  const spool = createSpool({ dir: config.webhookSpool.dir, maxBytes: config.webhookSpool.maxBytes });
+  metrics.spoolWaiting.set(spool.size().entries);
+  let drainTimer: NodeJS.Timeout | null = null;
+  let draining: Promise<void> | null = null;
+  const scheduleDrain = (delayMs: number) => {
+    if (drainTimer || draining) return;
+    drainTimer = setTimeout(() => {
+      drainTimer = null;
+      void drainSpool();
+    }, delayMs);
+    // Never what keeps a process alive; a spool left at exit is drained by the next start.
+    drainTimer.unref();
+  };
+
+  function toSpool(tenant: { id: string; slug: string }, body: Buffer, receivedAt: Date): void {
+    try {
+      spool.append({ tenantId: tenant.id, tenantSlug: tenant.slug, receivedAt, body });
+    } catch (err) {
+      metrics.spool.inc({ event: 'full' });
+      log.error({ tenant: tenant.slug, err: (err as Error).message }, 'webhook spool cannot take a verified delivery: answered 503, only reconciliation can heal it');
+      throw new DatabaseUnavailable(err);
+    }
+    metrics.spool.inc({ event: 'spooled' });
+    metrics.spoolWaiting.set(spool.size().entries);
+    log.warn({ tenant: tenant.slug }, 'database unavailable: verified delivery spooled');
+    scheduleDrain(1_000);
+  }
+
+  /**
+   * Stores what the spool holds, oldest first, through the same path as a live delivery (same
+   * checks, judged at the time it arrived; same idempotency). Stops at the first sign the
+   * database is still away and tries again shortly.
+   */
+  function drainSpool(): Promise<void> {
+    draining ??= (async () => {
+      try {
+        for (;;) {
+          const batch = spool.list(50);
+          if (batch.length === 0) return;
+          for (const d of batch) {
+            try {
+              const out = await ingestVerified({ id: d.tenantId, slug: d.tenantSlug }, d.body, d.receivedAt);
+              if ('refused' in out) log.warn({ tenant: d.tenantSlug, code: out.refused }, 'spooled delivery refused when stored');
+              spool.remove(d.id);
+              metrics.spool.inc({ event: 'drained' });
+            } catch (err) {
+              if (err instanceof DatabaseUnavailable || isUnavailable(err)) {
+                scheduleDrainAfter = 2_000;
+                return;
+              }
+              // Not the database being away: this entry cannot be applied. Out of the way, kept for a person.
+              log.error({ tenant: d.tenantSlug, err: (err as Error).message }, 'spooled delivery set aside');
+              spool.setAside(d.id);
+              metrics.spool.inc({ event: 'set_aside' });
+            } finally {
+              metrics.spoolWaiting.set(spool.size().entries);
+            }
+          }
+        }
+      } finally {
+        draining = null;
+        if (scheduleDrainAfter !== null) {
+          const delay = scheduleDrainAfter;
+          scheduleDrainAfter = null;
+          scheduleDrain(delay);
+        }
+      }
+    })();
+    return draining;
+  }
+  let scheduleDrainAfter: number | null = null;
+  // What a previous run left in the spool is stored as soon as the database answers.
+  if (spool.size().entries > 0) scheduleDrain(0);
+
   /**
    * Takes one delivery for the tenant named in the URL. Resolves with
    * `{ duplicate }` once stored (or recognised); throws the refusal otherwise.
@@ -323,7 +418,21 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
       }
 
       const check = await verify(tenant.id, body, signature);
-      const outcome: IngestOutcome = check === 'valid' ? await ingestVerified(tenant, body, receivedAt) : { refused: check, trigger: null };
+      let outcome: IngestOutcome;
+      if (check !== 'valid') outcome = { refused: check, trigger: null };
+      else {
+        try {
+          outcome = await ingestVerified(tenant, body, receivedAt);
+        } catch (err) {
+          // Verified and not refused, but the database is away: keep it and acknowledge it.
+          if (!(err instanceof DatabaseUnavailable)) throw err;
+          toSpool(tenant, body, receivedAt);
+          count('spooled', null, started);
+          return { duplicate: false, spooled: true };
+        }
+        // The database answers again: store what waited meanwhile.
+        if (spool.size().entries > 0) scheduleDrain(0);
+      }
 
       if ('refused' in outcome) {
         const code = outcome.refused;
@@ -428,7 +537,7 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
     return { tried, processed };
   }
 
-  return { receive, ingestVerified, deliveries, reprocess, reprocessOutdated };
+  return { receive, ingestVerified, deliveries, reprocess, reprocessOutdated, drainSpool, spooled: () => spool.size() };
 }
 
 export type WebhooksService = ReturnType<typeof createWebhooksService>;

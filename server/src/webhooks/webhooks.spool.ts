@@ -41,6 +41,8 @@ export interface Spool {
   append(d: Omit<SpooledDelivery, 'id'>): string;
   /** Entries in arrival order (at most `limit`). An entry that cannot be read is moved aside, not returned. */
   list(limit?: number): SpooledDelivery[];
+  /** Moves an entry out of the drain's way (kept for a person to look at). */
+  setAside(id: string): void;
   /** Forgets one entry once the database has it. */
   remove(id: string): void;
   /** Entries and bytes waiting. */
@@ -54,12 +56,19 @@ export function createSpool(options: { dir: string; maxBytes: number; now?: () =
   const { dir, maxBytes } = options;
   const now = options.now ?? Date.now;
   const rejected = join(dir, 'unreadable');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   let seq = 0;
   // What is already waiting counts against the bound; kept up to date without a directory scan per write.
+  // The directory is made on first use, so an instance that never spools needs no writable disk.
   let bytes = 0;
   let entries = 0;
-  for (const f of readdirSync(dir)) {
+  const existing = (() => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  })();
+  for (const f of existing) {
     if (!NAME.test(f)) continue;
     entries++;
     bytes += statSync(join(dir, f)).size;
@@ -81,6 +90,7 @@ export function createSpool(options: { dir: string; maxBytes: number; now?: () =
       const entry: Entry = { v: 1, tenantId: d.tenantId, tenantSlug: d.tenantSlug, receivedAt: d.receivedAt.toISOString(), body: d.body.toString('base64') };
       const data = Buffer.from(JSON.stringify(entry));
       if (bytes + data.length > maxBytes) throw new SpoolFull(`the webhook spool holds ${bytes} bytes; its bound is ${maxBytes}`);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       const id = `${String(now()).padStart(13, '0')}-${String(seq++).padStart(10, '0')}.json`;
       const tmp = join(dir, `.${id}.tmp`);
       const fd = openSync(tmp, 'w', 0o600);
@@ -97,6 +107,7 @@ export function createSpool(options: { dir: string; maxBytes: number; now?: () =
       return id;
     },
     list(limit = 100) {
+      if (entries === 0) return [];
       const names = readdirSync(dir)
         .filter((f) => NAME.test(f))
         .sort()
@@ -117,6 +128,19 @@ export function createSpool(options: { dir: string; maxBytes: number; now?: () =
         }
       }
       return out;
+    },
+    setAside(id) {
+      if (!NAME.test(id)) return;
+      let size = 0;
+      try {
+        size = statSync(join(dir, id)).size;
+      } catch {
+        return;
+      }
+      mkdirSync(rejected, { recursive: true, mode: 0o700 });
+      renameSync(join(dir, id), join(rejected, id));
+      bytes -= size;
+      entries--;
     },
     remove(id) {
       if (!NAME.test(id)) return;
