@@ -34,6 +34,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tool configuration and the benches sit outside every package's tsconfig: linted without type information.
+    files: ['**/vitest.config.ts', 'vitest.config.ts', '**/vite.config.ts', 'bench/**/*.ts'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
     files: litPackages,
     plugins: { lit, 'lit-a11y': litA11y },
     rules: { ...lit.configs.recommended.rules, ...litA11y.configs.recommended.rules },

@@ -17,6 +17,8 @@ import { createRequire } from 'node:module';
 import { Agent, request } from 'node:http';
 
 const require = createRequire(new URL('../../server/package.json', import.meta.url));
+// pg is the server package's dependency, not the root's: resolved from there.
+// eslint-disable-next-line @typescript-eslint/consistent-type-imports
 const pg = require('pg') as typeof import('pg');
 const { migrate } = await import('../../server/src/db/migrate.js');
 const lib = (await import(new URL('../../scripts/lib.mjs', import.meta.url).href)) as {

@@ -100,7 +100,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(sessionsRoutes(sessions, tenants));
   app.use(webhookAdminRoutes(webhooks, tenants));
   app.use(leadsRoutes(createLeadsService(ctx), tenants));
-  app.use(crmRoutes(createCrmService(ctx), tenants));
+  app.use(crmRoutes(createCrmService(ctx)));
   app.use(gdprRoutes(createGdprService(ctx, { calcom }), tenants));
 
   // widget.js and its chunks are loaded cross-origin by client websites (module scripts use CORS).

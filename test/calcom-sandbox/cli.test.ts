@@ -14,7 +14,7 @@ describe('calcom-sandbox CLI', () => {
     });
     try {
       const line = await new Promise<string>((resolve, reject) => {
-        const rl = createInterface({ input: child.stdout! });
+        const rl = createInterface({ input: child.stdout });
         rl.once('line', resolve);
         child.once('exit', (code) => reject(new Error(`CLI exited early with ${code}`)));
         setTimeout(() => reject(new Error('no ready line within 20 s')), 20_000).unref();
@@ -22,7 +22,7 @@ describe('calcom-sandbox CLI', () => {
       const ready = JSON.parse(line);
       expect(ready.sandbox).toBe('ready');
       const me = await fetch(`${ready.url}/v2/me`, { headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}` } });
-      expect(((await me.json()) as any).data.username).toBe('demo');
+      expect(((await me.json())).data.username).toBe('demo');
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

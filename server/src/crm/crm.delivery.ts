@@ -1,3 +1,4 @@
+import type { Tx } from '../db/db.js';
 import { lookup } from 'node:dns/promises';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
@@ -116,7 +117,7 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'clock' | 'config
   }
 
   /** Hands the next pending message of this lead and destination to a worker. */
-  async function kickNext(tx: import('../db/db.js').Tx, tenantId: string, destinationId: string, orderKey: string): Promise<void> {
+  async function kickNext(tx: Tx, tenantId: string, destinationId: string, orderKey: string): Promise<void> {
     const next = await repo.nextPending(tx, destinationId, orderKey);
     if (next) await enqueue(tx, CRM_DELIVER_TASK, { tenantId, messageId: next.id }, { jobKey: deliverJobKey(next.id), maxAttempts: 5, runAt: next.nextAttemptAt > clock.now() ? next.nextAttemptAt : undefined });
   }

@@ -187,12 +187,13 @@ export async function sendToHubspot(opts: {
       case 'booking.rescheduled': {
         const contactId = await upsertContact(c, contactProps({ email: lead.email, name: lead.name ?? obj(booking.attendee).name }));
         await stored(() => store.remember(contactId));
-        const start = String(booking.startTime ?? opts.payload.timestamp);
+        const text = (v: unknown, fallback: string) => (typeof v === 'string' || typeof v === 'number' ? String(v) : fallback);
+        const start = text(booking.startTime, String(opts.payload.timestamp));
         const props: Record<string, string> = {
           hs_timestamp: start,
-          hs_meeting_title: String(booking.title ?? 'Meeting'),
+          hs_meeting_title: text(booking.title, 'Meeting'),
           hs_meeting_start_time: start,
-          hs_meeting_end_time: String(booking.endTime ?? start),
+          hs_meeting_end_time: text(booking.endTime, start),
           hs_meeting_outcome: 'SCHEDULED',
           hs_meeting_external_url: bookingPageUrl(opts.calAppUrl, String(booking.uid)),
         };

@@ -1,4 +1,4 @@
-import type { CreateDestinationRequest, CrmEventType, ListDeliveriesQuery, UpdateDestinationRequest } from '@calbridge/shared';
+import type { CreateDestinationRequest, ListDeliveriesQuery, UpdateDestinationRequest } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import { enqueue } from '../jobs/queue.js';
 import { SECRET_PURPOSE } from './crm.delivery.js';
@@ -47,7 +47,7 @@ export function createCrmService(ctx: Pick<AppContext, 'db' | 'clock' | 'config'
         id,
         {
           url: patch.url,
-          events: patch.events === undefined ? undefined : (patch.events as CrmEventType[] | null),
+          events: patch.events === undefined ? undefined : (patch.events),
           status: patch.status,
           disabledReason: patch.status === 'active' ? null : patch.status === 'disabled' ? 'admin' : undefined,
         },

@@ -36,7 +36,7 @@ async function asApp<T>(settings: Record<string, string>, fn: (q: (sql: string, 
     await c.query('BEGIN');
     await c.query('SET LOCAL ROLE calbridge_app');
     for (const [k, v] of Object.entries(settings)) await c.query('SELECT set_config($1, $2, true)', [k, v]);
-    return await fn((sql, p) => c.query(sql, p) as unknown as Promise<{ rows: T[] }>);
+    return await fn(async (sql, p) => ({ rows: (await c.query(sql, p)).rows as T[] }));
   } finally {
     await c.query('ROLLBACK');
     c.release();

@@ -29,7 +29,7 @@ export function loadOrCreateEmbeddedSecrets(dataDir: string): { secrets: Embedde
   const file = join(dataDir, 'secrets.json');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<EmbeddedSecrets>) : null;
-  const secrets = { ...generate(), ...existing } as EmbeddedSecrets;
+  const secrets = { ...generate(), ...existing };
   if (!existing || Object.keys(secrets).some((k) => !(k in existing))) {
     writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
     chmodSync(file, 0o600);

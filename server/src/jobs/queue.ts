@@ -148,7 +148,8 @@ export async function startWorker(options: {
       // graphile-worker's messages name tasks and job ids, never payloads. Its own failures
       // (getting jobs, LISTEN) are errors at its level; they are counted below and logged at warn
       // there, so they are visible at the default level rather than only under debug.
-      const fn = level === 'error' ? log.error : level === 'warning' ? log.warn : log.debug;
+      const name = String(level);
+      const fn = name === 'error' ? log.error : name === 'warning' ? log.warn : log.debug;
       fn.call(log, { task: scope.taskIdentifier, jobId: scope.jobId }, message);
     }),
   });

@@ -45,7 +45,7 @@ const stands = (b: BookingFacts) => !b.replaced && b.status !== 'cancelled' && b
 
 /** Cal.com webhooks send `{ label, value }` per answer; API v2 sends the value alone. */
 export function answerValue(raw: unknown): unknown {
-  if (raw && typeof raw === 'object' && !Array.isArray(raw) && 'value' in raw) return (raw as { value: unknown }).value;
+  if (raw && typeof raw === 'object' && !Array.isArray(raw) && 'value' in raw) return (raw).value;
   return raw;
 }
 
@@ -141,7 +141,7 @@ export function gradeFor(score: number, bands: GradeBand[]): string | null {
 /** Scores a lead: every rule that fires adds points × occurrences, and is listed in the explanation in rule order. */
 export function scoreLead(ruleSet: Pick<LeadRuleSetData, 'rules' | 'bands'>, facts: LeadFacts): ScoreResult {
   const explanation: LeadExplanationItem[] = [];
-  for (const rule of ruleSet.rules as LeadRule[]) {
+  for (const rule of ruleSet.rules) {
     const count = occurrences(rule.when, facts);
     if (count > 0) explanation.push({ ruleId: rule.id, description: rule.description ?? null, points: rule.points, count, total: rule.points * count });
   }

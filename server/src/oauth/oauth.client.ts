@@ -18,7 +18,7 @@ export function calcomOAuthConfiguration(config: Config, fetch: typeof globalThi
     token_endpoint: `${apiUrl}/auth/oauth2/token`,
   };
   const c = new client.Configuration(server, oauthClientId, oauthClientSecret, client.ClientSecretPost(oauthClientSecret));
-  c[client.customFetch] = (url, options) => fetch(url, options as RequestInit);
+  c[client.customFetch] = (url, options) => fetch(url, options);
   c.timeout = 10;
   if (new URL(appUrl).protocol === 'http:' || new URL(apiUrl).protocol === 'http:') allowInsecureRequestsForHttpSandbox(c);
   return c;

@@ -47,7 +47,7 @@ export function mergeWidgetSettings(stored: WidgetSettings, patch: WidgetSetting
     if (value === null) delete merged[key];
     else merged[key] = value;
   }
-  return merged as WidgetSettings;
+  return merged;
 }
 
 const samePurposes = (a: ConsentSettings['purposes'], b: ConsentSettings['purposes']): boolean =>

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One request a local receiver got: headers and the raw body as sent. */
@@ -19,17 +19,19 @@ export type Reply = { status: number; headers?: Record<string, string>; body?: s
 export async function startReceiver(respond: (r: Received, index: number) => Reply | Promise<Reply> = () => ({ status: 204 })) {
   const received: Received[] = [];
   let handler = respond;
+  // The answer is async; the 'end' listener itself returns nothing (no promise for emitters to drop).
+  async function answer(req: IncomingMessage, res: ServerResponse, chunks: Buffer[]): Promise<void> {
+    const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+    received.push(r);
+    const reply = await handler(r, received.length - 1);
+    if (reply === 'hang') return;
+    res.writeHead(reply.status, reply.headers ?? {});
+    res.end(reply.body ?? '');
+  }
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      received.push(r);
-      const reply = await handler(r, received.length - 1);
-      if (reply === 'hang') return;
-      res.writeHead(reply.status, reply.headers ?? {});
-      res.end(reply.body ?? '');
-    });
+    req.on('end', () => void answer(req, res, chunks));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

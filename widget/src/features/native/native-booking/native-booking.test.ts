@@ -31,7 +31,7 @@ async function expectAccessible(el: Element): Promise<void> {
 
 const native = (el: CalbridgeBooking) => el.shadowRoot!.querySelector<CalbridgeNativeBooking>('calbridge-native-booking');
 const $n = <T extends Element = HTMLElement>(el: CalbridgeBooking, sel: string) => native(el)?.shadowRoot?.querySelector<T>(sel) ?? null;
-const status = (el: CalbridgeBooking) => $n(el, '[role="status"]')!.textContent!.trim();
+const status = (el: CalbridgeBooking) => $n(el, '[role="status"]')!.textContent.trim();
 const focusedDay = () => deepActiveElement()?.getAttribute('data-day');
 
 /** Presses Tab until `pred` holds for the focused element (keyboard only, like a visitor). */
@@ -48,7 +48,7 @@ async function tabTo(pred: (el: HTMLElement) => boolean, what: string): Promise<
 async function openPicker(tenant = 'native'): Promise<CalbridgeBooking> {
   const el = await fixture<CalbridgeBooking>(html`<calbridge-booking tenant=${tenant} mode="native" locale="en" email="ada@example.com"></calbridge-booking>`);
   await waitUntil(() => el.shadowRoot!.querySelector('form'), 'no consent form', { timeout: 5000 });
-  await tabTo((a) => a.textContent!.includes('Agree'), 'the consent button');
+  await tabTo((a) => a.textContent.includes('Agree'), 'the consent button');
   await sendKeys({ press: 'Enter' });
   await waitUntil(() => $n(el, 'td.free') && $n(el, '.slots button'), 'no free times', { timeout: 5000 });
   return el;
@@ -138,7 +138,7 @@ describe('<calbridge-booking mode="native">', () => {
     await sendKeys({ type: 'Ada Lovelace' });
     const booked = oneEvent(el, 'calbridge-booked');
     await sendKeys({ press: 'Enter' });
-    const ev = (await booked) as CustomEvent;
+    const ev = (await booked);
     expect(ev.bubbles && ev.composed).to.equal(true);
     expect(ev.detail).to.include({ eventType: 'intro' });
     expect(ev.detail.uid).to.match(/^nb-\d+$/);
@@ -177,7 +177,7 @@ describe('<calbridge-booking mode="native">', () => {
     $n<HTMLInputElement>(el, '#name')!.value = 'Grace';
     const error = oneEvent(el, 'calbridge-error');
     $n<HTMLButtonElement>(el, 'form button')!.click();
-    expect(((await error) as CustomEvent).detail.code).to.equal('calcom_rejected');
+    expect(((await error)).detail.code).to.equal('calcom_rejected');
     await waitUntil(() => $n(el, '[role="grid"]'), 'not back at the picker', { timeout: 3000 });
     await waitUntil(() => /free times/.test(status(el)), 'fresh times not announced', { timeout: 3000 });
     expect(status(el)).to.match(/^That time was just taken\. Please choose another\. \d+ free times on /);
@@ -202,7 +202,7 @@ describe('<calbridge-booking mode="native">', () => {
     await waitUntil(() => el.shadowRoot!.querySelector('form'), 'no consent form', { timeout: 5000 });
     const error = oneEvent(el, 'calbridge-error');
     el.shadowRoot!.querySelector<HTMLButtonElement>('form button')!.click();
-    expect(((await error) as CustomEvent).detail.code).to.equal('native_unavailable');
+    expect(((await error)).detail.code).to.equal('native_unavailable');
     expect(native(el)).to.equal(null);
     await waitUntil(() => el.shadowRoot!.querySelector('[part="error"]'), 'no error shown', { timeout: 3000 });
     await expectAccessible(el);
