@@ -27,13 +27,13 @@ export interface OAuthBehaviour {
   /** Simulate the user pressing "Go back": redirect with `error=access_denied`. */
   deny: boolean;
   /**
-   * What to do when a rotated refresh token is presented again. Cal.com's
-   * OAuthService only rejects it (`invalid_grant`, `refresh_token_revoked`);
-   * the sandbox by default also revokes the whole token family (OAuth 2.0
-   * Security BCP), which is what Calbridge must survive. Set false for
-   * Cal.com's exact behaviour.
+   * `rotating` (default): a refresh deletes the client's previous refresh tokens for that user,
+   * so a used one answers `invalid_grant` / `refresh_token_revoked`
+   * (packages/features/oauth/services/OAuthService.ts refreshAccessToken,
+   * OAuthRefreshTokenRepository.rotateTokenForUser). `stateless`: older Cal.com releases, whose
+   * refresh tokens were plain 30-day JWTs that kept working after use.
    */
-  revokeFamilyOnReuse: boolean;
+  refreshTokens: 'rotating' | 'stateless';
 }
 
 /** Everything a route handler needs. */

@@ -16,6 +16,10 @@ export interface OAuthClientRegistration {
   /** Exact-match redirect URIs. */
   redirectUris: string[];
   name?: string;
+  /** Cal.com's review state (default APPROVED); a PENDING client works only for its owner. */
+  status?: 'APPROVED' | 'PENDING' | 'REJECTED';
+  /** Username of the owner (default none). */
+  ownerUsername?: string;
 }
 
 /**
@@ -73,7 +77,7 @@ export function createControl(sx: SandboxContext, opts: { defaultRetryDelayMs: n
       sx.store.reset();
       opts.resetStats();
       opts.setRetryDelay(opts.defaultRetryDelayMs);
-      Object.assign(sx.oauth, { username: 'demo', deny: false, revokeFamilyOnReuse: true });
+      Object.assign(sx.oauth, { username: 'demo', deny: false, refreshTokens: 'rotating' });
     },
     seedUser(seed) {
       const user = sx.store.addUser(seed);
@@ -94,6 +98,8 @@ export function createControl(sx: SandboxContext, opts: { defaultRetryDelayMs: n
         redirectUris: [...input.redirectUris],
         name: input.name ?? input.clientId,
         clientType: input.clientSecret ? 'CONFIDENTIAL' : 'PUBLIC',
+        status: input.status ?? 'APPROVED',
+        ownerUserId: input.ownerUsername ? (sx.store.userByUsername(input.ownerUsername)?.id ?? null) : null,
       });
     },
     oauthClient() {

@@ -76,7 +76,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     clock,
     appUrl: () => publicUrl,
     stats: emptyStats(),
-    oauth: { username: 'demo', deny: false, revokeFamilyOnReuse: true },
+    oauth: { username: 'demo', deny: false, refreshTokens: 'rotating' },
     bookings: undefined as unknown as BookingService,
   };
   sx.bookings = new BookingService(store, webhooks, clock, sx.appUrl);

@@ -23,16 +23,20 @@ export interface IssuedToken {
   userId: number;
   clientId: string;
   expiresAt: number;
-  /** Third-party OAuth: all tokens descending from one authorization code. */
-  familyId?: string;
+}
+
+/** A refresh token of the third-party OAuth endpoint: a JWT carrying a `secret` (OAuthService.mintTokens). */
+export interface IssuedRefreshToken extends IssuedToken {
+  secret: string;
 }
 
 export interface AuthorizationCode {
   clientId: string;
   userId: number;
   redirectUri: string;
-  codeChallenge: string;
-  codeChallengeMethod: 'S256';
+  /** Null when the client sent no challenge (allowed for confidential clients). */
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | null;
   expiresAt: number;
 }
 
@@ -78,8 +82,9 @@ export class SandboxStore {
   platformClients = new Map<string, SandboxPlatformClient>();
   authCodes = new Map<string, AuthorizationCode>();
   oauthAccessTokens = new Map<string, IssuedToken>();
-  oauthRefreshTokens = new Map<string, IssuedToken & { rotated: boolean }>();
-  revokedFamilies = new Set<string>();
+  oauthRefreshTokens = new Map<string, IssuedRefreshToken>();
+  /** Cal.com's `OAuthRefreshToken` table: the secrets of refresh tokens still valid. */
+  oauthRefreshSecrets = new Map<string, { clientId: string; userId: number; expiresAt: number }>();
   managedAccessTokens = new Map<string, IssuedToken>();
   managedRefreshTokens = new Map<string, IssuedToken>();
 
@@ -123,6 +128,8 @@ export class SandboxStore {
       redirectUris: [...this.seedOAuthRedirectUris],
       name: 'Calbridge (sandbox)',
       clientType: 'CONFIDENTIAL',
+      status: 'APPROVED',
+      ownerUserId: null,
     });
     this.platformClients.set(SANDBOX_PLATFORM_CLIENT_ID, {
       clientId: SANDBOX_PLATFORM_CLIENT_ID,

@@ -112,6 +112,13 @@ export interface SandboxOAuthClient {
   name: string;
   /** `PUBLIC` when registered without a secret. */
   clientType: 'CONFIDENTIAL' | 'PUBLIC';
+  /**
+   * Cal.com reviews every OAuth client: until it is APPROVED only its owner's account may use it
+   * (OAuthService.ensureClientAccessAllowed); REJECTED clients work for nobody.
+   */
+  status: 'APPROVED' | 'PENDING' | 'REJECTED';
+  /** The Cal.com user who registered the client. */
+  ownerUserId: number | null;
 }
 
 /** Platform OAuth client, the owner of managed users. */
