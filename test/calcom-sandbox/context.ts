@@ -36,6 +36,19 @@ export interface OAuthBehaviour {
   refreshTokens: 'rotating' | 'stateless';
 }
 
+/**
+ * API v2 rate limiting, off unless a test turns it on (`control.setRateLimit`). Cal.com's
+ * throttler (apps/api/v2/src/lib/throttler-guard.ts) counts per token in 60 s windows and puts
+ * `X-RateLimit-Limit-Default`, `X-RateLimit-Remaining-Default` and `X-RateLimit-Reset-Default`
+ * (seconds) on answers, a 429 included; it sends no `Retry-After`.
+ */
+export interface RateLimitState {
+  /** Requests per window and tracker; null = no limit (the sandbox default). */
+  limit: number | null;
+  windowMs: number;
+  windows: Map<string, { count: number; resetAt: number }>;
+}
+
 /** Everything a route handler needs. */
 export interface SandboxContext {
   store: SandboxStore;
@@ -46,4 +59,5 @@ export interface SandboxContext {
   appUrl: () => string;
   stats: SandboxStats;
   oauth: OAuthBehaviour;
+  rateLimit: RateLimitState;
 }

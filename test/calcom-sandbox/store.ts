@@ -30,6 +30,18 @@ export interface IssuedRefreshToken extends IssuedToken {
   secret: string;
 }
 
+export interface ScheduledTrigger {
+  id: string;
+  webhookId: string;
+  bookingUid: string;
+  subscriberUrl: string;
+  triggerEvent: 'MEETING_STARTED' | 'MEETING_ENDED';
+  /** Epoch ms: the booking's start (MEETING_STARTED) or end (MEETING_ENDED). */
+  startAfter: number;
+  /** Exact body, frozen when scheduled: `JSON.stringify({ triggerEvent, ...booking })`. */
+  payload: string;
+}
+
 export interface AuthorizationCode {
   clientId: string;
   userId: number;
@@ -59,6 +71,8 @@ export interface EventTypeSeed {
   slotIntervalMinutes?: number | null;
   minimumBookingNoticeMinutes?: number;
   requiresConfirmation?: boolean;
+  /** Price in minor units; > 0 means bookings wait for payment. */
+  price?: number;
   hidden?: boolean;
   /** 0 = Sunday … 6 = Saturday. Default Monday–Friday. */
   days?: number[];
@@ -76,7 +90,12 @@ export class SandboxStore {
   users = new Map<number, SandboxUser>();
   eventTypes = new Map<number, SandboxEventType>();
   bookings = new Map<string, SandboxBooking>();
-  webhooks = new Map<number, SandboxWebhook>();
+  webhooks = new Map<string, SandboxWebhook>();
+  /**
+   * Cal.com's `WebhookScheduledTriggers` rows (scheduleTrigger.ts): MEETING_STARTED / MEETING_ENDED
+   * payload strings, sent once their `startAfter` has passed.
+   */
+  scheduledTriggers = new Map<string, ScheduledTrigger>();
   apiKeys = new Map<string, number>();
   oauthClients = new Map<string, SandboxOAuthClient>();
   platformClients = new Map<string, SandboxPlatformClient>();
@@ -177,6 +196,7 @@ export class SandboxStore {
       // Cal.com's default minimum booking notice is 120 minutes.
       minimumBookingNoticeMinutes: seed.minimumBookingNoticeMinutes ?? 120,
       requiresConfirmation: seed.requiresConfirmation ?? false,
+      price: seed.price ?? 0,
       hidden: seed.hidden ?? false,
       availability: {
         days: seed.days ?? [1, 2, 3, 4, 5],
