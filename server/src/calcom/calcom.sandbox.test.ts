@@ -60,6 +60,57 @@ describe('one refresh for many requests across instances', () => {
   });
 });
 
+describe('the tenant webhook at Cal.com (string ids, 409, rotated secrets)', () => {
+  const ours = async (slug: string) =>
+    ((await (await fetch(`${h.sandbox.apiUrl}/webhooks`, { headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}` } })).json()) as {
+      data: Array<{ id: string; subscriberUrl: string; secret?: string }>;
+    }).data.filter((w) => w.subscriberUrl === `${PUBLIC_URL}/v1/webhooks/calcom/${slug}`);
+
+  it('when the webhook is listed, then its UUID id is read and stored as a string', async () => {
+    const res = await request(app()).post('/v1/admin/tenants/busy/calcom/webhook').set(asAdmin);
+    expect(res.status).toBe(200);
+    const [hook] = await ours('busy');
+    expect(res.body).toEqual({ action: 'updated', removedDuplicates: 0 });
+    const { rows } = await database.owner.query("SELECT webhook_id FROM calcom_connections c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = 'busy'");
+    expect(rows[0].webhook_id).toBe(hook!.id);
+  });
+
+  it('when Cal.com already has our webhook but the list missed it, then its 409 leads us to update that webhook instead of failing', async () => {
+    const before = await ours('busy');
+    let hidden = 0;
+    h.intercept = (method, url) => {
+      // One list answer without our webhook, as when a create's answer was lost and the list is stale.
+      if (method === 'GET' && url.pathname.endsWith('/v2/webhooks') && hidden++ === 0) {
+        return new Response(JSON.stringify({ status: 'success', data: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
+      }
+      return undefined;
+    };
+    try {
+      const res = await request(app()).post('/v1/admin/tenants/busy/calcom/webhook').set(asAdmin);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ action: 'updated', removedDuplicates: 0 });
+    } finally {
+      h.intercept = undefined;
+    }
+    expect((await ours('busy')).map((w) => w.id)).toEqual(before.map((w) => w.id));
+  });
+
+  it('when the tenant rotates its webhook secret, then the new secret is pushed to Cal.com with PATCH on the same webhook', async () => {
+    const [before] = await ours('busy');
+    const rotated = await request(app()).post('/v1/admin/tenants/busy/webhook-secret').set(asAdmin);
+    expect(rotated.status).toBe(201);
+    const { rows } = await database.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier = 'calcom.webhooks.sync'");
+    expect(rows[0]!.n).toBeGreaterThanOrEqual(1);
+    // What the queued job runs:
+    const calcom = createCalcom(h.instances[0]!.ctx, createTenantsService(h.instances[0]!.ctx));
+    const tenant = await createTenantsService(h.instances[0]!.ctx).resolve('busy');
+    await calcom.webhookRegistration.ensureById(tenant.id);
+    const [after] = await ours('busy');
+    expect(after!.id).toBe(before!.id);
+    expect(after!.secret).toBe(rotated.body.secret);
+  });
+});
+
 describe('reconciliation heals dropped webhooks', () => {
   it('when Cal.com drops every delivery, then reconcile creates what was missed and the result equals full delivery', async () => {
     // Arrange: two tenants connected to the same Cal.com user, each with its own webhook.
