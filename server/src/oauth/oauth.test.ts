@@ -295,6 +295,26 @@ describe('managed users', () => {
     expect(h.sandbox.control.stats().managedUserRefreshes).toBe(before + 1);
   });
 
+  it('when the answer to a refresh was lost (Cal.com rotated, we kept the old token), then force-refresh recovers the tenant instead of needs_reauth', async () => {
+    // Cal.com deletes the previous refresh token on every refresh: spend ours behind our back, as a
+    // refresh whose answer never reached us would.
+    const stored = await storedTokens('delta');
+    const spent = await fetch(`${h.sandbox.apiUrl}/oauth/${h.config.calcom.platformClientId}/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-cal-secret-key': h.config.calcom.platformClientSecret! },
+      body: JSON.stringify({ refreshToken: stored.r }),
+    });
+    expect(spent.status).toBe(200);
+    h.clock.advance(58 * 60 * 1000);
+    const res = await request(app()).post('/v1/admin/tenants/delta/reconcile').set(asAdmin);
+    expect(res.status).toBe(200);
+    const tenant = await request(app()).get('/v1/admin/tenants/delta').set(asAdmin);
+    expect(tenant.body.calcom).toMatchObject({ kind: 'managed_user', status: 'connected' });
+    const metrics = await request(app()).get('/metrics');
+    expect(metrics.text).toMatch(/calbridge_calcom_token_refreshes_total\{kind="managed_user",outcome="forced"\} 1/);
+    expect((await storedTokens('delta')).r).not.toBe(stored.r);
+  });
+
   it('when it is deleted, then Cal.com forgets the user and the tenant is disconnected', async () => {
     const res = await request(app()).delete('/v1/admin/tenants/delta/calcom/managed-user').set(asAdmin);
     expect(res.status).toBe(204);
