@@ -229,6 +229,20 @@ describe('booking outputs as Cal.com really returns them (output.service.ts)', (
   });
 });
 
+describe('booking input validation (create-booking.input.ts)', () => {
+  it('when attendee.language is not in BookingLanguage, then POST /v2/bookings answers 400 and books nothing', async () => {
+    const start = weekdayAtUtc(new Date(), 9, 10);
+    const res = await callJson(`${sandbox.apiUrl}/bookings`, {
+      method: 'POST',
+      headers: BOOKINGS,
+      body: { start: start.toISOString(), eventTypeSlug: 'intro-call', username: 'demo', attendee: { name: 'Jo', email: 'jo@example.com', timeZone: 'UTC', language: 'en-GB' } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain('attendee.language must be one of the following values');
+    expect(sandbox.control.bookings()).toHaveLength(0);
+  });
+});
+
 describe('rate limits (throttler-guard.ts)', () => {
   it('when the limit is used up, then 429 carries X-RateLimit-*-Default headers (reset in seconds) and no Retry-After', async () => {
     sandbox.control.setRateLimit(2);

@@ -314,6 +314,19 @@ describe('native booking', () => {
     expect(h.sandbox.control.bookings().some((b) => b.uid === res.body.uid)).toBe(true);
   });
 
+  it("when the visitor's page is en-GB, then Cal.com is sent its own code 'en' (not a value its BookingLanguage enum refuses) and the booking is made", async () => {
+    const slots = await native.get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
+    const start = slots.body.days[0].slots[5].start as string;
+    const res = await native
+      .post('/v1/widget/shop/bookings')
+      .set('Authorization', session)
+      .set('Idempotency-Key', 'click-lang-en-gb-01')
+      .send({ eventType: SANDBOX_DEMO_EVENT_SLUG, start, attendee: { name: 'Oli', email: 'oli@example.com', timeZone: 'Europe/London', language: 'en-GB' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const atCal = h.sandbox.control.bookings().find((b) => b.uid === res.body.uid) as unknown as { attendees: Array<{ language: string }> };
+    expect(atCal.attendees[0]!.language).toBe('en');
+  });
+
   it('when there is no Idempotency-Key, then 400 idempotency_key_required', async () => {
     const res = await native.post('/v1/widget/shop/bookings').set('Authorization', session).send({});
     expect(res.status).toBe(400);

@@ -10,6 +10,7 @@ import * as repo from './native-booking.repository.js';
 import { insertObserved } from '../sessions/sessions.repository.js';
 import { eventFromBookingOutput } from './reconciliation.service.js';
 import type { TenantCredentials, TokenVault } from './token-vault.js';
+import { toCalcomBookingLanguage } from './booking-language.js';
 
 /** The widget session a native booking is made under: the consent receipt it is linked to. */
 export interface SessionLink {
@@ -57,6 +58,7 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
   ): Promise<{ replayed: boolean; result: NativeBookingResponse }> {
     const hash = sha256(JSON.stringify(input));
     const user = await username(tenant.id);
+    const language = toCalcomBookingLanguage(input.attendee.language);
     const attempt = (auth: TenantCredentials['auth']) =>
       db.withTenant(tenant.id, async (tx) => {
         if (!(await repo.claimKey(tx, tenant.id, key, hash))) {
@@ -72,7 +74,8 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
             name: input.attendee.name,
             email: input.attendee.email,
             timeZone: input.attendee.timeZone,
-            ...(input.attendee.language ? { language: input.attendee.language } : {}),
+            // Only a code from Cal.com's BookingLanguage enum: anything else makes Cal.com refuse the booking.
+            ...(language ? { language } : {}),
           },
           ...(input.guests?.length ? { guests: input.guests } : {}),
           ...(input.notes ? { bookingFieldsResponses: { notes: input.notes } } : {}),
