@@ -28,7 +28,7 @@ export function calcomMetrics(registry: Registry): CalcomMetrics {
       }),
       reconciled: new Counter({
         name: 'calbridge_calcom_reconciled_bookings_total',
-        help: 'Bookings read by reconciliation, by result (created, updated, unchanged).',
+        help: 'Bookings read by reconciliation, by result (created, updated, unchanged, unreadable = skipped, logged without personal data).',
         labelNames: ['result'] as const,
         registers: [registry],
       }),

@@ -143,7 +143,7 @@ describe('reconciliation heals dropped webhooks', () => {
 
     // Assert
     expect(healed.status).toBe(200);
-    expect(healed.body).toEqual({ checked: 4, created: 4, updated: 0 });
+    expect(healed.body).toEqual({ checked: 4, created: 4, updated: 0, skipped: 0 });
     const list = async (slug: string) => {
       const res = await request(app()).get(`/v1/admin/tenants/${slug}/bookings?limit=50`).set(asAdmin);
       expect(res.status).toBe(200);
@@ -360,5 +360,108 @@ describe('native booking', () => {
 
   it('when our intake URL is used, then it is the public URL with the tenant slug', () => {
     expect(PUBLIC_URL).toBe(h.config.publicUrl);
+  });
+});
+
+describe('reconciliation reads real Cal.com outputs item by item and heals metadata, no-shows and statuses', () => {
+  beforeAll(async () => {
+    for (const slug of ['loose', 'meta', 'odd']) {
+      expect((await request(app()).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [] })).status).toBe(201);
+      expect((await connectWithOAuth(h, app(), slug)).callback.status).toBe(200);
+    }
+  });
+
+  const ourBooking = async (slug: string, uid: string) => {
+    const res = await request(app()).get(`/v1/admin/tenants/${slug}/bookings/${uid}`).set(asAdmin);
+    expect(res.status).toBe(200);
+    return (res.body.booking ?? res.body) as Record<string, any>;
+  };
+
+  /** A booking made at Cal.com while every delivery to us is lost. */
+  async function missedBooking(daysAhead: number, hour: number, extra: Record<string, unknown> = {}): Promise<any> {
+    h.sandbox.control.setFaults({ drop: true });
+    try {
+      const start = weekdayAtUtc(new Date(), daysAhead, hour).toISOString();
+      return await calApi('/bookings', { start, eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee: { name: 'Kim', email: 'kim@example.com', timeZone: 'UTC' }, ...extra });
+    } finally {
+      await h.sandbox.control.flush();
+      h.sandbox.control.resetFaults();
+    }
+  }
+
+  it('when Cal.com returns the loose cases (deleted event type, nameless or unknown host, awaiting_host, null updatedAt, "" reason), then every booking is read and stored', async () => {
+    const a = await missedBooking(18, 9);
+    const b = await missedBooking(18, 10);
+    h.sandbox.control.loosenBooking(a.uid, { eventTypeDeleted: true, hostNameNull: true, updatedAtNull: true, status: 'awaiting_host' });
+    h.sandbox.control.loosenBooking(b.uid, { noUser: true, cancellationReasonEmpty: true });
+    const res = await request(app()).post('/v1/admin/tenants/loose/reconcile').set(asAdmin);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.skipped).toBe(0);
+    expect(await ourBooking('loose', a.uid)).toMatchObject({ status: 'awaiting_host', eventTypeId: null });
+    expect(await ourBooking('loose', b.uid)).toMatchObject({ status: 'accepted' });
+  });
+
+  it('when one item of a page cannot be read, then it is logged without personal data, counted, skipped, and the rest of the page is applied', async () => {
+    const good = await missedBooking(19, 9);
+    const page = (await (await fetch(`${h.sandbox.apiUrl}/bookings?take=100`, { headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}`, 'cal-api-version': '2024-08-13' } })).json()) as {
+      data: unknown[];
+      pagination: unknown;
+    };
+    const broken = { id: 'not-a-number', uid: 'broken-uid-1', status: 'accepted', attendees: [{ email: 'secret.person@example.com', name: 'Secret Person' }] };
+    h.intercept = (method, url) =>
+      method === 'GET' && url.pathname.endsWith('/v2/bookings')
+        ? new Response(JSON.stringify({ status: 'success', data: [broken, ...page.data], pagination: { ...(page.pagination as object), hasNextPage: false } }), {
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+          })
+        : undefined;
+    let res: request.Response;
+    try {
+      res = await request(app()).post('/v1/admin/tenants/odd/reconcile').set(asAdmin);
+    } finally {
+      h.intercept = undefined;
+    }
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.skipped).toBe(1);
+    expect(res.body.checked).toBe(page.data.length);
+    expect((await ourBooking('odd', good.uid)).uid).toBe(good.uid);
+    const logs = h.instances[0]!.logLines.join('\n');
+    expect(logs).toContain('reconciliation skipped a booking it cannot read');
+    expect(logs).not.toContain('secret.person@example.com');
+    expect(logs).not.toContain('Secret Person');
+    const metrics = await request(app()).get('/metrics');
+    expect(metrics.text).toMatch(/calbridge_calcom_reconciled_bookings_total\{result="unreadable"\} 1/);
+  });
+
+  it('when a confirmation delivery carried only { videoCallUrl }, then reconcile merges back cb_receipt and the UTM keys, dropping nothing', async () => {
+    h.sandbox.control.seedEventType({ username: 'demo', slug: 'needs-ok', requiresConfirmation: true });
+    const start = weekdayAtUtc(new Date(), 16, 13).toISOString();
+    const booking = await calApi('/bookings', {
+      start,
+      eventTypeSlug: 'needs-ok',
+      username: 'demo',
+      attendee: { name: 'Mo', email: 'mo@example.com', timeZone: 'UTC' },
+      metadata: { cb_receipt: 'rcpt-123', utm_source: 'newsletter', calbridge_tenant: 'meta' },
+    });
+    h.sandbox.control.confirmBooking(booking.uid);
+    await h.sandbox.control.flush();
+    const res = await request(app()).post('/v1/admin/tenants/meta/reconcile').set(asAdmin);
+    expect(res.status).toBe(200);
+    const ours = await ourBooking('meta', booking.uid);
+    expect(ours.status).toBe('accepted');
+    expect(ours.metadata).toMatchObject({ cb_receipt: 'rcpt-123', utm_source: 'newsletter', calbridge_tenant: 'meta', videoCallUrl: expect.any(String) });
+  });
+
+  it('when a no-show mark was never delivered, then reconcile sets it on the attendee', async () => {
+    const booking = await missedBooking(17, 14);
+    await request(app()).post('/v1/admin/tenants/meta/reconcile').set(asAdmin);
+    h.sandbox.control.setFaults({ drop: true });
+    h.sandbox.control.markNoShow(booking.uid, [{ email: 'kim@example.com', absent: true }]);
+    await h.sandbox.control.flush();
+    h.sandbox.control.resetFaults();
+    const res = await request(app()).post('/v1/admin/tenants/meta/reconcile').set(asAdmin);
+    expect(res.body.updated).toBeGreaterThanOrEqual(1);
+    const ours = await ourBooking('meta', booking.uid);
+    expect(ours.attendees).toEqual([expect.objectContaining({ email: 'kim@example.com', noShow: true })]);
   });
 });
