@@ -3,7 +3,7 @@ import { applyBookingEvent, findBookingState, healBooking, type BookingEvent, ty
 import { createErasureGuard } from '../gdpr/erasure-guard.js';
 import { CalcomNeedsReauth, CalcomNotConnected } from '../errors.js';
 import { enqueue } from '../jobs/queue.js';
-import { listTenants } from '../tenants/tenants.repository.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
 import { BookingOutput } from './bookings.js';
 import { calcomMetrics } from './calcom.metrics.js';
 import type { CalcomClient } from './client.js';
@@ -110,7 +110,7 @@ function sameState(ours: BookingRecord, e: BookingEvent): boolean {
  * since the last run and applies each one that differs from ours through the
  * same projection as the webhook intake (bookings.service applyBookingEvent).
  */
-export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'logger' | 'metrics' | 'keyring'>, deps: { calcom: CalcomClient; vault: TokenVault }) {
+export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'logger' | 'metrics' | 'keyring'>, deps: { calcom: CalcomClient; vault: TokenVault; tenants: TenantsService }) {
   const { db, clock, logger } = ctx;
   // Bookings of someone erased (GDPR) come back from Cal.com with their data; they are applied pseudonymised.
   const erasure = createErasureGuard(ctx);
@@ -167,16 +167,16 @@ export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'log
 
   /** Cron: one job per tenant (each checks its own connection under row-level security). */
   async function enqueueAll(): Promise<number> {
-    let after: string | null = null;
+    let cursor: string | null = null;
     let n = 0;
     for (;;) {
-      const page = await db.withPlatform((tx) => listTenants(tx, 200, after));
-      for (const t of page) {
+      const page = await deps.tenants.list({ limit: 200, cursor });
+      for (const t of page.data) {
         await db.withTenant(t.id, (tx) => enqueue(tx, RECONCILE_TENANT_TASK, { tenantId: t.id }, { jobKey: `calcom-reconcile:${t.id}`, maxAttempts: 3 }));
         n += 1;
       }
-      if (page.length < 200) return n;
-      after = page.at(-1)!.slug;
+      if (!page.nextCursor) return n;
+      cursor = page.nextCursor;
     }
   }
 

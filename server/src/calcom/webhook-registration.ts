@@ -1,6 +1,5 @@
 import type { AppContext } from '../context.js';
 import { CalcomRejected } from '../errors.js';
-import { findTenantById } from '../tenants/tenants.repository.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as repo from './connections.repository.js';
@@ -84,7 +83,7 @@ export function createWebhookRegistration(
 
   /** The job behind WEBHOOK_SYNC_TASK: retried by the queue while Cal.com is not answering. */
   async function ensureById(tenantId: string): Promise<void> {
-    const tenant = await db.withPlatform((tx) => findTenantById(tx, tenantId));
+    const tenant = await tenants.findById(tenantId);
     if (!tenant) return;
     const connected = await db.withTenant(tenantId, (tx) => repo.findConnection(tx, tenantId));
     if (connected?.status !== 'connected') return;

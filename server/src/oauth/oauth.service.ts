@@ -14,8 +14,7 @@ import {
   OAuthStateExpired,
   OAuthStateInvalid,
 } from '../errors.js';
-import { findTenantById } from '../tenants/tenants.repository.js';
-import type { TenantRecord } from '../tenants/tenants.service.js';
+import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
 import { calcomOAuthConfiguration, calcomRedirectUri } from './oauth.client.js';
 import { OAuthStateBrowserMismatch, OAuthTokenRefused } from './oauth.errors.js';
 import * as repo from './oauth.repository.js';
@@ -62,7 +61,7 @@ const STATE_FORMAT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
  * token endpoint refuses a confidential exchange that carries a `code_verifier`
  * (apps/api/v2/src/modules/auth/oauth2/inputs/exchange.input.ts) — see decision 0013.
  */
-export function createOAuthService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'fetch' | 'logger'>, connections: ConnectionsService) {
+export function createOAuthService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'fetch' | 'logger'>, connections: ConnectionsService, tenants: Pick<TenantsService, 'findById'>) {
   const { db, clock, config } = ctx;
   let configuration: oidc.Configuration | undefined;
   const oauth = () => (configuration ??= calcomOAuthConfiguration(config, ctx.fetch));
@@ -94,7 +93,7 @@ export function createOAuthService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clo
     const m = STATE_FORMAT.exec(state ?? '');
     if (!m) throw new OAuthStateInvalid();
     const tenantId = m[1]!;
-    const tenant = await db.withPlatform((tx) => findTenantById(tx, tenantId));
+    const tenant = await tenants.findById(tenantId);
     if (!tenant) throw new OAuthStateInvalid();
     const hash = sha256(m[2]!);
     const now = clock.now();

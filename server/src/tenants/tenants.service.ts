@@ -49,6 +49,11 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
     return db.withPlatform((tx) => repo.findTenantBySlug(tx, slug));
   }
 
+  /** Finds a tenant by id, or null (job payloads and OAuth states carry ids, not slugs). */
+  async function findById(id: string): Promise<TenantRecord | null> {
+    return db.withPlatform((tx) => repo.findTenantById(tx, id));
+  }
+
   async function create(input: CreateTenantRequest): Promise<TenantRecord> {
     const consent = input.widget?.consent;
     if (consent) assertConsentVersionFree(DEFAULT_CONSENT_SETTINGS, consent);
@@ -128,7 +133,7 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
     return toSummary(await db.withTenant(tenantId, (tx) => findConnection(tx, tenantId)));
   }
 
-  return { resolve, find, create, list, update, rotateWebhookSecret, webhookSecrets, calcomSummary };
+  return { resolve, find, findById, create, list, update, rotateWebhookSecret, webhookSecrets, calcomSummary };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;
