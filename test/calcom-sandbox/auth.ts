@@ -37,7 +37,6 @@ export function authenticate(ctx: RequestContext, store: SandboxStore, now: () =
 
   const issued = store.oauthAccessTokens.get(token) ?? store.managedAccessTokens.get(token);
   if (!issued) throw new ApiError(401, INVALID_ACCESS_TOKEN);
-  if (issued.familyId && store.revokedFamilies.has(issued.familyId)) throw new ApiError(401, INVALID_ACCESS_TOKEN);
   if (issued.expiresAt <= now().getTime()) throw new ApiError(401, ACCESS_TOKEN_EXPIRED);
   const user = store.users.get(issued.userId);
   if (!user) throw new ApiError(401, INVALID_ACCESS_TOKEN);

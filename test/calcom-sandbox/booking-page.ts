@@ -100,6 +100,8 @@ function bookingPage(ctx: RequestContext, sx: SandboxContext): void {
     if (m) hidden.push(`<input type="hidden" name="metadata[${esc(m[1]!)}]" value="${esc(v)}">`);
     if (UTM_KEYS.includes(k)) hidden.push(`<input type="hidden" name="${k}" value="${esc(v)}">`);
     if (k === 'guest' || k === 'guests') hidden.push(`<input type="hidden" name="guests" value="${esc(v)}">`);
+    // Cal.com's reschedule link: /{user}/{slug}?rescheduleUid=<uid> (the original's metadata is not in it).
+    if (k === 'rescheduleUid' && /^[\w-]{1,64}$/.test(v)) hidden.push(`<input type="hidden" name="rescheduleUid" value="${esc(v)}">`);
   }
   const body = `
 <main class="main">
@@ -303,20 +305,23 @@ const FRAME_SCRIPT = String.raw`
         eventTypeId: Number(fd.get("eventTypeId")), start: String(fd.get("start")),
         timeZone: String(fd.get("timeZone")), language: "en",
         responses: { name: String(fd.get("name")), email: String(fd.get("email")), notes: String(fd.get("notes") || ""), guests: guests },
-        metadata: metadata, tracking: tracking
+        metadata: metadata, tracking: tracking,
+        rescheduleUid: fd.get("rescheduleUid") ? String(fd.get("rescheduleUid")) : undefined
       })
     }).then(function (res) {
       return res.json().then(function (json) { return { ok: res.ok, json: json }; });
     }).then(function (r) {
       if (!r.ok) throw new Error((r.json && r.json.error && r.json.error.message) || "Booking failed");
       var b = r.json.booking, o = r.json.organizer;
-      // Booker's useBookings fires the deprecated event, then the reduced V2 one.
+      // Booker's useBookings (apps/web/modules/bookings/hooks/useBookings.ts) fires the deprecated event,
+      // then the reduced V2 one; a reschedule fires rescheduleBookingSuccessful(V2) instead.
       // Status there is the Prisma enum, upper case.
-      fire("bookingSuccessful", {
+      var rescheduling = !!fd.get("rescheduleUid");
+      fire(rescheduling ? "rescheduleBookingSuccessful" : "bookingSuccessful", {
         booking: b, eventType: r.json.eventType, date: b.start, duration: b.duration,
         organizer: { name: o.name, email: o.email, timeZone: o.timeZone }, confirmed: b.status === "accepted"
       });
-      fire("bookingSuccessfulV2", {
+      fire(rescheduling ? "rescheduleBookingSuccessfulV2" : "bookingSuccessfulV2", {
         uid: b.uid, title: b.title, startTime: b.start, endTime: b.end, eventTypeId: b.eventTypeId,
         status: String(b.status).toUpperCase(), paymentRequired: false, isRecurring: false, videoCallUrl: b.location
       });
@@ -349,6 +354,7 @@ interface PageBooking {
   guests: string[];
   metadata: Record<string, unknown>;
   tracking: Record<string, string>;
+  rescheduleUid?: string;
 }
 
 function parsePageBooking(ctx: RequestContext): { input: PageBooking; wantsJson: boolean } {
@@ -363,9 +369,11 @@ function parsePageBooking(ctx: RequestContext): { input: PageBooking; wantsJson:
       if (UTM_KEYS.includes(k)) tracking[k] = v;
     }
     const notes = form.get('notes');
+    const rescheduleUid = form.get('rescheduleUid');
     return {
       wantsJson: false,
       input: {
+        ...(rescheduleUid ? { rescheduleUid } : {}),
         eventTypeId: Number(form.get('eventTypeId')),
         start: form.get('start') ?? '',
         timeZone: form.get('timeZone') ?? 'UTC',
@@ -398,6 +406,7 @@ function parsePageBooking(ctx: RequestContext): { input: PageBooking; wantsJson:
       guests: Array.isArray(responses['guests']) ? responses['guests'].filter((g): g is string => typeof g === 'string') : [],
       metadata: (body['metadata'] && typeof body['metadata'] === 'object' ? body['metadata'] : {}) as Record<string, unknown>,
       tracking,
+      ...(str(body['rescheduleUid']) ? { rescheduleUid: str(body['rescheduleUid']) } : {}),
     },
   };
 }
@@ -411,7 +420,10 @@ function book(ctx: RequestContext, sx: SandboxContext): void {
     if (!/^[^@\s]+@[^@\s]+$/.test(input.email)) throw new ApiError(400, 'A valid email is required');
     const start = new Date(input.start);
     if (Number.isNaN(start.getTime())) throw new ApiError(400, 'Choose a time');
-    const booking = sx.bookings.create({
+    const booking = input.rescheduleUid
+      ? // RegularBookingService.ts: the new booking's metadata is `{ videoCallUrl, ...query metadata }` only.
+        sx.bookings.reschedule(input.rescheduleUid, start, { fromPage: { metadata: sanitizeMetadata(input.metadata) } })
+      : sx.bookings.create({
       eventType,
       start,
       attendee: {

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { ApiError } from './http.js';
 import { newBookingUid } from './ids.js';
 import { bookingWebhookPayload } from './payloads.js';
 import type { SandboxStore } from './store.js';
 import { minutesOfDay, zonedParts, zonedWallTimeToUtc } from './time.js';
-import type { SandboxAttendee, SandboxBooking, SandboxEventType, SandboxUser } from './types.js';
+import type { SandboxAttendee, SandboxBooking, SandboxEventType, SandboxUser, SandboxWebhook } from './types.js';
 import type { WebhookDispatcher } from './webhooks.js';
 
 /** What a booking needs, whichever door it came through (API v2 or the booking page). */
@@ -18,6 +19,8 @@ export interface NewBookingInput {
   notes?: string;
   tracking?: Record<string, string>;
   rescheduledFromUid?: string;
+  /** Emit nothing (the caller sends its own trigger, as a reschedule does). */
+  silent?: boolean;
 }
 
 /**
@@ -135,12 +138,99 @@ export class BookingService {
       ...(input.tracking && Object.keys(input.tracking).length ? { tracking: input.tracking } : {}),
       ...(input.rescheduledFromUid ? { rescheduledFromUid: input.rescheduledFromUid } : {}),
     };
+    if (eventType.price > 0) booking.paid = false;
     this.store.bookings.set(uid, booking);
-    if (!input.rescheduledFromUid) {
-      const trigger = booking.status === 'pending' ? 'BOOKING_REQUESTED' : 'BOOKING_CREATED';
-      this.emit(trigger, booking);
+    if (!input.rescheduledFromUid && !input.silent) {
+      if (eventType.price > 0 && booking.status === 'accepted') {
+        // RegularBookingService.ts: a paid booking is created ACCEPTED but unpaid; the webhook is
+        // BOOKING_PAYMENT_INITIATED with status "ACCEPTED", and BOOKING_CREATED is not sent.
+        this.emit('BOOKING_PAYMENT_INITIATED', booking, { status: 'ACCEPTED', paymentId: booking.id });
+      } else {
+        const trigger = booking.status === 'pending' ? 'BOOKING_REQUESTED' : 'BOOKING_CREATED';
+        this.emit(trigger, booking);
+      }
     }
+    if (booking.status === 'accepted' && !(eventType.price > 0)) this.scheduleMeetingTriggers(booking);
     return booking;
+  }
+
+  /**
+   * handlePaymentSuccess.ts: the booking becomes paid and BOOKING_PAID goes out with the payment's
+   * metadata, not the booking's own keys (only `videoCallUrl` survives).
+   */
+  pay(uid: string): SandboxBooking {
+    const booking = this.get(uid);
+    if (booking.paid !== false) throw new ApiError(400, `Booking with uid=${uid} is not waiting for payment`);
+    booking.paid = true;
+    booking.updatedAt = this.clock().toISOString();
+    this.emit('BOOKING_PAID', booking, { metadata: { videoCallUrl: booking.location }, paymentId: booking.id, paid: true });
+    this.scheduleMeetingTriggers(booking);
+    return booking;
+  }
+
+  /**
+   * scheduleTrigger.ts `scheduleTrigger`: for each subscriber with MEETING_STARTED / MEETING_ENDED, a
+   * row whose payload is `JSON.stringify({ triggerEvent, ...booking })`, frozen now, due at the
+   * booking's start / end. Only accepted bookings get them (fetchBookingsFromWebhook).
+   */
+  scheduleMeetingTriggers(booking: SandboxBooking, only?: SandboxWebhook): void {
+    const hooks = only ? [only] : [...this.store.webhooks.values()].filter((w) => w.userId === booking.userId && w.active);
+    for (const hook of hooks) {
+      for (const triggerEvent of ['MEETING_STARTED', 'MEETING_ENDED'] as const) {
+        if (!hook.triggers.includes(triggerEvent)) continue;
+        const id = randomUUID();
+        this.store.scheduledTriggers.set(id, {
+          id,
+          webhookId: hook.id,
+          bookingUid: booking.uid,
+          subscriberUrl: hook.subscriberUrl,
+          triggerEvent,
+          startAfter: Date.parse(triggerEvent === 'MEETING_ENDED' ? booking.end : booking.start),
+          payload: JSON.stringify({ triggerEvent, ...prismaBookingRow(booking) }),
+        });
+      }
+    }
+  }
+
+  /** deleteWebhookScheduledTriggers({ booking }): a cancelled, rejected or rescheduled booking has no meeting triggers. */
+  private dropMeetingTriggers(uid: string): void {
+    for (const [id, t] of this.store.scheduledTriggers) if (t.bookingUid === uid) this.store.scheduledTriggers.delete(id);
+  }
+
+  /** updateTriggerForExistingBookings: a webhook that gains meeting triggers gets them for upcoming accepted bookings. */
+  syncMeetingTriggers(hook: SandboxWebhook, before: string[]): void {
+    const meeting = ['MEETING_STARTED', 'MEETING_ENDED'];
+    const had = before.some((t) => meeting.includes(t));
+    const has = hook.triggers.some((t) => meeting.includes(t));
+    for (const [id, t] of this.store.scheduledTriggers) if (t.webhookId === hook.id && !hook.triggers.includes(t.triggerEvent)) this.store.scheduledTriggers.delete(id);
+    if (has && !had) {
+      const now = this.clock().getTime();
+      for (const b of this.store.bookingsOf(hook.userId)) {
+        if (b.status === 'accepted' && Date.parse(b.start) > now) this.scheduleMeetingTriggers(b, hook);
+      }
+    }
+  }
+
+  /**
+   * handleWebhookScheduledTriggers.ts (a cron in Cal.com): rows older than a day are deleted unsent,
+   * due rows are sent once and deleted. Returns how many were sent.
+   */
+  runScheduledTriggers(): number {
+    const now = this.clock().getTime();
+    let sent = 0;
+    const due = [...this.store.scheduledTriggers.values()].sort((a, b) => a.startAfter - b.startAfter);
+    for (const t of due) {
+      if (t.startAfter <= now - 24 * 3600_000) {
+        this.store.scheduledTriggers.delete(t.id);
+        continue;
+      }
+      if (t.startAfter > now) continue;
+      this.store.scheduledTriggers.delete(t.id);
+      const hook = this.store.webhooks.get(t.webhookId);
+      this.webhooks.sendScheduled(t, hook?.secret ?? null);
+      sent += 1;
+    }
+    return sent;
   }
 
   get(uid: string): SandboxBooking {
@@ -155,6 +245,7 @@ export class BookingService {
       throw new ApiError(400, 'This booking has already been cancelled.');
     }
     booking.status = 'cancelled';
+    this.dropMeetingTriggers(booking.uid);
     if (reason !== undefined) booking.cancellationReason = reason;
     if (cancelledByEmail) booking.cancelledByEmail = cancelledByEmail;
     booking.updatedAt = this.clock().toISOString();
@@ -166,11 +257,21 @@ export class BookingService {
   }
 
   /**
-   * Cal.com's reschedule creates a new booking (with `fromReschedule`) and
-   * cancels the old one marking it `rescheduled`; BOOKING_RESCHEDULED carries
-   * the new booking with `rescheduleUid`/`rescheduleId` of the old one.
+   * Cal.com's reschedule creates a new booking (with `fromReschedule`) and cancels the old one
+   * marking it `rescheduled`; BOOKING_RESCHEDULED carries the new booking with
+   * `rescheduleUid`/`rescheduleId` of the old one.
+   *
+   * `fromPage` is the booking page's reschedule (RegularBookingService.ts): the reschedule link does not
+   * carry the original metadata, so the new booking and its delivery hold `{ videoCallUrl, ...query
+   * metadata }` only. When the event type requires confirmation, the original is cancelled at once
+   * (handleNewBooking/createBooking.ts) and the only delivery is BOOKING_REQUESTED for the new uid,
+   * without `rescheduleUid` (v2021-10-20/BookingPayloadBuilder.ts); nothing is sent for the old booking.
    */
-  reschedule(uid: string, start: Date, opts: { reason?: string; rescheduledBy?: string } = {}): SandboxBooking {
+  reschedule(
+    uid: string,
+    start: Date,
+    opts: { reason?: string; rescheduledBy?: string; fromPage?: { metadata: Record<string, string | number | boolean | null> } } = {},
+  ): SandboxBooking {
     const old = this.get(uid);
     if (old.status === 'cancelled' || old.status === 'rejected') {
       throw new ApiError(400, `Can't reschedule booking with uid=${uid} because it has been cancelled or rejected.`);
@@ -192,7 +293,7 @@ export class BookingService {
         start,
         attendee,
         guests: old.guests,
-        metadata: old.metadata,
+        metadata: opts.fromPage ? opts.fromPage.metadata : old.metadata,
         bookingFieldsResponses: old.bookingFieldsResponses,
         rescheduledFromUid: old.uid,
       });
@@ -200,6 +301,7 @@ export class BookingService {
       old.status = previousStatus;
       throw err;
     }
+    this.dropMeetingTriggers(old.uid);
     old.rescheduled = true;
     old.rescheduledToUid = fresh.uid;
     if (opts.reason) {
@@ -211,12 +313,18 @@ export class BookingService {
       fresh.rescheduledByEmail = opts.rescheduledBy;
     }
     old.updatedAt = this.clock().toISOString();
+    const partial = opts.fromPage ? { metadata: { videoCallUrl: fresh.location, ...opts.fromPage.metadata } } : {};
+    if (fresh.status === 'pending') {
+      this.emit('BOOKING_REQUESTED', fresh, partial);
+      return fresh;
+    }
     this.emit('BOOKING_RESCHEDULED', fresh, {
       rescheduleId: old.id,
       rescheduleUid: old.uid,
       rescheduleStartTime: old.start,
       rescheduleEndTime: old.end,
       ...(opts.rescheduledBy ? { rescheduledBy: opts.rescheduledBy } : {}),
+      ...partial,
     });
     return fresh;
   }
@@ -226,7 +334,10 @@ export class BookingService {
     if (booking.status !== 'pending') throw new ApiError(400, `Booking with uid=${uid} is not pending`);
     booking.status = 'accepted';
     booking.updatedAt = this.clock().toISOString();
-    this.emit('BOOKING_CREATED', booking);
+    // handleConfirmation.ts: the BOOKING_CREATED sent when the host confirms carries only
+    // `{ videoCallUrl }` (or `{}` without a video link) as metadata, not the booking's own keys.
+    this.emit('BOOKING_CREATED', booking, { metadata: booking.location ? { videoCallUrl: booking.location } : {} });
+    this.scheduleMeetingTriggers(booking);
     return booking;
   }
 
@@ -234,7 +345,8 @@ export class BookingService {
     const booking = this.get(uid);
     if (booking.status !== 'pending') throw new ApiError(400, `Booking with uid=${uid} is not pending`);
     booking.status = 'rejected';
-    if (reason) booking.cancellationReason = reason;
+    // confirm.handler.ts: the reason goes to `rejectionReason`, never to `cancellationReason`.
+    if (reason) booking.rejectionReason = reason;
     booking.updatedAt = this.clock().toISOString();
     this.emit('BOOKING_REJECTED', booking, { rejectionReason: reason ?? null });
     return booking;
@@ -290,4 +402,44 @@ export function sanitizeMetadata(input: Record<string, unknown>): Record<string,
     else throw new ApiError(400, `metadata value of ${k} must be a string, number, boolean or null`);
   }
   return out;
+}
+
+/**
+ * The Prisma `Booking` row as scheduleTrigger.ts spreads it into a meeting trigger's body: dates are
+ * ISO strings after JSON.stringify, `status` is the upper-case enum, `createdAt` is when the booking was
+ * made (not when the trigger is sent), and there is no `payload` key.
+ */
+export function prismaBookingRow(b: SandboxBooking): Record<string, unknown> {
+  return {
+    id: b.id,
+    uid: b.uid,
+    userId: b.userId,
+    eventTypeId: b.eventTypeId,
+    title: b.title,
+    description: b.description || null,
+    customInputs: {},
+    responses: b.bookingFieldsResponses,
+    startTime: b.start,
+    endTime: b.end,
+    location: b.location,
+    createdAt: b.createdAt,
+    updatedAt: b.updatedAt,
+    status: b.status.toUpperCase(),
+    paid: b.paid ?? false,
+    destinationCalendarId: null,
+    cancellationReason: b.cancellationReason ?? null,
+    rejectionReason: b.rejectionReason ?? null,
+    dynamicEventSlugRef: null,
+    dynamicGroupSlugRef: null,
+    rescheduled: b.rescheduled ?? null,
+    fromReschedule: b.rescheduledFromUid ?? null,
+    recurringEventId: null,
+    smsReminderNumber: null,
+    scheduledJobs: [],
+    metadata: b.metadata,
+    isRecorded: false,
+    iCalUID: b.icsUid,
+    iCalSequence: 0,
+    noShowHost: b.absentHost,
+  };
 }

@@ -27,13 +27,26 @@ export interface OAuthBehaviour {
   /** Simulate the user pressing "Go back": redirect with `error=access_denied`. */
   deny: boolean;
   /**
-   * What to do when a rotated refresh token is presented again. Cal.com's
-   * OAuthService only rejects it (`invalid_grant`, `refresh_token_revoked`);
-   * the sandbox by default also revokes the whole token family (OAuth 2.0
-   * Security BCP), which is what Calbridge must survive. Set false for
-   * Cal.com's exact behaviour.
+   * `rotating` (default): a refresh deletes the client's previous refresh tokens for that user,
+   * so a used one answers `invalid_grant` / `refresh_token_revoked`
+   * (packages/features/oauth/services/OAuthService.ts refreshAccessToken,
+   * OAuthRefreshTokenRepository.rotateTokenForUser). `stateless`: older Cal.com releases, whose
+   * refresh tokens were plain 30-day JWTs that kept working after use.
    */
-  revokeFamilyOnReuse: boolean;
+  refreshTokens: 'rotating' | 'stateless';
+}
+
+/**
+ * API v2 rate limiting, off unless a test turns it on (`control.setRateLimit`). Cal.com's
+ * throttler (apps/api/v2/src/lib/throttler-guard.ts) counts per token in 60 s windows and puts
+ * `X-RateLimit-Limit-Default`, `X-RateLimit-Remaining-Default` and `X-RateLimit-Reset-Default`
+ * (seconds) on answers, a 429 included; it sends no `Retry-After`.
+ */
+export interface RateLimitState {
+  /** Requests per window and tracker; null = no limit (the sandbox default). */
+  limit: number | null;
+  windowMs: number;
+  windows: Map<string, { count: number; resetAt: number }>;
 }
 
 /** Everything a route handler needs. */
@@ -46,4 +59,5 @@ export interface SandboxContext {
   appUrl: () => string;
   stats: SandboxStats;
   oauth: OAuthBehaviour;
+  rateLimit: RateLimitState;
 }

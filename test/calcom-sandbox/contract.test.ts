@@ -129,11 +129,33 @@ beforeAll(async () => {
 afterAll(() => sandbox.close());
 
 /** Sends a request, validating its JSON body first, then validates the response. */
-async function exchange(method: string, template: string, path: string, opts: { headers?: Record<string, string>; body?: unknown } = {}): Promise<JsonResponse> {
-  if (opts.body !== undefined) contract.request(method, template, opts.body);
-  const res = await callJson(`${sandbox.url}${path}`, { method, ...opts });
-  contract.response(method, template, res);
+async function exchange(
+  method: string,
+  template: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: unknown; documented?: (body: Json) => Json } = {},
+): Promise<JsonResponse> {
+  const { documented, ...request } = opts;
+  if (request.body !== undefined) contract.request(method, template, request.body);
+  const res = await callJson(`${sandbox.url}${path}`, { method, ...request });
+  // `documented` maps a field where Cal.com's source knowingly differs from the document back to the
+  // documented type, so the rest of the body is still checked.
+  contract.response(method, template, documented ? { ...res, body: documented(structuredClone(res.body)) } : res);
   return res;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * The document types a webhook's `id` as a number; Cal.com's are UUID strings
+ * (`model Webhook { id String @id }`, packages/prisma/schema.prisma). Asserts that, then restores the documented type.
+ */
+function webhookIdAsDocumented(body: Json): Json {
+  for (const hook of Array.isArray(body['data']) ? body['data'] : [body['data']]) {
+    expect(hook.id).toMatch(UUID);
+    hook.id = 1;
+  }
+  return body;
 }
 
 describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
@@ -226,12 +248,17 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     const created = await exchange('POST', '/v2/webhooks', '/v2/webhooks', {
       headers: AUTH,
       body: { subscriberUrl: 'http://127.0.0.1:9/hook', triggers: ['BOOKING_CREATED', 'BOOKING_CANCELLED'], active: true, secret: 'whsec', version: '2021-10-20' },
+      documented: webhookIdAsDocumented,
     });
-    const id = created.body.data.id as number;
-    await exchange('GET', '/v2/webhooks', '/v2/webhooks', { headers: AUTH });
-    await exchange('GET', '/v2/webhooks/{webhookId}', `/v2/webhooks/${id}`, { headers: AUTH });
-    await exchange('PATCH', '/v2/webhooks/{webhookId}', `/v2/webhooks/${id}`, { headers: AUTH, body: { active: false, triggers: ['BOOKING_RESCHEDULED'] } });
-    await exchange('DELETE', '/v2/webhooks/{webhookId}', `/v2/webhooks/${id}`, { headers: AUTH });
+    const id = created.body.data.id as string;
+    await exchange('GET', '/v2/webhooks', '/v2/webhooks', { headers: AUTH, documented: webhookIdAsDocumented });
+    await exchange('GET', '/v2/webhooks/{webhookId}', `/v2/webhooks/${id}`, { headers: AUTH, documented: webhookIdAsDocumented });
+    await exchange('PATCH', '/v2/webhooks/{webhookId}', `/v2/webhooks/${id}`, {
+      headers: AUTH,
+      body: { active: false, triggers: ['BOOKING_RESCHEDULED'] },
+      documented: webhookIdAsDocumented,
+    });
+    await exchange('DELETE', '/v2/webhooks/{webhookId}', `/v2/webhooks/${id}`, { headers: AUTH, documented: webhookIdAsDocumented });
   });
 
   it('when managing platform users and their tokens, then bodies match the document', async () => {
@@ -255,8 +282,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
 
   it('when using third-party OAuth, then token requests and responses match the document', async () => {
     sandbox.control.reset();
-    const { createHash, randomBytes } = await import('node:crypto');
-    const verifier = randomBytes(32).toString('base64url');
+    // A confidential client: no PKCE (a confidential exchange may not carry code_verifier).
     const redirectUri = sandbox.control.oauthClient().redirectUris[0]!;
     const authorize = new URL(`${sandbox.appUrl}/auth/oauth2/authorize`);
     authorize.search = new URLSearchParams({
@@ -264,8 +290,6 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
       redirect_uri: redirectUri,
       response_type: 'code',
       state: 's',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
     }).toString();
     const location = new URL((await fetch(authorize, { redirect: 'manual' })).headers.get('location')!);
     const grant = {
@@ -274,7 +298,6 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
       client_secret: SANDBOX_OAUTH_CLIENT_SECRET,
       code: location.searchParams.get('code')!,
       redirect_uri: redirectUri,
-      code_verifier: verifier,
     };
     const tokens = await exchange('POST', '/v2/auth/oauth2/token', '/v2/auth/oauth2/token', { body: grant });
     await exchange('POST', '/v2/auth/oauth2/token', '/v2/auth/oauth2/token', {

@@ -16,6 +16,10 @@ export interface OAuthClientRegistration {
   /** Exact-match redirect URIs. */
   redirectUris: string[];
   name?: string;
+  /** Cal.com's review state (default APPROVED); a PENDING client works only for its owner. */
+  status?: 'APPROVED' | 'PENDING' | 'REJECTED';
+  /** Username of the owner (default none). */
+  ownerUsername?: string;
 }
 
 /**
@@ -23,7 +27,7 @@ export interface OAuthClientRegistration {
  * HTTP under `/__sandbox/…` (see {@link registerControl}).
  */
 export interface SandboxControl {
-  /** Drops all state (bookings, webhooks, tokens, deliveries, faults, stats) and re-seeds. */
+  /** Drops all state (bookings, webhooks, tokens, deliveries, faults, stats, rate limit, `advanceTime`) and re-seeds. */
   reset(): void;
   /** Adds a Cal.com user. */
   seedUser(seed: UserSeed): { id: number; username: string; email: string; apiKey?: string };
@@ -64,16 +68,52 @@ export interface SandboxControl {
    * (as when Cal.com revokes tokens); refresh tokens stay valid. The next call with one is a 401.
    */
   expireAccessTokens(): void;
+  /**
+   * Moves the sandbox's clock ahead by `ms` and then runs the scheduled-trigger cron once, so
+   * MEETING_STARTED / MEETING_ENDED of bookings whose start / end passed go out. Returns how many were sent.
+   */
+  advanceTime(ms: number): number;
+  /** Runs the scheduled-trigger cron (handleWebhookScheduledTriggers.ts) at the sandbox's current time. */
+  runScheduledTriggers(): number;
+  /** The MEETING_* triggers waiting to be sent. */
+  scheduledTriggers(): Array<{ bookingUid: string; triggerEvent: string; startAfter: string; subscriberUrl: string }>;
+  /** Pays a booking of a paid event type (handlePaymentSuccess.ts): BOOKING_PAID. */
+  payBooking(uid: string): void;
+  /** Confirms a pending booking, as the host would (handleConfirmation.ts): BOOKING_CREATED with `{ videoCallUrl }` metadata. */
+  confirmBooking(uid: string): void;
+  /**
+   * Makes a booking one of the loose cases of real API v2 outputs (output.service.ts), so that
+   * `GET /v2/bookings` returns it that way: `status` (e.g. `awaiting_host`), and the flags of {@link LooseBooking}.
+   */
+  loosenBooking(uid: string, loose: LooseBooking): void;
+  /** Turns API v2 rate limiting on (`limit` requests per 60 s per token) or off (`null`). */
+  setRateLimit(limit: number | null): void;
 }
 
-export function createControl(sx: SandboxContext, opts: { defaultRetryDelayMs: number; setRetryDelay: (ms: number) => void; resetStats: () => void }): SandboxControl {
+/** Input of {@link SandboxControl.loosenBooking}. */
+export interface LooseBooking {
+  status?: 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'awaiting_host';
+  eventTypeDeleted?: boolean;
+  hostNameNull?: boolean;
+  noUser?: boolean;
+  updatedAtNull?: boolean;
+  cancellationReasonEmpty?: boolean;
+}
+
+export function createControl(
+  sx: SandboxContext,
+  opts: { defaultRetryDelayMs: number; setRetryDelay: (ms: number) => void; resetStats: () => void; advanceClock: (ms: number) => void; resetClock: () => void },
+): SandboxControl {
   const control: SandboxControl = {
     reset() {
       sx.webhooks.clear();
       sx.store.reset();
       opts.resetStats();
       opts.setRetryDelay(opts.defaultRetryDelayMs);
-      Object.assign(sx.oauth, { username: 'demo', deny: false, revokeFamilyOnReuse: true });
+      Object.assign(sx.oauth, { username: 'demo', deny: false, refreshTokens: 'rotating' });
+      sx.rateLimit.limit = null;
+      sx.rateLimit.windows.clear();
+      opts.resetClock();
     },
     seedUser(seed) {
       const user = sx.store.addUser(seed);
@@ -94,6 +134,8 @@ export function createControl(sx: SandboxContext, opts: { defaultRetryDelayMs: n
         redirectUris: [...input.redirectUris],
         name: input.name ?? input.clientId,
         clientType: input.clientSecret ? 'CONFIDENTIAL' : 'PUBLIC',
+        status: input.status ?? 'APPROVED',
+        ownerUserId: input.ownerUsername ? (sx.store.userByUsername(input.ownerUsername)?.id ?? null) : null,
       });
     },
     oauthClient() {
@@ -132,6 +174,36 @@ export function createControl(sx: SandboxContext, opts: { defaultRetryDelayMs: n
     expireAccessTokens() {
       for (const t of [...sx.store.oauthAccessTokens.values(), ...sx.store.managedAccessTokens.values()]) t.expiresAt = 0;
     },
+    advanceTime(ms) {
+      if (!Number.isFinite(ms) || ms < 0) throw new ApiError(400, 'ms must be a non-negative number');
+      opts.advanceClock(ms);
+      return sx.bookings.runScheduledTriggers();
+    },
+    runScheduledTriggers: () => sx.bookings.runScheduledTriggers(),
+    scheduledTriggers: () =>
+      [...sx.store.scheduledTriggers.values()].map((t) => ({
+        bookingUid: t.bookingUid,
+        triggerEvent: t.triggerEvent,
+        startAfter: new Date(t.startAfter).toISOString(),
+        subscriberUrl: t.subscriberUrl,
+      })),
+    payBooking(uid) {
+      sx.bookings.pay(uid);
+    },
+    confirmBooking(uid) {
+      sx.bookings.confirm(uid);
+    },
+    loosenBooking(uid, loose) {
+      const booking = sx.bookings.get(uid);
+      const { status, ...flags } = loose;
+      if (status) booking.status = status;
+      booking.loose = { ...booking.loose, ...flags };
+    },
+    setRateLimit(limit) {
+      if (limit !== null && (!Number.isInteger(limit) || limit < 0)) throw new ApiError(400, 'limit must be a non-negative integer or null');
+      sx.rateLimit.limit = limit;
+      sx.rateLimit.windows.clear();
+    },
   };
   return control;
 }
@@ -156,6 +228,30 @@ export function registerControl(router: Router, control: SandboxControl): void {
   });
   router.on('POST', '/__sandbox/expire-access-tokens', (ctx) => {
     control.expireAccessTokens();
+    ok(ctx.res);
+  });
+  router.on('POST', '/__sandbox/advance-time', (ctx) => {
+    const ms = jsonBody(ctx)['ms'];
+    if (typeof ms !== 'number') throw new ApiError(400, 'ms must be a number');
+    ok(ctx.res, { sent: control.advanceTime(ms) });
+  });
+  router.on('POST', '/__sandbox/run-scheduled-triggers', (ctx) => ok(ctx.res, { sent: control.runScheduledTriggers() }));
+  router.on('GET', '/__sandbox/scheduled-triggers', (ctx) => ok(ctx.res, control.scheduledTriggers()));
+  router.on('POST', '/__sandbox/bookings/:uid/pay', (ctx) => {
+    control.payBooking(ctx.params['uid']!);
+    ok(ctx.res);
+  });
+  router.on('POST', '/__sandbox/bookings/:uid/confirm', (ctx) => {
+    control.confirmBooking(ctx.params['uid']!);
+    ok(ctx.res);
+  });
+  router.on('POST', '/__sandbox/bookings/:uid/loosen', (ctx) => {
+    control.loosenBooking(ctx.params['uid']!, jsonBody(ctx));
+    ok(ctx.res);
+  });
+  router.on('PUT', '/__sandbox/rate-limit', (ctx) => {
+    const limit = jsonBody(ctx)['limit'];
+    control.setRateLimit(limit === null ? null : (limit as number));
     ok(ctx.res);
   });
   router.on('GET', '/__sandbox/faults', (ctx) => ok(ctx.res, control.faults()));

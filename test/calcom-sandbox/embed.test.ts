@@ -26,8 +26,8 @@ let browser: Browser;
  * runs; this is the minimal equivalent of Cal's official snippet), the
  * queued instructions, then embed-core itself.
  */
-function hostPage(kind: 'inline' | 'modal'): string {
-  const config = { name: 'Ada Lovelace', email: 'ada@example.com', 'metadata[tenant]': 'acme', utm_source: 'newsletter' };
+function hostPage(kind: 'inline' | 'modal', rescheduleUid?: string): string {
+  const config = { name: 'Ada Lovelace', email: 'ada@example.com', 'metadata[tenant]': 'acme', utm_source: 'newsletter', ...(rescheduleUid ? { rescheduleUid } : {}) };
   const open =
     kind === 'inline'
       ? `Cal("inline", { elementOrSelector: "#booking", calLink: "demo/intro-call", config: ${JSON.stringify(config)} });`
@@ -46,6 +46,7 @@ ${kind === 'modal' ? '<button id="open" type="button">Book a call</button>' : ''
   Cal("init", { origin: ${JSON.stringify(sandbox.url)} });
   Cal("on", { action: "bookingSuccessfulV2", callback: function (e) { window.__events.push({ type: "bookingSuccessfulV2", detail: e.detail }); } });
   Cal("on", { action: "bookingSuccessful", callback: function (e) { window.__events.push({ type: "bookingSuccessful", detail: e.detail }); } });
+  Cal("on", { action: "rescheduleBookingSuccessfulV2", callback: function (e) { window.__events.push({ type: "rescheduleBookingSuccessfulV2", detail: e.detail }); } });
   Cal("on", { action: "__dimensionChanged", callback: function (e) { window.__events.push({ type: "__dimensionChanged", detail: e.detail }); } });
   ${open}
 </script>
@@ -60,6 +61,9 @@ beforeAll(async () => {
     if (req.url === '/embed.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' });
       res.end(embedJs);
+    } else if (req.url?.startsWith('/reschedule.html?uid=')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(hostPage('inline', new URL(req.url, 'http://host.invalid').searchParams.get('uid')!));
     } else if (req.url === '/inline.html' || req.url === '/modal.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(hostPage(req.url === '/inline.html' ? 'inline' : 'modal'));
@@ -178,20 +182,50 @@ describe('sandbox booking page inside @calcom/embed-core', () => {
     }
   });
 
+  it('when a booking is rescheduled inside the frame, then the page fires rescheduleBookingSuccessfulV2, not bookingSuccessfulV2 (useBookings.ts)', async () => {
+    const first = await openHost('inline');
+    let original: any;
+    try {
+      original = await bookFirstSlot(first.page, await calFrame(first.page));
+    } finally {
+      await first.page.close();
+    }
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${hostUrl}/reschedule.html?uid=${original.uid}`);
+      const frame = await calFrame(page);
+      expect(new URL(frame.url()).searchParams.get('rescheduleUid')).toBe(original.uid);
+      await frame.click('.slots li:nth-child(2) label');
+      await frame.click('#submit');
+      await frame.waitForSelector('#success:not([hidden])');
+      await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === 'rescheduleBookingSuccessfulV2'));
+      const events: Array<{ type: string; detail: any }> = await page.evaluate(() => (window as any).__events);
+      expect(events.some((e) => e.type === 'bookingSuccessfulV2')).toBe(false);
+      const moved = events.find((e) => e.type === 'rescheduleBookingSuccessfulV2')!;
+      expect(moved.detail.fullType).toBe('CAL::rescheduleBookingSuccessfulV2');
+      expect(moved.detail.data.uid).not.toBe(original.uid);
+      expect(sandbox.control.bookings().find((b) => b.uid === original.uid)!['status']).toBe('cancelled');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('when a message comes from another window than the parent, then the frame ignores it', async () => {
     const { page } = await openHost('inline');
     try {
       const frame = await calFrame(page);
       await page.waitForSelector('cal-inline[loading="done"]', { state: 'attached' });
       // Posted by the frame to itself: right shape, wrong source and origin.
-      const before = await page.evaluate(() => (window as any).__events.length);
+      // __dimensionChanged keeps arriving on its own (the frame's size settles); count the other events.
+      const count = () => page.evaluate(() => (window as any).__events.filter((e: any) => e.type !== '__dimensionChanged').length);
+      const before = await count();
       await frame.evaluate(() => {
         document.body.style.visibility = 'hidden';
         window.postMessage({ originator: 'CAL', method: 'parentKnowsIframeReady', arg: {} }, '*');
       });
       await frame.waitForTimeout(200);
       expect(await frame.evaluate(() => document.body.style.visibility)).toBe('hidden');
-      expect(await page.evaluate(() => (window as any).__events.length)).toBe(before);
+      expect(await count()).toBe(before);
     } finally {
       await page.close();
     }

@@ -26,6 +26,7 @@ const NEST_EXCEPTION_NAMES: Record<number, string> = {
   403: 'ForbiddenException',
   404: 'NotFoundException',
   409: 'ConflictException',
+  429: 'ThrottlerException',
   500: 'InternalServerErrorException',
 };
 

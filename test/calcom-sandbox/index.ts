@@ -17,7 +17,7 @@ import { WebhookDispatcher, type DispatcherOptions } from './webhooks.js';
 export * from './seed.js';
 export { calWebhookSignature, NO_FAULTS } from './webhooks.js';
 export type { DeliveryAttempt, DeliveryRecord, DeliveryState, WebhookFaults } from './webhooks.js';
-export type { SandboxControl, ControlBooking, OAuthClientRegistration } from './control.js';
+export type { SandboxControl, ControlBooking, OAuthClientRegistration, LooseBooking } from './control.js';
 export type { SandboxStats, OAuthBehaviour } from './context.js';
 export type { UserSeed, EventTypeSeed } from './store.js';
 export { WEBHOOK_TRIGGERS } from './api/webhooks.js';
@@ -56,7 +56,10 @@ export interface Sandbox {
 
 /** Starts a sandbox and resolves once it is listening. */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const clock = opts.clock ?? (() => new Date());
+  const baseClock = opts.clock ?? (() => new Date());
+  // `control.advanceTime` moves the sandbox's own "now" ahead of the given clock.
+  const offset = { ms: 0 };
+  const clock = (): Date => new Date(baseClock().getTime() + offset.ms);
   const host = opts.host ?? '127.0.0.1';
   const defaultRetryDelayMs = opts.webhookRetryDelayMs ?? 5 * 60 * 1000;
   let publicUrl = opts.publicUrl?.replace(/\/+$/, '') ?? '';
@@ -76,7 +79,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     clock,
     appUrl: () => publicUrl,
     stats: emptyStats(),
-    oauth: { username: 'demo', deny: false, revokeFamilyOnReuse: true },
+    oauth: { username: 'demo', deny: false, refreshTokens: 'rotating' },
+    rateLimit: { limit: null, windowMs: 60_000, windows: new Map() },
     bookings: undefined as unknown as BookingService,
   };
   sx.bookings = new BookingService(store, webhooks, clock, sx.appUrl);
@@ -86,9 +90,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       dispatcherOptions.retryDelayMs = ms;
     },
     resetStats: () => Object.assign(sx.stats, emptyStats()),
+    advanceClock: (ms) => {
+      offset.ms += ms;
+    },
+    resetClock: () => {
+      offset.ms = 0;
+    },
   });
 
-  const server = createSandboxServer(buildRouter(sx, control));
+  const server = createSandboxServer(buildRouter(sx, control), sx);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => {

@@ -1,18 +1,29 @@
 import type { SandboxBooking, SandboxEventType, SandboxUser, SandboxWebhook } from './types.js';
 
-/** `BookingOutput_2024_08_13` (openapi-v2.json). */
+/**
+ * `BookingOutput_2024_08_13` as apps/api/v2/src/ee/bookings/2024-08-13/services/output.service.ts
+ * builds it, including the loose cases the OpenAPI document does not admit (`booking.loose`):
+ * null eventTypeId/eventType once the event type is deleted, a host whose name is null, a host
+ * `{ id: "unknown", … }` when the booking has no user, any BookingStatus lower-cased (`awaiting_host`),
+ * updatedAt null, cancellationReason "".
+ */
 export function bookingOutput(booking: SandboxBooking, eventType: SandboxEventType | undefined, host: SandboxUser | undefined): Record<string, unknown> {
   const duration = Math.round((Date.parse(booking.end) - Date.parse(booking.start)) / 60_000);
+  const loose = booking.loose ?? {};
+  const hosts = loose.noUser
+    ? [{ id: 'unknown', name: 'unknown', email: 'unknown', displayEmail: 'unknown', username: 'unknown', timeZone: 'unknown' }]
+    : host
+      ? [{ id: host.id, name: loose.hostNameNull ? null : host.name, email: host.email, displayEmail: host.email, username: host.username, timeZone: host.timeZone }]
+      : [];
   return {
     id: booking.id,
     uid: booking.uid,
     title: booking.title,
     description: booking.description,
-    hosts: host
-      ? [{ id: host.id, name: host.name, email: host.email, displayEmail: host.email, username: host.username, timeZone: host.timeZone }]
-      : [],
+    hosts,
     status: booking.status,
-    ...(booking.cancellationReason !== undefined ? { cancellationReason: booking.cancellationReason } : {}),
+    ...(loose.cancellationReasonEmpty ? { cancellationReason: '' } : {}),
+    ...(booking.cancellationReason !== undefined && !loose.cancellationReasonEmpty ? { cancellationReason: booking.cancellationReason } : {}),
     ...(booking.cancelledByEmail ? { cancelledByEmail: booking.cancelledByEmail } : {}),
     ...(booking.reschedulingReason ? { reschedulingReason: booking.reschedulingReason } : {}),
     ...(booking.rescheduledByEmail ? { rescheduledByEmail: booking.rescheduledByEmail } : {}),
@@ -21,13 +32,13 @@ export function bookingOutput(booking: SandboxBooking, eventType: SandboxEventTy
     start: booking.start,
     end: booking.end,
     duration,
-    eventTypeId: booking.eventTypeId,
-    eventType: { id: booking.eventTypeId, slug: eventType?.slug ?? '' },
+    eventTypeId: loose.eventTypeDeleted ? null : booking.eventTypeId,
+    eventType: loose.eventTypeDeleted ? null : { id: booking.eventTypeId, slug: eventType?.slug ?? '' },
     meetingUrl: booking.location,
     location: booking.location,
     absentHost: booking.absentHost,
     createdAt: booking.createdAt,
-    updatedAt: booking.updatedAt,
+    updatedAt: loose.updatedAtNull ? null : booking.updatedAt,
     metadata: booking.metadata,
     icsUid: booking.icsUid,
     attendees: booking.attendees.map((a) => ({

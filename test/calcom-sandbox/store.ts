@@ -23,16 +23,32 @@ export interface IssuedToken {
   userId: number;
   clientId: string;
   expiresAt: number;
-  /** Third-party OAuth: all tokens descending from one authorization code. */
-  familyId?: string;
+}
+
+/** A refresh token of the third-party OAuth endpoint: a JWT carrying a `secret` (OAuthService.mintTokens). */
+export interface IssuedRefreshToken extends IssuedToken {
+  secret: string;
+}
+
+export interface ScheduledTrigger {
+  id: string;
+  webhookId: string;
+  bookingUid: string;
+  subscriberUrl: string;
+  triggerEvent: 'MEETING_STARTED' | 'MEETING_ENDED';
+  /** Epoch ms: the booking's start (MEETING_STARTED) or end (MEETING_ENDED). */
+  startAfter: number;
+  /** Exact body, frozen when scheduled: `JSON.stringify({ triggerEvent, ...booking })`. */
+  payload: string;
 }
 
 export interface AuthorizationCode {
   clientId: string;
   userId: number;
   redirectUri: string;
-  codeChallenge: string;
-  codeChallengeMethod: 'S256';
+  /** Null when the client sent no challenge (allowed for confidential clients). */
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | null;
   expiresAt: number;
 }
 
@@ -55,6 +71,8 @@ export interface EventTypeSeed {
   slotIntervalMinutes?: number | null;
   minimumBookingNoticeMinutes?: number;
   requiresConfirmation?: boolean;
+  /** Price in minor units; > 0 means bookings wait for payment. */
+  price?: number;
   hidden?: boolean;
   /** 0 = Sunday … 6 = Saturday. Default Monday–Friday. */
   days?: number[];
@@ -72,14 +90,20 @@ export class SandboxStore {
   users = new Map<number, SandboxUser>();
   eventTypes = new Map<number, SandboxEventType>();
   bookings = new Map<string, SandboxBooking>();
-  webhooks = new Map<number, SandboxWebhook>();
+  webhooks = new Map<string, SandboxWebhook>();
+  /**
+   * Cal.com's `WebhookScheduledTriggers` rows (scheduleTrigger.ts): MEETING_STARTED / MEETING_ENDED
+   * payload strings, sent once their `startAfter` has passed.
+   */
+  scheduledTriggers = new Map<string, ScheduledTrigger>();
   apiKeys = new Map<string, number>();
   oauthClients = new Map<string, SandboxOAuthClient>();
   platformClients = new Map<string, SandboxPlatformClient>();
   authCodes = new Map<string, AuthorizationCode>();
   oauthAccessTokens = new Map<string, IssuedToken>();
-  oauthRefreshTokens = new Map<string, IssuedToken & { rotated: boolean }>();
-  revokedFamilies = new Set<string>();
+  oauthRefreshTokens = new Map<string, IssuedRefreshToken>();
+  /** Cal.com's `OAuthRefreshToken` table: the secrets of refresh tokens still valid. */
+  oauthRefreshSecrets = new Map<string, { clientId: string; userId: number; expiresAt: number }>();
   managedAccessTokens = new Map<string, IssuedToken>();
   managedRefreshTokens = new Map<string, IssuedToken>();
 
@@ -123,6 +147,8 @@ export class SandboxStore {
       redirectUris: [...this.seedOAuthRedirectUris],
       name: 'Calbridge (sandbox)',
       clientType: 'CONFIDENTIAL',
+      status: 'APPROVED',
+      ownerUserId: null,
     });
     this.platformClients.set(SANDBOX_PLATFORM_CLIENT_ID, {
       clientId: SANDBOX_PLATFORM_CLIENT_ID,
@@ -170,6 +196,7 @@ export class SandboxStore {
       // Cal.com's default minimum booking notice is 120 minutes.
       minimumBookingNoticeMinutes: seed.minimumBookingNoticeMinutes ?? 120,
       requiresConfirmation: seed.requiresConfirmation ?? false,
+      price: seed.price ?? 0,
       hidden: seed.hidden ?? false,
       availability: {
         days: seed.days ?? [1, 2, 3, 4, 5],

@@ -43,11 +43,14 @@ export interface SandboxEventType {
   slotIntervalMinutes: number | null;
   minimumBookingNoticeMinutes: number;
   requiresConfirmation: boolean;
+  /** Price in the currency's minor unit; > 0 makes bookings wait for payment (sandbox: paid through `control.payBooking`). */
+  price: number;
   hidden: boolean;
   availability: WeeklyAvailability;
 }
 
-export type BookingStatus = 'accepted' | 'pending' | 'cancelled' | 'rejected';
+/** Cal.com's `BookingStatus` enum, lower-cased as API v2 outputs it (output.service.ts). */
+export type BookingStatus = 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'awaiting_host';
 
 export interface SandboxAttendee {
   name: string;
@@ -74,6 +77,16 @@ export interface SandboxBooking {
   bookingFieldsResponses: Record<string, unknown>;
   location: string;
   cancellationReason?: string;
+  /** confirm.handler.ts stores a host's rejection reason in `rejectionReason`, not `cancellationReason`. */
+  rejectionReason?: string;
+  /** Paid event types: Cal.com creates the booking unpaid and sends BOOKING_PAYMENT_INITIATED; BOOKING_PAID follows payment. */
+  paid?: boolean;
+  /**
+   * Loose cases of real API v2 booking outputs (apps/api/v2/.../2024-08-13/services/output.service.ts),
+   * set through `control.loosenBooking`: the event type was deleted (eventTypeId/eventType null), the host
+   * has no name, the booking has no user (host id "unknown"), updatedAt never set, cancellationReason "".
+   */
+  loose?: { eventTypeDeleted?: boolean; hostNameNull?: boolean; noUser?: boolean; updatedAtNull?: boolean; cancellationReasonEmpty?: boolean };
   cancelledByEmail?: string;
   reschedulingReason?: string;
   rescheduledByEmail?: string;
@@ -94,7 +107,8 @@ export interface SandboxBooking {
 
 /** Subscriber registered through `/v2/webhooks` (owned by a user). */
 export interface SandboxWebhook {
-  id: number;
+  /** A UUID string: `model Webhook { id String @id @unique }` (packages/prisma/schema.prisma), created with uuidv4(). */
+  id: string;
   userId: number;
   subscriberUrl: string;
   triggers: string[];
@@ -112,6 +126,13 @@ export interface SandboxOAuthClient {
   name: string;
   /** `PUBLIC` when registered without a secret. */
   clientType: 'CONFIDENTIAL' | 'PUBLIC';
+  /**
+   * Cal.com reviews every OAuth client: until it is APPROVED only its owner's account may use it
+   * (OAuthService.ensureClientAccessAllowed); REJECTED clients work for nobody.
+   */
+  status: 'APPROVED' | 'PENDING' | 'REJECTED';
+  /** The Cal.com user who registered the client. */
+  ownerUserId: number | null;
 }
 
 /** Platform OAuth client, the owner of managed users. */

@@ -35,14 +35,14 @@ beforeEach(() => {
 });
 afterEach(() => sandbox.control.resetFaults());
 
-async function subscribe(secret: string | undefined, triggers = ['BOOKING_CREATED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED']): Promise<number> {
+async function subscribe(secret: string | undefined, triggers = ['BOOKING_CREATED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED']): Promise<string> {
   const res = await callJson(`${sandbox.apiUrl}/webhooks`, {
     method: 'POST',
     headers: AUTH,
     body: { subscriberUrl: subscriber.url, triggers, active: true, ...(secret ? { secret } : {}) },
   });
   expect(res.status).toBe(201);
-  return res.body.data.id as number;
+  return res.body.data.id as string;
 }
 
 let slotOffset = 0;
@@ -239,34 +239,52 @@ describe('Cal.com webhook delivery faults', () => {
     expect(hit!.receivedAt - t0).toBeGreaterThanOrEqual(250);
   });
 
-  it('when the subscriber answers 500, then Cal.com retries and the third attempt succeeds', async () => {
+  it('when the subscriber answers 500, then Cal.com does not retry: the delivery is lost after one attempt (sendPayload.ts, tasker)', async () => {
     await subscribe('s');
     subscriber.respondWith([500, 503]);
     await book();
     const [record] = await sandbox.control.waitForDeliveries(1, 5_000);
-    expect(record!.state).toBe('delivered');
-    expect(record!.attempts.map((a) => a.status)).toEqual([500, 503, 200]);
-    expect(subscriber.received).toHaveLength(3);
-    expect(new Set(subscriber.received.map((h) => h.body)).size).toBe(1);
+    expect(record!.state).toBe('failed');
+    expect(record!.attempts.map((a) => a.status)).toEqual([500]);
+    await sandbox.control.flush();
+    expect(subscriber.received).toHaveLength(1);
   });
 
-  it('when every attempt fails, then the delivery gives up after 3 attempts', async () => {
+  it('when the subscriber answers 400, then that delivery is never sent again either', async () => {
     await subscribe('s');
-    subscriber.respondWith([500, 500, 500, 500]);
+    subscriber.respondWith([400]);
+    await book();
+    const [record] = await sandbox.control.waitForDeliveries(1, 5_000);
+    expect(record!.attempts.map((a) => a.status)).toEqual([400]);
+    expect(record!.state).toBe('failed');
+  });
+
+  /** A webhook at a port nobody listens on: connection refused is a network error, the only kind the tasker retries. */
+  async function subscribeDead(): Promise<void> {
+    const res = await callJson(`${sandbox.apiUrl}/webhooks`, {
+      method: 'POST',
+      headers: AUTH,
+      body: { subscriberUrl: 'http://127.0.0.1:9/hook', triggers: ['BOOKING_CREATED'], active: true, secret: 's' },
+    });
+    expect(res.status).toBe(201);
+  }
+
+  it('when the subscriber cannot be reached, then Cal.com retries, up to 3 attempts in all', async () => {
+    await subscribeDead();
     await book();
     const [record] = await sandbox.control.waitForDeliveries(1, 5_000);
     expect(record!.state).toBe('failed');
     expect(record!.attempts).toHaveLength(3);
+    expect(record!.attempts.every((a) => a.status === null && a.error)).toBe(true);
   });
 
-  it('when the retry gap is Cal.com\'s default, then flush runs the pending retry at once', async () => {
+  it("when the retry gap is Cal.com's default and the network failed, then flush runs the pending retries at once", async () => {
     sandbox.control.setRetryDelayMs(5 * 60 * 1000);
-    await subscribe('s');
-    subscriber.respondWith([500]);
+    await subscribeDead();
     await book();
-    await subscriber.waitFor(1);
-    expect(sandbox.control.deliveries()[0]!.state).toBe('retrying');
+    await expect.poll(() => sandbox.control.deliveries()[0]?.state).toBe('retrying');
     await sandbox.control.flush();
-    expect(sandbox.control.deliveries()[0]!.state).toBe('delivered');
+    expect(sandbox.control.deliveries()[0]!.attempts).toHaveLength(3);
+    expect(sandbox.control.deliveries()[0]!.state).toBe('failed');
   });
 });

@@ -5,6 +5,11 @@ import type { SandboxWebhook } from './types.js';
 /**
  * Webhook delivery the way Cal.com does it
  * (packages/features/webhooks/lib/sendPayload.ts and the tasker's `webhookDelivery`).
+ *
+ * Retries: `_sendPayload` returns `{ ok, status }` for any HTTP answer and never throws for a 4xx/5xx;
+ * the tasker (packages/features/tasker/tasks/sendWebook.ts, task-processor.ts) retries only when the
+ * handler throws, i.e. on network errors (refused, reset, DNS, timeout). So an HTTP error answer
+ * ends the delivery at once; only a failed connection is tried again.
  */
 
 /** Cal.com's `createWebhookSignature`: lowercase hex HMAC-SHA256 of the exact body, or the literal `no-secret-provided`. */
@@ -51,7 +56,7 @@ export type DeliveryState = 'queued' | 'held' | 'retrying' | 'delivered' | 'fail
 /** One webhook delivery (with all of its attempts). */
 export interface DeliveryRecord {
   id: number;
-  webhookId: number;
+  webhookId: string;
   subscriberUrl: string;
   triggerEvent: string;
   createdAt: string;
@@ -63,6 +68,8 @@ export interface DeliveryRecord {
   attempts: DeliveryAttempt[];
   /** Set on the second copy when `deliverTwice` is on. */
   duplicateOf?: number;
+  /** MEETING_STARTED / MEETING_ENDED sent by handleWebhookScheduledTriggers.ts: one attempt, never retried. */
+  scheduled?: boolean;
 }
 
 export interface DispatcherOptions {
@@ -129,6 +136,30 @@ export class WebhookDispatcher {
     }
   }
 
+  /**
+   * Sends a due MEETING_STARTED / MEETING_ENDED row the way handleWebhookScheduledTriggers.ts does:
+   * the stored payload string as the body, `Content-Type` and `X-Cal-Signature-256` only (no
+   * `X-Cal-Webhook-Version`), one attempt, no retry. `createdAt` inside the body is the booking's.
+   */
+  sendScheduled(trigger: { webhookId: string; subscriberUrl: string; triggerEvent: string; payload: string }, secret: string | null): void {
+    let signature = calWebhookSignature(secret, trigger.payload);
+    if (this.faults.corruptSignature) signature = corrupt(signature);
+    const record: DeliveryRecord = {
+      id: this.nextId++,
+      webhookId: trigger.webhookId,
+      subscriberUrl: trigger.subscriberUrl,
+      triggerEvent: trigger.triggerEvent,
+      createdAt: this.opts.clock().toISOString(),
+      body: trigger.payload,
+      headers: { 'Content-Type': 'application/json', 'X-Cal-Signature-256': signature },
+      state: 'queued',
+      attempts: [],
+      scheduled: true,
+    };
+    this.records.push(record);
+    this.schedule(record);
+  }
+
   private schedule(record: DeliveryRecord): void {
     if (this.faults.drop) {
       this.settle(record, 'dropped');
@@ -180,6 +211,9 @@ export class WebhookDispatcher {
     record.attempts.push(attempt);
     const ok = attempt.status !== null && attempt.status >= 200 && attempt.status < 300;
     if (ok) this.settle(record, 'delivered');
+    // An HTTP error answer is final (sendPayload.ts does not throw for it, so the tasker never retries);
+    // scheduled meeting triggers are tried once whatever happens (handleWebhookScheduledTriggers.ts).
+    else if (attempt.status !== null || record.scheduled) this.settle(record, 'failed');
     else if (record.attempts.length >= this.opts.maxAttempts) this.settle(record, 'failed');
     else {
       record.state = 'retrying';

@@ -34,7 +34,7 @@ function admin(): Record<string, string> {
 }
 
 describe('Cal.com OAuth connect in Chromium', () => {
-  it('when an admin starts the connect flow in a browser, then Cal.com asks with PKCE and state, the callback shows "connected", and the admin API shows the connection', async () => {
+  it('when an admin starts the connect flow in a browser, then Cal.com is asked with a state and no PKCE (confidential client), the browser holds the binding cookie, the callback shows "connected", and the admin API shows the connection', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     // The start URL needs the admin token; it is added to that one request only, never sent to Cal.com.
@@ -47,11 +47,13 @@ describe('Cal.com OAuth connect in Chromium', () => {
     const res = await page.goto(`${publicUrl}/v1/oauth/calcom/oauth-shop/start`);
     expect(res?.status()).toBe(200);
 
-    // Through Cal.com's authorize page with S256 PKCE, a state and our exact redirect URI.
+    // Through Cal.com's authorize page with a state and our exact redirect URI, and no PKCE: Cal.com's token
+    // endpoint refuses a confidential exchange that carries a code_verifier (decision 0013).
     const authorize = new URL(visited.find((u) => u.startsWith(`${product.sandboxUrl}/auth/oauth2/authorize`))!);
-    expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
-    expect(authorize.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(authorize.searchParams.has('code_challenge')).toBe(false);
     expect(authorize.searchParams.get('state')).toBeTruthy();
+    const binding = (await context.cookies(publicUrl)).find((c) => c.name === '__Host-calbridge_oauth');
+    expect(binding).toMatchObject({ secure: true, httpOnly: true, path: '/', sameSite: 'Lax' });
     expect(authorize.searchParams.get('redirect_uri')).toBe(`${publicUrl}/v1/oauth/calcom/callback`);
 
     // Back on our callback, a page that says the tenant is connected.
@@ -74,6 +76,20 @@ describe('Cal.com OAuth connect in Chromium', () => {
     expect(text).toMatch(/oauth_state_(invalid|expired)|oauth_code_replayed/);
     expect(text).not.toMatch(/\bat .+\.js:\d+/);
     await context.close();
+  });
+
+  it('when an authorize link started by one admin is completed in another browser, then the callback refuses it (oauth_state_browser_mismatch) and connects nothing', async () => {
+    // The attacker starts the flow (holding the admin token) but does not follow it…
+    const start = await fetch(`${publicUrl}/v1/oauth/calcom/oauth-shop/start`, { headers: admin(), redirect: 'manual' });
+    expect(start.status).toBe(302);
+    // …and sends the authorize link to a victim, whose fresh browser approves at Cal.com and comes back without the cookie.
+    const victim = await browser.newContext();
+    const page = await victim.newPage();
+    const res = await page.goto(start.headers.get('location')!);
+    expect(res?.status()).toBe(400);
+    expect(page.url().startsWith(`${publicUrl}/v1/oauth/calcom/callback?`)).toBe(true);
+    expect(await page.locator('#error-code').getAttribute('data-code')).toBe('oauth_state_browser_mismatch');
+    await victim.close();
   });
 
   it('when the admin token is missing, then the start URL refuses in the browser without reaching Cal.com', async () => {

@@ -327,3 +327,17 @@ export async function listBookings(tx: Tx, f: BookingFilter): Promise<BookingRec
   );
   return r.rows;
 }
+
+/**
+ * Adds or updates metadata keys on a known booking and removes none (reconciliation's heal, issue 11:
+ * partial deliveries must not lose `cb_*`, `calbridge_*` or UTM keys). False when the booking is not
+ * known or already holds every key with that value.
+ */
+export async function mergeMetadata(tx: Tx, uid: string, patch: Record<string, unknown>, now: Date): Promise<boolean> {
+  const r = await tx.query(
+    `UPDATE bookings SET metadata = coalesce(metadata, '{}'::jsonb) || $2::jsonb, updated_at = $3
+      WHERE uid = $1 AND NOT coalesce(metadata, '{}'::jsonb) @> $2::jsonb`,
+    [uid, JSON.stringify(patch), now],
+  );
+  return (r.rowCount ?? 0) > 0;
+}

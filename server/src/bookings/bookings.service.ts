@@ -254,6 +254,39 @@ async function replaceOriginal(tx: Tx, tenantId: string, w: Extract<CalcomWebhoo
 }
 
 /**
+ * The stored state of one booking, or null. For the calcom capability's reconciliation, which
+ * compares it with what Cal.com's API returns (a capability reads another's data through its service).
+ * Call inside `db.withTenant(tenantId, …)`.
+ */
+export async function findBookingState(tx: Tx, uid: string): Promise<BookingRecord | null> {
+  return repo.findBooking(tx, uid);
+}
+
+/**
+ * Reconciliation's heal (issue 11), used by calcom/reconciliation.service.ts. Whatever the order of
+ * events, these are facts Cal.com holds now: `metadata` keys are merged into the stored metadata (added
+ * or updated, never removed, so our `cb_*`, `calbridge_*` and UTM keys survive deliveries that carried
+ * partial metadata), and `noShow` sets attendees' no-show flags by email. When something changed it
+ * records a `RECONCILED_HEAL` event and queues {@link BOOKING_CHANGED_TASK}. Returns whether anything
+ * changed. Call inside `db.withTenant(tenantId, …)`.
+ */
+export async function healBooking(
+  tx: Tx,
+  tenantId: string,
+  uid: string,
+  heal: { metadata: Record<string, unknown> | null; noShow: Map<string, boolean> },
+  now: Date,
+): Promise<boolean> {
+  let changed = false;
+  if (heal.metadata && Object.keys(heal.metadata).length > 0) changed = (await repo.mergeMetadata(tx, uid, clean(heal.metadata), now)) || changed;
+  if (heal.noShow.size > 0) changed = (await repo.markNoShow(tx, uid, heal.noShow, now)) || changed;
+  if (!changed) return false;
+  const eventId = await repo.insertEvent(tx, { tenantId, bookingUid: uid, trigger: 'RECONCILED_HEAL', occurredAt: now, rank: 0, source: 'reconciliation', inboxId: null, status: null, recordedAt: now });
+  if (eventId) await enqueue(tx, BOOKING_CHANGED_TASK, { tenantId, bookingUid: uid, eventId });
+  return true;
+}
+
+/**
  * Applies a verified Cal.com delivery to the tenant's bookings. Returns the
  * booking events it recorded (none for triggers not about one booking).
  * Throws {@link NotApplicableYet} when the delivery names nothing we can apply it to yet.

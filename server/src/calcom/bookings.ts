@@ -6,35 +6,54 @@ import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
 export const BOOKINGS_API_VERSION = '2024-08-13';
 
 export const BookingAttendee = z.looseObject({
-  name: z.string(),
+  name: z.string().nullish(),
   email: z.string(),
-  timeZone: z.string(),
-  language: z.string().optional(),
-  absent: z.boolean(),
+  timeZone: z.string().nullish(),
+  language: z.string().nullish(),
+  absent: z.boolean().nullish(),
 });
 
-/** `BookingOutput_2024_08_13`: the members Calbridge reads. */
+const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date');
+
+/** Every `BookingStatus` (packages/prisma enum), lower-cased as API v2 returns it. */
+export const CALCOM_BOOKING_STATUSES = ['accepted', 'pending', 'cancelled', 'rejected', 'awaiting_host'] as const;
+
+/**
+ * `BookingOutput_2024_08_13`: the members Calbridge reads, as Cal.com really returns them, which is
+ * looser than the document (apps/api/v2/src/ee/bookings/2024-08-13/services/output.service.ts):
+ * `eventTypeId` and `eventType` are null once the event type was deleted; a host's `name` can be null
+ * and a booking without a user gets a host `{ id: "unknown", … }`; `status` is any BookingStatus
+ * lower-cased (`awaiting_host` included); `updatedAt` can be null; `cancellationReason` can be "".
+ */
 export const BookingOutput = z.looseObject({
   id: z.number(),
-  uid: z.string(),
-  title: z.string(),
-  status: z.enum(['cancelled', 'accepted', 'rejected', 'pending']),
-  start: z.string(),
-  end: z.string(),
-  duration: z.number(),
-  eventTypeId: z.number(),
-  eventType: z.looseObject({ id: z.number(), slug: z.string() }),
-  hosts: z.array(z.looseObject({ id: z.number(), name: z.string(), email: z.string(), username: z.string(), timeZone: z.string() })),
+  uid: z.string().min(1).max(200),
+  title: z.string().nullish(),
+  status: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(CALCOM_BOOKING_STATUSES)),
+  start: isoDate,
+  end: isoDate,
+  duration: z.number().nullish(),
+  eventTypeId: z.number().nullable(),
+  eventType: z.looseObject({ id: z.number(), slug: z.string() }).nullish(),
+  hosts: z.array(
+    z.looseObject({
+      id: z.union([z.number(), z.string()]),
+      name: z.string().nullish(),
+      email: z.string().nullish(),
+      username: z.string().nullish(),
+      timeZone: z.string().nullish(),
+    }),
+  ),
   attendees: z.array(BookingAttendee),
-  guests: z.array(z.string()).optional(),
-  location: z.string().optional(),
-  meetingUrl: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  cancellationReason: z.string().optional(),
-  rescheduledFromUid: z.string().optional(),
-  rescheduledToUid: z.string().optional(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
+  guests: z.array(z.string()).nullish(),
+  location: z.string().nullish(),
+  meetingUrl: z.string().nullish(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+  cancellationReason: z.string().nullish(),
+  rescheduledFromUid: z.string().nullish(),
+  rescheduledToUid: z.string().nullish(),
+  createdAt: isoDate,
+  updatedAt: isoDate.nullable(),
 });
 export type BookingOutput = z.infer<typeof BookingOutput>;
 
@@ -56,8 +75,9 @@ export const bookingOperations = {
     method: 'GET',
     path: '/v2/bookings',
     apiVersion: BOOKINGS_API_VERSION,
-    // Recurring and seated bookings have other shapes; Calbridge lists plain ones.
-    response: success(z.array(BookingOutput)).extend({ pagination: Pagination }),
+    // Items are read one by one (reconciliation.service.ts): one odd booking must not fail the page.
+    // Recurring and seated bookings have other shapes too.
+    response: success(z.array(z.unknown())).extend({ pagination: Pagination }),
     retry: 'idempotent',
   },
   get: {
@@ -100,7 +120,7 @@ export function bookingsApi(http: CalcomHttp) {
     create: async (auth: CalcomAuth, input: CreateBookingInput) => (await http.request(bookingOperations.create, { auth, body: input })).data,
     list: async (auth: CalcomAuth, query: ListBookingsQuery) => {
       const r = await http.request(bookingOperations.list, { auth, query: { ...query } });
-      return { data: r.data, hasNextPage: r.pagination.hasNextPage };
+      return { items: r.data, hasNextPage: r.pagination.hasNextPage };
     },
     get: async (auth: CalcomAuth, uid: string) => (await http.request(bookingOperations.get, { auth, params: { bookingUid: uid } })).data,
     cancel: async (auth: CalcomAuth, uid: string, reason?: string) =>

@@ -16,7 +16,7 @@ export function calcomMetrics(registry: Registry): CalcomMetrics {
     m = {
       refreshes: new Counter({
         name: 'calbridge_calcom_token_refreshes_total',
-        help: 'Cal.com token refreshes by connection kind and outcome (refreshed, refused, failed).',
+        help: 'Cal.com token refreshes by connection kind and outcome (refreshed, forced = managed user recovered with force-refresh, refused, failed).',
         labelNames: ['kind', 'outcome'] as const,
         registers: [registry],
       }),
@@ -28,7 +28,7 @@ export function calcomMetrics(registry: Registry): CalcomMetrics {
       }),
       reconciled: new Counter({
         name: 'calbridge_calcom_reconciled_bookings_total',
-        help: 'Bookings read by reconciliation, by result (created, updated, unchanged).',
+        help: 'Bookings read by reconciliation, by result (created, updated, unchanged, unreadable = skipped, logged without personal data).',
         labelNames: ['result'] as const,
         registers: [registry],
       }),

@@ -60,6 +60,57 @@ describe('one refresh for many requests across instances', () => {
   });
 });
 
+describe('the tenant webhook at Cal.com (string ids, 409, rotated secrets)', () => {
+  const ours = async (slug: string) =>
+    ((await (await fetch(`${h.sandbox.apiUrl}/webhooks`, { headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}` } })).json()) as {
+      data: Array<{ id: string; subscriberUrl: string; secret?: string }>;
+    }).data.filter((w) => w.subscriberUrl === `${PUBLIC_URL}/v1/webhooks/calcom/${slug}`);
+
+  it('when the webhook is listed, then its UUID id is read and stored as a string', async () => {
+    const res = await request(app()).post('/v1/admin/tenants/busy/calcom/webhook').set(asAdmin);
+    expect(res.status).toBe(200);
+    const [hook] = await ours('busy');
+    expect(res.body).toEqual({ action: 'updated', removedDuplicates: 0 });
+    const { rows } = await database.owner.query("SELECT webhook_id FROM calcom_connections c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = 'busy'");
+    expect(rows[0].webhook_id).toBe(hook!.id);
+  });
+
+  it('when Cal.com already has our webhook but the list missed it, then its 409 leads us to update that webhook instead of failing', async () => {
+    const before = await ours('busy');
+    let hidden = 0;
+    h.intercept = (method, url) => {
+      // One list answer without our webhook, as when a create's answer was lost and the list is stale.
+      if (method === 'GET' && url.pathname.endsWith('/v2/webhooks') && hidden++ === 0) {
+        return new Response(JSON.stringify({ status: 'success', data: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
+      }
+      return undefined;
+    };
+    try {
+      const res = await request(app()).post('/v1/admin/tenants/busy/calcom/webhook').set(asAdmin);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ action: 'updated', removedDuplicates: 0 });
+    } finally {
+      h.intercept = undefined;
+    }
+    expect((await ours('busy')).map((w) => w.id)).toEqual(before.map((w) => w.id));
+  });
+
+  it('when the tenant rotates its webhook secret, then the new secret is pushed to Cal.com with PATCH on the same webhook', async () => {
+    const [before] = await ours('busy');
+    const rotated = await request(app()).post('/v1/admin/tenants/busy/webhook-secret').set(asAdmin);
+    expect(rotated.status).toBe(201);
+    const { rows } = await database.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier = 'calcom.webhooks.sync'");
+    expect(rows[0]!.n).toBeGreaterThanOrEqual(1);
+    // What the queued job runs:
+    const calcom = createCalcom(h.instances[0]!.ctx, createTenantsService(h.instances[0]!.ctx));
+    const tenant = await createTenantsService(h.instances[0]!.ctx).resolve('busy');
+    await calcom.webhookRegistration.ensureById(tenant.id);
+    const [after] = await ours('busy');
+    expect(after!.id).toBe(before!.id);
+    expect(after!.secret).toBe(rotated.body.secret);
+  });
+});
+
 describe('reconciliation heals dropped webhooks', () => {
   it('when Cal.com drops every delivery, then reconcile creates what was missed and the result equals full delivery', async () => {
     // Arrange: two tenants connected to the same Cal.com user, each with its own webhook.
@@ -92,7 +143,7 @@ describe('reconciliation heals dropped webhooks', () => {
 
     // Assert
     expect(healed.status).toBe(200);
-    expect(healed.body).toEqual({ checked: 4, created: 4, updated: 0 });
+    expect(healed.body).toEqual({ checked: 4, created: 4, updated: 0, skipped: 0 });
     const list = async (slug: string) => {
       const res = await request(app()).get(`/v1/admin/tenants/${slug}/bookings?limit=50`).set(asAdmin);
       expect(res.status).toBe(200);
@@ -263,6 +314,19 @@ describe('native booking', () => {
     expect(h.sandbox.control.bookings().some((b) => b.uid === res.body.uid)).toBe(true);
   });
 
+  it("when the visitor's page is en-GB, then Cal.com is sent its own code 'en' (not a value its BookingLanguage enum refuses) and the booking is made", async () => {
+    const slots = await native.get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
+    const start = slots.body.days[0].slots[5].start as string;
+    const res = await native
+      .post('/v1/widget/shop/bookings')
+      .set('Authorization', session)
+      .set('Idempotency-Key', 'click-lang-en-gb-01')
+      .send({ eventType: SANDBOX_DEMO_EVENT_SLUG, start, attendee: { name: 'Oli', email: 'oli@example.com', timeZone: 'Europe/London', language: 'en-GB' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const atCal = h.sandbox.control.bookings().find((b) => b.uid === res.body.uid) as unknown as { attendees: Array<{ language: string }> };
+    expect(atCal.attendees[0]!.language).toBe('en');
+  });
+
   it('when there is no Idempotency-Key, then 400 idempotency_key_required', async () => {
     const res = await native.post('/v1/widget/shop/bookings').set('Authorization', session).send({});
     expect(res.status).toBe(400);
@@ -296,5 +360,108 @@ describe('native booking', () => {
 
   it('when our intake URL is used, then it is the public URL with the tenant slug', () => {
     expect(PUBLIC_URL).toBe(h.config.publicUrl);
+  });
+});
+
+describe('reconciliation reads real Cal.com outputs item by item and heals metadata, no-shows and statuses', () => {
+  beforeAll(async () => {
+    for (const slug of ['loose', 'meta', 'odd']) {
+      expect((await request(app()).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [] })).status).toBe(201);
+      expect((await connectWithOAuth(h, app(), slug)).callback.status).toBe(200);
+    }
+  });
+
+  const ourBooking = async (slug: string, uid: string) => {
+    const res = await request(app()).get(`/v1/admin/tenants/${slug}/bookings/${uid}`).set(asAdmin);
+    expect(res.status).toBe(200);
+    return (res.body.booking ?? res.body) as Record<string, any>;
+  };
+
+  /** A booking made at Cal.com while every delivery to us is lost. */
+  async function missedBooking(daysAhead: number, hour: number, extra: Record<string, unknown> = {}): Promise<any> {
+    h.sandbox.control.setFaults({ drop: true });
+    try {
+      const start = weekdayAtUtc(new Date(), daysAhead, hour).toISOString();
+      return await calApi('/bookings', { start, eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee: { name: 'Kim', email: 'kim@example.com', timeZone: 'UTC' }, ...extra });
+    } finally {
+      await h.sandbox.control.flush();
+      h.sandbox.control.resetFaults();
+    }
+  }
+
+  it('when Cal.com returns the loose cases (deleted event type, nameless or unknown host, awaiting_host, null updatedAt, "" reason), then every booking is read and stored', async () => {
+    const a = await missedBooking(18, 9);
+    const b = await missedBooking(18, 10);
+    h.sandbox.control.loosenBooking(a.uid, { eventTypeDeleted: true, hostNameNull: true, updatedAtNull: true, status: 'awaiting_host' });
+    h.sandbox.control.loosenBooking(b.uid, { noUser: true, cancellationReasonEmpty: true });
+    const res = await request(app()).post('/v1/admin/tenants/loose/reconcile').set(asAdmin);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.skipped).toBe(0);
+    expect(await ourBooking('loose', a.uid)).toMatchObject({ status: 'awaiting_host', eventTypeId: null });
+    expect(await ourBooking('loose', b.uid)).toMatchObject({ status: 'accepted' });
+  });
+
+  it('when one item of a page cannot be read, then it is logged without personal data, counted, skipped, and the rest of the page is applied', async () => {
+    const good = await missedBooking(19, 9);
+    const page = (await (await fetch(`${h.sandbox.apiUrl}/bookings?take=100`, { headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}`, 'cal-api-version': '2024-08-13' } })).json()) as {
+      data: unknown[];
+      pagination: unknown;
+    };
+    const broken = { id: 'not-a-number', uid: 'broken-uid-1', status: 'accepted', attendees: [{ email: 'secret.person@example.com', name: 'Secret Person' }] };
+    h.intercept = (method, url) =>
+      method === 'GET' && url.pathname.endsWith('/v2/bookings')
+        ? new Response(JSON.stringify({ status: 'success', data: [broken, ...page.data], pagination: { ...(page.pagination as object), hasNextPage: false } }), {
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+          })
+        : undefined;
+    let res: request.Response;
+    try {
+      res = await request(app()).post('/v1/admin/tenants/odd/reconcile').set(asAdmin);
+    } finally {
+      h.intercept = undefined;
+    }
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.skipped).toBe(1);
+    expect(res.body.checked).toBe(page.data.length);
+    expect((await ourBooking('odd', good.uid)).uid).toBe(good.uid);
+    const logs = h.instances[0]!.logLines.join('\n');
+    expect(logs).toContain('reconciliation skipped a booking it cannot read');
+    expect(logs).not.toContain('secret.person@example.com');
+    expect(logs).not.toContain('Secret Person');
+    const metrics = await request(app()).get('/metrics');
+    expect(metrics.text).toMatch(/calbridge_calcom_reconciled_bookings_total\{result="unreadable"\} 1/);
+  });
+
+  it('when a confirmation delivery carried only { videoCallUrl }, then reconcile merges back cb_receipt and the UTM keys, dropping nothing', async () => {
+    h.sandbox.control.seedEventType({ username: 'demo', slug: 'needs-ok', requiresConfirmation: true });
+    const start = weekdayAtUtc(new Date(), 16, 13).toISOString();
+    const booking = await calApi('/bookings', {
+      start,
+      eventTypeSlug: 'needs-ok',
+      username: 'demo',
+      attendee: { name: 'Mo', email: 'mo@example.com', timeZone: 'UTC' },
+      metadata: { cb_receipt: 'rcpt-123', utm_source: 'newsletter', calbridge_tenant: 'meta' },
+    });
+    h.sandbox.control.confirmBooking(booking.uid);
+    await h.sandbox.control.flush();
+    const res = await request(app()).post('/v1/admin/tenants/meta/reconcile').set(asAdmin);
+    expect(res.status).toBe(200);
+    const ours = await ourBooking('meta', booking.uid);
+    expect(ours.status).toBe('accepted');
+    expect(ours.metadata).toMatchObject({ cb_receipt: 'rcpt-123', utm_source: 'newsletter', calbridge_tenant: 'meta', videoCallUrl: expect.any(String) });
+  });
+
+  it('when a no-show mark was never delivered, then reconcile sets it on the attendee', async () => {
+    const booking = await missedBooking(17, 14);
+    await request(app()).post('/v1/admin/tenants/meta/reconcile').set(asAdmin);
+    h.sandbox.control.setFaults({ drop: true });
+    h.sandbox.control.markNoShow(booking.uid, [{ email: 'kim@example.com', absent: true }]);
+    await h.sandbox.control.flush();
+    h.sandbox.control.resetFaults();
+    const res = await request(app()).post('/v1/admin/tenants/meta/reconcile').set(asAdmin);
+    expect(res.body.updated).toBeGreaterThanOrEqual(1);
+    const ours = await ourBooking('meta', booking.uid);
+    expect(ours.attendees).toEqual([expect.objectContaining({ email: 'kim@example.com', noShow: true })]);
   });
 });

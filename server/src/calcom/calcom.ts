@@ -18,9 +18,9 @@ export function createCalcom(ctx: AppContext, tenants: TenantsService) {
   const vault = createTokenVault(ctx, client);
   const webhookRegistration = createWebhookRegistration(ctx, { calcom: client, vault, tenants });
   const connections = createConnectionsService(ctx, { calcom: client, vault, webhooks: webhookRegistration });
-  const reconciliation = createReconciliation(ctx, { calcom: client, vault });
+  const reconciliation = createReconciliation(ctx, { calcom: client, vault, tenants });
   const native = createNativeBooking(ctx, { calcom: client, vault });
-  const oauth = createOAuthService(ctx, connections);
+  const oauth = createOAuthService(ctx, connections, tenants);
   return { client, vault, webhookRegistration, connections, reconciliation, native, oauth };
 }
 

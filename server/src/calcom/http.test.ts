@@ -112,6 +112,24 @@ describe('Cal.com HTTP transport', () => {
     expect(sleeps).toEqual([]);
   });
 
+  // Cal.com's throttler (apps/api/v2/src/lib/throttler-guard.ts) sends no Retry-After, only X-RateLimit-*-Default.
+  it('when Cal.com answers 429 with X-RateLimit-Reset-Default and no Retry-After, then the wait is that many seconds', async () => {
+    const { http, sleeps } = client([
+      { status: 429, headers: { 'x-ratelimit-limit-default': '120', 'x-ratelimit-remaining-default': '0', 'x-ratelimit-reset-default': '1' } },
+      ok,
+    ]);
+    await http.request(getOp, { auth, params: { id: 1 } });
+    expect(sleeps).toEqual([1000]);
+  });
+
+  it('when X-RateLimit-Reset asks for longer than we wait, then it gives up at once with calcom_rate_limited and Retry-After from it', async () => {
+    const { http, calls } = client([{ status: 429, headers: { 'x-ratelimit-reset-default': '37', 'x-ratelimit-reset-burst': '5' } }]);
+    const err = await failure(http.request(getOp, { auth, params: { id: 1 } }));
+    expect(err.code).toBe('calcom_rate_limited');
+    expect(err.headers['Retry-After']).toBe('37');
+    expect(calls).toHaveLength(1);
+  });
+
   it('when every attempt fails with 500, then it stops after maxAttempts with calcom_unavailable', async () => {
     const { http, calls } = client([{ status: 500 }, { status: 500 }, { status: 500 }], { maxAttempts: 3 });
     const err = await failure(http.request(getOp, { auth, params: { id: 1 } }));

@@ -105,6 +105,22 @@ export function scrubSecrets(text: string, known: string[] = []): string {
     .replace(/(Bearer\s+)\S+/gi, '$1[redacted]');
 }
 
+/**
+ * How long Cal.com's throttler wants us to wait, in ms: it sends no `Retry-After`, but
+ * `X-RateLimit-Reset-<name>` in seconds (apps/api/v2/src/lib/throttler-guard.ts; `-Default` for the
+ * default throttler). With several named throttlers the longest wait wins. Undefined when absent.
+ */
+export function parseRateLimitReset(headers: Headers): number | undefined {
+  let longest: number | undefined;
+  headers.forEach((value, name) => {
+    if (!/^x-ratelimit-reset(?:-[\w-]+)?$/i.test(name)) return;
+    const seconds = Number(value.trim());
+    if (!Number.isFinite(seconds) || seconds < 0) return;
+    longest = Math.max(longest ?? 0, Math.round(seconds * 1000));
+  });
+  return longest;
+}
+
 /** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (!value) return undefined;
@@ -231,7 +247,9 @@ export function createCalcomHttp(options: CalcomHttpOptions): CalcomHttp {
 
       const text = await res.text().catch(() => '');
       const detail = readError(text, secrets);
-      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now());
+      // Retry-After when there is one; Cal.com's 429s carry X-RateLimit-Reset-* instead.
+      const retryAfterMs =
+        parseRetryAfter(res.headers.get('retry-after'), now()) ?? (res.status === 429 ? parseRateLimitReset(res.headers) : undefined);
       const retriable = res.status === 429 || (res.status >= 500 && op.retry === 'idempotent');
       if (retriable && !last && (retryAfterMs === undefined || retryAfterMs <= maxDelayMs)) {
         const delayMs = retryAfterMs ?? backoff(attempt);

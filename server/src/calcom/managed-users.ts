@@ -43,6 +43,17 @@ export const managedUserOperations = {
     // A refresh that reached Cal.com rotated the token: never sent twice.
     retry: 'not-idempotent',
   },
+  /**
+   * New tokens for a managed user without its refresh token. Every refresh deletes the previous
+   * refresh token (tokens.repository.ts), so a refresh whose answer was lost leaves ours dead; this is
+   * the way back (oauth-client-users.controller.ts `forceRefresh`).
+   */
+  forceRefresh: {
+    method: 'POST',
+    path: '/v2/oauth-clients/{clientId}/users/{userId}/force-refresh',
+    response: success(ManagedUserKeys),
+    retry: 'not-idempotent',
+  },
 } as const satisfies Record<string, CalcomOperation>;
 
 export function managedUsersApi(http: CalcomHttp) {
@@ -52,6 +63,8 @@ export function managedUsersApi(http: CalcomHttp) {
       (await http.request(managedUserOperations.create, { auth: platform(clientId, secret), params: { clientId }, body: input })).data,
     remove: async (clientId: string, secret: string, userId: number) =>
       (await http.request(managedUserOperations.remove, { auth: platform(clientId, secret), params: { clientId, userId } })).data,
+    forceRefresh: async (clientId: string, secret: string, userId: number) =>
+      (await http.request(managedUserOperations.forceRefresh, { auth: platform(clientId, secret), params: { clientId, userId } })).data,
     refresh: async (clientId: string, secret: string, refreshToken: string) =>
       (await http.request(managedUserOperations.refresh, { auth: platform(clientId, secret), params: { clientId }, body: { refreshToken } })).data,
   };

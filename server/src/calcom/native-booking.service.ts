@@ -2,7 +2,7 @@ import { CALBRIDGE_TENANT_METADATA_KEY, type NativeBookingRequest, type NativeBo
 import { applyBookingEvent } from '../bookings/bookings.service.js';
 import type { AppContext } from '../context.js';
 import { sha256 } from '../crypto/tokens.js';
-import { CalcomNotConnected, CalcomUnauthorized, IdempotencyKeyReused } from '../errors.js';
+import { CalcomBadResponse, CalcomNotConnected, CalcomUnauthorized, IdempotencyKeyReused } from '../errors.js';
 import type { TenantRecord } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as connections from './connections.repository.js';
@@ -10,6 +10,7 @@ import * as repo from './native-booking.repository.js';
 import { insertObserved } from '../sessions/sessions.repository.js';
 import { eventFromBookingOutput } from './reconciliation.service.js';
 import type { TenantCredentials, TokenVault } from './token-vault.js';
+import { toCalcomBookingLanguage } from './booking-language.js';
 
 /** The widget session a native booking is made under: the consent receipt it is linked to. */
 export interface SessionLink {
@@ -57,6 +58,7 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
   ): Promise<{ replayed: boolean; result: NativeBookingResponse }> {
     const hash = sha256(JSON.stringify(input));
     const user = await username(tenant.id);
+    const language = toCalcomBookingLanguage(input.attendee.language);
     const attempt = (auth: TenantCredentials['auth']) =>
       db.withTenant(tenant.id, async (tx) => {
         if (!(await repo.claimKey(tx, tenant.id, key, hash))) {
@@ -72,13 +74,17 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
             name: input.attendee.name,
             email: input.attendee.email,
             timeZone: input.attendee.timeZone,
-            ...(input.attendee.language ? { language: input.attendee.language } : {}),
+            // Only a code from Cal.com's BookingLanguage enum: anything else makes Cal.com refuse the booking.
+            ...(language ? { language } : {}),
           },
           ...(input.guests?.length ? { guests: input.guests } : {}),
           ...(input.notes ? { bookingFieldsResponses: { notes: input.notes } } : {}),
           // The same keys the embed modes send, so the intake and reports tell our bookings apart.
           metadata: { [CALBRIDGE_TENANT_METADATA_KEY]: tenant.slug, cb_session: link.sessionId, cb_receipt: link.consentReceiptId, cb_mode: 'native' },
         });
+        // A booking just made has its event type (only a deleted one comes back null).
+        const eventTypeId = booking.eventTypeId ?? booking.eventType?.id;
+        if (eventTypeId === undefined || eventTypeId === null) throw new CalcomBadResponse(new Error('the new booking has no event type'));
         // Into our bookings at once, as the event reconciliation would record (the webhook follows and deduplicates).
         await applyBookingEvent(tx, tenant.id, eventFromBookingOutput(booking), clock.now());
         // Linked to the consent receipt exactly as a booking the embed reports is.
@@ -89,12 +95,12 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
           consentReceiptId: link.consentReceiptId,
           startTime: booking.start,
           endTime: booking.end,
-          eventTypeId: booking.eventTypeId,
+          eventTypeId,
           eventType: input.eventType,
           status: booking.status,
           observedAt: clock.now(),
         });
-        const result: NativeBookingResponse = { uid: booking.uid, status: booking.status, start: booking.start, end: booking.end, eventTypeId: booking.eventTypeId };
+        const result: NativeBookingResponse = { uid: booking.uid, status: booking.status, start: booking.start, end: booking.end, eventTypeId };
         await repo.completeRequest(tx, key, booking.uid, result);
         return { replayed: false, result };
       });

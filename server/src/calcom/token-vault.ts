@@ -5,7 +5,9 @@ import {
   CalcomNeedsReauth,
   CalcomNotConfigured,
   CalcomNotConnected,
+  CalcomNotFound,
   CalcomRejected,
+  CalcomTimeout,
   CalcomUnauthorized,
   CalcomUnavailable,
 } from '../errors.js';
@@ -90,17 +92,32 @@ export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock
     if (c.kind === 'managed_user') {
       const { platformClientId, platformClientSecret } = config.calcom;
       if (!platformClientId || !platformClientSecret) throw new CalcomNotConfigured('platform');
+      const keys = (k: { accessToken: string; refreshToken: string; accessTokenExpiresAt: number; refreshTokenExpiresAt: number }): TokenSet => ({
+        accessToken: k.accessToken,
+        refreshToken: k.refreshToken,
+        accessExpiresAt: new Date(k.accessTokenExpiresAt),
+        refreshExpiresAt: new Date(k.refreshTokenExpiresAt),
+      });
       try {
-        const k = await calcom.managedUsers.refresh(platformClientId, platformClientSecret, refreshToken);
-        return {
-          accessToken: k.accessToken,
-          refreshToken: k.refreshToken,
-          accessExpiresAt: new Date(k.accessTokenExpiresAt),
-          refreshExpiresAt: new Date(k.refreshTokenExpiresAt),
-        };
+        return keys(await calcom.managedUsers.refresh(platformClientId, platformClientSecret, refreshToken));
       } catch (err) {
-        if (err instanceof CalcomUnauthorized || err instanceof CalcomRejected) throw new RefreshRefused(String((err.cause as Error)?.message ?? err.code));
-        throw err;
+        // Every managed-user refresh deletes the previous refresh token (FACTS: tokens.repository.ts). A refused
+        // token, or a refresh whose answer never came back (it may have rotated the token at Cal.com), is
+        // recovered with force-refresh, which the platform client may call without any user token.
+        const lost = err instanceof CalcomTimeout || err instanceof CalcomUnavailable;
+        const refusedNow = err instanceof CalcomUnauthorized || err instanceof CalcomRejected;
+        if (!lost && !refusedNow) throw err;
+        try {
+          const forced = keys(await calcom.managedUsers.forceRefresh(platformClientId, platformClientSecret, c.calcomUserId));
+          metrics.refreshes.inc({ kind: c.kind, outcome: 'forced' });
+          logger.warn({ component: 'calcom', tenantId: c.tenantId, kind: c.kind, after: lost ? 'lost_answer' : 'refused' }, 'managed user tokens recovered with force-refresh');
+          return forced;
+        } catch (forceErr) {
+          if (forceErr instanceof CalcomUnauthorized || forceErr instanceof CalcomRejected || forceErr instanceof CalcomNotFound) {
+            throw new RefreshRefused(String((forceErr.cause as Error)?.message ?? forceErr.code));
+          }
+          throw lost ? err : forceErr;
+        }
       }
     }
     oauthConfig ??= calcomOAuthConfiguration(config, ctx.fetch);

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { findTenantById } from '../tenants/tenants.repository.js';
+import { CalcomRejected } from '../errors.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as repo from './connections.repository.js';
@@ -23,7 +23,12 @@ export function intakeUrl(publicUrl: string, slug: string): string {
   return `${publicUrl}/v1/webhooks/calcom/${encodeURIComponent(slug)}`;
 }
 
-export type WebhookSync = { action: 'created' | 'updated'; webhookId: number; removedDuplicates: number };
+export type WebhookSync = { action: 'created' | 'updated'; webhookId: string; removedDuplicates: number };
+
+/** Cal.com answered 409: a webhook with this subscriber URL already exists (user-webhooks.service.ts). */
+function isConflict(err: unknown): boolean {
+  return err instanceof CalcomRejected && (err.cause as { status?: unknown } | undefined)?.status === 409;
+}
 
 /**
  * Registers, or repairs, the tenant's Cal.com webhook: exactly one
@@ -53,17 +58,32 @@ export function createWebhookRegistration(
       const ours = (await calcom.webhooks.list(auth)).filter((w) => w.subscriberUrl === subscriberUrl);
       const [keep, ...extra] = ours;
       for (const w of extra) await calcom.webhooks.remove(auth, w.id);
-      // The output never reveals the secret reliably, so an existing webhook is always updated: that also repairs a rotated secret.
-      const hook = keep ? await calcom.webhooks.update(auth, keep.id, wanted) : await calcom.webhooks.create(auth, wanted);
-      return { action: keep ? 'updated' : 'created', webhookId: hook.id, removedDuplicates: extra.length } as const;
+      // The output never reveals the secret reliably, so an existing webhook is always updated (PATCH): that also
+      // pushes a rotated secret to Cal.com.
+      if (keep) {
+        const hook = await calcom.webhooks.update(auth, keep.id, wanted);
+        return { action: 'updated', webhookId: hook.id, removedDuplicates: extra.length } as const;
+      }
+      try {
+        const hook = await calcom.webhooks.create(auth, wanted);
+        return { action: 'created', webhookId: hook.id, removedDuplicates: 0 } as const;
+      } catch (err) {
+        // 409: it exists after all (a create whose answer was lost, or a list page that missed it):
+        // find it by subscriber URL and update it instead of failing.
+        if (!isConflict(err)) throw err;
+        const existing = (await calcom.webhooks.list(auth)).find((w) => w.subscriberUrl === subscriberUrl);
+        if (!existing) throw err;
+        const hook = await calcom.webhooks.update(auth, existing.id, wanted);
+        return { action: 'updated', webhookId: hook.id, removedDuplicates: 0 } as const;
+      }
     });
-    await db.withTenant(tenant.id, (tx) => repo.setWebhook(tx, tenant.id, String(result.webhookId), clock.now()));
+    await db.withTenant(tenant.id, (tx) => repo.setWebhook(tx, tenant.id, result.webhookId, clock.now()));
     return result;
   }
 
   /** The job behind WEBHOOK_SYNC_TASK: retried by the queue while Cal.com is not answering. */
   async function ensureById(tenantId: string): Promise<void> {
-    const tenant = await db.withPlatform((tx) => findTenantById(tx, tenantId));
+    const tenant = await tenants.findById(tenantId);
     if (!tenant) return;
     const connected = await db.withTenant(tenantId, (tx) => repo.findConnection(tx, tenantId));
     if (connected?.status !== 'connected') return;

@@ -2,18 +2,18 @@ import type { Tx } from '../db/db.js';
 
 export interface OAuthStateRecord {
   tenantId: string;
-  codeVerifierSealed: string;
   expiresAt: Date;
   usedAt: Date | null;
 }
 
 export async function insertState(
   tx: Tx,
-  s: { stateHash: Buffer; tenantId: string; codeVerifierSealed: string; createdAt: Date; expiresAt: Date },
+  s: { stateHash: Buffer; tenantId: string; createdAt: Date; expiresAt: Date },
 ): Promise<void> {
+  // No PKCE verifier (decision 0013): code_verifier_sealed stays NULL.
   await tx.query(
-    'INSERT INTO calcom_oauth_states (state_hash, tenant_id, code_verifier_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
-    [s.stateHash, s.tenantId, s.codeVerifierSealed, s.createdAt, s.expiresAt],
+    'INSERT INTO calcom_oauth_states (state_hash, tenant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+    [s.stateHash, s.tenantId, s.createdAt, s.expiresAt],
   );
 }
 
@@ -25,7 +25,7 @@ export async function deleteStatesExpiredBefore(tx: Tx, before: Date): Promise<v
 /** Reads a state and locks it, so two callbacks with it cannot both use it. */
 export async function lockState(tx: Tx, stateHash: Buffer): Promise<OAuthStateRecord | null> {
   const r = await tx.query<OAuthStateRecord>(
-    `SELECT tenant_id AS "tenantId", code_verifier_sealed AS "codeVerifierSealed", expires_at AS "expiresAt", used_at AS "usedAt"
+    `SELECT tenant_id AS "tenantId", expires_at AS "expiresAt", used_at AS "usedAt"
        FROM calcom_oauth_states WHERE state_hash = $1 FOR UPDATE`,
     [stateHash],
   );

@@ -4,7 +4,16 @@ import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { PAGE_HEADERS, renderPage } from './oauth.pages.js';
-import type { OAuthService } from './oauth.service.js';
+import { BROWSER_BINDING_COOKIE, type OAuthService } from './oauth.service.js';
+
+/** One cookie's value from a Cookie header (the first one of that name), or undefined. */
+function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
 
 /**
  * `GET /v1/oauth/calcom/:tenant/start` (admin token) redirects to Cal.com's
@@ -17,12 +26,13 @@ export function oauthRoutes(ctx: Pick<AppContext, 'config' | 'db' | 'logger'>, o
   router.get('/v1/oauth/calcom/:tenant/start', adminAuth(ctx), async (req, res) => {
     const slug = String(req.params.tenant ?? '');
     assertTenantAccess(res, slug);
-    const url = await oauth.start(await tenants.resolve(slug));
-    res.set('Cache-Control', 'no-store').redirect(302, url.toString());
+    const { url, cookie } = await oauth.start(await tenants.resolve(slug));
+    // The state is bound to this browser: the callback refuses a browser without this cookie.
+    res.set('Cache-Control', 'no-store').append('Set-Cookie', cookie).redirect(302, url.toString());
   });
 
   router.get('/v1/oauth/calcom/callback', async (req, res) => {
-    const { tenant, username } = await oauth.callback(req.query as Record<string, unknown>);
+    const { tenant, username } = await oauth.callback(req.query as Record<string, unknown>, readCookie(req.headers.cookie, BROWSER_BINDING_COOKIE));
     res
       .status(200)
       .set(PAGE_HEADERS)

@@ -4,7 +4,7 @@ import { SANDBOX_DEMO_API_KEY } from '../../../test/calcom-sandbox/index.js';
 import { SECRET_PURPOSE } from '../calcom/token-vault.js';
 import { createKeyRing } from '../crypto/keyring.js';
 import { asAdmin, TEST_ADMIN_TOKEN } from '../test-support/app.js';
-import { connectWithOAuth, PUBLIC_URL, REDIRECT_URI, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
+import { bindingCookieOf, connectWithOAuth, PUBLIC_URL, REDIRECT_URI, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 
 let database: TestDatabase;
@@ -14,7 +14,7 @@ const responses: string[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   h = await startCalcomHarness(database);
-  for (const slug of ['acme', 'beta', 'gamma', 'delta']) {
+  for (const slug of ['acme', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta']) {
     const res = await request(h.instances[0]!.app).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: `${slug} Ltd`, allowedOrigins: [] });
     expect(res.status).toBe(201);
   }
@@ -51,7 +51,7 @@ async function databaseDump(): Promise<string> {
 }
 
 describe('connecting a tenant with Cal.com OAuth', () => {
-  it('when an admin starts, then Cal.com\'s authorize URL carries PKCE S256, a state and the exact redirect URI', async () => {
+  it('when an admin starts, then Cal.com\'s authorize URL carries a state and the exact redirect URI and no PKCE (we are a confidential client)', async () => {
     const res = keep(await request(app()).get('/v1/oauth/calcom/acme/start').set(asAdmin).redirects(0));
     expect(res.status).toBe(302);
     expect(res.headers['cache-control']).toBe('no-store');
@@ -60,9 +60,20 @@ describe('connecting a tenant with Cal.com OAuth', () => {
     expect(url.searchParams.get('client_id')).toBe(h.config.calcom.oauthClientId);
     expect(url.searchParams.get('redirect_uri')).toBe(REDIRECT_URI);
     expect(url.searchParams.get('response_type')).toBe('code');
-    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
-    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.has('code_challenge')).toBe(false);
+    expect(url.searchParams.has('code_challenge_method')).toBe(false);
     expect(url.searchParams.get('state')).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('when an admin starts, then the browser gets a __Host- cookie binding the state to it (Secure, HttpOnly, Path=/, SameSite=Lax)', async () => {
+    const res = await request(app()).get('/v1/oauth/calcom/acme/start').set(asAdmin).redirects(0);
+    const cookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-calbridge_oauth='))!;
+    const attributes = cookie.split(';').map((a) => a.trim().toLowerCase());
+    expect(attributes).toEqual(expect.arrayContaining(['secure', 'httponly', 'path=/', 'samesite=lax']));
+    expect(attributes.some((a) => a.startsWith('domain='))).toBe(false);
+    // It holds a hash of the state, never the state itself.
+    const state = new URL(res.headers.location!).searchParams.get('state')!;
+    expect(cookie).not.toContain(state.split('.')[1]!);
   });
 
   it('when there is no admin token, then start answers 401 unauthorized', async () => {
@@ -101,10 +112,57 @@ describe('connecting a tenant with Cal.com OAuth', () => {
     expect(hooks.filter((w) => w.subscriberUrl.endsWith('/calcom/acme'))).toHaveLength(1);
   });
 
-  it('when the same callback is replayed, then a page with code oauth_code_replayed and no second exchange', async () => {
-    const { callbackUrl } = await connectWithOAuth(h, app(), 'beta');
+  it('when the exchange happens, then our server sends Cal.com the confidential shape only: no code_verifier (Cal.com would answer 400)', async () => {
+    const before = h.sandbox.control.stats().codeExchanges;
+    const { callback } = await connectWithOAuth(h, app(), 'eta');
+    // The sandbox refuses any confidential exchange carrying code_verifier or another unknown property,
+    // so a 200 here means the body was exactly client_id, grant_type, code, redirect_uri, client_secret.
+    expect(callback.status).toBe(200);
+    expect(h.sandbox.control.stats().codeExchanges).toBe(before + 1);
+  });
+
+  it('when the callback comes from a browser that did not start the flow (no cookie), then a page with code oauth_state_browser_mismatch and the state still works for the real admin', async () => {
+    const start = await request(app()).get('/v1/oauth/calcom/epsilon/start').set(asAdmin).redirects(0);
+    const consent = await fetch(start.headers.location!, { redirect: 'manual' });
+    const back = consent.headers.get('location')!.slice(PUBLIC_URL.length);
     const exchanges = h.sandbox.control.stats().codeExchanges;
-    const replay = keep(await request(app()).get(callbackUrl));
+    const victim = keep(await request(app()).get(back));
+    expect(victim.status).toBe(400);
+    expect(victim.text).toContain('data-code="oauth_state_browser_mismatch"');
+    const otherFlow = await request(app()).get('/v1/oauth/calcom/epsilon/start').set(asAdmin).redirects(0);
+    const wrongCookie = keep(await request(app()).get(back).set('Cookie', bindingCookieOf(otherFlow)));
+    expect(wrongCookie.text).toContain('data-code="oauth_state_browser_mismatch"');
+    expect(h.sandbox.control.stats().codeExchanges).toBe(exchanges);
+    const admin = await request(app()).get(back).set('Cookie', bindingCookieOf(start));
+    expect(admin.status).toBe(200);
+    expect(admin.text).toContain('connected to Cal.com');
+  });
+
+  it('when Cal.com refuses our client credentials at the token endpoint, then the page shows Cal.com\'s own error code, not calcom_unavailable', async () => {
+    const start = await request(app()).get('/v1/oauth/calcom/zeta/start').set(asAdmin).redirects(0);
+    const consent = await fetch(start.headers.location!, { redirect: 'manual' });
+    const back = consent.headers.get('location')!.slice(PUBLIC_URL.length);
+    // Cal.com rotated/forgot our secret: it now answers 401 invalid_client / invalid_client_credentials.
+    const c = h.sandbox.control.oauthClient();
+    h.sandbox.control.registerOAuthClient({ clientId: c.clientId, clientSecret: 'a-secret-we-do-not-have', redirectUris: c.redirectUris });
+    try {
+      const res = keep(await request(app()).get(back).set('Cookie', bindingCookieOf(start)));
+      expect(res.text).toContain('data-code="calcom_oauth_invalid_client"');
+      expect(res.text).toContain('invalid_client_credentials');
+      expect(res.text).not.toContain('calcom_unavailable');
+    } finally {
+      h.sandbox.control.registerOAuthClient({ clientId: c.clientId, clientSecret: c.clientSecret!, redirectUris: c.redirectUris });
+    }
+  });
+
+  it('when the same callback is replayed, then a page with code oauth_code_replayed and no second exchange', async () => {
+    // beta is a different Cal.com account: Cal.com keeps one live refresh token per client and user
+    // (OAuthRefreshTokenRepository.rotateTokenForUser), so two tenants on one account would revoke each other's.
+    h.sandbox.control.seedUser({ username: 'beta-owner' });
+    h.sandbox.control.setOAuthBehaviour({ username: 'beta-owner' });
+    const { start, callbackUrl } = await connectWithOAuth(h, app(), 'beta').finally(() => h.sandbox.control.setOAuthBehaviour({ username: 'demo' }));
+    const exchanges = h.sandbox.control.stats().codeExchanges;
+    const replay = keep(await request(app()).get(callbackUrl).set('Cookie', bindingCookieOf(start)));
     expect(replay.status).toBe(400);
     expect(replay.headers['content-type']).toMatch(/^text\/html/);
     expect(replay.text).toContain('data-code="oauth_code_replayed"');
@@ -116,7 +174,8 @@ describe('connecting a tenant with Cal.com OAuth', () => {
     const start = await request(app()).get('/v1/oauth/calcom/gamma/start').set(asAdmin).redirects(0);
     const state = new URL(start.headers.location!).searchParams.get('state')!;
     const forged = `${state.slice(0, 37)}${'A'.repeat(43)}`;
-    const res = keep(await request(app()).get(`/v1/oauth/calcom/callback?code=abc&state=${encodeURIComponent(forged)}`));
+    const { browserBindingCookie } = await import('./oauth.service.js');
+    const res = keep(await request(app()).get(`/v1/oauth/calcom/callback?code=abc&state=${encodeURIComponent(forged)}`).set('Cookie', browserBindingCookie(forged).split(';')[0]!));
     expect(res.status).toBe(400);
     expect(res.text).toContain('data-code="oauth_state_invalid"');
   });
@@ -131,7 +190,7 @@ describe('connecting a tenant with Cal.com OAuth', () => {
     const start = await request(app()).get('/v1/oauth/calcom/gamma/start').set(asAdmin).redirects(0);
     const consent = await fetch(start.headers.location!, { redirect: 'manual' });
     h.clock.advance(11 * 60 * 1000);
-    const res = keep(await request(app()).get(consent.headers.get('location')!.slice(PUBLIC_URL.length)));
+    const res = keep(await request(app()).get(consent.headers.get('location')!.slice(PUBLIC_URL.length)).set('Cookie', bindingCookieOf(start)));
     expect(res.status).toBe(400);
     expect(res.text).toContain('data-code="oauth_state_expired"');
   });
@@ -141,7 +200,7 @@ describe('connecting a tenant with Cal.com OAuth', () => {
     try {
       const start = await request(app()).get('/v1/oauth/calcom/gamma/start').set(asAdmin).redirects(0);
       const consent = await fetch(start.headers.location!, { redirect: 'manual' });
-      const res = keep(await request(app()).get(consent.headers.get('location')!.slice(PUBLIC_URL.length)));
+      const res = keep(await request(app()).get(consent.headers.get('location')!.slice(PUBLIC_URL.length)).set('Cookie', bindingCookieOf(start)));
       expect(res.status).toBe(400);
       expect(res.text).toContain('data-code="oauth_consent_denied"');
     } finally {
@@ -152,7 +211,7 @@ describe('connecting a tenant with Cal.com OAuth', () => {
   });
 
   it('when Cal.com refuses the code (already spent elsewhere), then a page with code oauth_code_rejected', async () => {
-    // The code is spent by someone else first (no PKCE verifier, so they get nothing); our exchange then meets invalid_grant.
+    // The code is spent first (a leaked code and our client secret); our exchange then meets invalid_grant.
     const start = await request(app()).get('/v1/oauth/calcom/gamma/start').set(asAdmin).redirects(0);
     const consent = await fetch(start.headers.location!, { redirect: 'manual' });
     const back = new URL(consent.headers.get('location')!);
@@ -161,7 +220,7 @@ describe('connecting a tenant with Cal.com OAuth', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', client_id: h.config.calcom.oauthClientId!, client_secret: h.config.calcom.oauthClientSecret!, code: back.searchParams.get('code')!, redirect_uri: REDIRECT_URI }),
     });
-    const res = keep(await request(app()).get(`${back.pathname}${back.search}`));
+    const res = keep(await request(app()).get(`${back.pathname}${back.search}`).set('Cookie', bindingCookieOf(start)));
     expect(res.status).toBe(400);
     expect(res.text).toContain('data-code="oauth_code_rejected"');
   });
@@ -218,7 +277,8 @@ describe('managed users', () => {
     expect(res.body.calcom).toMatchObject({ kind: 'managed_user', status: 'connected' });
     expect(res.body.managedUser.id).toEqual(expect.any(Number));
     const row = await database.owner.query("SELECT webhook_id FROM calcom_connections c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = 'delta'");
-    expect(row.rows[0].webhook_id).toMatch(/^\d+$/);
+    // Cal.com's webhook ids are UUID strings (`model Webhook { id String @id }`).
+    expect(row.rows[0].webhook_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
   it('when it is provisioned twice, then 409 calcom_already_connected', async () => {
@@ -233,6 +293,26 @@ describe('managed users', () => {
     const res = await request(app()).post('/v1/admin/tenants/delta/reconcile').set(asAdmin);
     expect(res.status).toBe(200);
     expect(h.sandbox.control.stats().managedUserRefreshes).toBe(before + 1);
+  });
+
+  it('when the answer to a refresh was lost (Cal.com rotated, we kept the old token), then force-refresh recovers the tenant instead of needs_reauth', async () => {
+    // Cal.com deletes the previous refresh token on every refresh: spend ours behind our back, as a
+    // refresh whose answer never reached us would.
+    const stored = await storedTokens('delta');
+    const spent = await fetch(`${h.sandbox.apiUrl}/oauth/${h.config.calcom.platformClientId}/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-cal-secret-key': h.config.calcom.platformClientSecret! },
+      body: JSON.stringify({ refreshToken: stored.r }),
+    });
+    expect(spent.status).toBe(200);
+    h.clock.advance(58 * 60 * 1000);
+    const res = await request(app()).post('/v1/admin/tenants/delta/reconcile').set(asAdmin);
+    expect(res.status).toBe(200);
+    const tenant = await request(app()).get('/v1/admin/tenants/delta').set(asAdmin);
+    expect(tenant.body.calcom).toMatchObject({ kind: 'managed_user', status: 'connected' });
+    const metrics = await request(app()).get('/metrics');
+    expect(metrics.text).toMatch(/calbridge_calcom_token_refreshes_total\{kind="managed_user",outcome="forced"\} 1/);
+    expect((await storedTokens('delta')).r).not.toBe(stored.r);
   });
 
   it('when it is deleted, then Cal.com forgets the user and the tenant is disconnected', async () => {

@@ -6,7 +6,8 @@ import { TenantExists, TenantNotFound } from '../errors.js';
 import * as repo from './tenants.repository.js';
 import * as secrets from './tenant-secrets.repository.js';
 import { findConnection } from '../calcom/connections.repository.js';
-import { toSummary } from '../calcom/connections.service.js';
+import { toSummary, WEBHOOK_SYNC_TASK } from '../calcom/connections.service.js';
+import { enqueue } from '../jobs/queue.js';
 import type { TenantRecord } from './tenants.repository.js';
 import { assertConsentVersionFree, DEFAULT_CONSENT_SETTINGS, effectiveConsent, mergeWidgetSettings, recordConsentChange } from '../widget/widget.service.js';
 
@@ -46,6 +47,11 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
   /** Finds a tenant by slug, or null; for callers that must not reveal which slugs exist. */
   async function find(slug: string): Promise<TenantRecord | null> {
     return db.withPlatform((tx) => repo.findTenantBySlug(tx, slug));
+  }
+
+  /** Finds a tenant by id, or null (job payloads and OAuth states carry ids, not slugs). */
+  async function findById(id: string): Promise<TenantRecord | null> {
+    return db.withPlatform((tx) => repo.findTenantById(tx, id));
   }
 
   async function create(input: CreateTenantRequest): Promise<TenantRecord> {
@@ -109,6 +115,9 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
     await db.withTenant(tenantId, async (tx) => {
       await secrets.retireSecrets(tx, 'webhook_secret', now, until);
       await secrets.insertSecret(tx, tenantId, 'webhook_secret', keyring.encrypt(secret, { tenantId, purpose: 'webhook_secret' }), keyring.currentKeyId);
+      // Push the new secret to Cal.com (PATCH /v2/webhooks/{id}) from the job queue, in the same
+      // transaction so a committed rotation is always pushed; the job skips unconnected tenants.
+      await enqueue(tx, WEBHOOK_SYNC_TASK, { tenantId }, { jobKey: `calcom-webhooks:${tenantId}` });
     });
     return { secret, previousValidUntil: until.toISOString() };
   }
@@ -124,7 +133,7 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
     return toSummary(await db.withTenant(tenantId, (tx) => findConnection(tx, tenantId)));
   }
 
-  return { resolve, find, create, list, update, rotateWebhookSecret, webhookSecrets, calcomSummary };
+  return { resolve, find, findById, create, list, update, rotateWebhookSecret, webhookSecrets, calcomSummary };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;

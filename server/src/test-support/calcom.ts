@@ -43,6 +43,11 @@ export interface CalcomHarness {
   instances: CalbridgeInstance[];
   /** Only requests to the sandbox pass; anything else fails like a network error. */
   fetch: typeof fetch;
+  /**
+   * Test hook on our server's requests to Cal.com: return a Response to answer in the sandbox's
+   * place (e.g. a list page that misses an entry), or undefined to let the request through.
+   */
+  intercept: ((method: string, url: URL) => Response | undefined) | undefined;
   addInstance(): CalbridgeInstance;
   close(): Promise<void>;
 }
@@ -69,9 +74,12 @@ export async function startCalcomHarness(database: TestDatabase, env: Record<str
   });
   // The sandbox runs on the real clock; ours starts there and tests move it forward.
   const clock = manualClock(new Date());
+  const hooks: Pick<CalcomHarness, 'intercept'> = { intercept: undefined };
   const sandboxFetch: typeof fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     if (!url.startsWith(sandbox.url)) throw new Error(`network disabled in tests: ${url}`);
+    const answer = hooks.intercept?.(init?.method ?? 'GET', new URL(url));
+    if (answer) return answer;
     return globalThis.fetch(input, init);
   };
   const instances: CalbridgeInstance[] = [];
@@ -98,6 +106,12 @@ export async function startCalcomHarness(database: TestDatabase, env: Record<str
     listening: { url: appOrigin, server },
     instances,
     fetch: sandboxFetch,
+    get intercept() {
+      return hooks.intercept;
+    },
+    set intercept(fn) {
+      hooks.intercept = fn;
+    },
     addInstance,
     async close() {
       await sandbox.close();
@@ -118,6 +132,14 @@ export async function connectWithOAuth(h: CalcomHarness, app: Express, slug: str
   const back = consent.headers.get('location');
   if (!back?.startsWith(REDIRECT_URI)) throw new Error(`Cal.com did not redirect back: ${consent.status}`);
   const callbackUrl = back.slice(PUBLIC_URL.length);
-  const callback = await request(app).get(callbackUrl);
+  // The browser that started the flow sends back the cookie the start answer set.
+  const callback = await request(app).get(callbackUrl).set('Cookie', bindingCookieOf(start));
   return { start, callbackUrl, callback };
+}
+
+/** `name=value` of the OAuth browser-binding cookie a start answer set, ready for a Cookie header. */
+export function bindingCookieOf(start: request.Response): string {
+  const raw = ([] as string[]).concat(start.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-calbridge_oauth='));
+  if (!raw) throw new Error('the start answer set no browser-binding cookie');
+  return raw.split(';')[0]!;
 }

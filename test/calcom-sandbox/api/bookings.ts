@@ -43,7 +43,7 @@ export function registerBookings(router: Router, sx: SandboxContext): void {
         name,
         email,
         timeZone,
-        ...(optionalString(a, 'language') ? { language: optionalString(a, 'language')! } : {}),
+        ...(optionalString(a, 'language') ? { language: bookingLanguage(optionalString(a, 'language')!) } : {}),
         ...(phoneNumber ? { phoneNumber } : {}),
       },
       ...(guests ? { guests: guests as string[] } : {}),
@@ -243,4 +243,21 @@ function assertMayAct(caller: Caller | undefined, booking: SandboxBooking, authR
   if (caller.user.id !== booking.userId) {
     throw new ApiError(403, `Booking with uid=${booking.uid} does not belong to the authenticated user`);
   }
+}
+
+/**
+ * Cal.com's `BookingLanguage` enum (packages/platform/types/bookings/2024-08-13/inputs/language.ts);
+ * create-booking.input.ts validates `attendee.language` with `@IsEnum(BookingLanguage)`.
+ */
+const BOOKING_LANGUAGES = [
+  'ar', 'ca', 'de', 'es', 'eu', 'he', 'id', 'ja', 'lv', 'pl', 'ro', 'sr', 'th', 'vi', 'az', 'cs', 'el', 'es-419',
+  'fi', 'hr', 'it', 'km', 'nl', 'pt', 'ru', 'sv', 'tr', 'zh-CN', 'bg', 'da', 'en', 'et', 'fr', 'hu', 'iw', 'ko',
+  'no', 'pt-BR', 'sk', 'ta', 'uk', 'zh-TW', 'bn',
+];
+
+function bookingLanguage(value: string): string {
+  if (!BOOKING_LANGUAGES.includes(value)) {
+    throw new ApiError(400, `attendee.language must be one of the following values: ${BOOKING_LANGUAGES.join(', ')}`);
+  }
+  return value;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { authenticate } from '../auth.js';
 import type { SandboxContext } from '../context.js';
 import { ApiError, jsonBody, optionalString, sendSuccess, type RequestContext, type Router } from '../http.js';
@@ -34,8 +35,15 @@ export function registerWebhooks(router: Router, sx: SandboxContext): void {
     const { user } = authenticate(ctx, sx.store, sx.clock);
     const body = jsonBody(ctx);
     const fields = parseWebhookFields(body, true);
+    // apps/api/v2/src/modules/webhooks/services/user-webhooks.service.ts createUserWebhook:
+    // one webhook per subscriber URL and user, else a ConflictException (409).
+    if ([...sx.store.webhooks.values()].some((w) => w.userId === user.id && w.subscriberUrl === fields.subscriberUrl)) {
+      throw new ApiError(409, 'Webhook with this subscriber url already exists for this user');
+    }
     const hook: SandboxWebhook = {
-      id: sx.store.nextId('webhook'),
+      // Webhook ids are UUID strings (packages/prisma/schema.prisma `model Webhook { id String @id }`),
+      // although the OpenAPI document and WebhookOutputDto declare a number.
+      id: randomUUID(),
       userId: user.id,
       subscriberUrl: fields.subscriberUrl!,
       triggers: fields.triggers!,
@@ -67,7 +75,13 @@ export function registerWebhooks(router: Router, sx: SandboxContext): void {
     const hook = ownHook(ctx, sx);
     const f = parseWebhookFields(jsonBody(ctx), false);
     if (f.subscriberUrl !== undefined) hook.subscriberUrl = f.subscriberUrl;
-    if (f.triggers !== undefined) hook.triggers = f.triggers;
+    if (f.triggers !== undefined) {
+      // scheduleTrigger.ts updateTriggerForExistingBookings: adding meeting triggers schedules them for
+      // upcoming accepted bookings; removing them deletes the scheduled ones.
+      const before = hook.triggers;
+      hook.triggers = f.triggers;
+      sx.bookings.syncMeetingTriggers(hook, before);
+    }
     if (f.active !== undefined) hook.active = f.active;
     if (f.secret !== undefined) hook.secret = f.secret;
     if (f.payloadTemplate !== undefined) hook.payloadTemplate = f.payloadTemplate;
@@ -78,13 +92,14 @@ export function registerWebhooks(router: Router, sx: SandboxContext): void {
   router.on('DELETE', '/v2/webhooks/:webhookId', (ctx) => {
     const hook = ownHook(ctx, sx);
     sx.store.webhooks.delete(hook.id);
+    for (const [id, t] of sx.store.scheduledTriggers) if (t.webhookId === hook.id) sx.store.scheduledTriggers.delete(id);
     sendSuccess(ctx.res, 200, webhookOutput(hook));
   });
 }
 
 function ownHook(ctx: RequestContext, sx: SandboxContext): SandboxWebhook {
   const { user } = authenticate(ctx, sx.store, sx.clock);
-  const hook = sx.store.webhooks.get(Number(ctx.params['webhookId']));
+  const hook = sx.store.webhooks.get(ctx.params['webhookId']!);
   if (!hook || hook.userId !== user.id) throw new ApiError(404, `Webhook with id=${ctx.params['webhookId']} not found`);
   return hook;
 }

@@ -1,0 +1,49 @@
+import { AppError } from '../errors.js';
+
+/**
+ * The callback came from a browser that did not start the flow (no `__Host-calbridge_oauth`
+ * cookie, or one for another state): an authorize link sent to someone else must not connect
+ * their Cal.com account to the sender's tenant (issue 13, finding 8).
+ */
+export class OAuthStateBrowserMismatch extends AppError {
+  constructor() {
+    super(
+      'oauth_state_browser_mismatch',
+      400,
+      'This sign-in response belongs to a connect flow started in another browser. Start connecting again from the admin page, in this browser.',
+    );
+  }
+}
+
+/** RFC 6749 §5.2 error codes (and the ones Cal.com's OAuthService adds) we pass on as they are. */
+const CALCOM_TOKEN_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'access_denied',
+  'server_error',
+  'temporarily_unavailable',
+]);
+
+/**
+ * Cal.com's token endpoint refused the exchange with an OAuth error other than `invalid_grant`
+ * (that one is {@link OAuthCodeRejected}'s): the page shows Cal.com's own error code, because it
+ * names the cause (a client secret Cal.com does not know, a client not yet approved, a request
+ * Cal.com thinks malformed) where "Cal.com unavailable" would hide it.
+ */
+export class OAuthTokenRefused extends AppError {
+  constructor(calcomError: string, calcomDescription: string | undefined, cause?: unknown) {
+    const error = CALCOM_TOKEN_ERRORS.has(calcomError) ? calcomError : 'unknown_error';
+    // Cal.com's descriptions are short reason words (e.g. `invalid_client_credentials`); anything else is dropped.
+    const reason = calcomDescription && /^[\w ,.'-]{1,200}$/.test(calcomDescription) ? calcomDescription : undefined;
+    super(
+      `calcom_oauth_${error}`,
+      error === 'invalid_client' || error === 'unauthorized_client' ? 502 : 400,
+      `Cal.com refused to issue tokens: ${error}${reason ? ` (${reason})` : ''}.`,
+      { cause, extra: { calcomError: error, ...(reason ? { calcomErrorDescription: reason } : {}) } },
+    );
+  }
+}
