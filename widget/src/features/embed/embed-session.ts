@@ -9,6 +9,14 @@ import type { CalbridgeBookedDetail } from '../../shared/events/calbridge-booked
 
 let count = 0;
 
+/**
+ * The origin embed-core actually frames for `calOrigin`: it rewrites `https://cal.com` to
+ * `https://app.cal.com` (packages/embeds/embed-core/src/embed.ts, `createIframe`:
+ * `calOrigin.replace("https://cal.com", "https://app.cal.com")`), so messages from the frame
+ * come from there. Mirrors that rewrite exactly, then keeps the origin.
+ */
+export const frameOrigin = (calOrigin: string): string => new URL(calOrigin.replace('https://cal.com', 'https://app.cal.com')).origin;
+
 /** What the element learns from the frame, after origin, source and shape checks. */
 export interface EmbedCallbacks {
   resize(height: number): void;
@@ -20,8 +28,8 @@ export interface EmbedCallbacks {
 export interface EmbedOptions {
   calOrigin: string;
   calLink: string;
-  /** What links the booking back to us (metadata) and the UTM parameters to forward. */
-  link: Omit<BookingLink, 'utm'>;
+  /** What links the booking back to us (metadata); UTM parameters and click ids are read from the page. */
+  link: Omit<BookingLink, 'utm' | 'clickIds'>;
   name?: string | undefined;
   email?: string | undefined;
   theme?: string | undefined;
@@ -41,6 +49,9 @@ export interface EmbedOptions {
 export class EmbedSession {
   readonly namespace = `calbridge${++count}`;
   #frame: HTMLIFrameElement | null = null;
+  #origin = '';
+  /** The last booking this frame made: a reschedule that follows replaces it. */
+  #lastUid: string | null = null;
   #ready?: (ok: WidgetError | null) => void;
 
   constructor(
@@ -53,12 +64,15 @@ export class EmbedSession {
     const Cal: CalGlobal = await loadCal();
     signal.throwIfAborted();
     const { calOrigin, calLink, frameTitle, timeout } = this.opts;
-    const config = embedConfig({ ...this.opts, link: { ...this.opts.link, utm: pageContext(location, '').utm } });
+    const { utm, clickIds } = pageContext(location, '');
+    const config = embedConfig({ ...this.opts, link: { ...this.opts.link, utm, clickIds } });
     window.addEventListener('message', this.#onMessage);
     Cal('init', this.namespace, { origin: calOrigin });
     Cal.ns[this.namespace]!('inline', { elementOrSelector: container, calLink, config });
     this.#frame = container.querySelector('iframe');
-    if (!this.#frame) throw new WidgetError('embed_load_failed');
+    this.#origin = frameOrigin(calOrigin);
+    // The frame must be where we expect messages from; anything else is a loader we do not know.
+    if (!this.#frame || new URL(this.#frame.src).origin !== this.#origin) throw new WidgetError('embed_load_failed');
     this.#frame.title = frameTitle;
     const failure = await new Promise<WidgetError | null>((resolve) => {
       const t = setTimeout(() => resolve(new WidgetError('frame_timeout')), timeout);
@@ -85,7 +99,7 @@ export class EmbedSession {
   }
 
   #onMessage = (e: MessageEvent): void => {
-    if (e.origin !== this.opts.calOrigin || !this.#frame || e.source !== this.#frame.contentWindow) return;
+    if (e.origin !== this.#origin || !this.#frame || e.source !== this.#frame.contentWindow) return;
     const m = readEmbedMessage(e.data);
     if (!m || m.namespace !== this.namespace) return;
     switch (m.type) {
@@ -102,7 +116,11 @@ export class EmbedSession {
         this.on.resize(m.data.iframeHeight);
         break;
       case 'bookingSuccessfulV2':
-        void reportBooking(this.opts.report, m.data).then((r) => this.on.booked(r.detail, r.error));
+      case 'rescheduleBookingSuccessfulV2': {
+        const from = m.type === 'rescheduleBookingSuccessfulV2' ? this.#lastUid : undefined;
+        this.#lastUid = m.data.uid;
+        void reportBooking(this.opts.report, m.data, from).then((r) => this.on.booked(r.detail, r.error));
+      }
     }
   };
 }
