@@ -62,6 +62,12 @@ export default defineConfig({
       name: 'calbridge-demo-page',
       generateBundle() {
         this.emitFile({ type: 'asset', fileName: 'index.html', source: readFileSync('demo/index.html', 'utf8') });
+        // The classic-script form of the snippet; comments and indentation dropped (it is ES5).
+        const loader = readFileSync('loader/loader.js', 'utf8')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/^\s*\/\/.*$/gm, '')
+          .replace(/\n\s*/g, '');
+        this.emitFile({ type: 'asset', fileName: 'loader.js', source: loader });
       },
     },
   ],
