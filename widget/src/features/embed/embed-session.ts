@@ -8,6 +8,13 @@ import { reportBooking, type ReportContext } from './report-booking.js';
 import type { CalbridgeBookedDetail } from '../../shared/events/calbridge-booked.js';
 
 let count = 0;
+/**
+ * Namespaces no embed uses any more. embed-core keeps a namespace's instance and its five
+ * page-wide `CAL:<ns>:…` listeners for good once initialised (it has no teardown), so a new
+ * embed reuses a free namespace: elements added and removed any number of times leave as many
+ * namespaces (and listeners) as were ever on the page at once.
+ */
+const free: string[] = [];
 
 /**
  * The origin embed-core actually frames for `calOrigin`: it rewrites `https://cal.com` to
@@ -47,7 +54,8 @@ export interface EmbedOptions {
  * for this namespace, and validates.
  */
 export class EmbedSession {
-  readonly namespace = `calbridge${++count}`;
+  readonly namespace = free.pop() ?? `calbridge${++count}`;
+  #released = false;
   #frame: HTMLIFrameElement | null = null;
   #origin = '';
   /** The last booking this frame made: a reschedule that follows replaces it. */
@@ -96,6 +104,8 @@ export class EmbedSession {
     window.removeEventListener('message', this.#onMessage);
     this.#frame?.closest('cal-inline')?.remove();
     this.#frame = null;
+    if (!this.#released) free.push(this.namespace);
+    this.#released = true;
   }
 
   #onMessage = (e: MessageEvent): void => {
