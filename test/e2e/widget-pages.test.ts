@@ -222,7 +222,7 @@ describe('<calbridge-booking> on pages that change', () => {
         el.setAttribute('tenant', 'demo');
         (window as unknown as { __kept: HTMLElement }).__kept = el;
         document.getElementById('slot')!.append(el);
-        el.grantConsent({ purposes: ['booking'] });
+        (el as HTMLElement & { grantConsent(c: { purposes: string[] }): void }).grantConsent({ purposes: ['booking'] });
       });
       await frameReady();
       await page.evaluate(() => (window as unknown as { __kept: HTMLElement }).__kept.remove());

@@ -175,7 +175,9 @@ export class CalbridgeBooking extends LitElement {
     this.mode = 'inline';
     // The first pointer or focus on the element warms up what a click will need: listeners on
     // the element itself, so nothing is added to the page.
-    for (const type of ['pointerover', 'focusin', 'touchstart']) this.addEventListener(type, this.#warm, { passive: true });
+    // (`pointerover` fires for touch too, before the tap's click.)
+    this.addEventListener('pointerover', this.#warm);
+    this.addEventListener('focusin', this.#warm);
   }
 
   get #dialogMode(): boolean {
@@ -218,13 +220,14 @@ export class CalbridgeBooking extends LitElement {
       { rootMargin: '200px' },
     );
     this.#io.observe(this);
+    // Re-added after removal (single-page apps): watch the page's consent manager again.
+    if (this.#config.status === 2) this.#watchCmp();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#io?.disconnect();
     this.#stopCmp?.();
-    this.#stopCmp = undefined;
     this.#embed?.dispose();
     this.#near = this.#opened = false;
     this.#frame.reset();
@@ -244,7 +247,6 @@ export class CalbridgeBooking extends LitElement {
     // The frame starts with the session request (consent click), not after its answer.
     const s = this.#session.status;
     if ((s === 1 || s === 2) && !this.#frame.status && (this.#dialogMode ? this.#opened : this.#near)) this.#loadFrame();
-    if (this.isConnected && this.#config.status === 2 && !s && !this.#stopCmp) this.#watchCmp();
   }
 
   /** Opens the booking dialog (popup and floating modes) and moves focus into it. */
@@ -327,7 +329,6 @@ export class CalbridgeBooking extends LitElement {
     void this.#frame.run(async (signal) => {
       await this.updateComplete;
       const config = this.#config.value!;
-      const prefill = this.#lazy!.urlPrefill(location);
       const session = () => this.#sessionP!;
       const embed = (this.#embed = new this.#lazy!.EmbedSession(
         {
@@ -336,10 +337,10 @@ export class CalbridgeBooking extends LitElement {
           frameTitle: this.#t.frameTitle,
           timeout: CalbridgeBooking.frameTimeout,
           link: { tenant: config.tenant, nonce: this.#nonce! },
-          name: this.name || prefill.name,
-          email: this.email || prefill.email,
+          name: this.name,
+          email: this.email,
           theme: this.theme || config.theme,
-          report: { server: this.#server, tenant: config.tenant, session, consent: this.#consent!, nonce: this.#nonce!, eventType: this.#event ?? null },
+          report: { server: this.#server, tenant: config.tenant, session, consent: this.#consent!, eventType: this.#event ?? null },
         },
         {
           resize: (h) => {
@@ -461,7 +462,7 @@ export class CalbridgeBooking extends LitElement {
     const t = this.#t;
     const theme = this.theme || this.#config.value?.theme || 'auto';
     const live = html`<div class="sr-only" role="status">${this.#announcement(t)}</div>`;
-    if (this.mode !== 'popup' && this.mode !== 'floating')
+    if (!this.#dialogMode)
       return html`<div part="base" class="base inline" data-theme=${theme}>${this.#panel(t)}${live}</div>`;
     return html`<div part="base" class="base" data-theme=${theme}>
       <button

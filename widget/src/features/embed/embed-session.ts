@@ -2,7 +2,7 @@ import { WidgetError } from '../../shared/lib/widget-error.js';
 import type { CalGlobal } from './cal-global.js';
 import { embedConfig, type BookingLink } from './embed-config.js';
 import { readEmbedMessage } from './embed-message.js';
-import { pageContext } from '../../entities/session/session.js';
+import { pageContext, urlPrefill } from '../../entities/session/session.js';
 import { loadCal } from './load-cal.js';
 import { reportBooking, type ReportContext } from './report-booking.js';
 import type { CalbridgeBookedDetail } from '../../shared/events/calbridge-booked.js';
@@ -40,8 +40,8 @@ export interface EmbedOptions {
   name?: string | undefined;
   email?: string | undefined;
   theme?: string | undefined;
-  /** Where and how to report a booking to the server. */
-  report: ReportContext;
+  /** Where and how to report a booking to the server (the nonce is the link's). */
+  report: Omit<ReportContext, 'nonce'>;
   frameTitle: string;
   /** Milliseconds to wait for the booking page to say it is ready. */
   timeout: number;
@@ -73,7 +73,14 @@ export class EmbedSession {
     signal.throwIfAborted();
     const { calOrigin, calLink, frameTitle, timeout } = this.opts;
     const { utm, clickIds } = pageContext(location, '');
-    const config = embedConfig({ ...this.opts, link: { ...this.opts.link, utm, clickIds } });
+    // Prefill: the element's attributes first, then the page URL's `?name=` / `?email=`.
+    const url = urlPrefill(location);
+    const config = embedConfig({
+      ...this.opts,
+      name: this.opts.name || url.name,
+      email: this.opts.email || url.email,
+      link: { ...this.opts.link, utm, clickIds },
+    });
     window.addEventListener('message', this.#onMessage);
     Cal('init', this.namespace, { origin: calOrigin });
     Cal.ns[this.namespace]!('inline', { elementOrSelector: container, calLink, config });
@@ -129,7 +136,7 @@ export class EmbedSession {
       case 'rescheduleBookingSuccessfulV2': {
         const from = m.type === 'rescheduleBookingSuccessfulV2' ? this.#lastUid : undefined;
         this.#lastUid = m.data.uid;
-        void reportBooking(this.opts.report, m.data, from).then((r) => this.on.booked(r.detail, r.error));
+        void reportBooking({ ...this.opts.report, nonce: this.opts.link.nonce }, m.data, from).then((r) => this.on.booked(r.detail, r.error));
       }
     }
   };
