@@ -250,13 +250,19 @@ async function clickTo(page: Page, trigger: string, ready: string): Promise<numb
 
 const OUR_HOST = `document.querySelector('calbridge-booking').shadowRoot`;
 
-const control = (page: Page, name: string) => page.evaluate((n) => ((window as any).__control = n), name);
+const control = (page: Page, name: string) =>
+  page.evaluate((n) => {
+    (window as any).__control = n;
+    ((window as any).__controls ??= []).push(n);
+  }, name);
 /** Longest Event Timing duration per control label (0 when none crossed 16 ms). */
 const inpOf = async (page: Page) => {
   // Entries arrive after the next paint: wait for two frames before reading.
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const entries = (await page.evaluate(() => (window as any).__inp)) as Array<{ control: string; duration: number }>;
   const out: Record<string, number> = {};
+  // Every control clicked gets a row: 0 stands for "no entry crossed 16 ms".
+  for (const c of (await page.evaluate(() => (window as any).__controls ?? [])) as string[]) out[c] = 0;
   for (const e of entries) if (e.control) out[e.control] = Math.max(out[e.control] ?? 0, e.duration);
   return out;
 };
