@@ -15,9 +15,9 @@ declare global {
 }
 
 interface ReactLib {
-  React: { createElement(type: unknown, props?: Record<string, unknown> | null, ...children: unknown[]): unknown };
-  createRoot(el: Element): { render(node: unknown): void; unmount(): void };
-  flushSync(fn: () => void): void;
+  React: { createElement: (type: unknown, props?: Record<string, unknown> | null, ...children: unknown[]) => unknown };
+  createRoot: (el: Element) => { render: (node: unknown) => void; unmount: () => void };
+  flushSync: (fn: () => void) => void;
 }
 // Bundled from the real react and react-dom packages by the test server (test/frameworks.mjs).
 const loadReact = async (): Promise<ReactLib> => (await import(/* @vite-ignore */ `${location.origin}/__frameworks/react.js`)) as ReactLib;
