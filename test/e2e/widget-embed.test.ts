@@ -189,9 +189,10 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
       await page.waitForFunction(() =>
         /Loading/.test(document.querySelector('calbridge-booking')!.shadowRoot!.querySelector('[role=status]')!.textContent ?? ''),
       );
-      expect(await axeViolations(page)).toEqual([]);
       // The frame starts together with the session request (its metadata carries the nonce
-      // the request carries), not after the answer.
+      // the request carries), not after the answer: it is there while the answer is held.
+      await page.waitForSelector('calbridge-booking iframe', { state: 'attached' });
+      expect(await axeViolations(page)).toEqual([]);
       release();
 
       await calFrame(page);
