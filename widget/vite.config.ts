@@ -43,9 +43,31 @@ export default defineConfig({
       },
     },
     {
+      // widget.js names the lazy chunks it may `modulepreload` once the visitor comes near
+      // (calbridge-booking.element.ts CHUNKS): their hashed file names are known only now.
+      name: 'calbridge-chunk-names',
+      generateBundle(_options, bundle) {
+        const file = (suffix: string) =>
+          Object.values(bundle).find((c) => c.type === 'chunk' && c.facadeModuleId?.endsWith(suffix))?.fileName;
+        const entry = bundle['widget.js'];
+        if (entry?.type !== 'chunk') return;
+        for (const [mark, suffix] of [['__CALBRIDGE_CHUNK_EMBED__', '/embed-chunk.ts'], ['__CALBRIDGE_CHUNK_NATIVE__', '/native/index.ts']] as const) {
+          const name = file(suffix);
+          if (!name) this.error(`no chunk for ${suffix}`);
+          entry.code = entry.code.replace(mark, `./${name}`);
+        }
+      },
+    },
+    {
       name: 'calbridge-demo-page',
       generateBundle() {
         this.emitFile({ type: 'asset', fileName: 'index.html', source: readFileSync('demo/index.html', 'utf8') });
+        // The classic-script form of the snippet; comments and indentation dropped (it is ES5).
+        const loader = readFileSync('loader/loader.js', 'utf8')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/^\s*\/\/.*$/gm, '')
+          .replace(/\n\s*/g, '');
+        this.emitFile({ type: 'asset', fileName: 'loader.js', source: loader });
       },
     },
   ],

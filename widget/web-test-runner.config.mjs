@@ -5,6 +5,7 @@ import { defaultReporter } from '@web/test-runner';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { fakeBff } from './test/fake-bff.mjs';
+import { frameworks } from './test/frameworks.mjs';
 import { summaryReporter } from './test/summary-reporter.mjs';
 
 // Debian's Chromium (see ../shared STACK notes): --no-sandbox is needed as root; a fresh
@@ -16,7 +17,7 @@ export default {
   rootDir: '..',
   nodeResolve: { exportConditions: ['source', 'production'], browser: true },
   plugins: [esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' })],
-  middleware: [fakeBff()],
+  middleware: [fakeBff(), frameworks()],
   browsers: [
     chromeLauncher({
       launchOptions: {

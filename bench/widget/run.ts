@@ -19,6 +19,12 @@
 //    b. popup and floating: time from the launcher click to the open dialog (ours: the native
 //       <dialog> open with its first paint; Cal: its modal box attached and painted), and to the
 //       booking page inside it (ours after the consent click, which Cal's snippet skips).
+//    c. native: consent click → first free times visible (compared with Cal.com's launcher click
+//       → booking page loaded, goal ≤ 0.5×) and a day change → new times visible (warm data).
+//    d. JavaScript fetched before the visitor's first interaction (every script and chunk, gzip
+//       -9 of each body as served), and everything fetched before the booking page.
+//    e. INP per control: Event Timing entries (`event`, durationThreshold 16 ms) of real clicks,
+//       longest per control; "< 16 ms" when no entry crossed the threshold.
 // Requires built packages (`npm run build`, as `npm start` does): server/dist and test/dist.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -82,6 +88,7 @@ const chunkSize = (prefix: string) => {
   return f ? size(join(chunkDir, f)) : { raw: 0, gzip: 0 };
 };
 const lazy = chunkSize('calbridge-booking.lazy');
+const sessionChunk = chunkSize('session');
 const embed = chunkSize('embed-chunk');
 const embedCorePath = createRequire(join(root, 'test', 'package.json')).resolve('@calcom/embed-core');
 const embedCore = readFileSync(embedCorePath, 'utf8');
@@ -109,14 +116,14 @@ const after = '<p id="after">Opening hours, address and the rest of the page fol
  * defined it (module scripts run after the first paint, and an undefined element has no height),
  * and sets the element's reservation to the same (`--calbridge-inline-height`).
  */
-function oursPage(mode: 'inline' | 'popup' | 'floating', reserve?: number): string {
+function oursPage(mode: 'inline' | 'popup' | 'floating' | 'native', reserve?: number): string {
   const style = reserve
     ? `<style>calbridge-booking:not(:defined) { display: block; min-height: ${reserve}px; } calbridge-booking { --calbridge-inline-height: ${reserve}px; }</style>`
     : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Client site, Calbridge ${mode}</title>
 <script type="module" src="${product!.url}/widget.js"></script>${style}</head>
 <body><main><h1>Book an appointment</h1>
-<calbridge-booking tenant="demo" mode="${mode}" name="Ada Lovelace" email="ada@example.com"></calbridge-booking>
+<calbridge-booking tenant="${mode === 'native' ? 'demo-native' : 'demo'}" mode="${mode}" name="Ada Lovelace" email="ada@example.com"></calbridge-booking>
 ${after}</main>${eventsScript}</body></html>`;
 }
 
@@ -150,10 +157,27 @@ const SHIFT_OBSERVER = `
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) window.__shifts.push({ value: e.value, input: e.hadRecentInput, at: e.startTime });
   }).observe({ type: 'layout-shift', buffered: true });
+  // Event Timing: each real input's duration (input delay + processing + next paint), kept with
+  // the control label the bench set just before the click.
+  window.__inp = [];
+  window.__control = '';
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.interactionId) window.__inp.push({ control: window.__control, duration: e.duration, at: e.startTime });
+  }).observe({ type: 'event', durationThreshold: 16, buffered: true });
 `;
+
+/** gzip -9 sizes of the scripts each page fetched (every script and chunk, ours and Cal.com's loader), in order. */
+const scriptsOf = new WeakMap<Page, Array<Promise<number>>>();
+const scriptBytes = async (page: Page) => (await Promise.all(scriptsOf.get(page) ?? [])).reduce((a, b) => a + b, 0);
 
 async function open(browser: Browser, path: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const scripts: Array<Promise<number>> = [];
+  scriptsOf.set(page, scripts);
+  page.on('response', (r) => {
+    // Scripts of the host page only (the framed booking page is the same for both).
+    if (r.request().resourceType() === 'script' && r.frame() === page.mainFrame()) scripts.push(r.body().then((b) => gz(b), () => 0));
+  });
   // A run that fails says why: the page's errors and the element's error events.
   page.on('console', (m) => m.type() === 'error' && console.error(`  [${path}] ${m.text()}`));
   page.on('pageerror', (e) => console.error(`  [${path}] ${e.message}`));
@@ -181,12 +205,16 @@ async function inlineOurs(browser: Browser, path = '/ours-inline.html') {
   try {
     await page.waitForSelector('calbridge-booking form[part=consent]');
     const reserved = await page.evaluate(() => document.querySelector('calbridge-booking')!.getBoundingClientRect().height);
+    await page.waitForLoadState('networkidle');
+    const beforeInput = await scriptBytes(page);
+    await control(page, 'consent button');
     await page.click('calbridge-booking form[part=consent] button');
     await bookingFrame(page, 'calbridge-booking iframe');
+    const beforeBooking = await scriptBytes(page);
     await settle(page);
     const s = await shifts(page);
     const loaded = await page.evaluate(() => document.querySelector('calbridge-booking')!.getBoundingClientRect().height);
-    return { cls: cls(s), all: allShift(s), reserved, loaded };
+    return { cls: cls(s), all: allShift(s), reserved, loaded, beforeInput, beforeBooking, inp: await inpOf(page) };
   } finally {
     await page.close();
   }
@@ -197,9 +225,10 @@ async function inlineCal(browser: Browser) {
   try {
     await bookingFrame(page, 'iframe.cal-embed');
     await page.waitForSelector('cal-inline[loading="done"]', { state: 'attached' });
+    const beforeBooking = await scriptBytes(page);
     await settle(page);
     const s = await shifts(page);
-    return { cls: cls(s), all: allShift(s) };
+    return { cls: cls(s), all: allShift(s), beforeBooking };
   } finally {
     await page.close();
   }
@@ -221,15 +250,86 @@ async function clickTo(page: Page, trigger: string, ready: string): Promise<numb
 
 const OUR_HOST = `document.querySelector('calbridge-booking').shadowRoot`;
 
+const control = (page: Page, name: string) =>
+  page.evaluate((n) => {
+    (window as any).__control = n;
+    ((window as any).__controls ??= []).push(n);
+  }, name);
+/** Longest Event Timing duration per control label (0 when none crossed 16 ms). */
+const inpOf = async (page: Page) => {
+  // Entries arrive after the next paint: wait for two frames before reading.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const entries = (await page.evaluate(() => (window as any).__inp)) as Array<{ control: string; duration: number }>;
+  const out: Record<string, number> = {};
+  // Every control clicked gets a row: 0 stands for "no entry crossed 16 ms".
+  for (const c of (await page.evaluate(() => (window as any).__controls ?? [])) as string[]) out[c] = 0;
+  for (const e of entries) if (e.control) out[e.control] = Math.max(out[e.control] ?? 0, e.duration);
+  return out;
+};
+
 async function dialogOurs(browser: Browser, mode: 'popup' | 'floating') {
   const page = await open(browser, `/ours-${mode}.html`);
   try {
+    await page.waitForLoadState('networkidle');
+    const beforeInput = await scriptBytes(page);
+    // A visitor's pointer reaches the button before the click does: that loads our chunk.
+    await page.hover('calbridge-booking button[part=trigger]');
     await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === 'calbridge-ready'));
     const toDialog = await clickTo(page, `${OUR_HOST}.querySelector('button[part=trigger]')`, `${OUR_HOST}.querySelector('dialog[open] form[part=consent]')`);
+    // Timed like Cal.com's launcher (an in-page click, no driver round trips before it lands).
     const t0 = Date.now();
-    await page.click('calbridge-booking dialog form[part=consent] button');
+    await page.evaluate(`${OUR_HOST}.querySelector('dialog form[part=consent] button').click()`);
     await bookingFrame(page, 'calbridge-booking dialog iframe');
-    return { toDialog, toBookingPage: Date.now() - t0 };
+    const toBookingPage = Date.now() - t0;
+    // INP of the launcher with a real click: close, then open again.
+    await control(page, 'close button');
+    await page.click('calbridge-booking button[part=close-button]');
+    await control(page, 'launcher');
+    await page.click('calbridge-booking button[part=trigger]');
+    await page.waitForSelector('calbridge-booking dialog[open]');
+    return { toDialog, toBookingPage, beforeInput, inp: await inpOf(page) };
+  } finally {
+    await page.close();
+  }
+}
+
+/** Native: consent click → first free times visible, then a day change → that day's times (warm data). */
+async function nativeOurs(browser: Browser) {
+  const page = await open(browser, '/ours-native.html');
+  try {
+    await page.waitForSelector('calbridge-booking form[part=consent] button');
+    await page.waitForLoadState('networkidle');
+    const beforeInput = await scriptBytes(page);
+    // In-page click and in-page wait (first time button painted): no driver round trips counted.
+    const toTimes = (await page.evaluate(`new Promise((resolve) => {
+      const t0 = performance.now();
+      ${OUR_HOST}.querySelector('form[part=consent] button').click();
+      const times = () => ${OUR_HOST}.querySelector('calbridge-native-booking')?.shadowRoot?.querySelector('.slots button');
+      const check = () => times() ? requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0))) : requestAnimationFrame(check);
+      check();
+    })`)) as number;
+    // Another day with free times, on the page already loaded: click it, wait for its times painted.
+    const day = await page.evaluate(() => {
+      const root = document.querySelector('calbridge-booking')!.shadowRoot!.querySelector('calbridge-native-booking')!.shadowRoot!;
+      return (root.querySelector('td.free[aria-selected=false]') as HTMLElement | null)?.dataset.day ?? null;
+    });
+    let dayChange = NaN;
+    if (day) {
+      await control(page, 'day (native grid)');
+      const el = page.locator(`calbridge-booking td[data-day="${day}"]`);
+      const box = (await el.boundingBox())!;
+      const start = await page.evaluate(() => performance.now());
+      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+      dayChange = (await page.evaluate(`new Promise((resolve) => {
+        const root = () => document.querySelector('calbridge-booking').shadowRoot.querySelector('calbridge-native-booking').shadowRoot;
+        const check = () => root().querySelector('td[data-day="${day}"][aria-selected=true]') && root().querySelector('.slots button')
+          ? requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now()))) : requestAnimationFrame(check);
+        check();
+      })`)) as number - start;
+      await control(page, 'time (native)');
+      await page.click('calbridge-booking .slots button');
+    }
+    return { toTimes, dayChange, beforeInput, inp: await inpOf(page) };
   } finally {
     await page.close();
   }
@@ -241,15 +341,23 @@ async function dialogCal(browser: Browser, mode: 'popup' | 'floating') {
     const trigger =
       mode === 'popup' ? `document.getElementById('open')` : `document.querySelector('cal-floating-button')?.shadowRoot?.querySelector('button')`;
     await page.waitForFunction(`!!(${trigger})`);
+    await page.waitForLoadState('networkidle');
+    const beforeInput = await scriptBytes(page);
     const t0 = Date.now();
     const toDialog = await clickTo(page, trigger, `document.querySelector('cal-modal-box')`);
     await bookingFrame(page, 'cal-modal-box iframe');
-    return { toDialog, toBookingPage: Date.now() - t0 };
+    const toBookingPage = Date.now() - t0;
+    // INP of the launcher with a real click, on a fresh modal.
+    await page.keyboard.press('Escape');
+    await control(page, 'launcher');
+    await page.click(mode === 'popup' ? '#open' : 'cal-floating-button button');
+    return { toDialog, toBookingPage, beforeInput, inp: await inpOf(page) };
   } finally {
     await page.close();
   }
 }
 
+type InlineRun = { cls: number; all: number; reserved: number; loaded: number; beforeInput: number; beforeBooking: number; inp: Record<string, number> };
 let siteOrigin = '';
 try {
   product = await startProduct({ env: { CALBRIDGE_WIDGET_DIR: outDir, LOG_LEVEL: 'error' } });
@@ -265,6 +373,9 @@ try {
   const admin = { authorization: `Bearer ${product.adminToken}`, 'content-type': 'application/json' };
   const demo = (await (await fetch(`${product.url}/v1/admin/tenants/demo`, { headers: admin })).json()) as { allowedOrigins: string[] };
   await fetch(`${product.url}/v1/admin/tenants/demo`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...demo.allowedOrigins, siteOrigin] }) });
+  const native = (await (await fetch(`${product.url}/v1/admin/tenants/demo-native`, { headers: admin })).json()) as { allowedOrigins: string[] };
+  await fetch(`${product.url}/v1/admin/tenants/demo-native`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...native.allowedOrigins, siteOrigin] }) });
+  pages.set('/ours-native.html', oursPage('native'));
   for (const mode of ['inline', 'popup', 'floating'] as const) {
     pages.set(`/ours-${mode}.html`, oursPage(mode));
     pages.set(`/cal-${mode}.html`, calPage(mode));
@@ -272,12 +383,13 @@ try {
 
   browser = await launchChromium();
   const results = {
-    inlineOurs: [] as Array<{ cls: number; all: number; reserved: number; loaded: number }>,
-    inlineDefault: [] as Array<{ cls: number; all: number; reserved: number; loaded: number }>,
-    inlineReserved: [] as Array<{ cls: number; all: number; reserved: number; loaded: number }>,
-    inlineCal: [] as Array<{ cls: number; all: number }>,
+    inlineOurs: [] as InlineRun[],
+    inlineDefault: [] as InlineRun[],
+    inlineReserved: [] as InlineRun[],
+    inlineCal: [] as Array<{ cls: number; all: number; beforeBooking: number }>,
+    native: [] as Array<{ toTimes: number; dayChange: number; beforeInput: number; inp: Record<string, number> }>,
   };
-  const dialogs: Record<string, Array<{ toDialog: number; toBookingPage: number }>> = {};
+  const dialogs: Record<string, Array<{ toDialog: number; toBookingPage: number; beforeInput: number; inp: Record<string, number> }>> = {};
   // A sample that fails is reported and left out; the others still count.
   const sample = async <T>(label: string, into: T[], run: () => Promise<T>) => {
     try {
@@ -287,7 +399,8 @@ try {
     }
   };
   for (let i = 0; i < RUNS; i++) {
-    await sessionBudget(3);
+    await sessionBudget(4);
+    await sample('native (Calbridge)', results.native, () => nativeOurs(browser!));
     await sample('inline (Calbridge)', results.inlineOurs, () => inlineOurs(browser!));
     await sample('inline (Cal.com)', results.inlineCal, () => inlineCal(browser!));
     for (const mode of ['popup', 'floating'] as const) {
@@ -308,6 +421,13 @@ try {
   }
 
   const chromium = browser.version();
+  const inpRows = (runs: Array<{ inp: Record<string, number> }>) => {
+    const controls = new Set(runs.flatMap((r) => Object.keys(r.inp)));
+    const out: Record<string, number> = {};
+    for (const c of controls) out[c] = median(runs.map((r) => r.inp[c] ?? 0));
+    return out;
+  };
+  const ms = (v: number) => (v ? `${v.toFixed(0)} ms` : '< 16 ms');
   const line = (label: string, ours: string, cal: string, r: string) => console.log(`  ${label.padEnd(44)} ${ours.padStart(16)} ${cal.padStart(16)} ${r.padStart(8)}`);
   console.log(`\nbench:widget — Chromium ${chromium}, headless; ${RUNS} run(s) each, median; host page on ${siteOrigin}, sandbox on ${product.sandboxUrl}\n`);
   line('', 'Calbridge', 'Cal.com snippet', 'ratio');
@@ -316,17 +436,33 @@ try {
   line('  raw', `${kb(initial.raw)}`, `${kb(calLoader.raw)}`, ratio(initial.raw, calLoader.raw));
   line('lazy: consent + session chunk', kb(lazy.gzip), '—', '');
   line('lazy: embed chunk (embed-core, after consent)', kb(embed.gzip), '—', '');
-  line('everything before the booking page', kb(initial.gzip + lazy.gzip + embed.gzip), kb(calLoader.gzip), ratio(initial.gzip + lazy.gzip + embed.gzip, calLoader.gzip));
+  line('lazy: session chunk (shared with native)', kb(sessionChunk.gzip), '—', '');
+  const allOurs = initial.gzip + lazy.gzip + sessionChunk.gzip + embed.gzip;
+  line('everything before the booking page (build)', kb(allOurs), kb(calLoader.gzip), ratio(allOurs, calLoader.gzip));
+  const fetchedOurs = median(results.inlineOurs.map((r) => r.beforeBooking));
+  const fetchedCal = median(results.inlineCal.map((r) => r.beforeBooking));
+  line('  as fetched by the inline page', kb(fetchedOurs), kb(fetchedCal), ratio(fetchedOurs, fetchedCal));
   console.log(`  budget: widget.js ≤ 10 KiB gzip (10240 B): ${initial.gzip} B ${initial.gzip <= 10240 ? 'within' : 'OVER'}`);
+  console.log('  JavaScript fetched before the first interaction (page loaded, network idle; goal ≤ 10 KiB)');
+  const calBefore = median(dialogs['cal-popup']?.map((r) => r.beforeInput) ?? []);
+  for (const [label, v] of [
+    ['inline', median(results.inlineOurs.map((r) => r.beforeInput))],
+    ['popup', median(dialogs['ours-popup']?.map((r) => r.beforeInput) ?? [])],
+    ['floating', median(dialogs['ours-floating']?.map((r) => r.beforeInput) ?? [])],
+    ['native', median(results.native.map((r) => r.beforeInput))],
+  ] as const)
+    line(`  ${label}`, `${kb(v)}${v <= 10240 ? '' : ' OVER'}`, kb(calBefore), ratio(v, calBefore));
 
   console.log('  inline mode, layout shift until the booking page is loaded');
   const oc = median(results.inlineOurs.map((r) => r.cls));
   const cc = median(results.inlineCal.map((r) => r.cls));
-  line('CLS, snippet as in the README', oc.toFixed(4), cc.toFixed(4), ratio(oc, cc));
+  line('CLS, bare snippet (no reservation)', oc.toFixed(4), cc.toFixed(4), ratio(oc, cc));
   line('all shifts (incl. within 500 ms of input)', median(results.inlineOurs.map((r) => r.all)).toFixed(4), median(results.inlineCal.map((r) => r.all)).toFixed(4), '');
   line(`  height reserved → loaded (px)`, `${median(results.inlineOurs.map((r) => r.reserved))} → ${measured}`, '0 → frame', '');
   const dc = median(results.inlineDefault.map((r) => r.cls));
-  line('CLS, page reserves 700px before widget.js runs', dc.toFixed(4), cc.toFixed(4), ratio(dc, cc));
+  line('CLS, README snippet (reserves 700px)', dc.toFixed(4), cc.toFixed(4), ratio(dc, cc));
+  const da = median(results.inlineDefault.map((r) => r.all));
+  line('  every shift, README snippet', da.toFixed(4), median(results.inlineCal.map((r) => r.all)).toFixed(4), ratio(da, median(results.inlineCal.map((r) => r.all))));
   const rc = median(results.inlineReserved.map((r) => r.cls));
   line(`CLS, page reserves ${measured}px (the page's height)`, rc.toFixed(4), cc.toFixed(4), ratio(rc, cc));
 
@@ -341,6 +477,23 @@ try {
     const cb = median(c.map((x) => x.toBookingPage));
     line('booking page loaded (ours: from consent click)', `${ob.toFixed(0)} ms`, `${cb.toFixed(0)} ms`, ratio(ob, cb));
   }
+  const calPopupPage = median(dialogs['cal-popup']!.map((x) => x.toBookingPage));
+  console.log('  native mode (no Cal.com frame)');
+  const nt = median(results.native.map((r) => r.toTimes));
+  line('consent click → first free times (goal ≤ 0.5×)', `${nt.toFixed(0)} ms`, `${calPopupPage.toFixed(0)} ms`, ratio(nt, calPopupPage));
+  const nd = median(results.native.map((r) => r.dayChange));
+  line('day change → new times, warm (goal ≤ 100 ms)', `${nd.toFixed(1)} ms`, '—', '');
+
+  console.log('  INP per control (Event Timing, longest entry; goal ≤ 100 ms)');
+  const calInp = inpRows([...(dialogs['cal-popup'] ?? []), ...(dialogs['cal-floating'] ?? [])]);
+  for (const [label, runs] of [
+    ['inline', results.inlineOurs],
+    ['popup', dialogs['ours-popup'] ?? []],
+    ['floating', dialogs['ours-floating'] ?? []],
+    ['native', results.native],
+  ] as const)
+    for (const [c, v] of Object.entries(inpRows(runs))) line(`  ${label}: ${c}`, ms(v), c === 'launcher' ? ms(calInp.launcher ?? 0) : '—', c === 'launcher' && calInp.launcher ? ratio(v, calInp.launcher) : '');
+
   console.log('\n  Figures only: nothing here is asserted. Ratios are Calbridge ÷ Cal.com snippet (lower is better).');
 } finally {
   await browser?.close();

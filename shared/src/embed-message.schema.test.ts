@@ -24,6 +24,11 @@ describe('EmbedMessage', () => {
     expect(m.type).toBe('bookingSuccessfulV2');
   });
 
+  it('accepts a reschedule made inside the frame (rescheduleBookingSuccessfulV2)', () => {
+    const m = EmbedMessage.parse({ ...booked, type: 'rescheduleBookingSuccessfulV2', fullType: 'CAL:cb1:rescheduleBookingSuccessfulV2' });
+    expect(m.type === 'rescheduleBookingSuccessfulV2' && m.data.uid).toBe('bk_1');
+  });
+
   it('accepts a dimension change', () => {
     const m = EmbedMessage.parse({
       originator: 'CAL',

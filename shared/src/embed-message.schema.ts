@@ -29,6 +29,14 @@ export const BookingSuccessfulV2Data = z.object({
 });
 export type BookingSuccessfulV2Data = z.infer<typeof BookingSuccessfulV2Data>;
 
+/**
+ * `rescheduleBookingSuccessfulV2`: a reschedule made inside the frame (Cal.com's
+ * apps/web/modules/bookings/hooks/useBookings.ts fires it instead of `bookingSuccessfulV2`).
+ * Same reduced payload (sdk-action-manager.ts `EventDataMap`); `uid` is the new booking's.
+ * It does not name the booking it replaces.
+ */
+export const RescheduleBookingSuccessfulV2Data = BookingSuccessfulV2Data;
+
 /** `__dimensionChanged`: size of the framed page, used to size the inline frame. */
 export const DimensionChangedData = z.object({
   iframeHeight: z.number().nonnegative(),
@@ -49,6 +57,7 @@ export type LinkFailedData = z.infer<typeof LinkFailedData>;
 export const EmbedMessage = z
   .discriminatedUnion('type', [
     envelope('bookingSuccessfulV2', BookingSuccessfulV2Data),
+    envelope('rescheduleBookingSuccessfulV2', RescheduleBookingSuccessfulV2Data),
     envelope('__dimensionChanged', DimensionChangedData),
     envelope('linkFailed', LinkFailedData),
     envelope('linkReady', z.object({})),

@@ -172,7 +172,7 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
     }
   });
 
-  it('when the visitor consents with the keyboard alone, then loading is announced, axe finds nothing while loading, and only then does the Cal frame load', async () => {
+  it('when the visitor consents with the keyboard alone, then loading is announced, axe finds nothing while loading, and the Cal frame starts only with the consent', async () => {
     const { page, requests, events } = await openHost();
     try {
       await page.waitForSelector('calbridge-booking form[part=consent]');
@@ -189,8 +189,10 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
       await page.waitForFunction(() =>
         /Loading/.test(document.querySelector('calbridge-booking')!.shadowRoot!.querySelector('[role=status]')!.textContent ?? ''),
       );
+      // The frame starts together with the session request (its metadata carries the nonce
+      // the request carries), not after the answer: it is there while the answer is held.
+      await page.waitForSelector('calbridge-booking iframe', { state: 'attached' });
       expect(await axeViolations(page)).toEqual([]);
-      expect(toCal(requests)).toEqual([]);
       release();
 
       await calFrame(page);
@@ -210,8 +212,9 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
     const { page, events } = await openHost({ mode: 'popup' });
     try {
       await page.waitForSelector('calbridge-booking button[part=trigger]');
-      await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === 'calbridge-ready'));
+      // Focus reaching the trigger loads the popup's code; then it is ready.
       await tabTo(page, /^button\[part=trigger\]/);
+      await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === 'calbridge-ready'));
       await page.keyboard.press('Enter');
       await page.waitForSelector('calbridge-booking dialog[open]');
       expect(await focused(page)).toMatch(/^button\[part=close-button\]/);
@@ -288,7 +291,7 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
         }
         await new Promise((r) => setTimeout(r, 200));
       }
-      expect(body).toMatchObject({ uid: booked.uid, status: 'accepted', metadata: { calbridge_tenant: 'demo', cb_receipt: consent.consentReceiptId } });
+      expect(body).toMatchObject({ uid: booked.uid, status: 'accepted', metadata: { calbridge_tenant: 'demo', cb_nonce: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) } });
       expect(body.consent).toMatchObject({ receiptId: consent.consentReceiptId, linkedBy: 'widget_session', purposes: consent.purposes });
       expect(body.events.map((e: { trigger: string }) => e.trigger)).toContain('BOOKING_CREATED');
     } finally {

@@ -1,5 +1,5 @@
 import { Tenant, WidgetConfig } from '@calbridge/shared';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -23,6 +23,9 @@ const consentV1 = {
 // A widget build of two files, enough to check how the static files are served.
 const widgetDir = mkdtempSync(join(tmpdir(), 'calbridge-widget-'));
 writeFileSync(join(widgetDir, 'widget.js'), 'export {};\n');
+writeFileSync(join(widgetDir, 'loader.js'), '(function(){})();\n');
+mkdirSync(join(widgetDir, 'chunks'));
+writeFileSync(join(widgetDir, 'chunks', 'embed-chunk-B08obSnP.js'), 'export {};\n');
 writeFileSync(join(widgetDir, 'index.html'), '<!doctype html><title>demo</title>\n');
 
 beforeAll(async () => {
@@ -194,6 +197,18 @@ describe('widget.js for client websites', () => {
     expect(res.status).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
+  });
+
+  it('when a hashed chunk is fetched, then it is cached for a year as immutable; widget.js and loader.js stay short-lived', async () => {
+    const chunk = await request(t.app).get('/chunks/embed-chunk-B08obSnP.js').set('Origin', 'https://www.any-client.test');
+    expect(chunk.status).toBe(200);
+    expect(chunk.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(chunk.headers['access-control-allow-origin']).toBe('*');
+    for (const path of ['/widget.js', '/loader.js']) {
+      const res = await request(t.app).get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('public, max-age=300, stale-while-revalidate=86400');
+    }
   });
 
   it('when the demo page is fetched, then it carries no CORS header', async () => {

@@ -23,6 +23,13 @@ const loadNative = (): Promise<Native> =>
     throw new WidgetError('embed_load_failed', 0, { cause: e });
   });
 let lazy: Promise<Lazy> | undefined;
+/**
+ * The embed and native chunks' file names, written into widget.js by the build
+ * (vite.config.ts), so the element can `modulepreload` them once the visitor comes near.
+ */
+const CHUNKS = { embed: '__CALBRIDGE_CHUNK_EMBED__', native: '__CALBRIDGE_CHUNK_NATIVE__' };
+/** Chunks already preloaded on this page: one `<link>` each, however many elements come and go. */
+const preloaded = new Set<string>();
 
 /** Loads (once) the element's lazy chunk; a failed load is retried on the next call. */
 const loadLazy = (): Promise<Lazy> =>
@@ -89,6 +96,7 @@ export class CalbridgeBooking extends LitElement {
     locale: {},
     name: {},
     email: {},
+    consent: {},
   };
 
   /** Milliseconds to wait for the framed booking page to report ready before showing an error. */
@@ -110,12 +118,23 @@ export class CalbridgeBooking extends LitElement {
   declare name: string | undefined;
   /** Prefills the attendee email. */
   declare email: string | undefined;
+  /**
+   * Reads consent from the page's consent manager as well as offering the consent step:
+   * `tcf` (an IAB TCF v2.2 CMP, `__tcfapi`: purpose 1) or `gcm` (Google Consent Mode:
+   * `functionality_storage` granted by an update). The receipt records the source.
+   */
+  declare consent: 'tcf' | 'gcm' | undefined;
 
   // Internal state; each change is followed by requestUpdate().
   #near = false;
   #opened = false;
   #height?: number;
   #booked = false;
+
+  #nonce?: string;
+  #sessionP?: Promise<Session>;
+  #stopCmp?: () => void;
+  #warmed?: () => void;
 
   #fail = (e: unknown): void => {
     const err = toWidgetError(e, 'server_error');
@@ -128,12 +147,18 @@ export class CalbridgeBooking extends LitElement {
     complete: (config) => {
       void this.updateComplete.then(() => emit(this, 'calbridge-ready', { tenant: config.tenant, mode: this.mode }));
       if (this.#pendingConsent) this.grantConsent(this.#pendingConsent);
+      this.#watchCmp();
     },
     error: this.#fail,
   });
   #session = new AsyncState<Session>(this, {
     complete: (s) => emit(this, 'calbridge-consent', { ...this.#consent!, consentReceiptId: s.consentReceiptId }),
-    error: this.#fail,
+    error: (e) => {
+      // The frame started with the session; without a session it cannot be linked: take it down.
+      this.#embed?.dispose();
+      this.#frame.reset();
+      this.#fail(e);
+    },
   });
   #frame = new AsyncState<string>(this, { error: this.#fail });
 
@@ -148,7 +173,26 @@ export class CalbridgeBooking extends LitElement {
   constructor() {
     super();
     this.mode = 'inline';
+    // The first pointer or focus on the element warms up what a click will need: listeners on
+    // the element itself, so nothing is added to the page.
+    // (`pointerover` fires for touch too, before the tap's click.)
+    this.addEventListener('pointerover', this.#warm);
+    this.addEventListener('focusin', this.#warm);
   }
+
+  get #dialogMode(): boolean {
+    return this.mode === 'popup' || this.mode === 'floating';
+  }
+
+  /** Loads our own chunks (never anything from Cal.com) once the visitor comes near the element. */
+  #warm = (): void => {
+    this.#warmed?.();
+    const chunk = this.mode === 'native' ? CHUNKS.native : CHUNKS.embed;
+    // Unbuilt sources (tests) have no chunk names: nothing to preload.
+    if (chunk[0] === '_' || preloaded.has(chunk)) return;
+    preloaded.add(chunk);
+    document.head.append(Object.assign(document.createElement('link'), { rel: 'modulepreload', href: new URL(chunk, import.meta.url).href }));
+  };
 
   get #server(): string {
     return this.server || new URL(import.meta.url).origin;
@@ -176,11 +220,14 @@ export class CalbridgeBooking extends LitElement {
       { rootMargin: '200px' },
     );
     this.#io.observe(this);
+    // Re-added after removal (single-page apps): watch the page's consent manager again.
+    if (this.#config.status === 2) this.#watchCmp();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#io?.disconnect();
+    this.#stopCmp?.();
     this.#embed?.dispose();
     this.#near = this.#opened = false;
     this.#frame.reset();
@@ -197,8 +244,9 @@ export class CalbridgeBooking extends LitElement {
 
   protected override updated(): void {
     // The frame loads once there is a session and the element is near the viewport (inline) or open.
-    if (this.#session.status === 2 && !this.#frame.status && (this.mode === 'popup' || this.mode === 'floating' ? this.#opened : this.#near))
-      this.#loadFrame();
+    // The frame starts with the session request (consent click), not after its answer.
+    const s = this.#session.status;
+    if ((s === 1 || s === 2) && !this.#frame.status && (this.#dialogMode ? this.#opened : this.#near)) this.#loadFrame();
   }
 
   /** Opens the booking dialog (popup and floating modes) and moves focus into it. */
@@ -206,6 +254,7 @@ export class CalbridgeBooking extends LitElement {
     await this.updateComplete;
     const dialog = this.#dialog;
     if (!dialog || dialog.open) return;
+    this.#warm();
     this.#returnTo = deepActiveElement();
     this.#opened = true;
     dialog.showModal();
@@ -234,7 +283,7 @@ export class CalbridgeBooking extends LitElement {
     this.#pendingConsent = undefined;
     if (this.#session.status === 1 || this.#session.status === 2) return;
     try {
-      this.#startSession(this.#lazy!.checkConsent(this.#config.value!, details));
+      this.#startSession(this.#lazy!.checkConsent(this.#config.value!, details, 'api'));
     } catch (e) {
       this.#fail(e);
     }
@@ -248,19 +297,30 @@ export class CalbridgeBooking extends LitElement {
     void this.#config.run(async (signal) => {
       if (!this.tenant) throw new WidgetError('missing_tenant');
       // The config is fetched here and checked by the lazy chunk, which loads meanwhile.
-      const [raw, lazy] = await Promise.all([requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), loadLazy()]);
+      // Popup and floating show only a button until used: their chunk waits for the first
+      // pointer or focus on the element (or open()); inline and native need it for the consent step.
+      const code = this.#dialogMode ? new Promise<void>((r) => (this.#warmed = r)).then(loadLazy) : loadLazy();
+      const [raw, lazy] = await Promise.all([requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), code]);
       this.#lazy = lazy;
       return lazy.checkTenantConfig(raw, this.mode);
     });
   }
 
+  /** Consent from the page's consent manager (`consent="tcf"`/`"gcm"`), watched until given or disconnected. */
+  #watchCmp(): void {
+    if (!this.#session.status) this.#stopCmp = this.#lazy!.watchCmp(this.consent, this.#config.value!, (c) => this.#startSession(c));
+  }
+
+  /**
+   * On consent, three things start together: the session request (carrying a nonce made
+   * here), a preconnect to the Cal.com origin, and (through `updated`) the frame, whose
+   * booking metadata carries the same nonce from the start.
+   */
   #startSession(consent: ConsentChoice = this.#consent!): void {
     this.#consent = consent;
-    const tenant = this.#config.value!.tenant;
-    const { createSession, pageContext } = this.#lazy!;
-    void this.#session.run((signal) =>
-      createSession(this.#server, tenant, { consent, context: pageContext(location, document.referrer) }, signal),
-    );
+    this.#stopCmp?.();
+    const nonce = (this.#nonce ??= this.#lazy!.makeNonce());
+    void this.#session.run((signal) => (this.#sessionP = this.#lazy!.beginSession(this.#server, this.#config.value!, consent, nonce, this.mode, signal)));
   }
 
   #loadFrame(): void {
@@ -269,14 +329,14 @@ export class CalbridgeBooking extends LitElement {
     void this.#frame.run(async (signal) => {
       await this.updateComplete;
       const config = this.#config.value!;
-      const session = this.#session.value!;
+      const session = () => this.#sessionP!;
       const embed = (this.#embed = new this.#lazy!.EmbedSession(
         {
           calOrigin: config.calOrigin,
           calLink: bookingLink(config, this.#event),
           frameTitle: this.#t.frameTitle,
           timeout: CalbridgeBooking.frameTimeout,
-          link: { tenant: config.tenant, sessionId: session.sessionId, consentReceiptId: session.consentReceiptId },
+          link: { tenant: config.tenant, nonce: this.#nonce! },
           name: this.name,
           email: this.email,
           theme: this.theme || config.theme,
@@ -310,8 +370,9 @@ export class CalbridgeBooking extends LitElement {
   /** Native mode: checks the tenant offers it and the session may book, then loads the picker's chunk. */
   #loadNative(): void {
     void this.#frame.run(async () => {
-      const m = (this.#nativeChunk = await loadNative());
-      m.assertNative(this.#config.value!, this.#session.value!, this.#event);
+      const [m, session] = await Promise.all([loadNative(), this.#sessionP!]);
+      this.#nativeChunk = m;
+      m.assertNative(this.#config.value!, session, this.#event);
       return '';
     });
   }
@@ -319,7 +380,7 @@ export class CalbridgeBooking extends LitElement {
   #onSubmit = (e: SubmitEvent): void => {
     e.preventDefault();
     const config = this.#config.value!;
-    this.#startSession({ version: config.consent.version, purposes: this.#lazy!.formPurposes(config, e.target as HTMLFormElement) });
+    this.#startSession({ version: config.consent.version, purposes: this.#lazy!.formPurposes(config, e.target as HTMLFormElement), source: 'widget' });
     this.#focusPanel();
   };
 
@@ -379,24 +440,29 @@ export class CalbridgeBooking extends LitElement {
         complete: (config) =>
           this.#session.render({
             initial: () => this.#lazy!.consentForm(config, t, this.#onSubmit),
-            pending: loading,
+            pending: () => this.#view(t),
             error: (e) => this.#error(e, t, () => this.#startSession()),
-            complete: () =>
-              this.mode === 'native'
-                ? this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()), complete: () => this.#nativeChunk!.nativeView(this, this.#server, this.#session.value!.token, this.#event!, this.#keys[0]!, this.#fail, this.#consent!) })
-                : html`<div class="frame" part="frame" style=${this.#height ? `height:${this.#height}px` : ''}>
-                    ${this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()) })}
-                  </div>`,
+            complete: () => this.#view(t),
           }),
       })}
     </div>`;
+  }
+
+  /** After consent: the frame (or native picker), which starts while the session is minted. */
+  #view(t: Strings): TemplateResult | undefined {
+    const loading = () => html`<p>${t.loading}</p>`;
+    return this.mode === 'native'
+      ? this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()), complete: () => this.#nativeChunk!.nativeView(this, this.#server, this.#session.value!.token, this.#event!, this.#keys[0]!, this.#fail, this.#consent!) })
+      : html`<div class="frame" part="frame" style=${this.#height ? `height:${this.#height}px` : ''}>
+          ${this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()) })}
+        </div>`;
   }
 
   override render(): TemplateResult {
     const t = this.#t;
     const theme = this.theme || this.#config.value?.theme || 'auto';
     const live = html`<div class="sr-only" role="status">${this.#announcement(t)}</div>`;
-    if (this.mode !== 'popup' && this.mode !== 'floating')
+    if (!this.#dialogMode)
       return html`<div part="base" class="base inline" data-theme=${theme}>${this.#panel(t)}${live}</div>`;
     return html`<div part="base" class="base" data-theme=${theme}>
       <button

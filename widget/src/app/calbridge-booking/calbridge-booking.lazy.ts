@@ -3,8 +3,24 @@
 // third-party code (embed-core is a further chunk, loaded only after consent), so fetching it
 // before consent is fine; keeping it out of widget.js keeps the initial script small. The
 // config answer is fetched by widget.js in parallel and checked here (the reader is ~1 KB).
+import { createSession, pageContext, type ConsentChoice, type Session } from '../../entities/session/session.js';
+import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
+import { preconnect } from '../../features/consent/cmp.js';
+import { frameOrigin } from '../../features/embed/embed-session.js';
+
 export { checkTenantConfig } from '../../entities/tenant-config/tenant-config.js';
 export { consentForm } from '../../features/consent/consent-form.js';
-export { checkConsent, formPurposes } from '../../features/consent/consent.js';
+export { checkConsent, cmpConsent, formPurposes } from '../../features/consent/consent.js';
+export { watchCmp } from '../../features/consent/cmp.js';
 export { EmbedSession } from '../../features/embed/embed-session.js';
-export { createSession, pageContext } from '../../entities/session/session.js';
+export { makeNonce } from '../../entities/session/session.js';
+
+/**
+ * The consent click's network work, started together: the session request (with the nonce the
+ * frame's metadata also carries) and, for framed modes, a preconnect to the origin
+ * embed-core will frame. The frame itself starts in the element at the same time.
+ */
+export function beginSession(server: string, config: TenantConfig, consent: ConsentChoice, nonce: string, mode: string, signal: AbortSignal): Promise<Session> {
+  if (mode !== 'native') preconnect(frameOrigin(config.calOrigin));
+  return createSession(server, config.tenant, { nonce, consent, context: pageContext(location, document.referrer) }, signal);
+}

@@ -115,8 +115,10 @@ describe('<calbridge-booking>', () => {
     expect(detail.consentReceiptId).to.match(/^rcpt-\d+$/);
 
     const sessionPost = (await fakeLog()).filter((e) => e.path === '/v1/widget/demo/sessions').at(-1)!;
-    expect(sessionPost.body.consent).to.deep.equal({ version: '2026-11-01', purposes: ['booking', 'marketing'] });
+    expect(sessionPost.body.consent).to.deep.equal({ version: '2026-11-01', purposes: ['booking', 'marketing'], source: 'widget' });
     expect(sessionPost.body.context.pageUrl).to.equal(location.origin + location.pathname);
+    expect(sessionPost.body.nonce).to.match(/^[A-Za-z0-9_-]{43}$/);
+    expect(detail.source).to.equal('widget');
 
     const frame = await frameOf(el);
     const src = new URL(frame.src);
@@ -125,8 +127,9 @@ describe('<calbridge-booking>', () => {
     expect(src.searchParams.get('name')).to.equal('Ada Lovelace');
     expect(src.searchParams.get('email')).to.equal('ada@example.com');
     expect(src.searchParams.get('metadata[calbridge_tenant]')).to.equal('demo');
-    expect(src.searchParams.get('metadata[cb_receipt]')).to.equal(detail.consentReceiptId);
-    expect(src.searchParams.get('metadata[cb_session]')).to.match(/^ses-\d+$/);
+    // The frame starts with the session request: the nonce, not the receipt, links the booking.
+    expect(src.searchParams.get('metadata[cb_nonce]')).to.equal(sessionPost.body.nonce);
+    expect(src.searchParams.has('metadata[cb_receipt]')).to.equal(false);
     expect(frame.title).to.equal('Booking calendar');
 
     // The frame reports its height; the reserved box follows it.
@@ -154,7 +157,7 @@ describe('<calbridge-booking>', () => {
     const bookedEvent = oneEvent(el, 'calbridge-booked');
     frame.contentWindow!.postMessage({ fake: 'book', uid: 'bk-real-1' }, CAL_ORIGIN);
     const { detail } = await bookedEvent;
-    expect(detail).to.deep.equal({ uid: 'bk-real-1', startTime: '2026-12-01T09:00:00.000Z', endTime: '2026-12-01T09:30:00.000Z', eventType: 'intro' });
+    expect(detail).to.deep.equal({ uid: 'bk-real-1', startTime: '2026-12-01T09:00:00.000Z', endTime: '2026-12-01T09:30:00.000Z', eventType: 'intro', rescheduled: false, rescheduledFromUid: null });
     const observed = (await fakeLog()).filter((e) => e.path === '/v1/widget/demo/bookings/observed').at(-1)!;
     expect(observed.authorization).to.match(/^Bearer tok-\d+$/);
     expect(observed.body).to.deep.equal({ uid: 'bk-real-1', startTime: '2026-12-01T09:00:00.000Z', endTime: '2026-12-01T09:30:00.000Z', eventTypeId: 7, eventType: 'intro', status: 'ACCEPTED' });
@@ -173,9 +176,11 @@ describe('<calbridge-booking>', () => {
 
   it('should open a labelled modal dialog, trap focus, close on Escape and return focus to the trigger', async () => {
     const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
-    await oneEvent(el, 'calbridge-ready');
+    // A popup loads its code when the visitor comes near: focus is enough, and then it is ready.
+    const ready = oneEvent(el, 'calbridge-ready');
     const trigger = $(el, '[part="trigger"]')!;
     trigger.focus();
+    await ready;
     const opened = oneEvent(el, 'calbridge-open');
     await sendKeys({ press: 'Enter' });
     await opened;
@@ -213,7 +218,6 @@ describe('<calbridge-booking>', () => {
 
   it('should load the frame inside the dialog only after consent, and close with the close button', async () => {
     const el = await mount(html`<calbridge-booking tenant="demo" mode="floating"></calbridge-booking>`);
-    await oneEvent(el, 'calbridge-ready');
     const launcher = $(el, '[part="trigger"]')!;
     expect(getComputedStyle(launcher).position).to.equal('fixed');
     launcher.focus();
@@ -341,7 +345,9 @@ describe('<calbridge-booking>', () => {
     await emulateMedia({ reducedMotion: 'reduce' });
     try {
       const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
+      // No pointer or focus came first: open() loads what the dialog needs itself.
       await el.open();
+      await waitUntil(() => $(el, 'dialog form'), 'no consent form in the dialog', { timeout: 5000 });
       expect(getComputedStyle($(el, 'dialog')!).animationName).to.equal('none');
       el.close();
     } finally {

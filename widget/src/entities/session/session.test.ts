@@ -1,6 +1,7 @@
 import { expect } from '@open-wc/testing';
 import { CreateSessionRequest, CreateSessionResponse } from '@calbridge/shared';
-import { pageContext, readSession } from './session.js';
+import { makeNonce, pageContext, readSession, urlPrefill } from './session.js';
+import { SessionNonce } from '@calbridge/shared';
 
 const valid = {
   token: 'eyJhbGciOi.x.y',
@@ -37,8 +38,33 @@ describe('pageContext', () => {
       pageUrl: 'https://shop.example/contact',
       referrer: 'https://search.example',
       utm: { source: 'news', campaign: 'winter' },
+      clickIds: {},
     });
     expect(CreateSessionRequest.safeParse({ consent: { version: 'v1', purposes: ['booking'] }, context: ctx }).success).to.equal(true);
+  });
+
+  it('should read gclid and fbclid for attribution, clipped to 500 characters', () => {
+    const url = new URL(`https://shop.example/?gclid=${'g'.repeat(600)}&fbclid=IwAR0abc`);
+    const ctx = pageContext(url, '');
+    expect(ctx.clickIds).to.deep.equal({ gclid: 'g'.repeat(500), fbclid: 'IwAR0abc' });
+    const body = { nonce: makeNonce(), consent: { version: 'v1', purposes: ['booking'], source: 'widget' }, context: ctx };
+    expect(CreateSessionRequest.safeParse(body).success).to.equal(true);
+  });
+});
+
+describe('makeNonce', () => {
+  it('should make 32 random bytes in base64url that the shared contract accepts, different each time', () => {
+    const a = makeNonce();
+    expect(a).to.have.length(43);
+    expect(SessionNonce.safeParse(a).success).to.equal(true);
+    expect(makeNonce()).to.not.equal(a);
+  });
+});
+
+describe('urlPrefill', () => {
+  it('should read name and email from the page URL and nothing else', () => {
+    expect(urlPrefill(new URL('https://shop.example/?name=Ada%20Lovelace&email=ada%40example.com&phone=1'))).to.deep.equal({ name: 'Ada Lovelace', email: 'ada@example.com' });
+    expect(urlPrefill(new URL('https://shop.example/?name=%20'))).to.deep.equal({});
   });
 
   it('should drop an unparsable referrer', () => {

@@ -1,4 +1,4 @@
-import type { CreateSessionRequest, CreateSessionResponse, ObservedBookingRequest, UtmParams } from '@calbridge/shared';
+import type { ClickIds, CreateSessionRequest, CreateSessionResponse, ObservedBookingRequest, UtmParams } from '@calbridge/shared';
 import { requestJson, widgetUrl } from '../../shared/api/request.js';
 import { isObj, isStr, must } from '../../shared/lib/read.js';
 
@@ -20,15 +20,45 @@ export function readSession(v: unknown): Session | null {
 const UTM_KEYS = ['source', 'medium', 'campaign', 'term', 'content'] as const;
 
 /**
- * Context sent with the consent: the page without query or fragment (they may carry
- * personal data), only the referrer's origin, and the page's UTM parameters.
+ * A session nonce: 32 random bytes in base64url (43 characters), made at the consent click.
+ * It goes into the session request and, from the start, into the frame's booking metadata
+ * (`cb_nonce`), so both can start at once (SessionNonce in @calbridge/shared).
  */
-export function pageContext(location: Location | URL, referrer: string): PageContext {
+export function makeNonce(): string {
+  const b = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Prefill read from the page URL (`?name=…&email=…`), e.g. from a campaign email's link. The
+ * element's own attributes win. Values are clipped: they become query parameters of the frame.
+ */
+export function urlPrefill(location: Location | URL): { name?: string; email?: string } {
+  const params = new URLSearchParams(location.search);
+  const out: { name?: string; email?: string } = {};
+  for (const k of ['name', 'email'] as const) {
+    const v = params.get(k)?.trim();
+    if (v) out[k] = v.slice(0, 200);
+  }
+  return out;
+}
+
+/**
+ * Context sent with the consent: the page without query or fragment (they may carry
+ * personal data), only the referrer's origin, the page's UTM parameters and ad click ids
+ * (`gclid`, `fbclid`). Only those named parameters are read from the query.
+ */
+export function pageContext(location: Location | URL, referrer: string): PageContext & { clickIds: ClickIds } {
   const params = new URLSearchParams(location.search);
   const utm: UtmParams = {};
   for (const k of UTM_KEYS) {
     const v = params.get(`utm_${k}`);
     if (v) utm[k] = v.slice(0, 200);
+  }
+  const clickIds: ClickIds = {};
+  for (const k of ['gclid', 'fbclid'] as const) {
+    const v = params.get(k);
+    if (v) clickIds[k] = v.slice(0, 500);
   }
   let ref = '';
   try {
@@ -36,7 +66,7 @@ export function pageContext(location: Location | URL, referrer: string): PageCon
   } catch {
     /* an unparsable referrer is dropped */
   }
-  return { pageUrl: location.origin + location.pathname, referrer: ref, utm };
+  return { pageUrl: location.origin + location.pathname, referrer: ref, utm, clickIds };
 }
 
 /** `POST /v1/widget/:tenant/sessions`. */

@@ -14,7 +14,7 @@ export interface ConsentDetails {
  * Checks consent against the tenant's consent config: every required purpose present, no
  * unknown purpose, and the same text version. Throws `consent_invalid` otherwise.
  */
-export function checkConsent(config: TenantConfig, details: ConsentDetails): ConsentChoice {
+export function checkConsent(config: TenantConfig, details: ConsentDetails, source: NonNullable<ConsentChoice['source']> = 'api'): ConsentChoice {
   const { version, purposes } = config.consent;
   const known = new Set(purposes.map((p) => p.id));
   const given = [...new Set(details?.purposes ?? [])];
@@ -24,8 +24,15 @@ export function checkConsent(config: TenantConfig, details: ConsentDetails): Con
     !purposes.every((p) => !p.required || given.includes(p.id))
   )
     throw new WidgetError('consent_invalid');
-  return { version, purposes: given };
+  return { version, purposes: given, source };
 }
+
+/** Consent from the page's consent manager (`tcf`, `gcm`): the tenant's required purposes, nothing optional. */
+export const cmpConsent = (config: TenantConfig, source: 'tcf' | 'gcm'): ConsentChoice => ({
+  version: config.consent.version,
+  purposes: config.consent.purposes.filter((p) => p.required).map((p) => p.id),
+  source,
+});
 
 /** The purposes chosen in the consent form: required ones always, optional ones when checked. */
 export const formPurposes = (config: TenantConfig, form: HTMLFormElement): string[] =>

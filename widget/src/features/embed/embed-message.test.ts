@@ -7,6 +7,8 @@ const booking = { uid: 'bk_1', title: 'Intro', startTime: '2026-12-01T09:00:00Z'
 
 const samples: [string, unknown][] = [
   ['a booking', msg('bookingSuccessfulV2', booking)],
+  ['a reschedule', msg('rescheduleBookingSuccessfulV2', booking)],
+  ['a reschedule without uid', msg('rescheduleBookingSuccessfulV2', { ...booking, uid: undefined })],
   ['a booking with a null event type id', msg('bookingSuccessfulV2', { ...booking, eventTypeId: null })],
   ['a booking without uid', msg('bookingSuccessfulV2', { ...booking, uid: undefined })],
   ['a booking with a fractional event type id', msg('bookingSuccessfulV2', { ...booking, eventTypeId: 1.5 })],

@@ -2,12 +2,27 @@ import { WidgetError } from '../../shared/lib/widget-error.js';
 import type { CalGlobal } from './cal-global.js';
 import { embedConfig, type BookingLink } from './embed-config.js';
 import { readEmbedMessage } from './embed-message.js';
-import { pageContext } from '../../entities/session/session.js';
+import { pageContext, urlPrefill } from '../../entities/session/session.js';
 import { loadCal } from './load-cal.js';
 import { reportBooking, type ReportContext } from './report-booking.js';
 import type { CalbridgeBookedDetail } from '../../shared/events/calbridge-booked.js';
 
 let count = 0;
+/**
+ * Namespaces no embed uses any more. embed-core keeps a namespace's instance and its five
+ * page-wide `CAL:<ns>:…` listeners for good once initialised (it has no teardown), so a new
+ * embed reuses a free namespace: elements added and removed any number of times leave as many
+ * namespaces (and listeners) as were ever on the page at once.
+ */
+const free: string[] = [];
+
+/**
+ * The origin embed-core actually frames for `calOrigin`: it rewrites `https://cal.com` to
+ * `https://app.cal.com` (packages/embeds/embed-core/src/embed.ts, `createIframe`:
+ * `calOrigin.replace("https://cal.com", "https://app.cal.com")`), so messages from the frame
+ * come from there. Mirrors that rewrite exactly, then keeps the origin.
+ */
+export const frameOrigin = (calOrigin: string): string => new URL(calOrigin.replace('https://cal.com', 'https://app.cal.com')).origin;
 
 /** What the element learns from the frame, after origin, source and shape checks. */
 export interface EmbedCallbacks {
@@ -20,13 +35,13 @@ export interface EmbedCallbacks {
 export interface EmbedOptions {
   calOrigin: string;
   calLink: string;
-  /** What links the booking back to us (metadata) and the UTM parameters to forward. */
-  link: Omit<BookingLink, 'utm'>;
+  /** What links the booking back to us (metadata); UTM parameters and click ids are read from the page. */
+  link: Omit<BookingLink, 'utm' | 'clickIds'>;
   name?: string | undefined;
   email?: string | undefined;
   theme?: string | undefined;
-  /** Where and how to report a booking to the server. */
-  report: ReportContext;
+  /** Where and how to report a booking to the server (the nonce is the link's). */
+  report: Omit<ReportContext, 'nonce'>;
   frameTitle: string;
   /** Milliseconds to wait for the booking page to say it is ready. */
   timeout: number;
@@ -39,8 +54,12 @@ export interface EmbedOptions {
  * for this namespace, and validates.
  */
 export class EmbedSession {
-  readonly namespace = `calbridge${++count}`;
+  readonly namespace = free.pop() ?? `calbridge${++count}`;
+  #released = false;
   #frame: HTMLIFrameElement | null = null;
+  #origin = '';
+  /** The last booking this frame made: a reschedule that follows replaces it. */
+  #lastUid: string | null = null;
   #ready?: (ok: WidgetError | null) => void;
 
   constructor(
@@ -53,12 +72,22 @@ export class EmbedSession {
     const Cal: CalGlobal = await loadCal();
     signal.throwIfAborted();
     const { calOrigin, calLink, frameTitle, timeout } = this.opts;
-    const config = embedConfig({ ...this.opts, link: { ...this.opts.link, utm: pageContext(location, '').utm } });
+    const { utm, clickIds } = pageContext(location, '');
+    // Prefill: the element's attributes first, then the page URL's `?name=` / `?email=`.
+    const url = urlPrefill(location);
+    const config = embedConfig({
+      ...this.opts,
+      name: this.opts.name || url.name,
+      email: this.opts.email || url.email,
+      link: { ...this.opts.link, utm, clickIds },
+    });
     window.addEventListener('message', this.#onMessage);
     Cal('init', this.namespace, { origin: calOrigin });
     Cal.ns[this.namespace]!('inline', { elementOrSelector: container, calLink, config });
     this.#frame = container.querySelector('iframe');
-    if (!this.#frame) throw new WidgetError('embed_load_failed');
+    this.#origin = frameOrigin(calOrigin);
+    // The frame must be where we expect messages from; anything else is a loader we do not know.
+    if (!this.#frame || new URL(this.#frame.src).origin !== this.#origin) throw new WidgetError('embed_load_failed');
     this.#frame.title = frameTitle;
     const failure = await new Promise<WidgetError | null>((resolve) => {
       const t = setTimeout(() => resolve(new WidgetError('frame_timeout')), timeout);
@@ -82,10 +111,12 @@ export class EmbedSession {
     window.removeEventListener('message', this.#onMessage);
     this.#frame?.closest('cal-inline')?.remove();
     this.#frame = null;
+    if (!this.#released) free.push(this.namespace);
+    this.#released = true;
   }
 
   #onMessage = (e: MessageEvent): void => {
-    if (e.origin !== this.opts.calOrigin || !this.#frame || e.source !== this.#frame.contentWindow) return;
+    if (e.origin !== this.#origin || !this.#frame || e.source !== this.#frame.contentWindow) return;
     const m = readEmbedMessage(e.data);
     if (!m || m.namespace !== this.namespace) return;
     switch (m.type) {
@@ -102,7 +133,11 @@ export class EmbedSession {
         this.on.resize(m.data.iframeHeight);
         break;
       case 'bookingSuccessfulV2':
-        void reportBooking(this.opts.report, m.data).then((r) => this.on.booked(r.detail, r.error));
+      case 'rescheduleBookingSuccessfulV2': {
+        const from = m.type === 'rescheduleBookingSuccessfulV2' ? this.#lastUid : undefined;
+        this.#lastUid = m.data.uid;
+        void reportBooking({ ...this.opts.report, nonce: this.opts.link.nonce }, m.data, from).then((r) => this.on.booked(r.detail, r.error));
+      }
     }
   };
 }

@@ -8,8 +8,13 @@ const ISO = /^\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)$/i;
 export interface ReportContext {
   server: string;
   tenant: string;
-  session: Session;
+  /**
+   * The session minted at the consent click. The frame starts in parallel with it, so a
+   * booking can in principle arrive before the answer: the report waits for it.
+   */
+  session: () => Promise<Session>;
   consent: ConsentChoice;
+  nonce: string;
   eventType: string | null;
 }
 
@@ -17,16 +22,27 @@ export interface ReportContext {
  * Tells the server about a booking the frame reported (`POST …/bookings/observed`, Bearer
  * session). An expired session token is replaced first, with the same consent. Never throws:
  * the booking exists either way, so a failed report comes back as `error` beside the detail.
+ * A reschedule is reported like a booking (its new uid); `rescheduledFromUid` is the booking
+ * this frame made before, when there was one (Cal.com's event does not name the old booking).
  */
 export async function reportBooking(
   ctx: ReportContext,
   d: BookingSuccessfulV2Data,
+  rescheduledFromUid?: string | null,
 ): Promise<{ detail: CalbridgeBookedDetail; error?: WidgetError }> {
-  const detail = { uid: d.uid, startTime: d.startTime ?? null, endTime: d.endTime ?? null, eventType: ctx.eventType };
+  const detail: CalbridgeBookedDetail = {
+    uid: d.uid,
+    startTime: d.startTime ?? null,
+    endTime: d.endTime ?? null,
+    eventType: ctx.eventType,
+    rescheduled: rescheduledFromUid !== undefined,
+    rescheduledFromUid: rescheduledFromUid ?? null,
+  };
   try {
-    let { session } = ctx;
+    let session = await ctx.session();
     if (Date.parse(session.expiresAt) - 5_000 < Date.now())
       session = await createSession(ctx.server, ctx.tenant, {
+        nonce: ctx.nonce,
         consent: ctx.consent,
         context: pageContext(location, document.referrer),
       });

@@ -99,7 +99,7 @@ export class CalbridgeNativeBooking extends LitElement {
   #booking = new AsyncState<NativeBookingResponse>(this, {
     complete: (b) => {
       this.#announce = fill(this.#t.booked, { when: this.#when(b.start) });
-      this.booked?.({ uid: b.uid, startTime: b.start, endTime: b.end, eventType: this.event });
+      this.booked?.({ uid: b.uid, startTime: b.start, endTime: b.end, eventType: this.event, rescheduled: false, rescheduledFromUid: null });
       this.requestUpdate();
       void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.done')?.focus());
     },

@@ -1,0 +1,258 @@
+/**
+ * <calbridge-booking> on the kinds of pages it gets pasted into, against the real product
+ * (sandbox + server + embedded database, as `npm start` runs them) in Debian Chromium:
+ * - a strict CSP (`script-src 'self' <server> 'nonce-…'`, no inline scripts, `frame-src` the
+ *   Cal.com origin) in all four modes, then with Trusted Types enforced;
+ * - the classic-script form (`loader.js`) beside the module form;
+ * - add/remove cycles: page-wide listeners, intervals and frames back at their baseline.
+ * Every page records CSP violations; a test passes only with none.
+ */
+import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
+import { startProduct, type RunningProduct } from '../support/product.js';
+
+let product: RunningProduct;
+let browser: Browser;
+let site: Server;
+let siteOrigin: string;
+let calOrigin: string;
+/** path → [html, CSP header] */
+const pages = new Map<string, { html: string; csp?: string }>();
+
+beforeAll(async () => {
+  product = await startProduct();
+  browser = await launchChromium();
+  calOrigin = new URL(product.sandboxUrl!).origin;
+  site = createServer((req, res) => {
+    const p = pages.get(req.url ?? '');
+    if (!p) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...(p.csp ? { 'content-security-policy': p.csp } : {}) }).end(p.html);
+  });
+  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+  siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
+  const admin = { authorization: `Bearer ${product.adminToken}`, 'content-type': 'application/json' };
+  for (const slug of ['demo', 'demo-native']) {
+    const t = await (await fetch(`${product.url}/v1/admin/tenants/${slug}`, { headers: admin })).json();
+    const patched = await fetch(`${product.url}/v1/admin/tenants/${slug}`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...t.allowedOrigins, siteOrigin] }) });
+    expect(patched.status).toBe(200);
+  }
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => (site ? site.close(r) : r(undefined)));
+  await product?.stop();
+  if (product) rmSync(product.dataDir, { recursive: true, force: true });
+});
+
+/** The CSP lines the README gives a site (with this run's origins). */
+function strictCsp(nonce: string, trustedTypes: string | null): string {
+  return [
+    `default-src 'self'`,
+    `script-src 'self' ${product.url} 'nonce-${nonce}'`,
+    `connect-src 'self' ${product.url}`,
+    `frame-src ${calOrigin}`,
+    // embed-core adds <style> elements; our own styles are constructable stylesheets.
+    `style-src 'self' 'unsafe-inline'`,
+    `img-src 'self' data:`,
+    ...(trustedTypes === null ? [] : [`require-trusted-types-for 'script'`, `trusted-types ${trustedTypes}`]),
+  ].join('; ');
+}
+
+let n = 0;
+interface PageOptions {
+  body: string;
+  csp?: (nonce: string) => string;
+  /** `module` (the README snippet) or `loader` (loader.js, classic and async). */
+  form?: 'module' | 'loader';
+}
+
+/** Opens a client page; `violations()` lists CSP violations seen so far, `errors` page errors. */
+async function openPage(o: PageOptions): Promise<{ page: Page; violations: () => Promise<string[]>; errors: string[] }> {
+  const nonce = randomBytes(16).toString('base64');
+  const path = `/p${++n}.html`;
+  const script =
+    o.form === 'loader'
+      ? `<script src="${product.url}/loader.js" async nonce="${nonce}"></script>`
+      : `<script type="module" src="${product.url}/widget.js" nonce="${nonce}"></script>`;
+  pages.set(path, {
+    html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title>${script}</head>
+<body><main><h1>Book an appointment</h1>${o.body}</main></body></html>`,
+    ...(o.csp ? { csp: o.csp(nonce) } : {}),
+  });
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Injected by the browser driver, not the page: CSP does not apply to it.
+  await page.addInitScript(() => {
+    const w = window as unknown as { __violations: string[]; __events: Array<{ type: string; detail: unknown }> };
+    w.__violations = [];
+    w.__events = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__violations.push(`${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+    for (const type of ['calbridge-ready', 'calbridge-consent', 'calbridge-booked', 'calbridge-error'])
+      document.addEventListener(type, (e) => w.__events.push({ type, detail: (e as CustomEvent).detail }));
+    // Live intervals, counted by wrapping the timer functions before any script of the page runs.
+    const live = ((window as unknown as { __intervals: Set<number> }).__intervals = new Set());
+    const set = window.setInterval.bind(window);
+    const clear = window.clearInterval.bind(window);
+    window.setInterval = ((fn: TimerHandler, ms?: number, ...args: unknown[]) => {
+      const id = set(fn, ms, ...args);
+      live.add(id);
+      return id;
+    }) as typeof window.setInterval;
+    window.clearInterval = ((id?: number) => {
+      if (id !== undefined) live.delete(id);
+      clear(id);
+    }) as typeof window.clearInterval;
+  });
+  await page.goto(`${siteOrigin}${path}`);
+  return { page, errors, violations: () => page.evaluate(() => (window as unknown as { __violations: string[] }).__violations) };
+}
+
+/** From the consent click to the booking page (framed modes) or the first free times (native). */
+async function bookThrough(page: Page, mode: string): Promise<void> {
+  const host = `calbridge-booking[mode=${mode}]`;
+  if (mode === 'popup' || mode === 'floating') await page.click(`${host} button[part=trigger]`);
+  await page.click(`${host} form[part=consent] button`, { timeout: 15_000 });
+  if (mode === 'native') {
+    await page.waitForSelector(`${host} .slots button`, { timeout: 30_000 });
+    return;
+  }
+  const frame = await (await page.waitForSelector(`${host} iframe`, { state: 'attached', timeout: 30_000 })).contentFrame();
+  await frame!.waitForSelector('#booking-form', { timeout: 30_000 });
+}
+
+const element = (mode: string) => `<calbridge-booking tenant="${mode === 'native' ? 'demo-native' : 'demo'}" mode="${mode}"></calbridge-booking>`;
+
+describe('<calbridge-booking> on strict pages', () => {
+  it.each(['inline', 'popup', 'floating', 'native'])(
+    'when a page with a strict CSP (nonce, no inline scripts, frame-src Cal.com) shows it in %s mode, then the visitor gets to the booking page with no violation',
+    async (mode) => {
+      const { page, violations, errors } = await openPage({ body: element(mode), csp: (nonce) => strictCsp(nonce, null) });
+      try {
+        await bookThrough(page, mode);
+        expect(await violations()).toEqual([]);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    60_000,
+  );
+
+  it('when Trusted Types are enforced (trusted-types lit-html calbridge), then native mode works with no violation', async () => {
+    const { page, violations, errors } = await openPage({ body: element('native'), csp: (nonce) => strictCsp(nonce, 'lit-html calbridge') });
+    try {
+      await bookThrough(page, 'native');
+      expect(await violations()).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it.each(['inline', 'popup', 'floating'])(
+    'when Trusted Types are enforced with the policies the README names, then %s mode reaches the booking page with no violation',
+    async (mode) => {
+      const { page, violations, errors } = await openPage({ body: element(mode), csp: (nonce) => strictCsp(nonce, 'lit-html calbridge default') });
+      try {
+        await bookThrough(page, mode);
+        expect(await violations()).toEqual([]);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    60_000,
+  );
+
+  it('when the classic loader.js is used on a strict page with Trusted Types, then it works exactly like the module form, loading widget.js once', async () => {
+    // The popup's trigger comes first: the inline frame resizing as its page loads does not move it.
+    const body = `<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>${element('inline')}`;
+    const { page, violations, errors } = await openPage({ body, form: 'loader', csp: (nonce) => strictCsp(nonce, 'lit-html calbridge default') });
+    try {
+      await bookThrough(page, 'inline');
+      await bookThrough(page, 'popup');
+      expect(await page.locator('script[data-calbridge-widget]').count()).toBe(1);
+      expect(await page.evaluate(() => (document.querySelector('script[data-calbridge-widget]') as HTMLScriptElement).type)).toBe('module');
+      expect(await violations()).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+});
+
+describe('<calbridge-booking> on pages that change', () => {
+  it('when elements are added and removed 50 times (with and without a loaded frame), then page-wide listeners, intervals and frames are back at their baseline', async () => {
+    const { page, violations, errors } = await openPage({ body: '<div id="slot"></div>', csp: (nonce) => strictCsp(nonce, null) });
+    await page.evaluate(() => customElements.whenDefined('calbridge-booking'));
+    const cdp = await page.context().newCDPSession(page);
+    /** Page-wide listeners (window, document) by type, live intervals, frames and head links. */
+    const counts = async () => {
+      const listeners: Record<string, number> = {};
+      for (const target of ['window', 'document']) {
+        const { result } = await cdp.send('Runtime.evaluate', { expression: target });
+        const { listeners: l } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId! });
+        for (const x of l) listeners[`${target}:${x.type}`] = (listeners[`${target}:${x.type}`] ?? 0) + 1;
+        await cdp.send('Runtime.releaseObject', { objectId: result.objectId! });
+      }
+      const dom = await page.evaluate(() => ({
+        intervals: (window as unknown as { __intervals: Set<number> }).__intervals.size,
+        iframes: document.querySelectorAll('iframe').length,
+        headLinks: document.head.querySelectorAll('link').length,
+      }));
+      return { listeners, ...dom };
+    };
+    const frameReady = () =>
+      page.waitForFunction(() => {
+        const r = (window as unknown as { __kept: HTMLElement }).__kept.shadowRoot;
+        return !!r?.querySelector('iframe') && !r.querySelector('.frame > p');
+      }, undefined, { timeout: 30_000 });
+    try {
+      const before = await counts();
+      // One element with consent and a loaded frame: embed-core loads once, with what it adds to
+      // the page for good (README: its page-wide listeners and 50 ms interval).
+      await page.evaluate(() => {
+        const el = document.createElement('calbridge-booking');
+        el.setAttribute('tenant', 'demo');
+        (window as unknown as { __kept: HTMLElement }).__kept = el;
+        document.getElementById('slot')!.append(el);
+        (el as HTMLElement & { grantConsent(c: { purposes: string[] }): void }).grantConsent({ purposes: ['booking'] });
+      });
+      await frameReady();
+      await page.evaluate(() => (window as unknown as { __kept: HTMLElement }).__kept.remove());
+      const baseline = await counts();
+      console.log('before the widget was used:', JSON.stringify(before), '\nafter embed-core loaded once (baseline):', JSON.stringify(baseline));
+
+      // 50 times: the same consented element moved out and back in (a single-page app), its
+      // frame loaded again each time, then removed.
+      for (let i = 0; i < 50; i++) {
+        await page.evaluate(() => document.getElementById('slot')!.append((window as unknown as { __kept: HTMLElement }).__kept));
+        await frameReady();
+        await page.evaluate(() => (window as unknown as { __kept: HTMLElement }).__kept.remove());
+      }
+      expect(await counts()).toEqual(baseline);
+
+      // 50 fresh elements in each mode's consent step (Turbo, htmx swaps), added and removed.
+      for (let i = 0; i < 50; i++) {
+        const mode = ['inline', 'popup', 'floating'][i % 3]!;
+        await page.evaluate((m) => {
+          document.getElementById('slot')!.innerHTML = `<calbridge-booking tenant="demo" mode="${m}"></calbridge-booking>`;
+        }, mode);
+        await page.waitForFunction(() => !!document.querySelector('calbridge-booking')?.shadowRoot?.querySelector('form, button[part=trigger]'));
+        await page.evaluate(() => document.getElementById('slot')!.replaceChildren());
+      }
+      expect(await counts()).toEqual(baseline);
+      expect(baseline.iframes).toBe(0);
+      expect(errors).toEqual([]);
+      expect(await violations()).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
+});
