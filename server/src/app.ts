@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { createKeyRing } from './crypto/keyring.js';
+import type { ChangeFeed } from './db/changes.js';
 import type { Db } from './db/db.js';
 import { healthRoutes } from './health/health.routes.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
@@ -24,6 +25,7 @@ import { createWebhooksService } from './webhooks/webhooks.service.js';
 import { createTenantsService } from './tenants/tenants.service.js';
 import { widgetRoutes } from './widget/widget.routes.js';
 import { createWidgetService } from './widget/widget.service.js';
+import { createWidgetConfigCache } from './widget/widget.config-cache.js';
 import { widgetAssetHeaders } from './widget/widget.static.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { gdprRoutes } from './gdpr/gdpr.routes.js';
@@ -42,6 +44,8 @@ export interface AppDependencies {
   clock: Clock;
   logger: Logger;
   metrics?: Metrics;
+  /** The change feed (db/changes.ts) that lets caches keep tenant data; main.ts starts one per process. */
+  changes?: ChangeFeed;
 }
 
 /** JSON bodies larger than this are refused with 413 `payload_too_large`. */
@@ -92,7 +96,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(tenantsRoutes(tenants));
   app.use(tokensRoutes(ctx, tenants));
   // Public widget API: CORS for the tenant's registered origins on every /v1/widget/:tenant route, and the config.
-  app.use(widgetRoutes(widget, tenants));
+  app.use(widgetRoutes(createWidgetConfigCache({ tenants, widget, changes: ctx.changes })));
   app.use(calcomAdminRoutes(calcom, tenants));
   app.use(oauthRoutes(ctx, calcom.oauth, tenants));
   app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionCheck(sessions)));

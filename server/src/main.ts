@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createApp, createContext } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, parseConfig, readEnvironment, type Config } from './config.js';
+import { createChangeFeed } from './db/changes.js';
 import { createDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { startEmbeddedPostgres } from './embedded/postgres.js';
@@ -74,7 +75,9 @@ async function serve(
     onError: (err) => logger.warn({ err: err.message }, 'database connection failed'),
   });
   const metrics = createMetrics({ defaultMetrics: true });
-  const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics });
+  // LISTEN for committed tenant changes, so the page-view path may cache (decision 0018).
+  const changes = createChangeFeed({ connectionString: databaseUrl, logger });
+  const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics, changes });
   const app = createApp(ctx);
   const worker = await startWorker({
     connectionString: databaseUrl,
@@ -124,6 +127,7 @@ async function serve(
     server.closeIdleConnections();
     await Promise.all([httpClosed, worker.stop(Math.max(1_000, config.shutdownTimeoutMs - 1_000))]);
     clearTimeout(bound);
+    await changes.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     await stopDatabase();
     logger.info({ ms: Date.now() - started }, 'stopped');
