@@ -130,6 +130,22 @@ describe('GET /v1/widget/:tenant/config: cache headers and conditional requests'
     expect((await config(b.app, slug).set('If-None-Match', fromA.headers.etag!)).status).toBe(304);
   });
 
+  it('when the config is answered from memory, then it has the headers of the first answer and is counted in the metrics', async () => {
+    const { slug } = await tenant();
+    const first = await config(b.app, slug); // a miss: the full app reads the database and fills the cache
+    const second = await config(b.app, slug); // a page view answered before the router
+    const comparable = (h: Record<string, unknown>) => {
+      const { date: _d, 'x-request-id': _r, ...rest } = h;
+      return rest;
+    };
+    expect(comparable(second.headers)).toEqual(comparable(first.headers));
+    expect(second.headers['x-content-type-options']).toBe('nosniff');
+    expect(second.text).toBe(first.text);
+
+    const metrics = await request(b.app).get('/metrics');
+    expect(metrics.text).toMatch(/calbridge_http_requests_total\{method="GET",route="\/v1\/widget\/:tenant\/config",status="200"\} [2-9]/);
+  });
+
   it('when another origin asks, then the same config comes without CORS headers', async () => {
     const { slug } = await tenant();
     const res = await request(a.app).get(`/v1/widget/${slug}/config`).set('Origin', 'https://elsewhere.test');

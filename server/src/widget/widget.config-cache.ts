@@ -89,6 +89,18 @@ export function createWidgetConfigCache(deps: { tenants: TenantsService; widget:
   }
 
   return {
+    /**
+     * What the cache holds for `slug` right now, without waiting: the entry, null for a slug
+     * known not to exist, undefined when only the database can say (not cached, or not live).
+     */
+    peek(slug: string): WidgetEntry | null | undefined {
+      if (changes?.live !== true) return undefined;
+      const hit = known.get(slug);
+      if (hit) return now() - hit.at < MAX_AGE_MS ? hit.entry : undefined;
+      const miss = unknown.get(slug);
+      return miss !== undefined && now() - miss < MAX_AGE_MS ? null : undefined;
+    },
+
     /** The tenant and its config, or null when no tenant has this slug. */
     async get(slug: string): Promise<WidgetEntry | null> {
       if (!TenantSlug.safeParse(slug).success) return null;
