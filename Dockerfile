@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1
+# Calbridge, production image. Multi-stage: `build` installs and builds with the same
+# script CI runs (`npm run build`: pnpm from the lock file, every package built), then
+# drops development dependencies; `runtime` is the built workspace on a slim Node, run as
+# the unprivileged `node` user with `npm run serve`'s script. `docker build --target test .`
+# runs the whole suite (`npm test`) inside the build image instead.
+#
+#   docker build -t calbridge .
+#   docker run --env-file calbridge.env -p 8787:8787 calbridge     (see compose.yaml and README "Deploy")
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+ENV CI=true
+# Manifests first: the dependency layer is rebuilt only when they change.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
+COPY scripts ./scripts
+COPY shared/package.json shared/
+COPY server/package.json server/
+COPY widget/package.json widget/
+COPY test/package.json test/
+RUN node -e "import('./scripts/lib.mjs').then((m) => m.ensureDependencies())"
+COPY . .
+RUN npm run build
+# The suite runs from here (`--target test`), with development dependencies still in place.
+FROM build AS test
+RUN npm test
+
+FROM build AS prune
+# Production dependencies only; the lock file still decides every version.
+RUN .tools/node_modules/.bin/pnpm install --frozen-lockfile --prod --reporter=silent \
+ && rm -rf .tools /root/.cache /root/.local/share/pnpm
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=8787 \
+    HOST=0.0.0.0
+WORKDIR /app
+# Owned by root and read-only to the server: it writes nothing to disk (state is in PostgreSQL).
+COPY --from=prune /app/package.json /app/pnpm-workspace.yaml ./
+COPY --from=prune /app/node_modules ./node_modules
+COPY --from=prune /app/scripts ./scripts
+COPY --from=prune /app/shared/package.json ./shared/package.json
+COPY --from=prune /app/shared/dist ./shared/dist
+COPY --from=prune /app/shared/node_modules ./shared/node_modules
+COPY --from=prune /app/server/package.json ./server/package.json
+COPY --from=prune /app/server/dist ./server/dist
+COPY --from=prune /app/server/migrations ./server/migrations
+COPY --from=prune /app/server/node_modules ./server/node_modules
+COPY --from=prune /app/widget/dist ./widget/dist
+USER node
+EXPOSE 8787
+# Ready = the database answers and every migration is applied (GET /readyz); no curl in the slim image.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8787) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+STOPSIGNAL SIGTERM
+# What `npm run serve` runs, without npm in between: the server is PID 1 and gets SIGTERM itself.
+CMD ["node", "scripts/serve.mjs"]
