@@ -63,7 +63,9 @@ async function serve(
   printAdminToken: boolean,
   stopDatabase: () => Promise<unknown>,
 ): Promise<void> {
-  const { applied, total } = await migrate(databaseUrl);
+  // Migrations (advisory lock), the job worker and the change listener (LISTEN) need a session.
+  const sessionUrl = (!embedded && config.databaseSessionUrl) || databaseUrl;
+  const { applied, total } = await migrate(sessionUrl);
   logger.info({ applied, total, embedded }, 'migrations applied');
 
   // The same pool, named statements, deadlines and worker concurrency whether the database is
@@ -72,15 +74,16 @@ async function serve(
     connectionString: databaseUrl,
     max: config.databasePoolMax,
     timeouts: config.databaseTimeouts,
+    namedStatements: config.databaseNamedStatements,
     onError: (err) => logger.warn({ err: err.message }, 'database connection failed'),
   });
   const metrics = createMetrics({ defaultMetrics: true });
   // LISTEN for committed tenant changes, so the page-view path may cache (decision 0018).
-  const changes = createChangeFeed({ connectionString: databaseUrl, logger });
+  const changes = createChangeFeed({ connectionString: sessionUrl, logger });
   const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics, changes });
   const app = createApp(ctx);
   const worker = await startWorker({
-    connectionString: databaseUrl,
+    connectionString: sessionUrl,
     handlers: jobHandlers(ctx),
     crontab: jobCrontab(),
     logger,
