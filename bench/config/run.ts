@@ -6,8 +6,8 @@
 // 3. Asks it once for the config (from a registered origin) and starts a bare `node:http` server
 //    (bench/config/bare.mjs) in another child process that answers those same bytes with
 //    those same headers.
-// 4. Warms both up, then for BENCH_SECONDS (default 10, at most 60) each, BENCH_CONCURRENCY
-//    (default 64) keep-alive connections ask for the config, one request at a time each,
+// 4. Warms both up, then for BENCH_SECONDS (default 10, at most 60) each, in BENCH_ROUNDS (default 5)
+//    interleaved slices, BENCH_CONCURRENCY (default 64) keep-alive connections ask for the config, one request at a time each,
 //    from this process (a small HTTP/1.1 client on raw sockets, so the load generator costs
 //    little and the same for both).
 // 5. Prints requests/s, p50/p99 of both and their ratio. Goal: ratio ≥ 0.8, p99 ≤ 5 ms.
@@ -25,6 +25,7 @@ const lib = (await import(new URL('../../scripts/lib.mjs', import.meta.url).href
 const SECONDS = Math.min(60, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10)));
 const CONCURRENCY = Math.min(512, Math.max(1, Number(process.env.BENCH_CONCURRENCY ?? 64)));
 const CONDITIONAL = process.env.BENCH_CONDITIONAL === '1';
+const ROUNDS = Math.max(1, Math.min(20, Number(process.env.BENCH_ROUNDS ?? 5)));
 const ADMIN = `bench_${randomBytes(24).toString('base64url')}`;
 const ORIGIN = 'https://www.client-site.test';
 const SLUG = 'bench-clinic';
@@ -146,16 +147,29 @@ try {
   await load(app.port, raw, 2);
   await load(bare.port, raw, 2);
 
-  // Bare first, then the server: whatever else runs on the machine is as likely to hurt either.
-  const ceiling = await load(bare.port, raw, SECONDS);
-  const real = await load(app.port, raw, SECONDS);
+  // Interleaved in ROUNDS slices (bare, server, bare, server, …): whatever else runs on the
+  // machine meanwhile is about as likely to hurt either.
+  const merge = (parts: Awaited<ReturnType<typeof load>>[]) => ({
+    ok: parts.reduce((n, p) => n + p.ok, 0),
+    failed: parts.reduce((n, p) => n + p.failed, 0),
+    seconds: parts.reduce((n, p) => n + p.seconds, 0),
+    latencies: Float64Array.from(parts.flatMap((p) => [...p.latencies])).sort(),
+  });
+  const bareParts = [];
+  const realParts = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    bareParts.push(await load(bare.port, raw, SECONDS / ROUNDS));
+    realParts.push(await load(app.port, raw, SECONDS / ROUNDS));
+  }
+  const ceiling = merge(bareParts);
+  const real = merge(realParts);
 
   const rate = (r: { ok: number; seconds: number }) => r.ok / r.seconds;
   const fmt = (n: number, d = 1) => n.toFixed(d);
-  const line = (name: string, r: Awaited<ReturnType<typeof load>>) =>
+  const line = (name: string, r: { ok: number; failed: number; seconds: number; latencies: Float64Array }) =>
     `${name.padEnd(30)} ${fmt(rate(r)).padStart(9)} requests/s   p50 ${fmt(percentile(r.latencies, 50), 2).padStart(6)} ms   p99 ${fmt(percentile(r.latencies, 99), 2).padStart(6)} ms   ok ${r.ok}  failed ${r.failed}`;
   console.log(
-    `\nconfig: ${SECONDS} s each, ${CONCURRENCY} keep-alive connections, ${CONDITIONAL ? '304 (If-None-Match)' : `200, ${conditional.body.length} B body`}, LOG_LEVEL=${env.LOG_LEVEL}, Node ${process.version}`,
+    `\nconfig: ${SECONDS} s each in ${ROUNDS} interleaved slices, ${CONCURRENCY} keep-alive connections, ${CONDITIONAL ? '304 (If-None-Match)' : `200, ${conditional.body.length} B body`}, LOG_LEVEL=${env.LOG_LEVEL}, Node ${process.version}`,
   );
   console.log(line('real server (createApp, cache)', real));
   console.log(line('bare node:http, same bytes', ceiling));
