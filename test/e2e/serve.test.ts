@@ -17,8 +17,8 @@ function serve(env: Record<string, string | undefined>): { child: ChildProcess; 
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|CALBRIDGE_|CALCOM_|PUBLIC_URL|PORT)/.test(k)));
   const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'serve.mjs')], { cwd: repoRoot, env: { ...clean, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
-  child.stderr!.on('data', (d) => output.push(String(d)));
-  createInterface({ input: child.stdout! }).on('line', (l) => output.push(l));
+  child.stderr.on('data', (d) => output.push(String(d)));
+  createInterface({ input: child.stdout }).on('line', (l) => output.push(l));
   const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
   return { child, output, exited };
 }

@@ -82,7 +82,7 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     c.end().catch(() => undefined);
     if (closed) return;
     if (wasLive) log.warn({ reason: why }, 'change listener lost its connection; caches cleared, reconnecting');
-    retry = setTimeout(connect, backoffMs);
+    retry = setTimeout(() => void connect(), backoffMs);
     backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
   }
 
