@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger.js';
 
 /** The channel the triggers of migration 0017 NOTIFY on. */
-export const CHANGES_CHANNEL = 'calbridge_changes';
+const CHANGES_CHANNEL = 'calbridge_changes';
 /** The listener's application_name, so operators (and tests) can find its backend. */
 export const CHANGES_APPLICATION_NAME = 'calbridge_changes';
 
@@ -15,7 +15,7 @@ export const Change = z.object({
 });
 export type Change = z.infer<typeof Change>;
 
-export interface ChangeSubscriber {
+interface ChangeSubscriber {
   /** A change committed (here or at another instance). */
   onChange(change: Change): void;
   /** Notifications may have been missed (the listener lost its connection): forget everything. */

@@ -7,7 +7,7 @@ export interface CapturedPlan {
   plan: PlanNode;
 }
 
-export interface PlanNode {
+interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
@@ -66,7 +66,7 @@ export interface PlanProblem {
 }
 
 /** Tables of at most this many pages (8 kB each) may be read whole: that costs what an index walk costs. */
-export const SMALL_TABLE_PAGES = 10;
+const SMALL_TABLE_PAGES = 10;
 
 /**
  * Every table scan in the plans of a tenant-owned table (one with a `tenant_id` column)

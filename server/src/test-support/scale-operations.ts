@@ -25,7 +25,7 @@ export interface ScaleTarget {
   bookings: number;
 }
 
-export interface ScaleOperation {
+interface ScaleOperation {
   name: string;
   /** Runs once for `target`; `k` varies the person or booking between runs. Throws on an unexpected answer. */
   run(target: ScaleTarget, k: number): Promise<void>;

@@ -10,7 +10,6 @@ import type pg from 'pg';
  * and the booking's index, so the bench can grow a database in steps and find any row again.
  */
 
-export const SCALE_ORIGIN = (n: number): string => `https://t${n}.example`;
 export const scaleSlug = (n: number): string => `scale-${String(n).padStart(4, '0')}`;
 /** The person of booking `i` of tenant `n` (two bookings each). */
 export const scaleEmail = (n: number, i: number): string => `p${Math.floor(i / 2)}@t${n}.example`;

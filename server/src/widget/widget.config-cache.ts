@@ -21,7 +21,7 @@ const MAX_ENTRIES = 10_000;
 const MAX_UNKNOWN = 1_000;
 
 /** A strong validator: the same bytes give the same tag on every instance (no instance id, no time). */
-export function strongEtag(body: Buffer): string {
+function strongEtag(body: Buffer): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
