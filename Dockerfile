@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # Calbridge, production image. Multi-stage: `build` installs and builds with the same
-# script CI runs (`npm run build`: pnpm from the lock file, every package built), then
-# drops development dependencies; `runtime` is the built workspace on a slim Node, run as
-# the unprivileged `node` user with `npm run serve`'s script. `docker build --target test .`
+# script CI runs (`npm run build`: pnpm from the lock file, every package built);
+# `prod-deps` installs production dependencies only; `runtime` is the built packages and
+# those dependencies on a slim Node, run as the unprivileged `node` user with `npm run
+# serve`'s script. `docker build --target test .`
 # runs the whole suite (`npm test`) inside the build image instead.
 #
 #   docker build -t calbridge .
@@ -27,10 +28,17 @@ RUN npm run build
 FROM build AS test
 RUN npm test
 
-FROM build AS prune
-# Production dependencies only; the lock file still decides every version.
-RUN .tools/node_modules/.bin/pnpm install --frozen-lockfile --prod --reporter=silent \
- && rm -rf .tools /root/.cache /root/.local/share/pnpm
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+ENV CI=true
+# Production dependencies only, installed fresh from the same lock file with the same pnpm.
+COPY --from=build /app/.tools ./.tools
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY shared/package.json shared/
+COPY server/package.json server/
+COPY widget/package.json widget/
+COPY test/package.json test/
+RUN .tools/node_modules/.bin/pnpm install --frozen-lockfile --prod --reporter=silent
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -38,17 +46,17 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0
 WORKDIR /app
 # Owned by root and read-only to the server: it writes nothing to disk (state is in PostgreSQL).
-COPY --from=prune /app/package.json /app/pnpm-workspace.yaml ./
-COPY --from=prune /app/node_modules ./node_modules
-COPY --from=prune /app/scripts ./scripts
-COPY --from=prune /app/shared/package.json ./shared/package.json
-COPY --from=prune /app/shared/dist ./shared/dist
-COPY --from=prune /app/shared/node_modules ./shared/node_modules
-COPY --from=prune /app/server/package.json ./server/package.json
-COPY --from=prune /app/server/dist ./server/dist
-COPY --from=prune /app/server/migrations ./server/migrations
-COPY --from=prune /app/server/node_modules ./server/node_modules
-COPY --from=prune /app/widget/dist ./widget/dist
+COPY --from=prod-deps /app/package.json /app/pnpm-workspace.yaml ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=prod-deps /app/shared/node_modules ./shared/node_modules
+COPY --from=prod-deps /app/server/node_modules ./server/node_modules
+COPY --from=build /app/scripts ./scripts
+COPY --from=build /app/shared/package.json ./shared/package.json
+COPY --from=build /app/shared/dist ./shared/dist
+COPY --from=build /app/server/package.json ./server/package.json
+COPY --from=build /app/server/dist ./server/dist
+COPY --from=build /app/server/migrations ./server/migrations
+COPY --from=build /app/widget/dist ./widget/dist
 USER node
 EXPOSE 8787
 # Ready = the database answers and every migration is applied (GET /readyz); no curl in the slim image.
