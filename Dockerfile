@@ -43,9 +43,14 @@ RUN .tools/node_modules/.bin/pnpm install --frozen-lockfile --prod --reporter=si
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=8787 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    CALBRIDGE_DATA_DIR=/var/lib/calbridge
+# The one thing an instance writes: the webhook spool (verified deliveries waiting out a database
+# outage, CALBRIDGE_WEBHOOK_SPOOL_DIR). A volume of its own per instance, writable by `node`.
+RUN mkdir -p /var/lib/calbridge && chown node:node /var/lib/calbridge
+VOLUME /var/lib/calbridge
 WORKDIR /app
-# Owned by root and read-only to the server: it writes nothing to disk (state is in PostgreSQL).
+# The code is owned by root and read-only to the server; its state is in PostgreSQL.
 COPY --from=prod-deps /app/package.json /app/pnpm-workspace.yaml ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=prod-deps /app/shared/node_modules ./shared/node_modules
