@@ -25,7 +25,9 @@ async function instance(): Promise<Instance> {
   const config = testConfig({ DATABASE_URL: database.ownerUrl, CALCOM_APP_URL: 'https://cal.example.test', PUBLIC_URL: 'https://calbridge.test' });
   const { logger } = capturingLogger();
   const db = createDb({ connectionString: database.ownerUrl, max: 4 });
-  const changes = createChangeFeed({ connectionString: database.ownerUrl, logger });
+  // A slow heartbeat: on a loaded machine a late `SELECT 1` would reset the cache in the middle of a test
+  // that shows what the cache holds (the listener is still checked; the reconnect test ends it by force).
+  const changes = createChangeFeed({ connectionString: database.ownerUrl, logger, heartbeatMs: 120_000 });
   await changes.whenLive();
   return { app: createApp({ config, db, fetch: offlineFetch, clock: manualClock(), logger, changes }), db, changes };
 }
