@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
 import { adminAuth, tenantGate } from './admin/admin.auth.js';
 import { tokensRoutes } from './admin/tokens.routes.js';
@@ -5,6 +6,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { createKeyRing } from './crypto/keyring.js';
+import type { ChangeFeed } from './db/changes.js';
 import type { Db } from './db/db.js';
 import { healthRoutes } from './health/health.routes.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
@@ -24,6 +26,8 @@ import { createWebhooksService } from './webhooks/webhooks.service.js';
 import { createTenantsService } from './tenants/tenants.service.js';
 import { widgetRoutes } from './widget/widget.routes.js';
 import { createWidgetService } from './widget/widget.service.js';
+import { createWidgetConfigCache } from './widget/widget.config-cache.js';
+import { widgetConfigFastPath } from './widget/widget.config-fast-path.js';
 import { widgetAssetHeaders } from './widget/widget.static.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { gdprRoutes } from './gdpr/gdpr.routes.js';
@@ -42,6 +46,8 @@ export interface AppDependencies {
   clock: Clock;
   logger: Logger;
   metrics?: Metrics;
+  /** The change feed (db/changes.ts) that lets caches keep tenant data; main.ts starts one per process. */
+  changes?: ChangeFeed;
 }
 
 /** JSON bodies larger than this are refused with 413 `payload_too_large`. */
@@ -65,6 +71,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   const bookings = createBookingsService(ctx);
   const widget = createWidgetService(ctx);
   const sessions = createSessionsService(ctx, widget, tenants);
+  const widgetConfigs = createWidgetConfigCache({ tenants, widget, changes: ctx.changes });
 
   const app = express();
   app.disable('x-powered-by');
@@ -92,7 +99,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(tenantsRoutes(tenants));
   app.use(tokensRoutes(ctx, tenants));
   // Public widget API: CORS for the tenant's registered origins on every /v1/widget/:tenant route, and the config.
-  app.use(widgetRoutes(widget, tenants));
+  app.use(widgetRoutes(widgetConfigs));
   app.use(calcomAdminRoutes(calcom, tenants));
   app.use(oauthRoutes(ctx, calcom.oauth, tenants));
   app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionCheck(sessions)));
@@ -108,5 +115,12 @@ export function createApp(deps: AppDependencies | AppContext): Express {
 
   app.use(notFoundHandler);
   app.use(problemHandler(ctx.logger));
+
+  // Page views: a cached widget config is answered before Express sets the request up
+  // (`app(req, res)` calls `app.handle`; widget/widget.config-fast-path.ts says why).
+  const pageView = widgetConfigFastPath(widgetConfigs, ctx.metrics);
+  const withHandle = app as unknown as { handle(req: IncomingMessage, res: ServerResponse, next?: unknown): void };
+  const handle = withHandle.handle.bind(app);
+  withHandle.handle = (req, res, next) => (pageView(req, res) ? undefined : handle(req, res, next));
   return app;
 }

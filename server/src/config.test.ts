@@ -35,6 +35,14 @@ describe('configuration', () => {
     expect(errorFor({ ...valid, CALBRIDGE_ADMIN_TOKEN: '' })).toMatch(/^CALBRIDGE_ADMIN_TOKEN is required/);
   });
 
+  it('when the app pool goes through PgBouncer in transaction mode, then a session URL and unnamed statements can be set', () => {
+    const c = parseConfig({ ...valid, DATABASE_SESSION_URL: 'postgres://u@db-direct/db', DATABASE_NAMED_STATEMENTS: 'false' });
+    expect(c.databaseSessionUrl).toBe('postgres://u@db-direct/db');
+    expect(c.databaseNamedStatements).toBe(false);
+    expect(parseConfig(valid)).toMatchObject({ databaseSessionUrl: undefined, databaseNamedStatements: true });
+    expect(errorFor({ ...valid, DATABASE_SESSION_URL: 'not a url' })).toMatch(/^DATABASE_SESSION_URL /);
+  });
+
   it('when PORT is not a number, then the message names PORT', () => {
     expect(errorFor({ ...valid, PORT: 'eighty' })).toMatch(/^PORT /);
   });

@@ -50,6 +50,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url.optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  // Behind PgBouncer in transaction mode (README "Deploy"): a direct (or session-mode) URL for what
+  // needs a session — migrations' advisory lock, the job worker's and the change listener's LISTEN —
+  // and hot statements sent unnamed where the pooler cannot keep named ones.
+  DATABASE_SESSION_URL: url.optional(),
+  DATABASE_NAMED_STATEMENTS: bool.default(true),
   // Deadlines on every database wait (server/src/db/db.ts): nothing waits forever.
   DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(3_000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
@@ -89,6 +94,7 @@ const EnvSchema = z.object({
 /** The variables whose values are secrets; they never appear in logs or errors. */
 export const SECRET_VARIABLES = [
   'DATABASE_URL',
+  'DATABASE_SESSION_URL',
   'CALBRIDGE_ENCRYPTION_KEYS',
   'CALBRIDGE_ADMIN_TOKEN',
   'CALCOM_OAUTH_CLIENT_SECRET',
@@ -103,6 +109,10 @@ export interface Config {
   /** Absent: run on the embedded PostgreSQL under `dataDir` (embedded/postgres.ts). */
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /** For connections that need a session (migrations, job worker, change listener); the pool's URL when unset. */
+  databaseSessionUrl: string | undefined;
+  /** Prepare hot statements by name per connection (server/src/db/db.ts); off behind a pooler that cannot keep them. */
+  databaseNamedStatements: boolean;
   /** Deadlines on every database wait. */
   databaseTimeouts: { acquireMs: number; statementMs: number; lockMs: number; idleInTransactionMs: number };
   /** Jobs one instance's worker runs at once. */
@@ -181,6 +191,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databaseSessionUrl: e.DATABASE_SESSION_URL,
+    databaseNamedStatements: e.DATABASE_NAMED_STATEMENTS,
     databaseTimeouts: {
       acquireMs: e.DATABASE_ACQUIRE_TIMEOUT_MS,
       statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS,

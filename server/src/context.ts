@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Clock } from './clock.js';
 import type { KeyRing } from './crypto/keyring.js';
+import type { ChangeFeed } from './db/changes.js';
 import type { Db } from './db/db.js';
 import type { Metrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
@@ -14,4 +15,6 @@ export interface AppContext {
   logger: Logger;
   keyring: KeyRing;
   metrics: Metrics;
+  /** Committed changes heard from PostgreSQL (LISTEN); without it nothing is cached across requests. */
+  changes?: ChangeFeed | undefined;
 }

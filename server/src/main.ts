@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createApp, createContext } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, parseConfig, readEnvironment, type Config } from './config.js';
+import { createChangeFeed } from './db/changes.js';
 import { createDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { startEmbeddedPostgres } from './embedded/postgres.js';
@@ -62,7 +63,9 @@ async function serve(
   printAdminToken: boolean,
   stopDatabase: () => Promise<unknown>,
 ): Promise<void> {
-  const { applied, total } = await migrate(databaseUrl);
+  // Migrations (advisory lock), the job worker and the change listener (LISTEN) need a session.
+  const sessionUrl = (!embedded && config.databaseSessionUrl) || databaseUrl;
+  const { applied, total } = await migrate(sessionUrl);
   logger.info({ applied, total, embedded }, 'migrations applied');
 
   // The same pool, named statements, deadlines and worker concurrency whether the database is
@@ -71,13 +74,16 @@ async function serve(
     connectionString: databaseUrl,
     max: config.databasePoolMax,
     timeouts: config.databaseTimeouts,
+    namedStatements: config.databaseNamedStatements,
     onError: (err) => logger.warn({ err: err.message }, 'database connection failed'),
   });
   const metrics = createMetrics({ defaultMetrics: true });
-  const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics });
+  // LISTEN for committed tenant changes, so the page-view path may cache (decision 0018).
+  const changes = createChangeFeed({ connectionString: sessionUrl, logger });
+  const ctx = createContext({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, metrics, changes });
   const app = createApp(ctx);
   const worker = await startWorker({
-    connectionString: databaseUrl,
+    connectionString: sessionUrl,
     handlers: jobHandlers(ctx),
     crontab: jobCrontab(),
     logger,
@@ -124,6 +130,7 @@ async function serve(
     server.closeIdleConnections();
     await Promise.all([httpClosed, worker.stop(Math.max(1_000, config.shutdownTimeoutMs - 1_000))]);
     clearTimeout(bound);
+    await changes.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     await stopDatabase();
     logger.info({ ms: Date.now() - started }, 'stopped');

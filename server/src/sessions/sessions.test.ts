@@ -51,7 +51,7 @@ describe('GET /v1/widget/:tenant/config', () => {
     expect(res.status).toBe(200);
     expect(WidgetConfig.parse(res.body)).toMatchObject({ tenant: 'acme', calLink: 'acme', defaultEvent: 'intro-call', calOrigin: 'https://cal.example.test' });
     expect(res.headers['access-control-allow-origin']).toBe(ACME);
-    expect(res.headers['cache-control']).toContain('max-age=300');
+    expect(res.headers['cache-control']).toBe('public, max-age=60, stale-while-revalidate=600');
     expect(res.headers.vary).toContain('Origin');
     expect(res.headers.etag).toBeTruthy();
 

@@ -34,8 +34,10 @@ export function toTenant(t: TenantRecord, calcom: Tenant['calcom'] = { kind: 'no
   };
 }
 
-export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config'>) {
+export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'changes'>) {
   const { db, keyring, clock, config } = ctx;
+  // This instance's caches hear its own writes at once; other instances through the NOTIFY of migration 0017.
+  const changed = (t: TenantRecord) => ctx.changes?.emit({ table: 'tenants', tenantId: t.id, slug: t.slug });
 
   /** Finds a tenant by slug across the directory, or throws `tenant_not_found`. */
   async function resolve(slug: string): Promise<TenantRecord> {
@@ -69,6 +71,7 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
     );
     if (!t) throw new TenantExists();
     if (consent) await db.withTenant(t.id, (tx) => recordConsentChange(tx, t.id, DEFAULT_CONSENT_SETTINGS, consent));
+    changed(t);
     return t;
   }
 
@@ -101,6 +104,7 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
       });
     });
     if (!updated) throw new TenantNotFound();
+    changed(updated);
     return updated;
   }
 
