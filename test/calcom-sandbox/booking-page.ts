@@ -87,7 +87,7 @@ function bookingPage(ctx: RequestContext, sx: SandboxContext): void {
           return html;
         })
         .join('');
-      return `<fieldset class="day"><legend>${esc(dayLabel.format(daySlots[0]!))}</legend><ul class="slots" data-date="${key}">${radios}</ul></fieldset>`;
+      return `<fieldset class="day"><legend>${esc(dayLabel.format(daySlots[0]))}</legend><ul class="slots" data-date="${key}">${radios}</ul></fieldset>`;
     })
     .join('');
 

@@ -223,7 +223,7 @@ export function registerControl(router: Router, control: SandboxControl): void {
     ok(ctx.res, { ok: true }, 201);
   });
   router.on('PUT', '/__sandbox/oauth-behaviour', (ctx) => {
-    control.setOAuthBehaviour(jsonBody(ctx) as Partial<OAuthBehaviour>);
+    control.setOAuthBehaviour(jsonBody(ctx));
     ok(ctx.res);
   });
   router.on('POST', '/__sandbox/expire-access-tokens', (ctx) => {
@@ -256,7 +256,7 @@ export function registerControl(router: Router, control: SandboxControl): void {
   });
   router.on('GET', '/__sandbox/faults', (ctx) => ok(ctx.res, control.faults()));
   router.on('PUT', '/__sandbox/faults', (ctx) => {
-    control.setFaults(jsonBody(ctx) as Partial<WebhookFaults>);
+    control.setFaults(jsonBody(ctx));
     ok(ctx.res, control.faults());
   });
   router.on('DELETE', '/__sandbox/faults', (ctx) => {
@@ -277,7 +277,7 @@ export function registerControl(router: Router, control: SandboxControl): void {
     try {
       ok(ctx.res, await control.waitForDeliveries(count, timeoutMs));
     } catch (err) {
-      throw new ApiError(408 as number, err instanceof Error ? err.message : String(err));
+      throw new ApiError(408, err instanceof Error ? err.message : String(err));
     }
   });
   router.on('POST', '/__sandbox/flush', async (ctx) => {

@@ -32,7 +32,7 @@ export function oauthRoutes(ctx: Pick<AppContext, 'config' | 'db' | 'logger'>, o
   });
 
   router.get('/v1/oauth/calcom/callback', async (req, res) => {
-    const { tenant, username } = await oauth.callback(req.query as Record<string, unknown>, readCookie(req.headers.cookie, BROWSER_BINDING_COOKIE));
+    const { tenant, username } = await oauth.callback(req.query, readCookie(req.headers.cookie, BROWSER_BINDING_COOKIE));
     res
       .status(200)
       .set(PAGE_HEADERS)

@@ -114,7 +114,7 @@ export function createOAuthService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clo
    * the value of {@link BROWSER_BINDING_COOKIE}), exchanges the code, stores the tokens, registers the webhook.
    */
   async function callback(query: Record<string, unknown>, bindingCookie: string | undefined): Promise<{ tenant: TenantRecord; username: string }> {
-    const q = (k: string) => (typeof query[k] === 'string' ? (query[k] as string) : undefined);
+    const q = (k: string) => (typeof query[k] === 'string' ? (query[k]) : undefined);
     const state = q('state');
     // Before anything else, and without using the state up: a link opened in another browser
     // is refused and leaves the real admin's flow intact.

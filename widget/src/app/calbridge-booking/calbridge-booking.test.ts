@@ -36,7 +36,7 @@ async function expectAccessible(el: Element): Promise<void> {
 }
 
 const $ = <T extends Element = HTMLElement>(el: CalbridgeBooking, sel: string) => el.shadowRoot!.querySelector<T>(sel);
-const live = (el: CalbridgeBooking) => $(el, '[role="status"]')!.textContent!.trim();
+const live = (el: CalbridgeBooking) => $(el, '[role="status"]')!.textContent.trim();
 
 async function mount(markup: ReturnType<typeof html>): Promise<CalbridgeBooking> {
   const el = await fixture<CalbridgeBooking>(markup);
