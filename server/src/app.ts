@@ -92,6 +92,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   // The one tenant gate: every /v1/admin/tenants/:slug/… route is authorised and resolved here, once.
   app.use('/v1/admin/tenants/:slug', tenantGate(tenants));
   app.use(adminConsole.routes);
+  app.use('/v1/oauth/calcom/:tenant/start', adminConsole.sessionAuth);
   app.use(tenantsRoutes(tenants));
   app.use(tokensRoutes(ctx, tenants));
   // Public widget API: CORS for the tenant's registered origins on every /v1/widget/:tenant route, and the config.

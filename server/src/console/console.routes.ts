@@ -96,7 +96,7 @@ export function consoleRoutes(config: Config, service: ConsoleService): Router {
       res.status(401).type('application/problem+json').json({ type: 'urn:calbridge:problem:unauthorized', title: 'Not signed in', status: 401, code: 'unauthorized', signIn: '/admin/login' });
       return;
     }
-    res.json({ subject: s.subject, roles: s.roles, access: s.access, csrfToken: s.csrfToken, expiresAt: s.expiresAt.toISOString(), idleExpiresAt: s.idleExpiresAt.toISOString() });
+    res.json({ subject: s.subject, roles: s.roles, access: s.access, csrfToken: s.csrfToken, calcomOrigin: new URL(config.calcom.appUrl).origin, expiresAt: s.expiresAt.toISOString(), idleExpiresAt: s.idleExpiresAt.toISOString() });
   });
 
   return router;
