@@ -277,8 +277,8 @@ describe('admin console in Chromium, on npm start', () => {
     const page = await signIn(context, 'admin@demo.test');
     const before = (await context.cookies(consoleUrl)).find((c) => c.name === '__Host-calbridge_admin')!;
     await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((u) => u.origin === new URL(product.devIdp!.issuer).origin);
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    expect(new URL(page.url()).origin).toBe(new URL(product.devIdp!.issuer).origin);
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${consoleUrl}/admin/signed-out`);

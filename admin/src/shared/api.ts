@@ -68,6 +68,12 @@ export const tenantPath = (slug: string, rest = '') => `/v1/admin/tenants/${enco
 /** Server-Sent Events of a tenant's logs (server/src/console/live.ts): calls back with the topics that changed. */
 export function watchTenant(slug: string, onChange: (topics: string[]) => void): () => void {
   const source = new EventSource(tenantPath(slug, '/events'));
+  // The server compares against what it saw when the stream opened: after a reconnect, anything
+  // that changed while the stream was down would be missed, so every list is fetched again.
+  let opened = 0;
+  source.addEventListener('ready', () => {
+    if (opened++ > 0) onChange(['webhook-deliveries', 'bookings', 'leads', 'crm']);
+  });
   source.addEventListener('change', (e) => {
     try {
       onChange((JSON.parse((e as MessageEvent<string>).data) as { topics: string[] }).topics);

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIdp, type DevIdp } from '@calbridge/dev-idp';
@@ -21,6 +24,9 @@ beforeAll(async () => {
     postLogoutRedirectUris: [`${PUBLIC_URL}/admin/signed-out`],
     people: [{ sub: 'dev-nobody', email: 'nobody@demo.test', name: 'No Role', groups: ['marketing'] }, { sub: 'dev-viewer', email: 'viewer@demo.test', name: 'Viewer', groups: ['calbridge:tenant:demo:viewer'] }],
   });
+  // A stand-in for the built console (admin/dist), so this test does not depend on a build.
+  const adminDir = mkdtempSync(join(tmpdir(), 'calbridge-admin-'));
+  writeFileSync(join(adminDir, 'index.html'), '<!doctype html><title>Calbridge console</title><cb-admin-app></cb-admin-app>');
   t = await createTestApp({
     fetch: globalThis.fetch,
     env: {
@@ -29,6 +35,7 @@ beforeAll(async () => {
       CALBRIDGE_OIDC_CLIENT_ID: 'calbridge-console',
       CALBRIDGE_OIDC_CLIENT_SECRET: 'dev-secret-for-this-test-only',
       CALBRIDGE_CONSOLE_IDLE_SECONDS: '600',
+      CALBRIDGE_ADMIN_DIR: adminDir,
     },
   });
   for (const slug of ['demo', 'other']) {
@@ -173,5 +180,32 @@ describe('admin console session lifetime and sign-out', () => {
   it('when bearer tokens are used, then the admin API works as before without any CSRF token', async () => {
     const res = await request(t.app).post('/v1/admin/tenants').set(asAdmin).send({ slug: 'bearer', name: 'Bearer', allowedOrigins: [] });
     expect(res.status).toBe(201);
+  });
+});
+
+describe('the console page', () => {
+  it('when /admin is opened, then the app shell comes with a CSP that allows no inline script or style and no framing', async () => {
+    const res = await request(t.app).get('/admin/tenants/demo/bookings');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('<cb-admin-app>');
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+  });
+
+  it('when the session is asked for without a cookie, then 401 with where to sign in', async () => {
+    const res = await request(t.app).get('/admin/session');
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 'unauthorized', signIn: '/admin/login' });
+  });
+
+  it('when a sign-in asks to return to another site, then it returns to the console instead', async () => {
+    const { safeReturnTo } = await import('./console.service.js');
+    expect(safeReturnTo('https://evil.test/admin')).toBe('/admin/');
+    expect(safeReturnTo('//evil.test/admin')).toBe('/admin/');
+    expect(safeReturnTo('/admin//evil.test')).toBe('/admin/');
+    expect(safeReturnTo('/admin/tenants/demo/privacy')).toBe('/admin/tenants/demo/privacy');
   });
 });
