@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit';
 import { api, ApiError, currentSession } from '../shared/api.js';
-import { LightElement, fmtDate } from '../shared/base.js';
+import { LightElement, fmtDate, field } from '../shared/base.js';
 import { navigate } from '../shared/router.js';
 
 export interface Tenant {
@@ -48,19 +48,19 @@ export class CbTenantsPage extends LightElement {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
     const data = new FormData(form);
-    const allowedOrigins = String(data.get('allowedOrigins') ?? '')
+    const allowedOrigins = field(data, 'allowedOrigins')
       .split(/[\s,]+/)
       .map((s) => s.trim())
       .filter(Boolean);
     this.busy = true;
     this.formError = null;
     try {
-      const t = await api<Tenant>('POST', '/v1/admin/tenants', { slug: String(data.get('slug')).trim(), name: String(data.get('name')).trim(), allowedOrigins });
+      const t = await api<Tenant>('POST', '/v1/admin/tenants', { slug: field(data, 'slug').trim(), name: field(data, 'name').trim(), allowedOrigins });
       navigate(`/admin/tenants/${t.slug}/install`);
     } catch (err) {
       this.formError = err instanceof ApiError ? err : new ApiError(0, 'error', (err as Error).message);
       await this.updateComplete;
-      (this.querySelector('#new-tenant-error') as HTMLElement | null)?.focus();
+      this.querySelector<HTMLElement>('#new-tenant-error')?.focus();
     } finally {
       this.busy = false;
     }

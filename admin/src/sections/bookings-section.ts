@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit';
 import { api, tenantPath } from '../shared/api.js';
-import { fmtDate } from '../shared/base.js';
+import { fmtDate, field } from '../shared/base.js';
 import { LiveList } from '../shared/live-list.js';
 
 interface Booking {
@@ -30,7 +30,7 @@ export class CbSectionBookings extends LiveList<Booking> {
     const data = new FormData(e.target as HTMLFormElement);
     this.filter = new URLSearchParams();
     for (const k of ['status', 'from', 'to', 'email']) {
-      let v = String(data.get(k) ?? '').trim();
+      let v = field(data, k).trim();
       if (v && (k === 'from' || k === 'to')) v = new Date(`${v}T00:00:00Z`).toISOString();
       if (v) this.filter.set(k, v);
     }
@@ -40,7 +40,7 @@ export class CbSectionBookings extends LiveList<Booking> {
   private async open(uid: string): Promise<void> {
     this.detail = await api<Record<string, unknown>>('GET', tenantPath(this.tenant.slug, `/bookings/${encodeURIComponent(uid)}`));
     await this.updateComplete;
-    (this.querySelector('#booking-detail-title') as HTMLElement | null)?.focus();
+    this.querySelector<HTMLElement>('#booking-detail-title')?.focus();
   }
 
   override render() {

@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit';
 import { api, tenantPath } from '../shared/api.js';
-import { fmtDate } from '../shared/base.js';
+import { fmtDate, field } from '../shared/base.js';
 import { LiveList } from '../shared/live-list.js';
 
 interface CrmDelivery {
@@ -64,7 +64,7 @@ export class CbSectionCrm extends LiveList<CrmDelivery> {
     e.preventDefault();
     const data = new FormData(e.target as HTMLFormElement);
     try {
-      const r = await api<{ secret?: string }>('POST', tenantPath(this.tenant.slug, '/destinations'), { kind: 'webhook', url: String(data.get('url')).trim() });
+      const r = await api<{ secret?: string }>('POST', tenantPath(this.tenant.slug, '/destinations'), { kind: 'webhook', url: field(data, 'url').trim() });
       this.secret = r.secret ?? null;
       this.actionStatus = 'Destination added.';
       await this.loadDestinations();

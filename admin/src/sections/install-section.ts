@@ -109,7 +109,7 @@ export class CbSectionInstall extends LightElement {
             ${['inline', 'popup', 'floating', 'native'].map((m) => html`<option value=${m} ?selected=${o.mode === m}>${m}</option>`)}
           </select>
           <label for="opt-event">Event</label>
-          <input id="opt-event" .value=${o.event} placeholder=${String(t.widget.defaultEvent ?? t.calLink?.split('/')[1] ?? 'intro-call')} @input=${(e: Event) => this.set('event', e)} autocomplete="off" />
+          <input id="opt-event" .value=${o.event} placeholder=${(typeof t.widget.defaultEvent === 'string' ? t.widget.defaultEvent : undefined) ?? t.calLink?.split('/')[1] ?? 'intro-call'} @input=${(e: Event) => this.set('event', e)} autocomplete="off" />
           <label for="opt-theme">Theme</label>
           <select id="opt-theme" @change=${(e: Event) => this.set('theme', e)}>
             ${['auto', 'light', 'dark'].map((m) => html`<option value=${m} ?selected=${o.theme === m}>${m}</option>`)}

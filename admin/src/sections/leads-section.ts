@@ -36,7 +36,7 @@ export class CbSectionLeads extends LiveList<Lead> {
 
   private async saveRules(e: SubmitEvent): Promise<void> {
     e.preventDefault();
-    const text = (this.querySelector('#lead-rules') as HTMLTextAreaElement).value;
+    const text = this.querySelector<HTMLTextAreaElement>('#lead-rules')!.value;
     try {
       const saved = await api<{ version: number }>('PUT', tenantPath(this.tenant.slug, '/lead-rules'), JSON.parse(text));
       this.rulesStatus = `Saved as version ${saved.version}; every lead is being rescored.`;

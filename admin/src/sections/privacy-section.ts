@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit';
 import { api, ApiError, currentSession, tenantPath } from '../shared/api.js';
-import { LightElement, fmtDate } from '../shared/base.js';
+import { LightElement, fmtDate, field } from '../shared/base.js';
 import type { Tenant } from '../pages/tenants-page.js';
 
 interface Consent {
@@ -69,7 +69,7 @@ export class CbSectionPrivacy extends LightElement {
   private async saveConsent(e: SubmitEvent): Promise<void> {
     e.preventDefault();
     const data = new FormData(e.target as HTMLFormElement);
-    const purposes = String(data.get('purposes') ?? '')
+    const purposes = field(data, 'purposes')
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean)
@@ -77,7 +77,7 @@ export class CbSectionPrivacy extends LightElement {
         const [id, label, req] = l.split('|').map((x) => x.trim());
         return { id: id ?? '', label: label ?? id ?? '', required: req === 'required' };
       });
-    const consent = { version: String(data.get('version')).trim(), text: String(data.get('text')).trim(), purposes };
+    const consent = { version: field(data, 'version').trim(), text: field(data, 'text').trim(), purposes };
     try {
       await api('PATCH', tenantPath(this.tenant.slug), { widget: { consent } });
       this.consentStatus = `Saved as version ${consent.version}.`;
@@ -111,7 +111,7 @@ export class CbSectionPrivacy extends LightElement {
 
   private async find(e: SubmitEvent): Promise<void> {
     e.preventDefault();
-    this.email = String(new FormData(e.target as HTMLFormElement).get('email') ?? '').trim();
+    this.email = field(new FormData(e.target as HTMLFormElement), 'email').trim();
     this.receipt = null;
     try {
       const consents = await api<{ data: unknown[] }>('GET', tenantPath(this.tenant.slug, `/consents?email=${encodeURIComponent(this.email)}`));
@@ -139,22 +139,22 @@ export class CbSectionPrivacy extends LightElement {
   }
 
   private openErase(): void {
-    (this.querySelector('#erase-dialog') as HTMLDialogElement).showModal();
+    this.querySelector<HTMLDialogElement>('#erase-dialog')!.showModal();
   }
 
   private closeErase(): void {
-    (this.querySelector('#erase-dialog') as HTMLDialogElement).close();
-    (this.querySelector('#erase-button') as HTMLElement | null)?.focus();
+    this.querySelector<HTMLDialogElement>('#erase-dialog')!.close();
+    this.querySelector<HTMLElement>('#erase-button')?.focus();
   }
 
   private async erase(): Promise<void> {
-    const cancel = (this.querySelector('#erase-cancel-future') as HTMLInputElement).checked;
+    const cancel = this.querySelector<HTMLInputElement>('#erase-cancel-future')!.checked;
     try {
       this.receipt = await api<Receipt>('DELETE', this.subjectPath(`?cancelFutureBookings=${cancel}`));
-      (this.querySelector('#erase-dialog') as HTMLDialogElement).close();
+      this.querySelector<HTMLDialogElement>('#erase-dialog')!.close();
       this.subjectStatus = 'Erased. The receipt is below.';
       await this.updateComplete;
-      (this.querySelector('#receipt-title') as HTMLElement | null)?.focus();
+      this.querySelector<HTMLElement>('#receipt-title')?.focus();
     } catch (err) {
       this.subjectStatus = `Not erased: ${(err as Error).message}`;
       this.closeErase();
@@ -215,7 +215,7 @@ export class CbSectionPrivacy extends LightElement {
               <button type="button" id="erase-button" class="danger" ?disabled=${!this.manager} @click=${() => this.openErase()}>Erase</button>
             </div>`
           : nothing}
-        <dialog id="erase-dialog" aria-labelledby="erase-title" aria-describedby="erase-what" @cancel=${() => requestAnimationFrame(() => (this.querySelector('#erase-button') as HTMLElement | null)?.focus())}>
+        <dialog id="erase-dialog" aria-labelledby="erase-title" aria-describedby="erase-what" @cancel=${() => requestAnimationFrame(() => this.querySelector<HTMLElement>('#erase-button')?.focus())}>
           <h3 id="erase-title">Erase ${this.email}?</h3>
           <div id="erase-what">
             <p>This erases, in tenant <strong>${this.tenant.name}</strong>, everything held about <strong>${this.email}</strong>:</p>

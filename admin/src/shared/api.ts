@@ -53,7 +53,10 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   if (res.status === 401) signIn();
   const text = await res.text();
   const data = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  if (!res.ok) throw new ApiError(res.status, String(data.code ?? 'error'), String(data.detail ?? data.title ?? `Request failed (${res.status})`), (data.errors as ApiError['errors']) ?? []);
+  if (!res.ok) {
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    throw new ApiError(res.status, str(data.code) ?? 'error', str(data.detail) ?? str(data.title) ?? `Request failed (${res.status})`, (data.errors as ApiError['errors']) ?? []);
+  }
   return data as T;
 }
 

@@ -15,5 +15,11 @@ export const fmtDate = (iso: string | null | undefined): string => (iso ? new Da
 
 /** Moves focus to an element after render (headings get tabindex=-1 so a page change is announced). */
 export function focusLater(root: HTMLElement, selector: string): void {
-  requestAnimationFrame(() => (root.querySelector(selector) as HTMLElement | null)?.focus());
+  requestAnimationFrame(() => root.querySelector<HTMLElement>(selector)?.focus());
+}
+
+/** A form field's text ('' when absent or a file). */
+export function field(form: FormData, name: string): string {
+  const v = form.get(name);
+  return typeof v === 'string' ? v : '';
 }

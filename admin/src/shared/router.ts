@@ -35,7 +35,7 @@ export function navigate(href: string): void {
 export function interceptLinks(root: HTMLElement): void {
   root.addEventListener('click', (e) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-    const a = (e.composedPath().find((n) => n instanceof HTMLAnchorElement) ?? null) as HTMLAnchorElement | null;
+    const a = (e.composedPath().find((n) => n instanceof HTMLAnchorElement) ?? null);
     if (!a || a.target || a.hasAttribute('download') || a.origin !== location.origin || !a.pathname.startsWith('/admin/') || a.pathname.startsWith('/admin/login')) return;
     e.preventDefault();
     navigate(a.pathname + a.search);

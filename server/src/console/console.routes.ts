@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 import { validate } from '../http/validate.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { CsrfRejected } from './console.errors.js';
-import { csrfTokenMatches, safeReturnTo, type ConsoleService } from './console.service.js';
+import { csrfTokenMatches, type ConsoleService } from './console.service.js';
 import { clearCookie, LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './cookies.js';
 import { CSRF_HEADER } from './console.auth.js';
 
@@ -17,7 +17,7 @@ import { CSRF_HEADER } from './console.auth.js';
  * (no 'unsafe-inline'), frames only from Cal.com (the widget preview on "Install"),
  * never framed itself.
  */
-export function consoleCsp(config: Config): string {
+function consoleCsp(config: Config): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -144,4 +144,3 @@ export function consoleStatic(config: Config): Router {
   return router;
 }
 
-export { safeReturnTo };

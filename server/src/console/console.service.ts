@@ -24,7 +24,7 @@ export interface ConsoleSession {
 }
 
 /** The CSRF token of a session: derived from the session's own secret, so only its holder (HttpOnly cookie) can know it. */
-export function csrfTokenOf(sessionSecret: string): string {
+function csrfTokenOf(sessionSecret: string): string {
   return sha256(`calbridge-console-csrf:${sessionSecret}`).toString('base64url');
 }
 
@@ -101,12 +101,12 @@ export function createConsoleService(ctx: Pick<AppContext, 'config' | 'db' | 'cl
     }
     const claims = tokens.claims();
     if (!claims) throw new SignInFailed();
-    let rolesValue = claimAt(claims as Record<string, unknown>, config.oidc.rolesClaim);
+    let rolesValue = claimAt(claims, config.oidc.rolesClaim);
     if (rolesValue === undefined && c.serverMetadata().userinfo_endpoint) {
       // Many providers (oidc-provider among them) put scope claims in userinfo, not in the ID token.
       try {
         const info = await client.fetchUserInfo(c, tokens.access_token, claims.sub);
-        rolesValue = claimAt(info as Record<string, unknown>, config.oidc.rolesClaim);
+        rolesValue = claimAt(info, config.oidc.rolesClaim);
       } catch (err) {
         throw new IdentityProviderUnavailable(err);
       }

@@ -7,7 +7,7 @@ import type { LeadsService } from '../leads/leads.service.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { WebhooksService } from '../webhooks/webhooks.service.js';
 
-export type LiveTopic = 'webhook-deliveries' | 'bookings' | 'leads' | 'crm';
+type LiveTopic = 'webhook-deliveries' | 'bookings' | 'leads' | 'crm';
 
 export interface LiveOptions {
   /** How often the tenant's logs are looked at while someone watches. */

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { ConsoleNotConfigured, IdentityProviderUnavailable } from './console.errors.js';
 
 /** Plain-HTTP issuers are allowed on loopback only: the development IdP `npm start` runs (dev-idp/). */
-export function isLoopbackHttp(issuer: string): boolean {
+function isLoopbackHttp(issuer: string): boolean {
   const u = new URL(issuer);
   return u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
 }
@@ -30,7 +30,7 @@ export function createOidcClient(config: Config, fetch: typeof globalThis.fetch)
         // DANGER (loopback only): the development IdP speaks plain HTTP on this machine.
         ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
         timeout: 10,
-        [client.customFetch]: (url: string, options: client.CustomFetchOptions) => fetch(url, options as RequestInit),
+        [client.customFetch]: (url: string, options: client.CustomFetchOptions) => fetch(url, options),
       });
       return c;
     } catch (err) {

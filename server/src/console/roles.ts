@@ -7,7 +7,7 @@
  */
 
 const TENANT_ROLE = /^calbridge:tenant:([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?):(manager|viewer)$/;
-export const ADMIN_ROLE = 'calbridge:admin';
+const ADMIN_ROLE = 'calbridge:admin';
 
 export interface ConsoleAccess {
   admin: boolean;
