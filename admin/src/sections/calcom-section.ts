@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit';
 import { api, tenantPath } from '../shared/api.js';
-import { LightElement, fmtDate } from '../shared/base.js';
+import { LightElement, field, fmtDate } from '../shared/base.js';
 import type { Tenant } from '../pages/tenants-page.js';
 
 /** "Cal.com connection": status, connect (OAuth) or a managed user, the webhook, reconcile now. */
@@ -32,6 +32,13 @@ export class CbSectionCalcom extends LightElement {
     }
   }
 
+  private async saveBookingPage(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    const data = new FormData(e.target as HTMLFormElement);
+    const calLink = field(data, 'calLink').trim().replace(/^\/+|\/+$/g, '');
+    await this.act('Save booking page', 'PATCH', '', { calLink: calLink || null, timeZone: field(data, 'timeZone').trim() || 'UTC' });
+  }
+
   override render() {
     const c = this.tenant.calcom;
     const connected = c.status === 'connected';
@@ -50,6 +57,15 @@ export class CbSectionCalcom extends LightElement {
         <button type="button" ?disabled=${this.busy} @click=${() => void this.act('Reconcile now', 'POST', '/reconcile')}>Reconcile now</button>
       </div>
       <p role="status" class="status">${this.status}</p>
+      <form class="card" aria-labelledby="booking-page-title" @submit=${(e: SubmitEvent) => void this.saveBookingPage(e)}>
+        <h3 id="booking-page-title">Booking page</h3>
+        <label for="cal-link">Cal link</label>
+        <p class="hint" id="cal-link-hint">The Cal.com user (or team) and event, as in cal.com/<em>user/event</em>, e.g. demo/intro-call.</p>
+        <input id="cal-link" name="calLink" .value=${this.tenant.calLink ?? ''} aria-describedby="cal-link-hint" autocomplete="off" />
+        <label for="time-zone">Time zone</label>
+        <input id="time-zone" name="timeZone" .value=${this.tenant.timeZone} autocomplete="off" />
+        <button type="submit" ?disabled=${this.busy}>Save booking page</button>
+      </form>
     `;
   }
 }
