@@ -215,6 +215,26 @@ describe('admin console in Chromium, on npm start', () => {
     await context.close();
   });
 
+  it('when the admin makes an admin token from "Admin tokens", then it is shown once, works as a bearer token, and "Revoke" ends it', async () => {
+    const context = await newContext({ viewport: { width: 320, height: 640 } });
+    const page = await signIn(context, 'admin@demo.test');
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Admin tokens' }).click();
+    await page.getByRole('heading', { name: 'Admin tokens', level: 1 }).waitFor();
+    const form = page.getByRole('form', { name: 'New admin token' });
+    await form.getByLabel('Label').fill('deploy script');
+    await form.getByLabel('Tenant (slug; empty: every tenant)').fill('demo');
+    await form.getByRole('button', { name: 'Make token' }).click();
+    const token = (await page.locator('code.secret').textContent())!;
+    expect(token).toMatch(/^cbt_/);
+    expect(await axeViolations(page)).toEqual([]);
+    expect(await smallTargets(page)).toEqual([]);
+    expect((await fetch(`${product.url}/v1/admin/tenants/demo`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    await page.getByRole('button', { name: 'Revoke deploy script' }).click();
+    await page.getByText(/revoked/).waitFor();
+    expect((await fetch(`${product.url}/v1/admin/tenants/demo`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    await context.close();
+  });
+
   it('when a manager of demo signs in, then "Tenants" lists demo only, and another tenant by URL shows "Not allowed"', async () => {
     const context = await newContext();
     const page = await signIn(context, 'manager@demo.test');
@@ -222,6 +242,7 @@ describe('admin console in Chromium, on npm start', () => {
     await table.getByRole('link', { name: 'Demo client', exact: true }).waitFor();
     expect(await table.getByRole('row').count()).toBe(2);
     expect(await page.getByRole('form', { name: 'New tenant' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Admin tokens' }).count()).toBe(0);
     await page.goto(`${consoleUrl}/admin/tenants/demo-native/bookings`);
     await page.getByRole('heading', { name: 'Not allowed', level: 1 }).waitFor();
     expect(await page.getByText('Demo client (native booking)').count()).toBe(0);

@@ -7,6 +7,7 @@ import { interceptLinks, parseRoute, type Route } from '../shared/router.js';
 const pages: Record<string, () => Promise<unknown>> = {
   tenants: () => import('../pages/tenants-page.js'),
   tenant: () => import('../pages/tenant-page.js'),
+  tokens: () => import('../pages/tokens-page.js'),
 };
 
 /**
@@ -62,6 +63,7 @@ export class CbAdminApp extends LightElement {
   private page(): TemplateResult {
     const r = this.route;
     if (r.page === 'tenants') return html`<cb-tenants-page></cb-tenants-page>`;
+    if (r.page === 'tokens') return html`<cb-tokens-page></cb-tokens-page>`;
     if (r.page === 'tenant') return html`<cb-tenant-page .slug=${r.slug} .section=${r.section}></cb-tenant-page>`;
     return html`<h1 tabindex="-1">Page not found</h1><p><a href="/admin/tenants">Go to Tenants</a></p>`;
   }
@@ -71,6 +73,7 @@ export class CbAdminApp extends LightElement {
     return html`
       <header class="bar">
         <a class="brand" href="/admin/tenants">Calbridge console</a>
+        ${s?.access.admin ? html`<nav aria-label="Console"><a class="navlink" href="/admin/tokens">Admin tokens</a></nav>` : nothing}
         ${s
           ? html`<span class="who">Signed in as <span class="mono">${s.subject}</span>${s.access.admin ? ' (administrator)' : nothing}</span>
               <button type="button" class="secondary" @click=${() => void signOut()}>Sign out</button>`

@@ -53,6 +53,7 @@ export class CbSectionCalcom extends LightElement {
       <div class="actions">
         <a class="button" href="/v1/oauth/calcom/${this.tenant.slug}/start">${connected || c.status === 'needs_reauth' ? 'Reconnect with Cal.com' : 'Connect with Cal.com'}</a>
         <button type="button" ?disabled=${this.busy} @click=${() => void this.act('Provision managed user', 'POST', '/calcom/managed-user', {})}>Provision managed user</button>
+        ${c.kind === 'managed_user' ? html`<button type="button" class="secondary" ?disabled=${this.busy} @click=${() => void this.act('Remove managed user', 'DELETE', '/calcom/managed-user')}>Remove managed user</button>` : nothing}
         <button type="button" ?disabled=${this.busy} @click=${() => void this.act('Register webhook', 'POST', '/calcom/webhook')}>Register webhook</button>
         <button type="button" ?disabled=${this.busy} @click=${() => void this.act('Reconcile now', 'POST', '/reconcile')}>Reconcile now</button>
       </div>

@@ -60,6 +60,17 @@ export class CbSectionCrm extends LiveList<CrmDelivery> {
     }
   }
 
+  private async setDestination(d: Destination, status: 'active' | 'disabled' | 'delete'): Promise<void> {
+    try {
+      if (status === 'delete') await api('DELETE', tenantPath(this.tenant.slug, `/destinations/${encodeURIComponent(d.id)}`));
+      else await api('PATCH', tenantPath(this.tenant.slug, `/destinations/${encodeURIComponent(d.id)}`), { status });
+      this.actionStatus = status === 'delete' ? `Destination ${d.url} removed.` : `Destination ${d.url} is ${status}.`;
+      await this.loadDestinations();
+    } catch (err) {
+      this.actionStatus = `Not changed: ${(err as Error).message}`;
+    }
+  }
+
   private async addDestination(e: SubmitEvent): Promise<void> {
     e.preventDefault();
     const data = new FormData(e.target as HTMLFormElement);
@@ -85,7 +96,9 @@ export class CbSectionCrm extends LiveList<CrmDelivery> {
             ${this.destinations.length === 0 ? html`<li>No destinations.</li>` : nothing}
             ${this.destinations.map(
               (d) => html`<li><span class="badge">${d.kind}</span> <span class="mono">${d.url}</span> — ${d.status}${d.disabledReason ? ` (${d.disabledReason})` : ''}
-                ${d.kind === 'webhook' ? html`<button type="button" class="secondary" aria-label="Rotate secret of ${d.url}" @click=${() => void this.rotate(d.id)}>Rotate secret</button>` : nothing}</li>`,
+                ${d.kind === 'webhook' ? html`<button type="button" class="secondary" aria-label="Rotate secret of ${d.url}" @click=${() => void this.rotate(d.id)}>Rotate secret</button>` : nothing}
+                <button type="button" class="secondary" aria-label="${d.status === 'active' ? 'Disable' : 'Enable'} ${d.url}" @click=${() => void this.setDestination(d, d.status === 'active' ? 'disabled' : 'active')}>${d.status === 'active' ? 'Disable' : 'Enable'}</button>
+                <button type="button" class="secondary" aria-label="Remove ${d.url}" @click=${() => void this.setDestination(d, 'delete')}>Remove</button></li>`,
             )}
           </ul>`}
       <form class="inline-form" aria-label="Add a webhook destination" @submit=${(e: SubmitEvent) => void this.addDestination(e)}>

@@ -1,6 +1,6 @@
 import { html, nothing } from 'lit';
 import { api, currentSession, tenantPath } from '../shared/api.js';
-import { LightElement } from '../shared/base.js';
+import { LightElement, field } from '../shared/base.js';
 import type { Tenant } from '../pages/tenants-page.js';
 
 interface Options {
@@ -39,7 +39,7 @@ let widgetLoaded: Promise<unknown> | null = null;
 
 /** "Install": the snippet builder, its live preview, and how to paste it on each platform. */
 export class CbSectionInstall extends LightElement {
-  static override properties = { tenant: { attribute: false }, page: { attribute: false }, options: { state: true }, siteUrl: { state: true }, copied: { state: true }, fixing: { state: true }, fixError: { state: true } };
+  static override properties = { settingsStatus: { state: true }, tenant: { attribute: false }, page: { attribute: false }, options: { state: true }, siteUrl: { state: true }, copied: { state: true }, fixing: { state: true }, fixError: { state: true } };
   declare tenant: Tenant;
   declare page: { refresh(): Promise<void> };
   declare options: Options;
@@ -47,6 +47,7 @@ export class CbSectionInstall extends LightElement {
   declare copied: string;
   declare fixing: boolean;
   declare fixError: string | null;
+  declare settingsStatus: string;
 
   constructor() {
     super();
@@ -55,6 +56,7 @@ export class CbSectionInstall extends LightElement {
     this.copied = '';
     this.fixing = false;
     this.fixError = null;
+    this.settingsStatus = '';
   }
 
   override connectedCallback(): void {
@@ -92,9 +94,28 @@ export class CbSectionInstall extends LightElement {
     }
   }
 
+  private async saveSettings(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    const data = new FormData(e.target as HTMLFormElement);
+    const modes = ['inline', 'popup', 'floating', 'native'].filter((m) => data.get(`mode-${m}`) === 'on');
+    const theme = field(data, 'theme');
+    const defaultEvent = field(data, 'defaultEvent').trim();
+    const privacyPolicyUrl = field(data, 'privacyPolicyUrl').trim();
+    try {
+      await api('PATCH', tenantPath(this.tenant.slug), {
+        widget: { theme: theme === 'auto' ? null : theme, modes: modes.length === 4 || modes.length === 0 ? null : modes, defaultEvent: defaultEvent || null, privacyPolicyUrl: privacyPolicyUrl || null },
+      });
+      this.settingsStatus = 'Widget settings saved.';
+      await this.page.refresh();
+    } catch (err) {
+      this.settingsStatus = `Not saved: ${(err as Error).message}`;
+    }
+  }
+
   override render() {
     const t = this.tenant;
     const o = this.options;
+    const w = t.widget as { theme?: string; modes?: string[]; defaultEvent?: string; privacyPolicyUrl?: string };
     const server = location.origin;
     const snippet = snippetFor(server, t.slug, o);
     const site = originOf(this.siteUrl);
@@ -147,6 +168,23 @@ export class CbSectionInstall extends LightElement {
           </div>
         </div>
       </div>
+      <form class="card" aria-labelledby="settings-title" @submit=${(e: SubmitEvent) => void this.saveSettings(e)}>
+        <h3 id="settings-title">Widget settings</h3>
+        <fieldset>
+          <legend>Modes allowed on this tenant's pages</legend>
+          ${['inline', 'popup', 'floating', 'native'].map(
+            (m) => html`<div class="check"><input type="checkbox" id="allow-${m}" name="mode-${m}" ?checked=${!w.modes || w.modes.includes(m)} /><label for="allow-${m}">${m}</label></div>`,
+          )}
+        </fieldset>
+        <label for="set-theme">Default theme</label>
+        <select id="set-theme" name="theme">${['auto', 'light', 'dark'].map((m) => html`<option value=${m} ?selected=${(w.theme ?? 'auto') === m}>${m}</option>`)}</select>
+        <label for="set-event">Default event</label>
+        <input id="set-event" name="defaultEvent" .value=${w.defaultEvent ?? ''} autocomplete="off" />
+        <label for="set-privacy">Privacy policy URL</label>
+        <input id="set-privacy" name="privacyPolicyUrl" type="url" .value=${w.privacyPolicyUrl ?? ''} autocomplete="url" />
+        <button type="submit">Save widget settings</button>
+        <p role="status" class="status">${this.settingsStatus}</p>
+      </form>
       <h3>Paste it into your site</h3>
       <div class="howto">
         <details><summary>WordPress</summary><p>Edit the page, add a <strong>Custom HTML</strong> block where the booking should appear, and paste the snippet. On WordPress.com this needs a plan that allows custom code.</p></details>

@@ -1,6 +1,7 @@
 /** Client-side routes under /admin, in the History API; links are real links (middle-click, keyboard). */
 export type Route =
   | { page: 'tenants' }
+  | { page: 'tokens' }
   | { page: 'tenant'; slug: string; section: string }
   | { page: 'not-found' };
 
@@ -18,6 +19,7 @@ export const SECTIONS = [
 export function parseRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, '');
   if (path === '/admin' || path === '/admin/tenants') return { page: 'tenants' };
+  if (path === '/admin/tokens') return { page: 'tokens' };
   const m = /^\/admin\/tenants\/([a-z0-9-]{1,63})(?:\/([a-z-]+))?$/.exec(path);
   if (m) {
     const section = m[2] ?? 'install';
