@@ -208,6 +208,11 @@ describe('admin console in Chromium, on npm start', () => {
     await page.getByRole('link', { name: 'Leads' }).click();
     await page.getByRole('table', { name: 'Leads, highest score first' }).getByText('grace@example.com').waitFor({ timeout: 30_000 });
     expect(await axeViolations(page)).toEqual([]);
+    // The rules' preview shows how current leads would rescore, before anything is saved.
+    await page.getByLabel('Rules (JSON)').fill(JSON.stringify({ rules: [{ id: 'everyone', points: 7, when: { kind: 'email_domain', is: 'company' } }, { id: 'any', points: 5, when: { kind: 'email_domain', is: 'free' } }], bands: [{ grade: 'A', min: 1 }] }));
+    await page.getByRole('button', { name: 'Preview rescoring' }).click();
+    await page.getByRole('table', { name: 'How current leads would rescore' }).getByText('grace@example.com').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('link', { name: 'Webhook deliveries' }).click();
     await page.getByRole('table', { name: 'Webhook deliveries, newest first (updates live)' }).getByText('BOOKING_CREATED').waitFor();
     expect(await page.getByRole('button', { name: /^Reprocess delivery/ }).count()).toBeGreaterThan(0);

@@ -17,9 +17,10 @@ interface Lead {
 /** "Leads": ranked by score, each score explained; the lead rules, editable (a new version rescores every lead). */
 export class CbSectionLeads extends LiveList<Lead> {
   protected readonly topics = ['leads', 'bookings'];
-  static override properties = { ...LiveList.properties, rules: { state: true }, rulesStatus: { state: true } };
+  static override properties = { ...LiveList.properties, rules: { state: true }, rulesStatus: { state: true }, preview: { state: true } };
   declare rules: string | null;
   declare rulesStatus: string;
+  declare preview: { id: string; email: string; before: { score: number; grade: string | null }; after: { score: number; grade: string | null } }[] | null;
 
   protected async fetchItems(): Promise<Lead[]> {
     if (this.rules === undefined || this.rules === null) void this.loadRules();
@@ -32,6 +33,17 @@ export class CbSectionLeads extends LiveList<Lead> {
     void version; void isDefault; void createdAt;
     this.rules = JSON.stringify(rules, null, 2);
     this.rulesStatus = `Version ${String(r.version)}${r.isDefault ? ' (the default set)' : ''}`;
+  }
+
+  private async previewRules(): Promise<void> {
+    const text = this.querySelector<HTMLTextAreaElement>('#lead-rules')!.value;
+    try {
+      this.preview = (await api<{ data: NonNullable<CbSectionLeads['preview']> }>('POST', tenantPath(this.tenant.slug, '/lead-rules/preview'), JSON.parse(text))).data;
+      this.rulesStatus = `Preview: ${this.preview.filter((p) => p.before.score !== p.after.score).length} of ${this.preview.length} leads would change.`;
+    } catch (err) {
+      this.preview = null;
+      this.rulesStatus = `No preview: ${(err as Error).message}`;
+    }
   }
 
   private async saveRules(e: SubmitEvent): Promise<void> {
@@ -69,7 +81,18 @@ export class CbSectionLeads extends LiveList<Lead> {
         <p role="status" class="status">${this.rulesStatus ?? ''}</p>
         <label for="lead-rules">Rules (JSON)</label>
         <textarea id="lead-rules" rows="12" class="mono" .value=${this.rules ?? ''} spellcheck="false"></textarea>
-        <button type="submit">Save rules</button>
+        <div class="actions">
+          <button type="button" class="secondary" @click=${() => void this.previewRules()}>Preview rescoring</button>
+          <button type="submit">Save rules</button>
+        </div>
+        ${this.preview
+          ? html`<div class="scroll" tabindex="0" role="region" aria-label="Rescoring preview table"><table>
+              <caption>How current leads would rescore</caption>
+              <thead><tr><th scope="col">Person</th><th scope="col">Now</th><th scope="col">With these rules</th></tr></thead>
+              <tbody>${this.preview.map(
+                (p) => html`<tr><td class="mono">${p.email}</td><td>${p.before.score} ${p.before.grade ?? ''}</td><td>${p.after.score} ${p.after.grade ?? ''}${p.after.score !== p.before.score ? html` <span class="badge">${p.after.score > p.before.score ? '▲' : '▼'} ${p.after.score - p.before.score}</span>` : nothing}</td></tr>`,
+              )}</tbody></table></div>`
+          : nothing}
       </form>
     `;
   }
