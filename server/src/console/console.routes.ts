@@ -136,7 +136,7 @@ export function consoleStatic(config: Config): Router {
       },
     }),
   );
-  router.get(/^\/admin(?:\/.*)?$/, (req, res, next) => {
+  router.get('/admin{/*rest}', (req, res, next) => {
     const index = join(dir, 'index.html');
     if (req.path.startsWith('/admin/assets/') || !existsSync(index)) return next();
     res.set({ 'Content-Security-Policy': csp, 'Cache-Control': 'no-cache', 'X-Frame-Options': 'DENY' }).sendFile(index);
