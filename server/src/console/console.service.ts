@@ -127,7 +127,8 @@ export function createConsoleService(ctx: Pick<AppContext, 'config' | 'db' | 'cl
         expiresAt,
       }),
     );
-    ctx.logger.info({ subject: claims.sub, roles: roles.length }, 'console sign-in');
+    // No subject in the log: some providers use the email as `sub`. The audit log keeps who acted.
+    ctx.logger.info({ roles: roles.length, admin: accessOf(roles).admin }, 'console sign-in');
     return { sessionSecret, returnTo: t.returnTo };
   }
 

@@ -209,3 +209,15 @@ describe('the console page', () => {
     expect(safeReturnTo('/admin/tenants/demo/privacy')).toBe('/admin/tenants/demo/privacy');
   });
 });
+
+describe('what the console leaves in logs', () => {
+  it('when people sign in and act, then no log line holds their email, their session cookie or their CSRF token', async () => {
+    const s = await signIn(t.app, 'manager@demo.test', password);
+    await request(t.app).patch('/v1/admin/tenants/demo').set({ Cookie: s.cookie, Origin: ORIGIN, 'X-CSRF-Token': s.csrfToken }).send({ name: 'Demo, again' });
+    const all = t.logLines.join('\n');
+    expect(all).toContain('console sign-in');
+    expect(all).not.toContain('@demo.test');
+    expect(all).not.toContain(s.cookie.split('=')[1]!);
+    expect(all).not.toContain(s.csrfToken);
+  });
+});
