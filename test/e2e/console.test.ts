@@ -205,6 +205,23 @@ describe('admin console in Chromium, on npm start', () => {
 
     // No reload: the Server-Sent Events stream tells the page, which fetches the list again.
     await page.getByRole('table', { name: 'Bookings' }).getByText('grace@example.com').waitFor({ timeout: 30_000 });
+    // Filters by email, and a booking opens with its history and consent receipt.
+    const filters = page.getByRole('form', { name: 'Filter bookings' });
+    await filters.getByLabel('Email').fill('nobody@example.com');
+    await filters.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('table', { name: 'Bookings' }).getByText('No bookings.').waitFor();
+    await filters.getByLabel('Email').fill('grace@example.com');
+    await filters.getByRole('button', { name: 'Filter' }).click();
+    const detail = page.getByRole('region', { name: /^Booking / });
+    // The widget reports the booking with its session a moment after the webhook: open it until the receipt is linked.
+    await expect
+      .poll(async () => {
+        await page.getByRole('button', { name: /^Open booking / }).first().click();
+        await detail.getByText('BOOKING_CREATED').waitFor();
+        return (await detail.getByLabel('Consent receipt').textContent()) ?? '';
+      })
+      .toContain('widget_session');
+    expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('link', { name: 'Leads' }).click();
     await page.getByRole('table', { name: 'Leads, highest score first' }).getByText('grace@example.com').waitFor({ timeout: 30_000 });
     expect(await axeViolations(page)).toEqual([]);
