@@ -9,6 +9,9 @@ interface Delivery {
   trigger: string | null;
   outcome: string;
   code: string | null;
+  /** What became of the stored delivery (processed, or unprocessed with a reason); null when nothing was stored. */
+  status: string | null;
+  reason: string | null;
 }
 
 /**
@@ -30,8 +33,8 @@ export class CbSectionWebhookDeliveries extends LiveList<Delivery> {
   private async reprocess(id: string): Promise<void> {
     this.actionStatus = `Reprocessing delivery ${id}…`;
     try {
-      await api('POST', tenantPath(this.tenant.slug, `/webhook-deliveries/${encodeURIComponent(id)}/reprocess`));
-      this.actionStatus = `Delivery ${id} reprocessed.`;
+      const r = await api<{ status: string; reason: string | null; changed: boolean }>('POST', tenantPath(this.tenant.slug, `/webhook-deliveries/${encodeURIComponent(id)}/reprocess`));
+      this.actionStatus = `Delivery ${id} reprocessed: ${r.status}${r.reason ? ` (${r.reason})` : ''}, ${r.changed ? 'the booking changed' : 'nothing changed'}.`;
       await this.reload();
     } catch (err) {
       this.actionStatus = `Delivery ${id} was not reprocessed: ${(err as Error).message}`;
@@ -57,13 +60,14 @@ export class CbSectionWebhookDeliveries extends LiveList<Delivery> {
         ? html`<p role="status">Loading deliveries…</p>`
         : html`<div class="scroll" tabindex="0" role="region" aria-label="Webhook deliveries table"><table>
             <caption>Webhook deliveries, newest first (updates live)</caption>
-            <thead><tr><th scope="col">Received</th><th scope="col">Trigger</th><th scope="col">Outcome</th><th scope="col">Code</th><th scope="col">Action</th></tr></thead>
+            <thead><tr><th scope="col">Received</th><th scope="col">Trigger</th><th scope="col">Outcome</th><th scope="col">Code</th><th scope="col">Stored</th><th scope="col">Action</th></tr></thead>
             <tbody>
-              ${this.items.length === 0 ? html`<tr><td colspan="5">No deliveries yet.</td></tr>` : nothing}
+              ${this.items.length === 0 ? html`<tr><td colspan="6">No deliveries yet.</td></tr>` : nothing}
               ${this.items.map(
                 (d) => html`<tr>
                   <td>${fmtDate(d.receivedAt)}</td><td class="mono">${d.trigger ?? '—'}</td><td><span class="badge">${d.outcome}</span></td><td class="mono">${d.code ?? ''}</td>
-                  <td><button type="button" class="secondary" aria-label="Reprocess delivery ${d.id}" @click=${() => void this.reprocess(d.id)}>Reprocess</button></td>
+                  <td>${d.status ?? '—'}${d.reason ? html` <span class="mono">${d.reason}</span>` : nothing}</td>
+                  <td>${d.status ? html`<button type="button" class="secondary" aria-label="Reprocess delivery ${d.id}" @click=${() => void this.reprocess(d.id)}>Reprocess</button>` : nothing}</td>
                 </tr>`,
               )}
             </tbody></table></div>`}
