@@ -2,7 +2,8 @@
 // (when no Cal.com credentials are configured), the server, and the demo tenant.
 // The end-to-end tests start the product through this same file.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -105,7 +106,20 @@ if (!hasCalcom) {
   }
 }
 
+// The admin console signs people in through OpenID Connect. With no issuer configured, a
+// development identity provider (dev-idp/, never in the server bundle) runs beside the server.
+let devIdp = null;
+if (!env.CALBRIDGE_OIDC_ISSUER) devIdp = await startDevIdp();
+
 await started(startProcess('server', join(root, 'server', 'dist', 'main.js'), { ...env, PORT: String(port) }, (line) => line.includes('Calbridge is running') || null));
+if (devIdp?.printPassword) {
+  process.stdout.write(
+    `Admin console: ${publicUrl}/admin — sign in as admin@demo.test or manager@demo.test with the password ${devIdp.password} ` +
+      `(shown once; kept in ${join(dataDir, 'dev-idp.json')})\n`,
+  );
+} else if (devIdp) {
+  process.stdout.write(`Admin console: ${publicUrl}/admin — admin@demo.test or manager@demo.test (password in ${join(dataDir, 'dev-idp.json')})\n`);
+}
 
 // Wire the demo tenant to the sandbox: a tenant `demo` whose Cal link is the
 // sandbox's seeded demo/intro-call, with Cal.com webhooks pointing at our intake.
@@ -117,7 +131,55 @@ if (sandbox) {
   }
 }
 // One machine-readable line for scripts and the end-to-end tests.
-process.stdout.write(`${JSON.stringify({ calbridge: 'ready', url: `http://localhost:${port}`, sandbox: sandbox?.url ?? null })}\n`);
+process.stdout.write(`${JSON.stringify({ calbridge: 'ready', url: `http://localhost:${port}`, sandbox: sandbox?.url ?? null, devIdp: devIdp?.issuer ?? null })}\n`);
+
+/**
+ * Starts the development IdP with the console's client registered, and points the server at it.
+ * Its password and client secret are generated once (unless CALBRIDGE_DEV_IDP_PASSWORD is set)
+ * and kept, owner-only, beside the other generated secrets in the data directory.
+ */
+async function startDevIdp() {
+  const cli = join(root, 'dev-idp', 'dist', 'cli.js');
+  if (!existsSync(cli)) {
+    log('the development identity provider is not built; the admin console has no sign-in');
+    return null;
+  }
+  const idpPort = Number(env.CALBRIDGE_DEV_IDP_PORT || 8789);
+  const file = join(dataDir, 'dev-idp.json');
+  let kept = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+  let printPassword = false;
+  if (!kept) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    kept = { CALBRIDGE_DEV_IDP_PASSWORD: randomBytes(15).toString('base64url'), CALBRIDGE_OIDC_CLIENT_SECRET: randomBytes(32).toString('base64url') };
+    writeFileSync(file, JSON.stringify(kept, null, 2) + '\n', { mode: 0o600 });
+    chmodSync(file, 0o600);
+    printPassword = !env.CALBRIDGE_DEV_IDP_PASSWORD;
+  }
+  const password = env.CALBRIDGE_DEV_IDP_PASSWORD || kept.CALBRIDGE_DEV_IDP_PASSWORD;
+  const clientId = env.CALBRIDGE_OIDC_CLIENT_ID || 'calbridge-console';
+  const clientSecret = env.CALBRIDGE_OIDC_CLIENT_SECRET || kept.CALBRIDGE_OIDC_CLIENT_SECRET;
+  const ready = await started(startProcess('development IdP', cli, {
+    ...env,
+    CALBRIDGE_DEV_IDP_PORT: String(idpPort),
+    CALBRIDGE_DEV_IDP_PASSWORD: password,
+    CALBRIDGE_OIDC_CLIENT_ID: clientId,
+    CALBRIDGE_OIDC_CLIENT_SECRET: clientSecret,
+    CALBRIDGE_DEV_IDP_REDIRECT_URIS: `${publicUrl}/admin/callback`,
+    CALBRIDGE_DEV_IDP_POST_LOGOUT_URIS: `${publicUrl}/admin/signed-out`,
+  }, (line) => {
+    try {
+      const msg = JSON.parse(line);
+      return msg.devIdp === 'ready' ? msg : null;
+    } catch {
+      return null;
+    }
+  }));
+  env.CALBRIDGE_OIDC_ISSUER = ready.issuer;
+  env.CALBRIDGE_OIDC_CLIENT_ID = clientId;
+  env.CALBRIDGE_OIDC_CLIENT_SECRET = clientSecret;
+  log(`development identity provider on ${ready.issuer} (no CALBRIDGE_OIDC_ISSUER configured)`);
+  return { issuer: ready.issuer, password, printPassword };
+}
 
 async function seedDemo() {
   // An operator's token (required with DATABASE_URL) wins; secrets.json exists only in embedded mode.

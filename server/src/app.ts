@@ -38,6 +38,7 @@ import { createCrmService } from './crm/crm.service.js';
 import { leadsRoutes } from './leads/leads.routes.js';
 import { createLeadsService } from './leads/leads.service.js';
 import { widgetSessionCheck } from './sessions/session-check.js';
+import { createAdminConsole } from './console/console.js';
 
 export interface AppDependencies {
   config: Config;
@@ -92,10 +93,13 @@ export function createApp(deps: AppDependencies | AppContext): Express {
 
   app.use(express.json({ limit: JSON_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
 
-  // Everything under /v1/admin needs an admin bearer token; routers keep full paths.
-  app.use('/v1/admin', adminAuth(ctx));
+  // Everything under /v1/admin needs an admin bearer token or a console session; routers keep full paths.
+  const adminConsole = createAdminConsole(ctx, tenants, webhooks);
+  app.use('/v1/admin', adminConsole.sessionAuth, adminAuth(ctx));
   // The one tenant gate: every /v1/admin/tenants/:slug/… route is authorised and resolved here, once.
   app.use('/v1/admin/tenants/:slug', tenantGate(tenants));
+  app.use(adminConsole.routes);
+  app.use('/v1/oauth/calcom/:tenant/start', adminConsole.sessionAuth);
   app.use(tenantsRoutes(tenants));
   app.use(tokensRoutes(ctx, tenants));
   // Public widget API: CORS for the tenant's registered origins on every /v1/widget/:tenant route, and the config.

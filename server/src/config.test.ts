@@ -51,6 +51,18 @@ describe('configuration', () => {
     expect(errorFor({ ...valid, CALCOM_OAUTH_CLIENT_ID: 'abc' })).toMatch(/CALCOM_OAUTH_CLIENT_SECRET/);
   });
 
+  it('when the console issuer is set without a client id, then start-up stops naming CALBRIDGE_OIDC_CLIENT_ID', () => {
+    expect(errorFor({ ...valid, CALBRIDGE_OIDC_ISSUER: 'https://id.example.com' })).toMatch(/CALBRIDGE_OIDC_CLIENT_ID/);
+  });
+
+  it('when the console idle expiry is longer than the absolute one, then start-up stops', () => {
+    expect(errorFor({ ...valid, CALBRIDGE_CONSOLE_IDLE_SECONDS: '7200', CALBRIDGE_CONSOLE_MAX_SECONDS: '3600' })).toMatch(/CALBRIDGE_CONSOLE_IDLE_SECONDS/);
+  });
+
+  it('when no console variable is set, then the roles claim is groups and sessions last 30 minutes idle, 12 hours at most', () => {
+    expect(parseConfig(valid).oidc).toEqual({ issuer: undefined, clientId: undefined, clientSecret: undefined, rolesClaim: 'groups', idleSeconds: 1800, maxSeconds: 43200 });
+  });
+
   it('when a configuration error is reported, then the secret values are not in it', () => {
     const message = errorFor({ ...valid, CALBRIDGE_ADMIN_TOKEN: 'short-secret-value' });
     expect(message).not.toContain('short-secret-value');

@@ -10,6 +10,7 @@ import { z } from 'zod';
  */
 
 const defaultWidgetDir = fileURLToPath(new URL('../../widget/dist', import.meta.url));
+const defaultAdminDir = fileURLToPath(new URL('../../admin/dist', import.meta.url));
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -89,6 +90,14 @@ const EnvSchema = z.object({
   CALBRIDGE_CRM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   CALBRIDGE_CRM_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
   CALBRIDGE_HUBSPOT_API_URL: url.default('https://api.hubapi.com'),
+  // The admin console (server/src/console): OpenID Connect sign-in and server-side sessions.
+  CALBRIDGE_OIDC_ISSUER: url.optional(),
+  CALBRIDGE_OIDC_CLIENT_ID: z.string().min(1).max(255).optional(),
+  CALBRIDGE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  CALBRIDGE_OIDC_ROLES_CLAIM: z.string().min(1).max(200).default('groups'),
+  CALBRIDGE_CONSOLE_IDLE_SECONDS: z.coerce.number().int().min(60).max(86400).default(1800),
+  CALBRIDGE_CONSOLE_MAX_SECONDS: z.coerce.number().int().min(300).max(7 * 86400).default(12 * 3600),
+  CALBRIDGE_ADMIN_DIR: z.string().min(1).default(defaultAdminDir),
 });
 
 /** The variables whose values are secrets; they never appear in logs or errors. */
@@ -99,6 +108,7 @@ export const SECRET_VARIABLES = [
   'CALBRIDGE_ADMIN_TOKEN',
   'CALCOM_OAUTH_CLIENT_SECRET',
   'CALCOM_PLATFORM_CLIENT_SECRET',
+  'CALBRIDGE_OIDC_CLIENT_SECRET',
 ] as const;
 
 export interface Config {
@@ -152,6 +162,18 @@ export interface Config {
     /** HubSpot API base for destinations that name none. */
     hubspotApiUrl: string;
   };
+  /** The admin console's sign-in; `issuer` undefined: no console sign-in (bearer tokens only). */
+  oidc: {
+    issuer: string | undefined;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    /** The ID token / userinfo claim holding role names (a dotted path reaches nested claims). */
+    rolesClaim: string;
+    idleSeconds: number;
+    maxSeconds: number;
+  };
+  /** Where the built console (`admin/dist`) is served from at /admin. */
+  adminDir: string;
 }
 
 export class ConfigError extends Error {
@@ -183,6 +205,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   if (Boolean(e.CALCOM_PLATFORM_CLIENT_ID) !== Boolean(e.CALCOM_PLATFORM_CLIENT_SECRET)) {
     throw new ConfigError('CALCOM_PLATFORM_CLIENT_ID and CALCOM_PLATFORM_CLIENT_SECRET go together');
+  }
+  if (e.CALBRIDGE_OIDC_ISSUER && !e.CALBRIDGE_OIDC_CLIENT_ID) {
+    throw new ConfigError('CALBRIDGE_OIDC_CLIENT_ID is required when CALBRIDGE_OIDC_ISSUER is set');
+  }
+  if (e.CALBRIDGE_CONSOLE_IDLE_SECONDS > e.CALBRIDGE_CONSOLE_MAX_SECONDS) {
+    throw new ConfigError('CALBRIDGE_CONSOLE_IDLE_SECONDS must not exceed CALBRIDGE_CONSOLE_MAX_SECONDS');
   }
   return {
     port: e.PORT,
@@ -226,5 +254,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       secretOverlapSeconds: e.CALBRIDGE_CRM_SECRET_OVERLAP_SECONDS,
       hubspotApiUrl: e.CALBRIDGE_HUBSPOT_API_URL.replace(/\/$/, ''),
     },
+    oidc: {
+      issuer: e.CALBRIDGE_OIDC_ISSUER,
+      clientId: e.CALBRIDGE_OIDC_CLIENT_ID,
+      clientSecret: e.CALBRIDGE_OIDC_CLIENT_SECRET,
+      rolesClaim: e.CALBRIDGE_OIDC_ROLES_CLAIM,
+      idleSeconds: e.CALBRIDGE_CONSOLE_IDLE_SECONDS,
+      maxSeconds: e.CALBRIDGE_CONSOLE_MAX_SECONDS,
+    },
+    adminDir: e.CALBRIDGE_ADMIN_DIR,
   };
 }

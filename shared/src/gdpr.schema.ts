@@ -155,7 +155,8 @@ export type ConsentReceipt = z.infer<typeof ConsentReceipt>;
 export const AuditEntry = z.object({
   id: z.string(),
   at: z.string(),
-  actor: z.object({ kind: z.enum(['admin_token', 'environment_token', 'scheduler']), tokenId: z.string().nullable() }),
+  // `subject`: the person's subject at the identity provider when a console session acted.
+  actor: z.object({ kind: z.enum(['admin_token', 'environment_token', 'scheduler', 'console_session']), tokenId: z.string().nullable(), subject: z.string().optional() }),
   action: z.enum(['subject.export', 'subject.erase', 'consents.list', 'retention.update', 'retention.run']),
   subjectRef: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),

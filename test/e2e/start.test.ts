@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
@@ -54,8 +55,14 @@ describe('npm start, as a newcomer runs it', () => {
     });
     expect(created.status).toBe(201);
     const dataDir = product.dataDir;
+    // The console's development IdP password: printed on the first start only, kept owner-only.
+    const password = product.devIdp!.password;
+    expect(product.output.join('\n')).toContain(`with the password ${password}`);
+    expect(statSync(join(dataDir, 'dev-idp.json')).mode & 0o777).toBe(0o600);
     await product.stop();
     product = await startProduct({ dataDir });
+    expect(product.devIdp!.password).toBe(password);
+    expect(product.output.join('\n')).not.toContain(password);
     expect((await fetch(`${product.url}/readyz`)).status).toBe(200);
     const kept = await fetch(`${product.url}/v1/admin/tenants/kept`, { headers: auth });
     expect(kept.status).toBe(200);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,10 @@ export interface RunningProduct {
   sandboxUrl: string | null;
   dataDir: string;
   adminToken: string;
+  /** The admin console's origin (PUBLIC_URL: localhost, where its cookies live). */
+  consoleUrl: string;
+  /** The development IdP `npm start` ran (null when an issuer was configured) and its people's password. */
+  devIdp: { issuer: string; password: string } | null;
   output: string[];
   stop(): Promise<void>;
 }
@@ -37,10 +41,12 @@ export async function startProduct(options: { dataDir?: string; env?: Record<str
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'calbridge-e2e-'));
   const port = await freePort();
   const sandboxPort = await freePort();
+  const devIdpPort = await freePort();
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     PORT: String(port),
     CALCOM_SANDBOX_PORT: String(sandboxPort),
+    CALBRIDGE_DEV_IDP_PORT: String(devIdpPort),
     CALBRIDGE_DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     ...options.env,
@@ -53,12 +59,12 @@ export async function startProduct(options: { dataDir?: string; env?: Record<str
   });
   const output: string[] = [];
   child.stderr!.on('data', (d) => output.push(String(d)));
-  const ready = await new Promise<{ url: string; sandbox: string | null }>((resolve, reject) => {
+  const ready = await new Promise<{ url: string; sandbox: string | null; devIdp?: string | null }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Calbridge did not start in 90 s:\n${output.join('')}`)), 90_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output.push(line);
       try {
-        const msg = JSON.parse(line) as { calbridge?: string; url: string; sandbox: string | null };
+        const msg = JSON.parse(line) as { calbridge?: string; url: string; sandbox: string | null; devIdp?: string | null };
         if (msg.calbridge === 'ready') {
           clearTimeout(timer);
           resolve(msg);
@@ -78,6 +84,11 @@ export async function startProduct(options: { dataDir?: string; env?: Record<str
     sandboxUrl: ready.sandbox,
     dataDir,
     adminToken: secrets.CALBRIDGE_ADMIN_TOKEN,
+    consoleUrl: `http://localhost:${port}`,
+    devIdp:
+      ready.devIdp && existsSync(join(dataDir, 'dev-idp.json'))
+        ? { issuer: ready.devIdp, password: (JSON.parse(readFileSync(join(dataDir, 'dev-idp.json'), 'utf8')) as { CALBRIDGE_DEV_IDP_PASSWORD: string }).CALBRIDGE_DEV_IDP_PASSWORD }
+        : null,
     output,
     stop: () =>
       new Promise<void>((resolve) => {

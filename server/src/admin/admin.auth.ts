@@ -5,11 +5,15 @@ import { safeEqual, sha256 } from '../crypto/tokens.js';
 import { Forbidden, Unauthorized } from '../errors.js';
 import { findActiveByHash } from './tokens.repository.js';
 
-/** Who is calling the admin API. `tenantId` null means every tenant. */
+/** Who is calling the admin API. `tenantId` null (and no `tenantSlugs`) means every tenant. */
 export interface AdminPrincipal {
   tokenId: string | null;
   tenantId: string | null;
   tenantSlug: string | null;
+  /** A person signed in to the console (server/src/console); absent for bearer tokens. */
+  person?: { subject: string };
+  /** A console person's tenants (from their roles); absent: decided by `tenantId`. */
+  tenantSlugs?: readonly string[];
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/;
@@ -21,6 +25,8 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/;
  */
 export function adminAuth(ctx: Pick<AppContext, 'config' | 'db'>): RequestHandler {
   return async (req, res, next) => {
+    // A console session (server/src/console/console.auth.ts, mounted before this) already said who it is.
+    if (res.locals.admin) return next();
     const m = BEARER.exec(req.get('authorization') ?? '');
     if (!m) throw new Unauthorized();
     const token = m[1]!;
@@ -44,14 +50,14 @@ export function principal(res: Response): AdminPrincipal {
 /** Throws `forbidden` unless the caller may act on the tenant with this slug. Checked before any lookup, so a scoped token learns nothing about other slugs. */
 export function assertTenantAccess(res: Response, slug: string): AdminPrincipal {
   const p = principal(res);
-  if (p.tenantId !== null && p.tenantSlug !== slug) throw new Forbidden();
+  if (p.tenantSlugs ? !p.tenantSlugs.includes(slug) : p.tenantId !== null && p.tenantSlug !== slug) throw new Forbidden();
   return p;
 }
 
 /** Throws `forbidden` unless the caller's token reaches every tenant. */
 export function assertPlatformAccess(res: Response): AdminPrincipal {
   const p = principal(res);
-  if (p.tenantId !== null) throw new Forbidden('This action needs a token that reaches every tenant.');
+  if (p.tenantId !== null || p.tenantSlugs) throw new Forbidden('This action needs a token that reaches every tenant.');
   return p;
 }
 

@@ -343,21 +343,21 @@ export async function lastRun(tx: Tx): Promise<{ ranAt: Date; cutoffs: Record<st
 }
 
 export type AuditAction = 'subject.export' | 'subject.erase' | 'consents.list' | 'retention.update' | 'retention.run';
-export type ActorKind = 'admin_token' | 'environment_token' | 'scheduler';
+export type ActorKind = 'admin_token' | 'environment_token' | 'scheduler' | 'console_session';
 
 export async function insertAudit(
   tx: Tx,
-  a: { tenantId: string; at: Date; actorToken: string | null; actorKind: ActorKind; action: AuditAction; subjectRef: string | null; details: Record<string, unknown> },
+  a: { tenantId: string; at: Date; actorToken: string | null; actorKind: ActorKind; actorSubject?: string | null; action: AuditAction; subjectRef: string | null; details: Record<string, unknown> },
 ): Promise<void> {
   await tx.query(
-    'INSERT INTO gdpr_audit_log (tenant_id, at, actor_token, actor_kind, action, subject_ref, details) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [a.tenantId, a.at, a.actorToken, a.actorKind, a.action, a.subjectRef, JSON.stringify(a.details)],
+    'INSERT INTO gdpr_audit_log (tenant_id, at, actor_token, actor_kind, action, subject_ref, details, actor_subject) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [a.tenantId, a.at, a.actorToken, a.actorKind, a.action, a.subjectRef, JSON.stringify(a.details), a.actorSubject ?? null],
   );
 }
 
 export async function listAudit(tx: Tx, limit: number, before: string | null) {
-  const r = await tx.query<{ id: string; at: Date; actorToken: string | null; actorKind: ActorKind; action: AuditAction; subjectRef: string | null; details: Record<string, unknown> }>(
-    `SELECT a.id::text AS id, at, actor_token AS "actorToken", actor_kind AS "actorKind", action, subject_ref AS "subjectRef", details
+  const r = await tx.query<{ id: string; at: Date; actorToken: string | null; actorKind: ActorKind; actorSubject: string | null; action: AuditAction; subjectRef: string | null; details: Record<string, unknown> }>(
+    `SELECT a.id::text AS id, at, actor_token AS "actorToken", actor_kind AS "actorKind", actor_subject AS "actorSubject", action, subject_ref AS "subjectRef", details
        FROM gdpr_audit_log a WHERE ($1::bigint IS NULL OR a.id < $1) ORDER BY a.id DESC LIMIT $2`,
     [before, limit],
   );

@@ -44,9 +44,12 @@ export const DEFAULT_POLICY: RetentionPolicy = {
 export interface Actor {
   kind: repo.ActorKind;
   tokenId: string | null;
+  /** The person's subject at the identity provider, when a console session acted. */
+  subject?: string | null;
 }
 
 export function actorOf(p: AdminPrincipal): Actor {
+  if (p.person) return { kind: 'console_session', tokenId: null, subject: p.person.subject };
   return p.tokenId ? { kind: 'admin_token', tokenId: p.tokenId } : { kind: 'environment_token', tokenId: null };
 }
 
@@ -143,7 +146,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
   const log = ctx.logger.child({ component: 'gdpr' });
 
   function audit(tx: Tx, tenantId: string, actor: Actor, action: repo.AuditAction, subjectRef: string | null, details: Record<string, unknown>) {
-    return repo.insertAudit(tx, { tenantId, at: clock.now(), actorToken: actor.tokenId, actorKind: actor.kind, action, subjectRef, details });
+    return repo.insertAudit(tx, { tenantId, at: clock.now(), actorToken: actor.tokenId, actorKind: actor.kind, actorSubject: actor.subject ?? null, action, subjectRef, details });
   }
 
   /**
@@ -393,7 +396,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
     const data = rows.slice(0, q.limit).map((r) => ({
       id: r.id,
       at: r.at.toISOString(),
-      actor: { kind: r.actorKind, tokenId: r.actorToken },
+      actor: { kind: r.actorKind, tokenId: r.actorToken, ...(r.actorSubject ? { subject: r.actorSubject } : {}) },
       action: r.action,
       subjectRef: r.subjectRef,
       details: r.details,

@@ -28,6 +28,15 @@ export function leadsRoutes(leads: LeadsService, tenants: TenantsService): Route
     res.json(toRuleSet(await leads.putRules(t.id, body)));
   });
 
+  /** How current leads would score under a rule set, stored nowhere (the console's preview). */
+  router.post(`${base}/lead-rules/preview`, async (req, res) => {
+    const slug = slugParam(req);
+    assertTenantAccess(res, slug);
+    const body = validate(LeadRuleSetInput, req.body);
+    const t = await tenants.resolve(slug);
+    res.json({ data: await leads.previewRules(t.id, body) });
+  });
+
   router.get(`${base}/leads`, async (req, res) => {
     const slug = slugParam(req);
     assertTenantAccess(res, slug);

@@ -238,7 +238,26 @@ export function createLeadsService(ctx: Pick<AppContext, 'db' | 'clock'>) {
     });
   }
 
-  return { onBookingChanged, getRules, putRules, rescoreTenant, list, get };
+  /**
+   * How the tenant's highest-scored leads (up to `limit`) would score under `input`, without
+   * storing anything: the console's preview before a PUT of new rules.
+   */
+  async function previewRules(tenantId: string, input: LeadRuleSetData, limit = 100) {
+    return db.withTenant(tenantId, async (tx) => {
+      const leads = await repo.listLeads(tx, { sort: '-score', grade: null, after: null, limit });
+      const out = [];
+      for (const lead of leads) {
+        const rows = await repo.bookingsOfEmail(tx, lead.email);
+        const ids = [...new Set(rows.map(receiptIdOf).filter((x): x is string => x !== null))];
+        const { facts } = enrich(lead.email, rows, await repo.receiptsByIds(tx, ids));
+        const next = scoreLead(input, facts);
+        out.push({ id: lead.id, email: lead.email, before: { score: lead.score, grade: lead.grade }, after: { score: next.score, grade: next.grade } });
+      }
+      return out;
+    });
+  }
+
+  return { onBookingChanged, getRules, putRules, rescoreTenant, list, get, previewRules };
 }
 
 export type LeadsService = ReturnType<typeof createLeadsService>;

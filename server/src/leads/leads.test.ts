@@ -110,6 +110,25 @@ describe('lead scoring through the webhook intake', () => {
     expect(res.body.consentReceipts).toEqual([expect.objectContaining({ id: receiptId, purposes: ['booking', 'follow_up'] })]);
   });
 
+  it('when new rules are previewed, then each current lead shows its score before and after, and nothing is stored', async () => {
+    const rules = {
+      rules: [
+        { id: 'corp', points: 1, when: { kind: 'email_domain', is: 'company' } },
+        { id: 'big-budget', points: 100, when: { kind: 'answer', field: 'budget', min: 10000 } },
+      ],
+      bands: [{ grade: 'HOT', min: 100 }, { grade: 'WARM', min: 1 }],
+    };
+    const res = await request(t.app).post('/v1/admin/tenants/leads-a/lead-rules/preview').set(asAdmin).send(rules);
+    expect(res.status).toBe(200);
+    const after = Object.fromEntries(res.body.data.map((p: { email: string; after: { score: number; grade: string | null } }) => [p.email, p.after]));
+    expect(after).toEqual({ 'ada@acme.example': { score: 101, grade: 'HOT' }, 'cy@corp.example': { score: 1, grade: 'WARM' }, 'bob@gmail.com': { score: 0, grade: null } });
+    expect(res.body.data.find((p: { email: string }) => p.email === 'ada@acme.example').before).toMatchObject({ score: 50 });
+    expect((await request(t.app).get('/v1/admin/tenants/leads-a/lead-rules').set(asAdmin)).body).toMatchObject({ version: 0, isDefault: true });
+    const bad = await request(t.app).post('/v1/admin/tenants/leads-a/lead-rules/preview').set(asAdmin).send({ rules: [] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('invalid_request');
+  });
+
   it('when the rules change, then a new version is stored, a rescore job runs and scores and explanations follow the new rules', async () => {
     expect((await request(t.app).get('/v1/admin/tenants/leads-a/lead-rules').set(asAdmin)).body).toMatchObject({ version: 0, isDefault: true });
     const rules = {

@@ -23,7 +23,10 @@ export function tenantsRoutes(tenants: TenantsService): Router {
 
   router.get('/v1/admin/tenants', async (req, res) => {
     const q = validate(ListQuery, req.query, 'query');
-    const page = await tenants.list({ limit: q.limit, cursor: q.cursor ?? null, onlyTenantId: principal(res).tenantId });
+    const p = principal(res);
+    const page = p.tenantSlugs
+      ? { data: (await Promise.all(p.tenantSlugs.map((s) => tenants.find(s)))).filter((t) => t !== null), nextCursor: null }
+      : await tenants.list({ limit: q.limit, cursor: q.cursor ?? null, onlyTenantId: p.tenantId });
     const data = await Promise.all(page.data.map(async (t) => toTenant(t, await tenants.calcomSummary(t.id))));
     res.json({ data, nextCursor: page.nextCursor });
   });

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vite';
+
+// The console at /admin: index.html plus one chunk per page and per tenant section (dynamic
+// imports), hashed under assets/. No inline script or style is emitted: the page's CSP has no
+// 'unsafe-inline' (server/src/console/console.routes.ts).
+export default defineConfig({
+  base: '/admin/',
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+    rolldownOptions: { output: { minify: true } },
+  },
+});
