@@ -12,6 +12,7 @@ import { healthRoutes } from './health/health.routes.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { requestLog } from './http/request-log.js';
+import { bodyGuard, urlGuard } from './http/request-guard.js';
 import type { Logger } from './logger.js';
 import { tenantsRoutes } from './tenants/tenants.routes.js';
 import { createCalcom } from './calcom/calcom.js';
@@ -87,11 +88,14 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(requestLog(ctx.logger));
   app.use(ctx.metrics.middleware);
   app.use(healthRoutes(ctx));
+  // NUL, unpaired surrogates and broken escapes in the path or query: 400 before any route (issue 13).
+  app.use(urlGuard);
 
   // Routes that need the raw body (signed webhooks) are mounted before the JSON parser.
   app.use(webhookIntakeRoutes(webhooks, webhookMetrics(ctx.metrics.registry)));
 
   app.use(express.json({ limit: JSON_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(bodyGuard);
 
   // Everything under /v1/admin needs an admin bearer token or a console session; routers keep full paths.
   const adminConsole = createAdminConsole(ctx, tenants, webhooks);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SeqCursor } from './web.schema.js';
 
 // CRM hand-off: destinations a tenant registers, and the deliveries of the
 // outbox to them. A destination's secret is shown once (on create and on
@@ -75,7 +76,7 @@ export const ListDeliveriesQuery = z.strictObject({
   destinationId: z.uuid().optional(),
   leadId: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(100).regex(/^[0-9]+$/).optional(),
+  cursor: SeqCursor.optional(),
 });
 export type ListDeliveriesQuery = z.infer<typeof ListDeliveriesQuery>;
 

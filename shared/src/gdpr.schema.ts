@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SeqCursor } from './web.schema.js';
 
 // GDPR admin API (issue 8): subject access, erasure, consent receipts,
 // retention and the audit log. Contracts only; the server owns the behaviour.
@@ -127,7 +128,7 @@ export type ConsentsQuery = z.infer<typeof ConsentsQuery>;
 
 export const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^[0-9]{1,19}$/).optional(),
+  cursor: SeqCursor.optional(),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;
 

@@ -24,3 +24,17 @@ export const WebOrigin = z.string().max(2048).refine(
   },
   { message: 'an origin such as https://www.example.com (scheme and host, no path or trailing slash)' },
 );
+
+const MAX_BIGINT = 9223372036854775807n;
+
+/**
+ * A cursor that is a position in a PostgreSQL `bigint` sequence: 1–19 digits, never above
+ * 2^63 − 1, so an out-of-range cursor is a 400 here and not a database error later.
+ */
+export const SeqCursor = z
+  .string()
+  .regex(/^[0-9]{1,19}$/, 'a cursor this API issued')
+  .refine((v) => BigInt(v) <= MAX_BIGINT, 'a cursor this API issued');
+
+/** An opaque cursor (base64url of JSON); the server decodes and checks what is inside. */
+export const OpaqueCursor = z.string().max(1000).regex(/^[A-Za-z0-9_-]+$/, 'a cursor this API issued');

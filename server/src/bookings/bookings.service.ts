@@ -1,7 +1,9 @@
 import type { CalcomWebhook } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/db.js';
-import { BookingNotFound, InvalidRequest } from '../errors.js';
+import { z } from 'zod';
+import { BookingNotFound } from '../errors.js';
+import { CursorTime, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { enqueue } from '../jobs/queue.js';
 import * as repo from './bookings.repository.js';
 import { storable, storableText } from './storable.js';
@@ -365,20 +367,15 @@ export function toBookingEvent(e: BookingEventRecord, current: boolean) {
   return { id: e.id, trigger: e.trigger, occurredAt: e.occurredAt.toISOString(), status: e.status, source: e.source, recordedAt: e.recordedAt.toISOString(), current };
 }
 
-function encodeCursor(b: BookingRecord): string {
-  return Buffer.from(JSON.stringify([b.startTime?.toISOString() ?? null, b.uid]), 'utf8').toString('base64url');
+function encodeBookingCursor(b: BookingRecord): string {
+  return encodeCursor([b.startTime?.toISOString() ?? null, b.uid]);
 }
 
-function decodeCursor(cursor: string): { startTime: Date | null; uid: string } {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[1] === 'string' && (v[0] === null || (typeof v[0] === 'string' && Number.isFinite(Date.parse(v[0]))))) {
-      return { startTime: v[0] === null ? null : new Date(v[0]), uid: v[1] };
-    }
-  } catch {
-    // fall through
-  }
-  throw new InvalidRequest([{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
+const BookingCursor = z.tuple([CursorTime.nullable(), z.string().min(1).max(200)]);
+
+function decodeBookingCursor(cursor: string): { startTime: Date | null; uid: string } {
+  const [startTime, uid] = decodeCursor(cursor, BookingCursor);
+  return { startTime, uid };
 }
 
 /** The admin read side of bookings. */
@@ -395,12 +392,12 @@ export function createBookingsService(ctx: Pick<AppContext, 'db'>) {
         from: q.from ? new Date(q.from) : null,
         to: q.to ? new Date(q.to) : null,
         email: q.email?.toLowerCase() ?? null,
-        after: q.cursor ? decodeCursor(q.cursor) : null,
+        after: q.cursor ? decodeBookingCursor(q.cursor) : null,
         limit: q.limit + 1,
       }),
     );
     const data = rows.slice(0, q.limit);
-    return { data, nextCursor: rows.length > q.limit ? encodeCursor(data.at(-1)!) : null };
+    return { data, nextCursor: rows.length > q.limit ? encodeBookingCursor(data.at(-1)!) : null };
   }
 
   async function get(

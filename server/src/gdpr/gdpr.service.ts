@@ -15,7 +15,9 @@ import { findConnection } from '../calcom/connections.repository.js';
 import type { AppContext } from '../context.js';
 import { emitCrmEvent } from '../crm/crm.outbox.js';
 import type { Tx } from '../db/db.js';
+import { z } from 'zod';
 import { AppError, InvalidRequest } from '../errors.js';
+import { CursorTime, CursorUuid, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { enqueue } from '../jobs/queue.js';
 import type { TenantRecord } from '../tenants/tenants.service.js';
 import { erasedSet, lockForErasure } from './erasure-guard.js';
@@ -331,7 +333,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
       const last = data.at(-1);
       return {
         data: data.map(toConsent),
-        nextCursor: rows.length > q.limit && last ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString('base64url') : null,
+        nextCursor: rows.length > q.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
       };
     });
   }
@@ -410,14 +412,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
 export type GdprService = ReturnType<typeof createGdprService>;
 
 function decodeConsentCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && typeof v[0] === 'string' && Number.isFinite(Date.parse(v[0])) && typeof v[1] === 'string' && /^[0-9a-f-]{36}$/.test(v[1])) {
-      return { createdAt: new Date(v[0]), id: v[1] };
-    }
-  } catch {
-    // fall through
-  }
-  throw new InvalidRequest([{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
+  const [createdAt, id] = decodeCursor(cursor, z.tuple([CursorTime, CursorUuid]));
+  return { createdAt, id };
 }
 

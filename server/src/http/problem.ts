@@ -18,6 +18,11 @@ function fromBodyParser(err: unknown): AppError | undefined {
     case 'stream.encoding.set':
       return new AppError('invalid_request', 400, 'The request body could not be read.', { cause: err });
     default:
+      // Any other client error a library raises on purpose (http-errors with `expose`, e.g. the
+      // router's "failed to decode param"): a 400 with our code, not an unhandled 500.
+      if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && (err as { expose?: unknown }).expose === true) {
+        return new AppError('invalid_request', 400, 'The request could not be read.', { cause: err });
+      }
       return undefined;
   }
 }

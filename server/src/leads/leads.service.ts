@@ -1,7 +1,8 @@
 import { LeadRuleSetInput, type LeadRule, type LeadRuleSetData, type ListLeadsQuery } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/db.js';
-import { InvalidRequest } from '../errors.js';
+import { z } from 'zod';
+import { CursorTime, CursorUuid, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { emitCrmEvent, type CrmEventType } from '../crm/crm.outbox.js';
 import { enqueue } from '../jobs/queue.js';
 import { DEFAULT_RULE_SET } from './default-rules.js';
@@ -204,23 +205,21 @@ export function createLeadsService(ctx: Pick<AppContext, 'db' | 'clock'>) {
     }
   }
 
+  /** A leads page position: (score or creation time, id). */
+  const LeadCursor = z.tuple([z.union([z.number().min(-1e9).max(1e9), CursorTime]), CursorUuid]);
+
   async function list(tenantId: string, q: ListLeadsQuery) {
     let after: { value: number | string; id: string } | null = null;
     if (q.cursor) {
-      try {
-        const [value, id] = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as [number | string, string];
-        if ((typeof value !== 'number' && typeof value !== 'string') || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error('shape');
-        after = { value, id };
-      } catch {
-        throw new InvalidRequest([{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
-      }
+      const [value, id] = decodeCursor(q.cursor, LeadCursor);
+      after = { value: value instanceof Date ? value.toISOString() : value, id };
     }
     const rows = await db.withTenant(tenantId, (tx) => repo.listLeads(tx, { sort: q.sort, grade: q.grade ?? null, after, limit: q.limit + 1 }));
     const data = rows.slice(0, q.limit);
     const last = data.at(-1);
     const nextCursor =
       rows.length > q.limit && last
-        ? Buffer.from(JSON.stringify([q.sort.endsWith('score') ? last.score : last.createdAt.toISOString(), last.id])).toString('base64url')
+        ? encodeCursor([q.sort.endsWith('score') ? last.score : last.createdAt.toISOString(), last.id])
         : null;
     return { data, nextCursor };
   }

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { randomToken } from '../crypto/tokens.js';
 import type { Tx } from '../db/db.js';
 import { TenantExists, TenantNotFound } from '../errors.js';
+import { decodeTextCursor } from '../http/cursor.js';
 import * as repo from './tenants.repository.js';
 import * as secrets from './tenant-secrets.repository.js';
 import { findConnection } from '../calcom/connections.repository.js';
@@ -76,7 +77,7 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
   }
 
   async function list(options: { limit: number; cursor: string | null; onlyTenantId?: string | null }): Promise<Page<TenantRecord>> {
-    const after = options.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : null;
+    const after = options.cursor ? decodeTextCursor(options.cursor, /^[a-z0-9-]{1,63}$/) : null;
     const rows = options.onlyTenantId
       ? await db.withTenant(options.onlyTenantId, (tx) => repo.listTenants(tx, options.limit + 1, after))
       : await db.withPlatform((tx) => repo.listTenants(tx, options.limit + 1, after));

@@ -1,4 +1,5 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
+import { SeqCursor } from '@calbridge/shared';
 import { z } from 'zod';
 import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
@@ -46,7 +47,7 @@ const DeliveryId = z.string().refine((s) => /^[0-9]{1,19}$/.test(s) && BigInt(s)
 
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: DeliveryId.optional(),
+  cursor: SeqCursor.optional(),
 });
 
 /**
