@@ -292,7 +292,8 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(body).toMatchObject({ uid: booked.uid, status: 'accepted', metadata: { calbridge_tenant: 'demo', cb_nonce: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) } });
-      expect(body.consent).toMatchObject({ receiptId: consent.consentReceiptId, linkedBy: 'widget_session', purposes: consent.purposes });
+      // Linked because the booking's metadata carries the session's nonce (cb_nonce, put there by the widget), not because the page said so.
+      expect(body.consent).toMatchObject({ receiptId: consent.consentReceiptId, linkedBy: 'booking_nonce', purposes: consent.purposes });
       expect(body.events.map((e: { trigger: string }) => e.trigger)).toContain('BOOKING_CREATED');
     } finally {
       await page.close();

@@ -269,26 +269,22 @@ export interface BookingConsentRecord {
   purposes: string[];
   pageOrigin: string;
   givenAt: Date;
-  /** When the widget reported the booking with its session (null: linked by booking metadata only). */
+  linkedBy: 'booking_nonce' | 'native_booking';
+  /** When the same session's page reported the booking (a hint), or null. */
   observedAt: Date | null;
 }
 
-/**
- * The consent receipt behind a booking: the one the widget's session reported it under
- * (observed_bookings), else the receipt the booking's metadata names (`cb_receipt`, set by
- * the widget's embed), if that receipt is this tenant's.
- */
-export async function findBookingConsent(tx: Tx, uid: string, metadataReceiptId: string | null): Promise<BookingConsentRecord | null> {
+/** The consent receipt a proven link (booking_consent_links) ties the booking to, if any. */
+export async function findBookingConsent(tx: Tx, uid: string): Promise<BookingConsentRecord | null> {
   const r = await tx.query<BookingConsentRecord>(
     `SELECT c.id AS "receiptId", c.session_id AS "sessionId", c.consent_version AS version,
             c.consent_text_sha256 AS "textSha256", c.purposes, c.page_origin AS "pageOrigin",
-            c.created_at AS "givenAt", o.observed_at AS "observedAt"
-       FROM consent_receipts c
-       LEFT JOIN observed_bookings o ON o.consent_receipt_id = c.id AND o.uid = $1
-      WHERE o.uid IS NOT NULL OR c.id = $2::uuid
-      ORDER BY o.uid IS NULL
-      LIMIT 1`,
-    [uid, metadataReceiptId],
+            c.created_at AS "givenAt", l.linked_by AS "linkedBy", o.observed_at AS "observedAt"
+       FROM booking_consent_links l
+       JOIN consent_receipts c ON c.id = l.consent_receipt_id
+       LEFT JOIN observed_bookings o ON o.uid = l.booking_uid AND o.session_id = l.session_id
+      WHERE l.booking_uid = $1`,
+    [uid],
   );
   return r.rows[0] ?? null;
 }

@@ -7,20 +7,16 @@ import { CursorTime, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { enqueue } from '../jobs/queue.js';
 import * as repo from './bookings.repository.js';
 import { storable, storableText } from './storable.js';
+import { linkConsentByProof } from './consent-links.js';
 import type { Attendee, BookingConsentRecord, BookingEventRecord, BookingFields, BookingRecord, BookingStatus, Organizer } from './bookings.repository.js';
 
 export type { BookingRecord, BookingEventRecord, BookingStatus, BookingConsentRecord };
 
-/** Metadata key under which the widget's embed names the consent receipt (widget/src/features/embed/embed-config.ts). */
-export const RECEIPT_METADATA_KEY = 'cb_receipt';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
- * How the admin API shows the consent behind a booking. `linkedBy` says how it was found:
- * `widget_session` when the widget reported the booking with its session token (trusted),
- * `booking_metadata` when only the booking's metadata names the receipt (anyone who books
- * can set metadata, so this is a claim the receipt's existence backs, not proof).
+ * How the admin API shows the consent behind a booking. Only a proven link shows one
+ * (consent-links.ts): `linkedBy` is `booking_nonce` (the booking's metadata carried the
+ * session's nonce) or `native_booking` (our server made it under the session). `observedAt`
+ * is when that same session's page reported the booking, a hint, or null.
  */
 export function toBookingConsent(c: BookingConsentRecord | null) {
   if (!c) return null;
@@ -33,7 +29,7 @@ export function toBookingConsent(c: BookingConsentRecord | null) {
     pageOrigin: c.pageOrigin,
     givenAt: c.givenAt.toISOString(),
     observedAt: c.observedAt?.toISOString() ?? null,
-    linkedBy: c.observedAt ? ('widget_session' as const) : ('booking_metadata' as const),
+    linkedBy: c.linkedBy,
   };
 }
 
@@ -99,6 +95,8 @@ export async function applyBookingEvent(tx: Tx, tenantId: string, event: Booking
     task: BOOKING_CHANGED_TASK,
     ...clean(event.fields),
   });
+  // Consent follows proof only (issue 13): the booking's own metadata names its widget session by nonce.
+  if (event.fields.metadata) await linkConsentByProof(tx, tenantId, event.uid, event.fields.metadata, now);
   if (!done) return { eventId: null, applied: false };
   return { eventId: done.eventId, applied: done.applied };
 }
@@ -407,9 +405,7 @@ export function createBookingsService(ctx: Pick<AppContext, 'db'>) {
     const found = await db.withTenant(tenantId, async (tx) => {
       const booking = await repo.findBooking(tx, uid);
       if (!booking) return null;
-      const named = booking.metadata?.[RECEIPT_METADATA_KEY];
-      const receiptId = typeof named === 'string' && UUID.test(named) ? named : null;
-      return { booking, events: await repo.listEvents(tx, uid), consent: await repo.findBookingConsent(tx, uid, receiptId) };
+      return { booking, events: await repo.listEvents(tx, uid), consent: await repo.findBookingConsent(tx, uid) };
     });
     if (!found) throw new BookingNotFound();
     return found;

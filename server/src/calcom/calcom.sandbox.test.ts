@@ -281,8 +281,8 @@ describe('native booking', () => {
     const ours = await request(app()).get(`/v1/admin/tenants/shop/bookings/${one!.body.uid}`).set(asAdmin);
     expect(ours.status).toBe(200);
     // Linked to the visitor's consent receipt, and marked as ours in Cal.com's metadata.
-    const { rows } = await database.owner.query('SELECT session_id, consent_receipt_id FROM observed_bookings WHERE uid = $1', [one!.body.uid]);
-    expect(rows).toEqual([{ session_id: link.sessionId, consent_receipt_id: link.consentReceiptId }]);
+    const { rows } = await database.owner.query('SELECT session_id, consent_receipt_id, linked_by FROM booking_consent_links WHERE booking_uid = $1', [one!.body.uid]);
+    expect(rows).toEqual([{ session_id: link.sessionId, consent_receipt_id: link.consentReceiptId, linked_by: 'native_booking' }]);
     const atCal = h.sandbox.control.bookings().find((b) => b.uid === one!.body.uid) as unknown as { metadata: Record<string, string> };
     expect(atCal.metadata).toMatchObject({ calbridge_tenant: 'shop', cb_session: link.sessionId, cb_receipt: link.consentReceiptId, cb_mode: 'native' });
   });

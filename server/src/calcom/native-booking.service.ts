@@ -7,7 +7,7 @@ import type { TenantRecord } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as connections from './connections.repository.js';
 import * as repo from './native-booking.repository.js';
-import { insertObserved } from '../sessions/sessions.repository.js';
+import { linkNativeBooking } from '../bookings/consent-links.js';
 import { eventFromBookingOutput } from './reconciliation.service.js';
 import type { TenantCredentials, TokenVault } from './token-vault.js';
 import { toCalcomBookingLanguage } from './booking-language.js';
@@ -87,19 +87,8 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
         if (eventTypeId === undefined || eventTypeId === null) throw new CalcomBadResponse(new Error('the new booking has no event type'));
         // Into our bookings at once, as the event reconciliation would record (the webhook follows and deduplicates).
         await applyBookingEvent(tx, tenant.id, eventFromBookingOutput(booking), clock.now());
-        // Linked to the consent receipt exactly as a booking the embed reports is.
-        await insertObserved(tx, {
-          tenantId: tenant.id,
-          uid: booking.uid,
-          sessionId: link.sessionId,
-          consentReceiptId: link.consentReceiptId,
-          startTime: booking.start,
-          endTime: booking.end,
-          eventTypeId,
-          eventType: input.eventType,
-          status: booking.status,
-          observedAt: clock.now(),
-        });
+        // Our server made this booking under the session: that is proof enough to link its consent.
+        await linkNativeBooking(tx, tenant.id, booking.uid, link, clock.now());
         const result: NativeBookingResponse = { uid: booking.uid, status: booking.status, start: booking.start, end: booking.end, eventTypeId };
         await repo.completeRequest(tx, key, booking.uid, result);
         return { replayed: false, result };

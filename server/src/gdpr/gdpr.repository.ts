@@ -115,7 +115,9 @@ const CONSENT_COLUMNS = `c.id, c.session_id AS "sessionId", c.consent_version AS
   c.consent_text_sha256 AS "consentTextSha256", c.purposes, c.page_origin AS "pageOrigin", c.page_url AS "pageUrl",
   c.referrer, c.utm, c.ip_prefix AS "ipPrefix", c.user_agent_family AS "userAgentFamily", c.created_at AS "createdAt",
   c.redacted_at AS "redactedAt",
-  coalesce((SELECT array_agg(o.uid ORDER BY o.uid) FROM observed_bookings o WHERE o.consent_receipt_id = c.id), '{}') AS "bookingUids"`;
+  coalesce((SELECT array_agg(DISTINCT x.uid ORDER BY x.uid) FROM (
+    SELECT o.uid FROM observed_bookings o WHERE o.consent_receipt_id = c.id
+    UNION SELECT l.booking_uid FROM booking_consent_links l WHERE l.consent_receipt_id = c.id) x), '{}') AS "bookingUids"`;
 
 /**
  * Consent receipts of the person: those whose session reported one of their
@@ -126,6 +128,7 @@ export async function subjectConsents(tx: Tx, email: string, uids: string[], met
   const r = await tx.query<ConsentRow>(
     `SELECT ${CONSENT_COLUMNS} FROM consent_receipts c
       WHERE c.id IN (SELECT consent_receipt_id FROM observed_bookings WHERE uid = ANY($2::text[]))
+         OR c.id IN (SELECT consent_receipt_id FROM booking_consent_links WHERE booking_uid = ANY($2::text[]))
          OR c.session_id IN (SELECT session_id FROM observed_bookings WHERE uid = ANY($2::text[]))
          OR c.id::text = ANY($3::text[]) OR c.session_id::text = ANY($3::text[])
          OR lower(c.page_url) ~ $1 OR lower(c.referrer) ~ $1 OR lower(c.utm::text) ~ $1
@@ -316,6 +319,7 @@ export async function enforceRetention(tx: Tx, c: { rawBefore: Date; bookingBefo
        DELETE FROM consent_receipts c
         WHERE c.created_at < $1
           AND NOT EXISTS (SELECT 1 FROM observed_bookings o JOIN bookings b ON b.uid = o.uid WHERE o.consent_receipt_id = c.id)
+          AND NOT EXISTS (SELECT 1 FROM booking_consent_links l WHERE l.consent_receipt_id = c.id)
         RETURNING c.id
      ) SELECT count(*)::int AS n FROM gone`,
     [c.consentBefore],

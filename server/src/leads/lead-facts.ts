@@ -3,21 +3,18 @@ import type { LeadBookingRow, ReceiptRecord } from './leads.repository.js';
 
 /**
  * Turns stored bookings into scoring facts: answers and the event slug from
- * the latest Cal.com delivery of each booking, UTM from our widget's booking
- * metadata (`cb_utm_*`), Cal.com-style `utm_*` metadata, or the consent
- * receipt's page context, in that order, and the consent receipt named by the
- * metadata (`cb_receipt`) or by the widget's observed booking.
+ * the latest Cal.com delivery of each booking, and attribution (the consent
+ * receipt, so marketing consent, and UTM values) only through a proven link
+ * (bookings/consent-links.ts: the booking's metadata carried its session's
+ * nonce, or our server made it). Metadata that merely names a receipt or UTM
+ * values is the booker's word and attributes nothing (issue 13, finding 1).
  */
 
 export const UTM_PARAMS = ['source', 'medium', 'campaign', 'term', 'content'] as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The consent receipt id a booking points to, if any. */
-export function receiptIdOf(row: Pick<LeadBookingRow, 'metadata' | 'observedReceiptId'>): string | null {
-  const fromMetadata = row.metadata?.cb_receipt;
-  if (typeof fromMetadata === 'string' && UUID.test(fromMetadata)) return fromMetadata.toLowerCase();
-  return row.observedReceiptId;
+/** The consent receipt a booking is proven to come from, if any. */
+export function receiptIdOf(row: Pick<LeadBookingRow, 'linkedReceiptId'>): string | null {
+  return row.linkedReceiptId;
 }
 
 interface Delivered {
@@ -37,11 +34,16 @@ function readBody(body: string | null): Delivered {
   }
 }
 
-/** UTM of one booking, by the precedence above. */
+/**
+ * UTM of one booking: only when the booking is proven to come from a widget session, from
+ * that session's receipt, then the widget's `cb_utm_*` and Cal.com's `utm_*` metadata of the
+ * same (proven) booking. An unproven booking has no attribution.
+ */
 export function utmOf(row: Pick<LeadBookingRow, 'metadata'>, receipt: ReceiptRecord | undefined): Record<string, string> {
   const utm: Record<string, string> = {};
+  if (!receipt) return utm;
   for (const p of UTM_PARAMS) {
-    const v = row.metadata?.[`cb_utm_${p}`] ?? row.metadata?.[`utm_${p}`] ?? receipt?.utm?.[p];
+    const v = receipt.utm?.[p] ?? row.metadata?.[`cb_utm_${p}`] ?? row.metadata?.[`utm_${p}`];
     if (typeof v === 'string' && v !== '') utm[p] = v;
   }
   return utm;

@@ -118,7 +118,8 @@ export interface LeadBookingRow {
   createdAt: Date;
   /** The body of the latest booking delivery about it (answers, event slug), if any came by webhook. */
   body: string | null;
-  observedReceiptId: string | null;
+  /** The consent receipt a proven link ties the booking to (bookings/consent-links.ts), or null. */
+  linkedReceiptId: string | null;
 }
 
 /** Bookings whose first attendee (the booker) has this email, oldest first. */
@@ -131,9 +132,9 @@ export async function bookingsOfEmail(tx: Tx, email: string): Promise<LeadBookin
                JOIN webhook_inbox i ON i.tenant_id = e.tenant_id AND i.id = e.inbox_id
               WHERE e.booking_uid = b.uid AND i.booking_uid = b.uid AND i.trigger_event LIKE 'BOOKING\\_%' AND i.trigger_event <> 'BOOKING_NO_SHOW_UPDATED'
               ORDER BY e.occurred_at DESC LIMIT 1) AS body,
-            ob.consent_receipt_id AS "observedReceiptId"
+            l.consent_receipt_id AS "linkedReceiptId"
        FROM bookings b
-       LEFT JOIN observed_bookings ob ON ob.tenant_id = b.tenant_id AND ob.uid = b.uid
+       LEFT JOIN booking_consent_links l ON l.tenant_id = b.tenant_id AND l.booking_uid = b.uid
       WHERE b.attendee_emails @> ARRAY[$1::text] AND lower(b.attendees -> 0 ->> 'email') = $1
       ORDER BY b.created_at, b.uid`,
     [email],

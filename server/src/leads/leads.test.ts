@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../context.js';
@@ -29,15 +30,26 @@ async function tenant(slug: string) {
   return id;
 }
 
-/** A consent receipt as the widget stores one (arranged directly: the widget flow has its own tests). */
+const nonces = new Map<string, string>();
+
+/**
+ * A consent receipt as the widget stores one, with its session nonce (arranged directly: the
+ * widget flow has its own tests). A booking is attributed to it only when its metadata
+ * carries that nonce ({@link proof}).
+ */
 async function receipt(tenantId: string, purposes: string[], utm: Record<string, string> = {}): Promise<string> {
+  const nonce = randomBytes(32).toString('base64url');
   const r = await t.database.owner.query<{ id: string }>(
-    `INSERT INTO consent_receipts (tenant_id, session_id, consent_version, consent_text_sha256, purposes, page_origin, page_url, utm, ip_prefix, user_agent_family)
-     VALUES ($1, gen_random_uuid(), 'v1', repeat('a', 64), $2, 'https://www.acme.test', 'https://www.acme.test/contact', $3, '203.0.113.0/24', 'Chrome') RETURNING id`,
-    [tenantId, purposes, JSON.stringify(utm)],
+    `INSERT INTO consent_receipts (tenant_id, session_id, consent_version, consent_text_sha256, purposes, page_origin, page_url, utm, ip_prefix, user_agent_family, nonce_sha256)
+     VALUES ($1, gen_random_uuid(), 'v1', repeat('a', 64), $2, 'https://www.acme.test', 'https://www.acme.test/contact', $3, '203.0.113.0/24', 'Chrome', $4) RETURNING id`,
+    [tenantId, purposes, JSON.stringify(utm), createHash('sha256').update(nonce).digest()],
   );
+  nonces.set(r.rows[0]!.id, nonce);
   return r.rows[0]!.id;
 }
+
+/** The metadata entry the widget puts on a booking made through the receipt's session. */
+const proof = (receiptId: string) => ({ cb_nonce: nonces.get(receiptId)! });
 
 const answer = (label: string, value: unknown) => ({ label, value });
 
@@ -63,7 +75,7 @@ describe('lead scoring through the webhook intake', () => {
       eventTypeId: 42,
       ...person('Ada@Acme.example', 'Ada Lovelace'),
       responses: { name: answer('your_name', 'Ada Lovelace'), company_size: answer('Company size', '120'), budget: answer('Budget', '15,000') },
-      metadata: { cb_receipt: receiptId, cb_utm_source: 'google', cb_utm_medium: 'cpc' },
+      metadata: { ...proof(receiptId), cb_utm_source: 'google', cb_utm_medium: 'cpc' },
     });
     await send('leads-a', 'BOOKING_CREATED', { uid: 'la-bob-1', ...person('bob@gmail.com', 'Bob Free') });
     await send('leads-a', 'BOOKING_NO_SHOW_UPDATED', { bookingUid: 'la-bob-1', attendees: [{ email: 'bob@gmail.com', noShow: true }] });
@@ -185,7 +197,7 @@ describe('consent decides what leaves', () => {
       uid,
       ...person(email, 'Some One'),
       responses: { budget: answer('Budget', '5000'), company_size: answer('Company size', '40') },
-      metadata: { cb_receipt: receiptId, cb_utm_source: 'google' },
+      metadata: { ...proof(receiptId), cb_utm_source: 'google' },
     });
     await send('leads-consent', 'BOOKING_CREATED', fields('lc-no', 'no@acme.example', withoutMarketing));
     await send('leads-consent', 'BOOKING_CREATED', fields('lc-yes', 'yes@acme.example', withMarketing));

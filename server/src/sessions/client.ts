@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * The client address kept in a consent receipt and used for rate limits: IPv4 cut to its
@@ -32,4 +33,18 @@ export function userAgentFamily(ua: string | undefined): string {
   if (!ua) return 'unknown';
   if (/HeadlessChrome/.test(ua)) return 'Headless Chrome';
   return FAMILIES.find(([re]) => re.test(ua))?.[1] ?? 'other';
+}
+
+/**
+ * The client address as rate limits count it (issue 13, finding 2): an IPv4 address by itself
+ * (IPv4-mapped IPv6 too), an IPv6 address by its /64, the smallest prefix one subscriber is
+ * normally given (RFC 6177), so rotating through one's own /64 gives no new budget.
+ */
+export function rateLimitAddress(ip: string | undefined): string {
+  if (!ip || !ipaddr.isValid(ip)) return 'unknown';
+  let addr = ipaddr.parse(ip);
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+  if (addr.kind() === 'ipv4') return addr.toString();
+  const parts = (addr as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toNormalizedString()}/64`;
 }

@@ -55,3 +55,10 @@ export class SessionScopeMissing extends AppError {
     super('session_scope_missing', 403, 'The widget session token does not allow this.');
   }
 }
+
+/** A session reported more bookings than a visitor makes (issue 13, finding 3). */
+export class ObservedLimitReached extends AppError {
+  constructor(limit: number) {
+    super('observed_limit_reached', 429, `A widget session may report at most ${limit} bookings.`);
+  }
+}

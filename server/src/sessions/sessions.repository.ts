@@ -13,14 +13,19 @@ export interface ReceiptInput {
   ipPrefix: string;
   userAgentFamily: string;
   createdAt: Date;
+  /** SHA-256 of the session nonce the browser made (null: a widget that sent none). */
+  nonceSha256?: Buffer | null;
+  consentSource?: 'widget' | 'api' | 'tcf' | 'gcm';
+  clickIds?: Record<string, string>;
 }
 
 export async function insertReceipt(tx: Tx, r: ReceiptInput): Promise<{ id: string }> {
   const res = await tx.query<{ id: string }>(
     `INSERT INTO consent_receipts (tenant_id, session_id, consent_version, consent_text_sha256, purposes, page_origin,
-       page_url, referrer, utm, ip_prefix, user_agent_family, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-    [r.tenantId, r.sessionId, r.consentVersion, r.consentTextSha256, r.purposes, r.pageOrigin, r.pageUrl, r.referrer, JSON.stringify(r.utm), r.ipPrefix, r.userAgentFamily, r.createdAt],
+       page_url, referrer, utm, ip_prefix, user_agent_family, created_at, nonce_sha256, consent_source, click_ids)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+    [r.tenantId, r.sessionId, r.consentVersion, r.consentTextSha256, r.purposes, r.pageOrigin, r.pageUrl, r.referrer, JSON.stringify(r.utm), r.ipPrefix, r.userAgentFamily, r.createdAt,
+      r.nonceSha256 ?? null, r.consentSource ?? 'widget', JSON.stringify(r.clickIds ?? {})],
   );
   return res.rows[0]!;
 }
@@ -53,18 +58,39 @@ export interface ObservedInput {
   observedAt: Date;
 }
 
-/** Stores a booking the embed reported; a repeat of the same uid keeps the first and reports `created: false`. */
-export async function insertObserved(tx: Tx, o: ObservedInput): Promise<{ created: boolean; sessionId: string; consentReceiptId: string }> {
-  const res = await tx.query<{ session_id: string; consent_receipt_id: string }>(
+/**
+ * Stores a booking a session's page reported, as a hint (it links nothing: issue 13). One row
+ * per booking per session; a repeat by the same session keeps the first and reports `created: false`.
+ */
+export async function insertObserved(tx: Tx, o: ObservedInput): Promise<{ created: boolean }> {
+  const res = await tx.query(
     `INSERT INTO observed_bookings (tenant_id, uid, session_id, consent_receipt_id, start_time, end_time, event_type_id, event_type, status, observed_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-     ON CONFLICT (tenant_id, uid) DO NOTHING RETURNING session_id, consent_receipt_id`,
+     ON CONFLICT (tenant_id, uid, session_id) DO NOTHING`,
     [o.tenantId, o.uid, o.sessionId, o.consentReceiptId, o.startTime, o.endTime, o.eventTypeId, o.eventType, o.status, o.observedAt],
   );
-  if (res.rows[0]) return { created: true, sessionId: res.rows[0].session_id, consentReceiptId: res.rows[0].consent_receipt_id };
-  const prev = await tx.query<{ session_id: string; consent_receipt_id: string }>(
-    'SELECT session_id, consent_receipt_id FROM observed_bookings WHERE tenant_id = $1 AND uid = $2',
-    [o.tenantId, o.uid],
+  return { created: (res.rowCount ?? 0) > 0 };
+}
+
+/** How many bookings a session has reported, and whether `uid` is one of them. */
+export async function observedBySession(tx: Tx, sessionId: string, uid: string): Promise<{ count: number; has: boolean }> {
+  const r = await tx.query<{ count: number; has: boolean }>(
+    'SELECT count(*)::int AS count, coalesce(bool_or(uid = $2), false) AS has FROM observed_bookings WHERE session_id = $1',
+    [sessionId, uid],
   );
-  return { created: false, sessionId: prev.rows[0]!.session_id, consentReceiptId: prev.rows[0]!.consent_receipt_id };
+  return r.rows[0]!;
+}
+
+/** The session whose stored nonce hash is `hash`, in the transaction's tenant (RLS) and `tenantId`. */
+export async function findSessionByNonceHash(
+  tx: Tx,
+  tenantId: string,
+  hash: Buffer,
+): Promise<{ sessionId: string; consentReceiptId: string; nonceSha256: Buffer } | null> {
+  const r = await tx.query<{ sessionId: string; consentReceiptId: string; nonceSha256: Buffer }>(
+    `SELECT session_id AS "sessionId", id AS "consentReceiptId", nonce_sha256 AS "nonceSha256"
+       FROM consent_receipts WHERE tenant_id = $1 AND nonce_sha256 = $2`,
+    [tenantId, hash],
+  );
+  return r.rows[0] ?? null;
 }

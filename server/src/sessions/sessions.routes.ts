@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { validate } from '../http/validate.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { widgetTenant } from '../widget/widget.routes.js';
-import { truncateIp, userAgentFamily } from './client.js';
+import { rateLimitAddress, truncateIp, userAgentFamily } from './client.js';
 import type { SessionsService } from './sessions.service.js';
 
 /** `POST /v1/widget/:tenant/sessions` and `POST /v1/widget/:tenant/bookings/observed`. */
@@ -12,7 +12,7 @@ export function sessionsRoutes(sessions: SessionsService, tenants: TenantsServic
 
   router.post('/v1/widget/:tenant/sessions', async (req, res) => {
     const tenant = await widgetTenant(tenants, req);
-    const client = { origin: req.get('origin'), ipPrefix: truncateIp(req.ip), userAgentFamily: userAgentFamily(req.get('user-agent')) };
+    const client = { origin: req.get('origin'), ipPrefix: truncateIp(req.ip), rateLimitAddress: rateLimitAddress(req.ip), userAgentFamily: userAgentFamily(req.get('user-agent')) };
     sessions.allowedOrigin(tenant, client.origin);
     const body = validate(CreateSessionRequest, req.body);
     res.status(201).set('Cache-Control', 'no-store').json(await sessions.create(tenant, client, body));

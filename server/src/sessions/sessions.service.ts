@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import type { CreateSessionRequest, CreateSessionResponse, ObservedBookingRequest, ObservedBookingResponse, SessionScope } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import { RateLimited } from '../errors.js';
@@ -6,16 +6,28 @@ import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js
 import { publishedModes } from '../widget/published-modes.js';
 import { consentTextHash, type WidgetService } from '../widget/widget.service.js';
 import { createSessionTokens, type SessionClaims } from './session-token.js';
-import { ConsentInvalid, OriginNotAllowed, SessionMissing, SessionScopeMissing, SessionWrongOrigin, SessionWrongTenant } from './sessions.errors.js';
-import { hit, insertObserved, insertReceipt } from './sessions.repository.js';
+import { ConsentInvalid, ObservedLimitReached, OriginNotAllowed, SessionMissing, SessionScopeMissing, SessionWrongOrigin, SessionWrongTenant } from './sessions.errors.js';
+import { hit, insertObserved, insertReceipt, observedBySession } from './sessions.repository.js';
+import { sha256 } from '../crypto/tokens.js';
 
-/** Session mints allowed per window: per client address (/24 or /48) and per tenant. */
-export const SESSION_LIMITS = { windowSeconds: 60, perAddress: 10, perTenant: 300 } as const;
+/**
+ * Session mints allowed per window, per client address (IPv4 address, IPv6 /64) and per
+ * tenant. The tenant ceiling is far above what one address may take, and a request the
+ * address limit refuses does not count against the tenant, so one actor (or a few dozen
+ * addresses) cannot lock a tenant's widget for everyone else (issue 13, finding 2).
+ */
+export const SESSION_LIMITS = { windowSeconds: 60, perAddress: 10, perTenant: 5000 } as const;
+
+/** Bookings a session may report (`bookings/observed`); a visitor books once or twice in one session. */
+export const OBSERVED_PER_SESSION = 3;
 
 export interface ClientInfo {
   /** The `Origin` header, or undefined. */
   origin: string | undefined;
+  /** Kept in the receipt: IPv4 /24, IPv6 /48. */
   ipPrefix: string;
+  /** Counted by rate limits: the IPv4 address or the IPv6 /64 (see client.ts rateLimitAddress). */
+  rateLimitAddress: string;
   userAgentFamily: string;
 }
 
@@ -32,16 +44,23 @@ export function createSessionsService(
     return origin;
   }
 
-  async function rateLimit(tenant: TenantRecord, ipPrefix: string): Promise<void> {
+  // Rate-limit rows name an address by a keyed hash, so the table never holds a full address.
+  const addressKey = Buffer.from(hkdfSync('sha256', ctx.config.encryptionKeys[0]!.key, Buffer.alloc(0), 'calbridge rate-limit address', 32));
+  const addressBucket = (prefix: string, address: string) => `${prefix}:${createHmac('sha256', addressKey).update(address).digest('base64url').slice(0, 22)}`;
+
+  /**
+   * Counts one hit per address and, only when the address is within its limit, per tenant
+   * (both in PostgreSQL, so every instance shares them: decision 0006). Throws 429 `rate_limited`.
+   */
+  async function rateLimit(tenant: TenantRecord, address: string): Promise<void> {
     const now = ctx.clock.now().getTime();
     const windowMs = SESSION_LIMITS.windowSeconds * 1000;
     const windowStart = new Date(now - (now % windowMs));
-    const [byAddress, byTenant] = await ctx.db.withTenant(tenant.id, async (tx) => [
-      await hit(tx, tenant.id, `ip:${ipPrefix}`, windowStart),
-      await hit(tx, tenant.id, 'tenant', windowStart),
-    ]);
-    if (byAddress > SESSION_LIMITS.perAddress || byTenant > SESSION_LIMITS.perTenant)
-      throw new RateLimited((windowStart.getTime() + windowMs - now) / 1000);
+    const retryAfter = (windowStart.getTime() + windowMs - now) / 1000;
+    const byAddress = await ctx.db.withTenant(tenant.id, (tx) => hit(tx, tenant.id, addressBucket('addr', address), windowStart));
+    if (byAddress > SESSION_LIMITS.perAddress) throw new RateLimited(retryAfter);
+    const byTenant = await ctx.db.withTenant(tenant.id, (tx) => hit(tx, tenant.id, 'tenant', windowStart));
+    if (byTenant > SESSION_LIMITS.perTenant) throw new RateLimited(retryAfter);
   }
 
   return {
@@ -50,7 +69,7 @@ export function createSessionsService(
     /** Stores a consent receipt and mints a short-lived session token for the page origin. */
     async create(tenant: TenantRecord, client: ClientInfo, body: CreateSessionRequest): Promise<CreateSessionResponse> {
       const origin = allowedOrigin(tenant, client.origin);
-      await rateLimit(tenant, client.ipPrefix);
+      await rateLimit(tenant, client.rateLimitAddress);
       const consent = widget.consent(tenant);
       if (body.consent.version !== consent.version) throw new ConsentInvalid('The consent text has changed; show the current one.');
       const known = new Set(consent.purposes.map((p) => p.id));
@@ -75,6 +94,10 @@ export function createSessionsService(
           ipPrefix: client.ipPrefix,
           userAgentFamily: client.userAgentFamily,
           createdAt: now,
+          // Only the hash: the nonce itself is the proof a booking's metadata must carry (session-proof.ts).
+          nonceSha256: body.nonce ? sha256(body.nonce) : null,
+          consentSource: body.consent.source ?? 'widget',
+          clickIds: Object.fromEntries(Object.entries(body.context.clickIds ?? {}).filter(([, v]) => v)) as Record<string, string>,
         }),
       );
       const expiresAt = new Date(now.getTime() + ctx.config.sessionTtlSeconds * 1000);
@@ -100,10 +123,21 @@ export function createSessionsService(
       return claims;
     },
 
-    /** Links a booking the embed reported to the session's consent receipt (idempotent by uid). */
+    /**
+     * Records a booking the page reported under this session, as a hint only: it links no
+     * consent (the booking's own metadata must prove the session: session-proof.ts). One row per
+     * booking per session (a repeat answers 200 and stores nothing), at most
+     * {@link OBSERVED_PER_SESSION} bookings per session (`observed_limit_reached`).
+     */
     async observe(tenant: TenantRecord, claims: SessionClaims, body: ObservedBookingRequest): Promise<ObservedBookingResponse & { created: boolean }> {
-      const r = await ctx.db.withTenant(tenant.id, (tx) =>
-        insertObserved(tx, {
+      const r = await ctx.db.withTenant(tenant.id, async (tx) => {
+        // Serialise one session's reports so the cap holds under concurrent requests.
+        await tx.query("SELECT set_config('lock_timeout', '5s', true)");
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`observed:${claims.sessionId}`]);
+        const seen = await observedBySession(tx, claims.sessionId, body.uid);
+        if (seen.has) return { created: false };
+        if (seen.count >= OBSERVED_PER_SESSION) throw new ObservedLimitReached(OBSERVED_PER_SESSION);
+        return insertObserved(tx, {
           tenantId: tenant.id,
           uid: body.uid,
           sessionId: claims.sessionId,
@@ -114,9 +148,9 @@ export function createSessionsService(
           eventType: body.eventType ?? null,
           status: body.status ?? null,
           observedAt: ctx.clock.now(),
-        }),
-      );
-      return { uid: body.uid, sessionId: r.sessionId, consentReceiptId: r.consentReceiptId, created: r.created };
+        });
+      });
+      return { uid: body.uid, sessionId: claims.sessionId, consentReceiptId: claims.consentReceiptId, created: r.created };
     },
   };
 }

@@ -141,8 +141,9 @@ describe('POST /v1/widget/:tenant/sessions', () => {
     expect(res.status).toBe(429);
     expect(res.body.code).toBe('rate_limited');
     expect(Number(res.headers['retry-after'])).toBe(55);
-    // The counters live in Postgres, so another instance on the same database agrees.
-    const other = await createTestApp({ database: t.database, env: { CALCOM_APP_URL: 'https://cal.example.test' } });
+    // The counters live in Postgres, so another instance on the same database (and configuration) agrees.
+    const keys = t.config.encryptionKeys.map((k) => `${k.id}:${k.key.toString('base64')}`).join(',');
+    const other = await createTestApp({ database: t.database, env: { CALCOM_APP_URL: 'https://cal.example.test', CALBRIDGE_ENCRYPTION_KEYS: keys } });
     other.clock.set('2026-11-25T11:00:30.000Z');
     expect((await mint('gamma', 'https://gamma.test', undefined, other.app)).status).toBe(429);
     t.clock.set('2026-11-25T11:01:00.000Z');
@@ -160,7 +161,7 @@ describe('POST /v1/widget/:tenant/bookings/observed', () => {
     acmeSession = res.body;
   });
 
-  it('when the session is valid, then the booking is linked to the consent receipt, once', async () => {
+  it('when the session is valid, then the report is kept once as a hint under the session', async () => {
     const res = await observe('acme', ACME, acmeToken, 'bk_link');
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ uid: 'bk_link', sessionId: acmeSession.sessionId, consentReceiptId: acmeSession.consentReceiptId });
