@@ -38,7 +38,7 @@ import { crmRoutes } from './crm/crm.routes.js';
 import { createCrmService } from './crm/crm.service.js';
 import { leadsRoutes } from './leads/leads.routes.js';
 import { createLeadsService } from './leads/leads.service.js';
-import { widgetSessionCheck } from './sessions/session-check.js';
+import { nativeBookingAdmission, widgetSessionCheck } from './sessions/session-check.js';
 import { createAdminConsole } from './console/console.js';
 
 export interface AppDependencies {
@@ -110,7 +110,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(widgetRoutes(widgetConfigs));
   app.use(calcomAdminRoutes(calcom, tenants));
   app.use(oauthRoutes(ctx, calcom.oauth, tenants));
-  app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionCheck(sessions)));
+  app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionCheck(sessions), nativeBookingAdmission(sessions)));
   app.use(bookingsRoutes(bookings, tenants));
   app.use(sessionsRoutes(sessions, tenants));
   app.use(webhookAdminRoutes(webhooks, tenants));

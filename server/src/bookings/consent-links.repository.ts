@@ -15,3 +15,8 @@ export async function insertConsentLink(
   );
   return (r.rowCount ?? 0) > 0;
 }
+
+export async function countNativeLinksOfSession(tx: Tx, sessionId: string): Promise<number> {
+  const r = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM booking_consent_links WHERE session_id = $1 AND linked_by = 'native_booking'`, [sessionId]);
+  return r.rows[0]!.n;
+}

@@ -1,6 +1,6 @@
 import type { Tx } from '../db/db.js';
 import { sessionProvenByMetadata } from '../sessions/session-proof.js';
-import { insertConsentLink } from './consent-links.repository.js';
+import { countNativeLinksOfSession, insertConsentLink } from './consent-links.repository.js';
 
 /**
  * The only two ways a consent receipt becomes linked to a booking (issue 13, finding 1):
@@ -21,4 +21,11 @@ export async function linkConsentByProof(tx: Tx, tenantId: string, uid: string, 
 /** Links a booking our server just made through Cal.com under a widget session. */
 export async function linkNativeBooking(tx: Tx, tenantId: string, uid: string, session: { sessionId: string; consentReceiptId: string }, now: Date): Promise<boolean> {
   return insertConsentLink(tx, { tenantId, bookingUid: uid, ...session, linkedBy: 'native_booking', linkedAt: now });
+}
+
+/** How many bookings our server made under a session, counted under a per-session lock held to the transaction's end. */
+export async function nativeBookingsOfSession(tx: Tx, sessionId: string): Promise<number> {
+  await tx.query("SELECT set_config('lock_timeout', '5s', true)");
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`native:${sessionId}`]);
+  return countNativeLinksOfSession(tx, sessionId);
 }

@@ -16,7 +16,13 @@ export type WidgetSessionCheck = (req: Request, tenant: TenantRecord, scope: Ses
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 
 /** `GET /v1/widget/:tenant/slots` and `POST /v1/widget/:tenant/bookings`, both with the `bookings:create` scope. */
-export function nativeBookingRoutes(native: NativeBooking, tenants: TenantsService, checkSession: WidgetSessionCheck): Router {
+export function nativeBookingRoutes(
+  native: NativeBooking,
+  tenants: TenantsService,
+  checkSession: WidgetSessionCheck,
+  /** Counts the attempt against the client address's cap, or throws (sessions/session-check.ts). */
+  admitAddress: (req: Request, tenant: TenantRecord) => Promise<void>,
+): Router {
   const router = Router();
 
   router.get('/v1/widget/:tenant/slots', async (req, res) => {
@@ -32,6 +38,7 @@ export function nativeBookingRoutes(native: NativeBooking, tenants: TenantsServi
     const key = req.get('idempotency-key') ?? '';
     if (!IDEMPOTENCY_KEY.test(key)) throw new IdempotencyKeyRequired();
     const body = validate(NativeBookingRequest, req.body);
+    await admitAddress(req, tenant);
     const { replayed, result } = await native.book(tenant, key, body, link);
     res
       .status(201)

@@ -7,10 +7,16 @@ import type { TenantRecord } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as connections from './connections.repository.js';
 import * as repo from './native-booking.repository.js';
-import { linkNativeBooking } from '../bookings/consent-links.js';
+import { linkNativeBooking, nativeBookingsOfSession } from '../bookings/consent-links.js';
+import { NativeSessionLimit, TooManyGuests } from './native-booking.errors.js';
 import { eventFromBookingOutput } from './reconciliation.service.js';
 import type { TenantCredentials, TokenVault } from './token-vault.js';
 import { toCalcomBookingLanguage } from './booking-language.js';
+
+/** Native bookings one widget session may make; a visitor books once, perhaps twice. */
+export const NATIVE_BOOKINGS_PER_SESSION = 2;
+/** Guests one native booking may invite (Cal.com allows more; the widget's form offers a few). */
+export const NATIVE_MAX_GUESTS = 3;
 
 /** The widget session a native booking is made under: the consent receipt it is linked to. */
 export interface SessionLink {
@@ -56,6 +62,7 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
     input: NativeBookingRequest,
     link: SessionLink,
   ): Promise<{ replayed: boolean; result: NativeBookingResponse }> {
+    if ((input.guests?.length ?? 0) > NATIVE_MAX_GUESTS) throw new TooManyGuests(NATIVE_MAX_GUESTS);
     const hash = sha256(JSON.stringify(input));
     const user = await username(tenant.id);
     const language = toCalcomBookingLanguage(input.attendee.language);
@@ -66,6 +73,8 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
           if (!prior || !prior.requestHash.equals(hash)) throw new IdempotencyKeyReused();
           return { replayed: true, result: prior.response as NativeBookingResponse };
         }
+        // One session's bookings are counted under a lock, so parallel clicks with new keys cannot pass the cap together.
+        if ((await nativeBookingsOfSession(tx, link.sessionId)) >= NATIVE_BOOKINGS_PER_SESSION) throw new NativeSessionLimit(NATIVE_BOOKINGS_PER_SESSION);
         const booking = await deps.calcom.bookings.create(auth, {
           start: new Date(input.start).toISOString(),
           eventTypeSlug: input.eventType,

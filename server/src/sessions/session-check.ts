@@ -1,6 +1,8 @@
 import type { Request } from 'express';
 import type { WidgetSessionCheck } from '../calcom/native-booking.routes.js';
 import type { SessionsService } from './sessions.service.js';
+import type { TenantRecord } from '../tenants/tenants.service.js';
+import { rateLimitAddress } from './client.js';
 
 /**
  * The page origin a widget request comes from. Browsers send `Origin` on every cross-origin
@@ -26,4 +28,9 @@ export function widgetSessionCheck(sessions: SessionsService): WidgetSessionChec
     const claims = await sessions.verify(tenant, requestOrigin(req), req.get('authorization'), scope);
     return { sessionId: claims.sessionId, consentReceiptId: claims.consentReceiptId };
   };
+}
+
+/** Counts a native booking against the client address's hourly cap (`native_address_limit`). */
+export function nativeBookingAdmission(sessions: SessionsService): (req: Request, tenant: TenantRecord) => Promise<void> {
+  return (req, tenant) => sessions.admitNativeBooking(tenant, rateLimitAddress(req.ip));
 }

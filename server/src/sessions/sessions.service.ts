@@ -9,6 +9,7 @@ import { createSessionTokens, type SessionClaims } from './session-token.js';
 import { ConsentInvalid, ObservedLimitReached, OriginNotAllowed, SessionMissing, SessionScopeMissing, SessionWrongOrigin, SessionWrongTenant } from './sessions.errors.js';
 import { hit, insertObserved, insertReceipt, observedBySession } from './sessions.repository.js';
 import { sha256 } from '../crypto/tokens.js';
+import { NativeAddressLimit } from '../calcom/native-booking.errors.js';
 
 /**
  * Session mints allowed per window, per client address (IPv4 address, IPv6 /64) and per
@@ -17,6 +18,9 @@ import { sha256 } from '../crypto/tokens.js';
  * addresses) cannot lock a tenant's widget for everyone else (issue 13, finding 2).
  */
 export const SESSION_LIMITS = { windowSeconds: 60, perAddress: 10, perTenant: 5000 } as const;
+
+/** Native bookings one client address (IPv4 address, IPv6 /64) may make per hour, across its sessions. */
+export const NATIVE_BOOKINGS_PER_ADDRESS_PER_HOUR = 6;
 
 /** Bookings a session may report (`bookings/observed`); a visitor books once or twice in one session. */
 export const OBSERVED_PER_SESSION = 3;
@@ -65,6 +69,14 @@ export function createSessionsService(
 
   return {
     allowedOrigin,
+
+    /** Counts a native booking attempt of a client address; throws 429 `native_address_limit` past the hourly cap. */
+    async admitNativeBooking(tenant: TenantRecord, address: string): Promise<void> {
+      const now = ctx.clock.now().getTime();
+      const windowStart = new Date(now - (now % 3_600_000));
+      const n = await ctx.db.withTenant(tenant.id, (tx) => hit(tx, tenant.id, addressBucket('native', address), windowStart));
+      if (n > NATIVE_BOOKINGS_PER_ADDRESS_PER_HOUR) throw new NativeAddressLimit((windowStart.getTime() + 3_600_000 - now) / 1000);
+    },
 
     /** Stores a consent receipt and mints a short-lived session token for the page origin. */
     async create(tenant: TenantRecord, client: ClientInfo, body: CreateSessionRequest): Promise<CreateSessionResponse> {
