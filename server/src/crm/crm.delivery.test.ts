@@ -234,14 +234,14 @@ describe('CRM delivery', () => {
     const m = (await messages(tenantId)).find((x) => x.event_type === 'booking.created')!;
     const answers: string[][] = [];
     const rebinding: ResolveHost = async () => {
-      const a = answers.length === 0 ? ['203.0.113.10'] : ['127.0.0.1'];
+      const a = answers.length === 0 ? ['93.184.215.14'] : ['127.0.0.1'];
       answers.push(a);
       return a;
     };
     const delivery = createCrmDelivery(ctx, { resolveHost: rebinding, random: half });
     const before = receiver.received.length;
     expect(await delivery.deliver(tenantId, m.id)).toBe('retry');
-    expect(answers).toEqual([['203.0.113.10'], ['127.0.0.1']]);
+    expect(answers).toEqual([['93.184.215.14'], ['127.0.0.1']]);
     expect(receiver.received.length).toBe(before);
     const list = await request(t.app).get(`/v1/admin/tenants/${slug}/deliveries?status=pending`).set(asAdmin);
     const d = list.body.data.find((x: { id: string }) => x.id === m.id);

@@ -56,7 +56,7 @@ describe('pinned CRM client', () => {
   });
 
   it('when one of the host name\'s addresses is private, then the request is refused with private_address', async () => {
-    const f = createPinnedFetch({ resolveHost: async () => ['203.0.113.10', '10.1.2.3'], policy: strict });
+    const f = createPinnedFetch({ resolveHost: async () => ['93.184.215.14', '10.1.2.3'], policy: strict });
     expect(await refusal(f(`https://hook.mixed.example:${listenerPort}/x`, post))).toBe('private_address');
     expect(connections).toBe(0);
   });
@@ -74,7 +74,7 @@ describe('pinned CRM client', () => {
   });
 
   it('when the URL is plain http to a public host, then the request is refused with destination_url_refused', async () => {
-    const f = createPinnedFetch({ resolveHost: async () => ['203.0.113.10'], policy: strict });
+    const f = createPinnedFetch({ resolveHost: async () => ['93.184.215.14'], policy: strict });
     expect(await refusal(f('http://crm.example.com/x', post))).toBe('destination_url_refused');
   });
 
@@ -99,7 +99,7 @@ describe('pinned CRM client', () => {
   });
 
   it('when an allowed loopback host name resolves elsewhere, then the request is refused with private_address', async () => {
-    const f = createPinnedFetch({ resolveHost: async () => ['203.0.113.10'], policy: loopbackAllowed });
+    const f = createPinnedFetch({ resolveHost: async () => ['93.184.215.14'], policy: loopbackAllowed });
     expect(await refusal(f(`http://localhost:${port}/hook`, post))).toBe('private_address');
     expect(receiver.received).toHaveLength(0);
   });

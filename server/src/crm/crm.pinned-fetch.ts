@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
+import { DestinationUrlPrivate } from './crm.errors.js';
 import { checkDestinationUrl, isAllowedLoopback, refusedAddresses, type ResolveHost, type UrlPolicy } from './crm.url-policy.js';
 
 /**
@@ -39,8 +40,8 @@ export function createPinnedFetch(opts: { resolveHost: ResolveHost; policy: UrlP
       let url: URL;
       try {
         url = checkDestinationUrl(raw, opts.policy);
-      } catch {
-        return reject(new OutboundAddressRefused('destination_url_refused'));
+      } catch (err) {
+        return reject(new OutboundAddressRefused(err instanceof DestinationUrlPrivate ? 'private_address' : 'destination_url_refused'));
       }
       const loopbackOnly = isAllowedLoopback(url, opts.policy);
       const lookup: LookupFunction = (hostname, options, callback) => {
@@ -58,6 +59,11 @@ export function createPinnedFetch(opts: { resolveHost: ResolveHost; policy: UrlP
         );
       };
       const host = url.hostname.replace(/^\[|\]$/g, '');
+      // A literal IP is never looked up, so it is checked here, on every request, like a resolved one.
+      if (isIP(host)) {
+        const refused = refusedAddresses([host], loopbackOnly);
+        if (refused) return reject(new OutboundAddressRefused(refused));
+      }
       const https = url.protocol === 'https:';
       const body = init.body === undefined ? undefined : Buffer.from(init.body, 'utf8');
       const options: RequestOptions & { servername?: string } = {
@@ -85,6 +91,14 @@ export function createPinnedFetch(opts: { resolveHost: ResolveHost; policy: UrlP
           res.destroy();
           reject(err);
         }
+      });
+      // Last line of defence: the address the socket actually connected to passes the same check.
+      req.on('socket', (socket) => {
+        socket.once('connect', () => {
+          const remote = socket.remoteAddress;
+          const refused = remote ? refusedAddresses([remote], loopbackOnly) : 'private_address';
+          if (refused) req.destroy(new OutboundAddressRefused(refused));
+        });
       });
       req.on('error', reject);
       req.end(body);

@@ -126,7 +126,7 @@ describe('destination and delivery refusals', () => {
 
   it('when a host name resolves to a private address at delivery time, then the attempt is refused before any request', async () => {
     expect(await checkTarget('https://rebind.example.com/x', { allowInsecureLoopback: false }, async () => ['10.0.0.7'])).toBe('private_address');
-    expect(await checkTarget('https://crm.example.com/x', { allowInsecureLoopback: false }, async () => ['203.0.113.9'])).toBeNull();
+    expect(await checkTarget('https://crm.example.com/x', { allowInsecureLoopback: false }, async () => ['93.184.215.15'])).toBeNull();
     expect(isPrivateAddress('100.64.1.1')).toBe(true);
     expect(isPrivateAddress('8.8.8.8')).toBe(false);
   });

@@ -1,49 +1,51 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { DestinationUrlInsecure, DestinationUrlPrivate } from './crm.errors.js';
 
 /**
  * Where outbound CRM requests may go. Destinations are typed in by tenant
  * admins, so without a guard a destination could make the server call its own
- * network (SSRF). https only; no private, loopback, link-local, CGNAT,
- * multicast or reserved addresses, checked on the URL at registration and on
- * the resolved addresses before each request.
+ * network (SSRF). https only, and only to globally routable unicast addresses,
+ * checked on the URL at registration and on every address before each connection
+ * (crm.pinned-fetch.ts), literal IPs included.
+ *
+ * The ranges come from ipaddr.js (`range()`: loopback, private, linkLocal,
+ * uniqueLocal, carrierGradeNat, reserved, multicast, 6to4, teredo, rfc6052, …),
+ * not from a hand-written list (issue 13, finding 7). Only `unicast` passes.
+ * Addresses that carry an IPv4 address inside are judged by it or refused:
+ * IPv4-mapped (`::ffff:a.b.c.d`) by the IPv4 address; IPv4-compatible
+ * (`::a.b.c.d`, deprecated by RFC 4291 §2.5.5.1, yet some stacks route it as
+ * IPv4) always refused; 6to4 (`2002::/16`) and Teredo (`2001::/32`) are ranges of
+ * their own, so refused whatever they embed; site-local `fec0::/10` is
+ * `deprecatedSiteLocal`. Numeric host forms (`0x7f000001`, `2130706433`,
+ * `0177.1`) are normalised by the URL parser, and ipaddr.js parses them the same
+ * way where a resolver hands them over.
  */
 
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
-] as const) blocked.addSubnet(net, prefix, 'ipv6');
-
-const loopback = new BlockList();
-loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-loopback.addAddress('::1', 'ipv6');
-
-function embeddedV4(ip: string): string | null {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return m ? m[1]! : null;
+/** The ipaddr.js range name an address is judged by, after unwrapping IPv4-mapped addresses; null when it is not an address. */
+export function addressRange(ip: string): string | null {
+  if (!ipaddr.isValid(ip)) return null;
+  let addr = ipaddr.parse(ip);
+  if (addr.kind() === 'ipv6') {
+    const v6 = addr as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) addr = v6.toIPv4Address();
+    else if (v6.parts.slice(0, 6).every((p) => p === 0) && !(v6.parts[6] === 0 && v6.parts[7]! <= 1)) return 'ipv4Compatible';
+  }
+  return addr.range();
 }
 
-/** True for an address no destination may resolve to. */
+/** True for an address no destination may connect to: anything but global unicast. */
 export function isPrivateAddress(ip: string): boolean {
-  const v4 = embeddedV4(ip);
-  if (v4) return isPrivateAddress(v4);
-  const family = isIP(ip);
-  if (family === 4) return blocked.check(ip, 'ipv4');
-  if (family === 6) return blocked.check(ip, 'ipv6');
-  return true;
+  return addressRange(ip) !== 'unicast';
 }
 
 function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
-  const family = isIP(host);
-  return family === 4 ? loopback.check(host, 'ipv4') : family === 6 ? loopback.check(host, 'ipv6') : false;
+  return addressRange(host) === 'loopback';
 }
 
-const bareHost = (u: URL) => u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+/** The URL's host without IPv6 brackets and without trailing dots (`localhost.` is `localhost`). */
+const bareHost = (u: URL) => u.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '').toLowerCase();
 
 /** Host names that only ever mean "this machine" or an internal network. */
 const INTERNAL_NAME = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/;
@@ -65,7 +67,7 @@ export function checkDestinationUrl(raw: string, policy: UrlPolicy): URL {
   if (isAllowedLoopback(url, policy)) return url;
   if (url.protocol !== 'https:') throw new DestinationUrlInsecure();
   const host = bareHost(url);
-  if (isIP(host) ? isPrivateAddress(host) : INTERNAL_NAME.test(host)) throw new DestinationUrlPrivate();
+  if (!host || (isIP(host) ? isPrivateAddress(host) : INTERNAL_NAME.test(host))) throw new DestinationUrlPrivate();
   return url;
 }
 
@@ -106,7 +108,7 @@ export async function checkTarget(raw: string, policy: UrlPolicy, resolve: Resol
  */
 export function refusedAddresses(addresses: string[], loopbackOnly: boolean): 'private_address' | 'dns_failed' | null {
   if (addresses.length === 0) return 'dns_failed';
-  if (loopbackOnly) return addresses.every((a) => isLoopback(embeddedV4(a) ?? a)) ? null : 'private_address';
+  if (loopbackOnly) return addresses.every((a) => isLoopback(a)) ? null : 'private_address';
   return addresses.some(isPrivateAddress) ? 'private_address' : null;
 }
 
