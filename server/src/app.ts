@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from './http/metrics.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { requestLog } from './http/request-log.js';
 import { bodyGuard, urlGuard } from './http/request-guard.js';
+import { demoPage, securityHeaders, sourceMapGate } from './http/security-headers.js';
 import type { Logger } from './logger.js';
 import { tenantsRoutes } from './tenants/tenants.routes.js';
 import { createCalcom } from './calcom/calcom.js';
@@ -85,6 +86,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
     res.setHeader('Referrer-Policy', 'strict-origin-when-cross-origin');
     next();
   });
+  app.use(securityHeaders);
   app.use(requestLog(ctx.logger));
   app.use(ctx.metrics.middleware);
   app.use(healthRoutes(ctx));
@@ -118,6 +120,9 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(crmRoutes(createCrmService(ctx)));
   app.use(gdprRoutes(createGdprService(ctx, { calcom }), tenants));
 
+  // The demo page with a strict policy (its inline script by hash), and source maps only when configured.
+  app.use(demoPage(ctx.config.widgetDir, new URL(ctx.config.calcom.appUrl).origin));
+  app.use(sourceMapGate(ctx.config.serveSourceMaps));
   // widget.js and its chunks are loaded cross-origin by client websites (module scripts use CORS).
   app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m', setHeaders: widgetAssetHeaders }));
 

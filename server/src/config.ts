@@ -98,6 +98,9 @@ const EnvSchema = z.object({
   CALBRIDGE_CONSOLE_IDLE_SECONDS: z.coerce.number().int().min(60).max(86400).default(1800),
   CALBRIDGE_CONSOLE_MAX_SECONDS: z.coerce.number().int().min(300).max(7 * 86400).default(12 * 3600),
   CALBRIDGE_ADMIN_DIR: z.string().min(1).default(defaultAdminDir),
+  // Exposure (issue 13, finding 9): /metrics only with this bearer token; source maps only when asked for.
+  CALBRIDGE_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  CALBRIDGE_SERVE_SOURCE_MAPS: bool.default(false),
 });
 
 /** The variables whose values are secrets; they never appear in logs or errors. */
@@ -109,6 +112,7 @@ export const SECRET_VARIABLES = [
   'CALCOM_OAUTH_CLIENT_SECRET',
   'CALCOM_PLATFORM_CLIENT_SECRET',
   'CALBRIDGE_OIDC_CLIENT_SECRET',
+  'CALBRIDGE_METRICS_TOKEN',
 ] as const;
 
 export interface Config {
@@ -144,6 +148,10 @@ export interface Config {
   trustProxy: boolean;
   widgetDir: string;
   sessionTtlSeconds: number;
+  /** Bearer token `/metrics` requires; unset: `/metrics` is not served (404). */
+  metricsToken: string | undefined;
+  /** Serve `*.map` next to widget.js (off by default: they reveal the source). */
+  serveSourceMaps: boolean;
   calcom: {
     apiUrl: string;
     appUrl: string;
@@ -240,6 +248,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     trustProxy: e.CALBRIDGE_TRUST_PROXY,
     widgetDir: e.CALBRIDGE_WIDGET_DIR,
     sessionTtlSeconds: e.CALBRIDGE_SESSION_TTL_SECONDS,
+    metricsToken: e.CALBRIDGE_METRICS_TOKEN,
+    serveSourceMaps: e.CALBRIDGE_SERVE_SOURCE_MAPS,
     calcom: {
       apiUrl: e.CALCOM_API_URL.replace(/\/$/, ''),
       appUrl: e.CALCOM_APP_URL.replace(/\/$/, ''),

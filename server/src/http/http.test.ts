@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { createDb, DEFAULT_DB_TIMEOUTS } from '../db/db.js';
-import { asAdmin, capturingLogger, createTestApp, manualClock, offlineFetch, type TestApp } from '../test-support/app.js';
+import { asAdmin, asMetrics, capturingLogger, createTestApp, manualClock, offlineFetch, type TestApp } from '../test-support/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -50,7 +50,7 @@ describe('HTTP basics', () => {
 
   it('when requests were served, then /metrics reports them by route pattern and status', async () => {
     await request(t.app).get('/v1/admin/tenants/some-slug').set(asAdmin);
-    const res = await request(t.app).get('/metrics');
+    const res = await request(t.app).get('/metrics').set(asMetrics);
     expect(res.status).toBe(200);
     expect(res.text).toContain('calbridge_http_requests_total{method="GET",route="/healthz",status="200"}');
     expect(res.text).toContain('route="/v1/admin/tenants/:slug",status="404"');

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEMO_API_KEY } from '../../../test/calcom-sandbox/index.js';
 import { SECRET_PURPOSE } from '../calcom/token-vault.js';
 import { createKeyRing } from '../crypto/keyring.js';
-import { asAdmin, TEST_ADMIN_TOKEN } from '../test-support/app.js';
+import { asAdmin, asMetrics, TEST_ADMIN_TOKEN } from '../test-support/app.js';
 import { bindingCookieOf, connectWithOAuth, PUBLIC_URL, REDIRECT_URI, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 
@@ -254,7 +254,7 @@ describe('the token vault', () => {
     expect(res.body.code).toBe('calcom_needs_reauth');
     const tenant = await request(app()).get('/v1/admin/tenants/beta').set(asAdmin);
     expect(tenant.body.calcom).toMatchObject({ kind: 'oauth', status: 'needs_reauth' });
-    const metrics = await request(app()).get('/metrics');
+    const metrics = await request(app()).get('/metrics').set(asMetrics);
     expect(metrics.text).toMatch(/calbridge_calcom_connections_needs_reauth_total\{kind="oauth"\} 1/);
     expect(metrics.text).toMatch(/calbridge_calcom_token_refreshes_total\{kind="oauth",outcome="refused"\} 1/);
     // And nothing more is tried with it.

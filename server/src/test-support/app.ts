@@ -11,6 +11,9 @@ import { createLogger, type Logger } from '../logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_ADMIN_TOKEN = `cbt_test_${'a'.repeat(40)}`;
+export const TEST_METRICS_TOKEN = `metrics_test_${'m'.repeat(40)}`;
+/** The header `/metrics` needs in tests. */
+export const asMetrics = { Authorization: `Bearer ${TEST_METRICS_TOKEN}` };
 
 /** A clock tests move by hand. */
 export function manualClock(start = new Date('2026-11-25T10:00:00.000Z')): Clock & { set(d: Date | string): void; advance(ms: number): void } {
@@ -47,6 +50,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   return parseConfig({
     CALBRIDGE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     CALBRIDGE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    CALBRIDGE_METRICS_TOKEN: TEST_METRICS_TOKEN,
     DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
     LOG_LEVEL: 'debug',
     // Each app's own data directory (the webhook spool lives there), never the checkout's.

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asAdmin, createTestApp, type TestApp } from '../test-support/app.js';
+import { asAdmin, asMetrics, createTestApp, type TestApp } from '../test-support/app.js';
 import { bookingBody, calcomBody, createTenant, deliver, fixture, setWebhookSecret, type Vector } from './webhooks.test-support.js';
 
 const vectors = fixture<{ tenant: string; now: string; vectors: Vector[] }>('signature-vectors.json');
@@ -147,7 +147,7 @@ describe('webhook intake', () => {
     const dump = JSON.stringify((await t.database.owner.query('SELECT encode(body, \'escape\') AS b FROM webhook_inbox')).rows);
     expect(dump).not.toContain('SECRET-TITLE-MARKER');
     expect(t.logLines.join('\n')).not.toContain('SECRET-TITLE-MARKER');
-    const metrics = await request(t.app).get('/metrics');
+    const metrics = await request(t.app).get('/metrics').set(asMetrics);
     expect(metrics.text).toMatch(/calbridge_webhook_deliveries_total\{outcome="rejected",code="signature_invalid"\} \d+/);
     expect(metrics.text).toMatch(/calbridge_webhook_deliveries_total\{outcome="accepted",code="none"\} \d+/);
     expect(metrics.text).toMatch(/calbridge_webhook_deliveries_total\{outcome="unprocessed",code="not_json"\} \d+/);

@@ -65,7 +65,7 @@ export function widgetRoutes(cache: WidgetConfigCache): Router {
   // The default privacy policy link of the consent step (tenants without their own `privacyPolicyUrl`).
   router.get('/privacy', (_req, res) => {
     res
-      .set({ 'Cache-Control': 'public, max-age=3600', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'" })
+      .set({ 'Cache-Control': 'public, max-age=3600', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'" })
       .type('html')
       .send(PRIVACY_PAGE);
   });

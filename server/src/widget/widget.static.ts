@@ -16,6 +16,9 @@ const HASHED = /[\\/]chunks[\\/][^\\/]+-[A-Za-z0-9_-]{8,}\.js(?:\.map)?$/;
  */
 export function widgetAssetHeaders(res: ServerResponse, path: string): void {
   if (!/\.(?:js|mjs|map|json)$/.test(path)) return;
+  // Scripts, not pages: the document policy of app.ts's security headers does not apply to them.
+  res.removeHeader('Content-Security-Policy');
+  res.removeHeader('X-Frame-Options');
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
   res.setHeader(
