@@ -78,7 +78,8 @@ export function createApp(deps: AppDependencies | AppContext): Express {
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', ctx.config.trustProxy);
+  // A hop count, so req.ip is the address our own proxy saw, not one the client wrote (sessions/client.ts).
+  app.set('trust proxy', ctx.config.trustProxy > 0 ? ctx.config.trustProxy : false);
   app.set('query parser', 'simple');
 
   app.use((_req, res, next) => {

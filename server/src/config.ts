@@ -76,7 +76,12 @@ const EnvSchema = z.object({
   CALBRIDGE_WEBHOOK_SPOOL_MAX_MB: z.coerce.number().int().min(1).max(100_000).default(256),
   // Refused deliveries are all counted in metrics; at most this many per tenant and minute are written to the delivery log.
   CALBRIDGE_WEBHOOK_REFUSAL_LOG_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(20),
-  CALBRIDGE_TRUST_PROXY: bool.default(false),
+  // `true` is one reverse proxy; a number is that many. Never "trust every hop": the left-most
+  // X-Forwarded-For entry is whatever the client wrote, and rate limits count by address (issue 13).
+  CALBRIDGE_TRUST_PROXY: z
+    .union([bool, z.coerce.number().int().min(0).max(10)])
+    .transform((v) => (v === true ? 1 : v === false ? 0 : v))
+    .default(0),
   CALBRIDGE_WIDGET_DIR: z.string().min(1).default(defaultWidgetDir),
   CALBRIDGE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
   CALCOM_API_URL: url.default('https://api.cal.com/v2'),
@@ -145,7 +150,8 @@ export interface Config {
   webhookRefusalLogPerMinute: number;
   /** Where verified deliveries wait while PostgreSQL is unreachable, and how much it may hold. */
   webhookSpool: { dir: string; maxBytes: number };
-  trustProxy: boolean;
+  /** Reverse proxies in front of us whose X-Forwarded-For entry is believed (0: none, the socket address counts). */
+  trustProxy: number;
   widgetDir: string;
   sessionTtlSeconds: number;
   /** Bearer token `/metrics` requires; unset: `/metrics` is not served (404). */

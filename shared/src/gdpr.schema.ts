@@ -143,11 +143,15 @@ export const ConsentReceipt = z.object({
   pageUrl: z.string(),
   referrer: z.string(),
   utm: z.record(z.string(), z.string()),
+  /** Where the consent came from: the widget's step, the page's script, a TCF CMP or Google Consent Mode. */
+  consentSource: z.enum(['widget', 'api', 'tcf', 'gcm']),
+  /** Ad click identifiers of the page (gclid, fbclid); emptied by erasure like UTM values. */
+  clickIds: z.record(z.string(), z.string()),
   ipPrefix: z.string(),
   userAgentFamily: z.string(),
   createdAt: z.string(),
   redactedAt: z.string().nullable(),
-  /** Bookings the embed reported under this receipt's session. */
+  /** Bookings linked to this receipt by proof, and those its session's page reported. */
   bookingUids: z.array(z.string()),
 });
 export type ConsentReceipt = z.infer<typeof ConsentReceipt>;

@@ -114,7 +114,7 @@ export interface ConsentRow extends Omit<ReceiptInput, 'tenantId'> {
 const CONSENT_COLUMNS = `c.id, c.session_id AS "sessionId", c.consent_version AS "consentVersion",
   c.consent_text_sha256 AS "consentTextSha256", c.purposes, c.page_origin AS "pageOrigin", c.page_url AS "pageUrl",
   c.referrer, c.utm, c.ip_prefix AS "ipPrefix", c.user_agent_family AS "userAgentFamily", c.created_at AS "createdAt",
-  c.redacted_at AS "redactedAt",
+  c.consent_source AS "consentSource", c.click_ids AS "clickIds", c.redacted_at AS "redactedAt",
   coalesce((SELECT array_agg(DISTINCT x.uid ORDER BY x.uid) FROM (
     SELECT o.uid FROM observed_bookings o WHERE o.consent_receipt_id = c.id
     UNION SELECT l.booking_uid FROM booking_consent_links l WHERE l.consent_receipt_id = c.id) x), '{}') AS "bookingUids"`;
@@ -194,7 +194,7 @@ export async function rewriteBooking(
 /** The one-time redaction a consent receipt allows (see the trigger in 0007_gdpr.sql). */
 export async function redactConsent(tx: Tx, id: string, pageUrl: string, referrer: string, now: Date): Promise<boolean> {
   const r = await tx.query(
-    `UPDATE consent_receipts SET page_url = $2, referrer = $3, utm = '{}', redacted_at = $4 WHERE id = $1 AND redacted_at IS NULL`,
+    `UPDATE consent_receipts SET page_url = $2, referrer = $3, utm = '{}', click_ids = '{}', redacted_at = $4 WHERE id = $1 AND redacted_at IS NULL`,
     [id, pageUrl, referrer, now],
   );
   return (r.rowCount ?? 0) > 0;

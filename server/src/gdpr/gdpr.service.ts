@@ -90,6 +90,8 @@ function toConsent(c: repo.ConsentRow): ConsentReceipt {
     pageUrl: c.pageUrl,
     referrer: c.referrer,
     utm: c.utm,
+    consentSource: c.consentSource ?? 'widget',
+    clickIds: c.clickIds ?? {},
     ipPrefix: c.ipPrefix,
     userAgentFamily: c.userAgentFamily,
     createdAt: c.createdAt.toISOString(),

@@ -86,3 +86,15 @@ describe('observed reports per session (finding 3)', () => {
     expect(rows[0].n).toBe(OBSERVED_PER_SESSION);
   });
 });
+
+describe('the client address behind a proxy (finding 2)', () => {
+  it('when a client writes its own X-Forwarded-For entries, then the address our proxy appended is the one counted', async () => {
+    nextWindow();
+    // The proxy appends the address it saw (198.51.100.210); everything left of it is the client's own writing.
+    const forged = (i: number) => `10.9.${i}.1, 198.51.100.210`;
+    for (let i = 0; i < SESSION_LIMITS.perAddress; i++) expect((await mint(forged(i))).status).toBe(201);
+    const res = await mint(forged(99));
+    expect(res.status).toBe(429);
+    expect(res.body.code).toBe('rate_limited');
+  });
+});
