@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectWithOAuth, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 import { asAdmin, asMetrics } from '../test-support/app.js';
-import { setWebhookSecret } from '../webhooks/webhooks.test-support.js';
+import { bookingBody, setWebhookSecret } from '../webhooks/webhooks.test-support.js';
 import { signCalcomBody } from '../webhooks/webhooks.signature.js';
 import type { TestApp } from '../test-support/app.js';
 
@@ -125,6 +125,27 @@ const bodyText = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('{"broken', '\u0000', '{"a":1}garbage', '', '{"uid":"\\u0000"}', '{"\\ud800":1}') },
 );
 
+/** A signed Cal.com booking delivery with adversarial values where Cal.com puts data, so the projection is reached. */
+const TRIGGERS = ['BOOKING_CREATED', 'BOOKING_RESCHEDULED', 'BOOKING_CANCELLED', 'BOOKING_REQUESTED', 'BOOKING_NO_SHOW_UPDATED', 'MEETING_ENDED'];
+const delivery = fc
+  .record({
+    trigger: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...TRIGGERS) }, { weight: 1, arbitrary: text }),
+    uid: fc.oneof({ weight: 2, arbitrary: fc.nat({ max: 50 }).map((n) => `bk-fuzz-${n}`) }, { weight: 1, arbitrary: text }),
+    status: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('ACCEPTED', 'PENDING', 'CANCELLED') }, { weight: 1, arbitrary: text }),
+    email: fc.oneof({ weight: 4, arbitrary: fc.constant('a@b.example') }, { weight: 1, arbitrary: text }),
+    metaKey: fc.oneof(fc.constantFrom('calbridge_tenant', 'cb_nonce', 'cb_receipt', 'calbridge_tenant\u0000', 'cb_nonce\u0000'), text),
+    metaValue: fc.oneof({ weight: 3, arbitrary: text }, { weight: 1, arbitrary: jsonValue }),
+    rescheduleUid: fc.option(text),
+    skewSeconds: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-60, 600, -1e9, 1e9) }),
+  })
+  .map((d) => ({ ...d, build: (now: Date) => bookingBody(d.trigger, new Date(now.getTime() + d.skewSeconds * 1000), {
+    uid: d.uid,
+    status: d.status,
+    attendees: [{ name: d.email, email: d.email, timeZone: 'UTC' }],
+    metadata: { [d.metaKey]: d.metaValue },
+    ...(d.rescheduleUid ? { rescheduleUid: d.rescheduleUid } : {}),
+  }) }));
+
 const query = fc.dictionary(
   fc.constantFrom('cursor', 'limit', 'status', 'email', 'from', 'to', 'sort', 'grade', 'format', 'start', 'end', 'timeZone', 'eventType', 'state', 'code', 'error', 'leadId', 'x'),
   fc.oneof(text, fc.constantFrom(...RAW_ESCAPES)),
@@ -132,15 +153,17 @@ const query = fc.dictionary(
 );
 
 const request$ = fc.record({
-  route: fc.constantFrom(...ROUTES),
+  // The intake gets a larger share: its signed deliveries reach the booking projection.
+  route: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ROUTES) }, { weight: 1, arbitrary: fc.constant(['post', '/v1/webhooks/calcom/:tenant'] as [string, string]) }),
   params: fc.array(segment(null), { minLength: 4, maxLength: 4 }),
-  useRealTenant: fc.boolean(),
+  useRealTenant: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   query,
   body: bodyText,
   contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'application/merge-patch+json'),
   auth: fc.constantFrom('admin', 'session', 'metrics', 'none', 'garbage'),
   origin: fc.constantFrom(ORIGIN, 'https://evil.test', 'null', ''),
-  signWebhook: fc.boolean(),
+  signWebhook: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  delivery: fc.option(delivery, { freq: 4 }),
   headerNoise: fc.constantFrom('', 'Bearer \u00ff', 'x'.repeat(3000)),
 });
 
@@ -196,13 +219,16 @@ describe('every route under property-based fuzzing', () => {
         if (r.auth === 'metrics') req = req.set(asMetrics);
         if (r.auth === 'garbage') req = req.set('Authorization', r.headerNoise || 'Bearer .');
         if (r.origin) req = req.set('Origin', r.origin);
+        // The intake: a booking-shaped delivery (often signed, to reach the projection) or any body.
+        let body = r.body;
         if (template.startsWith('/v1/webhooks/')) {
-          req = req.set('X-Cal-Signature-256', r.signWebhook ? signCalcomBody(r.body, WEBHOOK_SECRET) : r.headerNoise || 'nope');
+          if (r.delivery) body = r.delivery.build(h.clock.now());
+          req = req.set('X-Cal-Signature-256', r.signWebhook ? signCalcomBody(body, WEBHOOK_SECRET) : r.headerNoise || 'nope');
         }
         if (template.includes('/bookings') && method === 'post') req = req.set('Idempotency-Key', `fuzz-${i}-${r.body.length}`);
-        const res = await (method === 'get' || method === 'options' ? req : req.send(r.body));
+        const res = await (method === 'get' || method === 'options' ? req : req.send(body));
 
-        const what = `${method.toUpperCase()} ${url.slice(0, 200)} ${r.body.slice(0, 120)}`;
+        const what = `${method.toUpperCase()} ${url.slice(0, 200)} ${body.slice(0, 160)}`;
         expect(res.status, what).toBeLessThan(500);
         expect(res.text ?? '', what).not.toMatch(STACK);
         if (res.status >= 400 && !String(res.headers['content-type']).startsWith('text/html')) {
