@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TenantSlug, WebOrigin } from './web.schema.js';
 import { WidgetSettings, WidgetSettingsPatch } from './widget-settings.schema.js';
 
-export { OpaqueCursor, SeqCursor, TenantSlug, WebOrigin } from './web.schema.js';
+export { SeqCursor, TenantSlug, WebOrigin } from './web.schema.js';
 
 /** A Cal.com link: `user/event-slug` (or `team/x/event-slug`), as used by the embed's `calLink`. */
 export const CalLink = z

@@ -36,6 +36,3 @@ export const SeqCursor = z
   .regex(/^[0-9]{1,19}$/, 'a cursor this API issued')
   // zod runs every check even after the regex failed: BigInt() only sees digits.
   .refine((v) => /^[0-9]{1,19}$/.test(v) && BigInt(v) <= MAX_BIGINT, 'a cursor this API issued');
-
-/** An opaque cursor (base64url of JSON); the server decodes and checks what is inside. */
-export const OpaqueCursor = z.string().max(1000).regex(/^[A-Za-z0-9_-]+$/, 'a cursor this API issued');

@@ -23,9 +23,8 @@ export async function linkNativeBooking(tx: Tx, tenantId: string, uid: string, s
   return insertConsentLink(tx, { tenantId, bookingUid: uid, ...session, linkedBy: 'native_booking', linkedAt: now });
 }
 
-/** How many bookings our server made under a session, counted under a per-session lock held to the transaction's end. */
+/** How many bookings our server made under a session, counted under a per-session lock held to the transaction's end (its wait bounded by the transaction's lock_timeout, db.ts). */
 export async function nativeBookingsOfSession(tx: Tx, sessionId: string): Promise<number> {
-  await tx.query("SELECT set_config('lock_timeout', '5s', true)");
   await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`native:${sessionId}`]);
   return countNativeLinksOfSession(tx, sessionId);
 }

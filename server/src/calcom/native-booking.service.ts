@@ -14,9 +14,9 @@ import type { TenantCredentials, TokenVault } from './token-vault.js';
 import { toCalcomBookingLanguage } from './booking-language.js';
 
 /** Native bookings one widget session may make; a visitor books once, perhaps twice. */
-export const NATIVE_BOOKINGS_PER_SESSION = 2;
+const NATIVE_BOOKINGS_PER_SESSION = 2;
 /** Guests one native booking may invite (Cal.com allows more; the widget's form offers a few). */
-export const NATIVE_MAX_GUESTS = 3;
+const NATIVE_MAX_GUESTS = 3;
 
 /** The widget session a native booking is made under: the consent receipt it is linked to. */
 export interface SessionLink {

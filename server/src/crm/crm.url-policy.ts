@@ -23,7 +23,7 @@ import { DestinationUrlInsecure, DestinationUrlPrivate } from './crm.errors.js';
  */
 
 /** The ipaddr.js range name an address is judged by, after unwrapping IPv4-mapped addresses; null when it is not an address. */
-export function addressRange(ip: string): string | null {
+function addressRange(ip: string): string | null {
   if (!ipaddr.isValid(ip)) return null;
   let addr = ipaddr.parse(ip);
   if (addr.kind() === 'ipv6') {

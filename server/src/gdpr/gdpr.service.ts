@@ -16,7 +16,7 @@ import type { AppContext } from '../context.js';
 import { emitCrmEvent } from '../crm/crm.outbox.js';
 import type { Tx } from '../db/db.js';
 import { z } from 'zod';
-import { AppError, InvalidRequest } from '../errors.js';
+import { AppError } from '../errors.js';
 import { CursorTime, CursorUuid, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { enqueue } from '../jobs/queue.js';
 import type { TenantRecord } from '../tenants/tenants.service.js';

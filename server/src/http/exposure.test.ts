@@ -53,7 +53,7 @@ describe('pages, scripts, metrics and source maps (finding 9)', () => {
     const res = await r;
     expect(res.status).toBe(v.expected.status);
     if (v.expected.code) expect(res.body.code).toBe(v.expected.code);
-    const csp = res.headers['content-security-policy'] as string | undefined;
+    const csp: string | undefined = res.headers['content-security-policy'];
     if (v.expected.page) {
       expect(res.headers['content-type']).toMatch(/^text\/html/);
       const d = directives(csp ?? '');

@@ -12,7 +12,7 @@ import { NotFound } from '../errors.js';
  * scripts. widget.js and its chunks drop these headers (widget.static.ts): client websites
  * load them cross-origin as scripts, where a document policy has no meaning.
  */
-export const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export const securityHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('Content-Security-Policy', STRICT_CSP);
@@ -21,7 +21,7 @@ export const securityHeaders: RequestHandler = (_req, res, next) => {
 };
 
 /** The policy of the demo page: its own scripts (by hash when inline), the Cal.com frames it embeds, our API. */
-export function demoPageCsp(html: string, calOrigin: string): string {
+function demoPageCsp(html: string, calOrigin: string): string {
   const hashes = [...html.matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)].map(
     (m) => `'sha256-${createHash('sha256').update(m[1]!, 'utf8').digest('base64')}'`,
   );

@@ -10,7 +10,7 @@ export function isBadText(s: string): boolean {
 }
 
 /** How deep a JSON value any of our contracts accepts may nest; deeper values are refused before validation. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /**
  * The path of the first string (value or object key) in `value` that is bad text, or of the

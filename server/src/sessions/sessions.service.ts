@@ -20,7 +20,7 @@ import { NativeAddressLimit } from '../calcom/native-booking.errors.js';
 export const SESSION_LIMITS = { windowSeconds: 60, perAddress: 10, perTenant: 5000 } as const;
 
 /** Native bookings one client address (IPv4 address, IPv6 /64) may make per hour, across its sessions. */
-export const NATIVE_BOOKINGS_PER_ADDRESS_PER_HOUR = 6;
+const NATIVE_BOOKINGS_PER_ADDRESS_PER_HOUR = 6;
 
 /** Bookings a session may report (`bookings/observed`); a visitor books once or twice in one session. */
 export const OBSERVED_PER_SESSION = 3;
@@ -109,7 +109,7 @@ export function createSessionsService(
           // Only the hash: the nonce itself is the proof a booking's metadata must carry (session-proof.ts).
           nonceSha256: body.nonce ? sha256(body.nonce) : null,
           consentSource: body.consent.source ?? 'widget',
-          clickIds: Object.fromEntries(Object.entries(body.context.clickIds ?? {}).filter(([, v]) => v)) as Record<string, string>,
+          clickIds: Object.fromEntries(Object.entries(body.context.clickIds ?? {}).filter(([, v]) => v)),
         }),
       );
       const expiresAt = new Date(now.getTime() + ctx.config.sessionTtlSeconds * 1000);
@@ -144,7 +144,6 @@ export function createSessionsService(
     async observe(tenant: TenantRecord, claims: SessionClaims, body: ObservedBookingRequest): Promise<ObservedBookingResponse & { created: boolean }> {
       const r = await ctx.db.withTenant(tenant.id, async (tx) => {
         // Serialise one session's reports so the cap holds under concurrent requests.
-        await tx.query("SELECT set_config('lock_timeout', '5s', true)");
         await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`observed:${claims.sessionId}`]);
         const seen = await observedBySession(tx, claims.sessionId, body.uid);
         if (seen.has) return { created: false };

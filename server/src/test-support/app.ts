@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_ADMIN_TOKEN = `cbt_test_${'a'.repeat(40)}`;
-export const TEST_METRICS_TOKEN = `metrics_test_${'m'.repeat(40)}`;
+const TEST_METRICS_TOKEN = `metrics_test_${'m'.repeat(40)}`;
 /** The header `/metrics` needs in tests. */
 export const asMetrics = { Authorization: `Bearer ${TEST_METRICS_TOKEN}` };
 
