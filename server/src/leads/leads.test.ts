@@ -224,6 +224,25 @@ describe('consent decides what leaves', () => {
   });
 });
 
+describe('attribution only through a proven link (issue 13, finding 1)', () => {
+  it("when a booking's metadata merely names someone's receipt and UTM values, then its lead has no consent, no marketing opt-in and no UTM", async () => {
+    const tenantId = await tenant('leads-forge');
+    const attacker = await receipt(tenantId, ['booking', 'follow_up'], { source: 'attacker' });
+    await send('leads-forge', 'BOOKING_CREATED', {
+      uid: 'lf-victim-1',
+      ...person('victim@corp.example', 'Vic Tim'),
+      metadata: { cb_receipt: attacker, cb_utm_source: 'attacker', utm_campaign: 'forged' },
+    });
+    const list = await request(t.app).get('/v1/admin/tenants/leads-forge/leads').set(asAdmin);
+    expect(list.status).toBe(200);
+    const lead = list.body.data.find((l: { email: string }) => l.email === 'victim@corp.example');
+    expect(lead).toMatchObject({ marketingConsent: false });
+    const one = await request(t.app).get(`/v1/admin/tenants/leads-forge/leads/${lead.id}`).set(asAdmin);
+    expect(one.body.bookings).toEqual([expect.objectContaining({ uid: 'lf-victim-1', consentReceiptId: null, utm: {} })]);
+    expect(one.body.consentReceipts).toEqual([]);
+  });
+});
+
 describe('lead API refusals', () => {
   it('when the lead id is unknown, then 404 lead_not_found', async () => {
     const res = await request(t.app).get('/v1/admin/tenants/leads-a/leads/00000000-0000-4000-8000-000000000000').set(asAdmin);
