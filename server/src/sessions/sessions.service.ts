@@ -102,7 +102,7 @@ export function createSessionsService(
           pageOrigin: origin,
           pageUrl: body.context.pageUrl,
           referrer: body.context.referrer,
-          utm: Object.fromEntries(Object.entries(body.context.utm).filter(([, v]) => v)) as Record<string, string>,
+          utm: Object.fromEntries(Object.entries(body.context.utm).filter(([, v]) => v)),
           ipPrefix: client.ipPrefix,
           userAgentFamily: client.userAgentFamily,
           createdAt: now,
