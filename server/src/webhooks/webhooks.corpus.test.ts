@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asAdmin, createTestApp, type TestApp } from '../test-support/app.js';
+import { asAdmin, asMetrics, createTestApp, type TestApp } from '../test-support/app.js';
 import { signCalcomBody } from './webhooks.signature.js';
 import { createTenant, fixture, setWebhookSecret } from './webhooks.test-support.js';
 
@@ -92,7 +92,7 @@ describe('a corpus of Cal.com-built deliveries (test/fixtures/webhooks/corpus.js
   }
 
   it('when the whole corpus was delivered, then nothing verified was refused and the metrics say so', async () => {
-    const metrics = await request(t.app).get('/metrics');
+    const metrics = await request(t.app).get('/metrics').set(asMetrics);
     expect(metrics.text).not.toMatch(/calbridge_webhook_deliveries_total\{outcome="(rejected|stale)"/);
     expect(metrics.text).toMatch(/calbridge_webhook_deliveries_total\{outcome="unprocessed",code="invalid_payload"\} [1-9]/);
   });

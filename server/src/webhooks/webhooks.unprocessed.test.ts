@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../app.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
-import { asAdmin, createTestApp, type TestApp } from '../test-support/app.js';
+import { asAdmin, asMetrics, createTestApp, type TestApp } from '../test-support/app.js';
 import { WEBHOOK_REPROCESS_TASK, webhookJobHandlers } from './webhooks.jobs.js';
 import { createWebhooksService, WEBHOOK_PROCESSOR_VERSION } from './webhooks.service.js';
 import { bookingBody as anyBookingBody, createTenant, deliver, setWebhookSecret } from './webhooks.test-support.js';
@@ -90,7 +90,7 @@ describe('deliveries that cannot be applied yet', () => {
   });
 
   it('when unprocessed deliveries are counted, then the metrics show them by reason', async () => {
-    const metrics = await request(t.app).get('/metrics');
+    const metrics = await request(t.app).get('/metrics').set(asMetrics);
     expect(metrics.text).toMatch(/calbridge_webhook_deliveries_total\{outcome="unprocessed",code="booking_unknown"\} [1-9]/);
     expect(metrics.text).toMatch(/calbridge_webhook_reprocessed_total\{status="processed"\} [1-9]/);
   });
@@ -145,7 +145,7 @@ describe('refused deliveries (issue 13 findings 5 and 6)', () => {
     const after = (await log()).filter((l) => l.code === 'signature_invalid').length;
     // CALBRIDGE_WEBHOOK_REFUSAL_LOG_PER_MINUTE=3 for this app (a window may have started earlier in the minute).
     expect(after - before).toBeLessThanOrEqual(3);
-    const metrics = await request(t.app).get('/metrics');
+    const metrics = await request(t.app).get('/metrics').set(asMetrics);
     const counted = Number(/calbridge_webhook_deliveries_total\{outcome="rejected",code="signature_invalid"\} (\d+)/.exec(metrics.text)?.[1]);
     expect(counted).toBeGreaterThanOrEqual(10);
   });
