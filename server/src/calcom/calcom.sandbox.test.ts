@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEMO_API_KEY, SANDBOX_DEMO_EVENT_SLUG } from '../../../test/calcom-sandbox/index.js';
 import { weekdayAtUtc } from '../../../test/calcom-sandbox/test-support.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
-import { asAdmin } from '../test-support/app.js';
+import { asAdmin, asMetrics } from '../test-support/app.js';
 import { connectWithOAuth, PUBLIC_URL, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 import { jobCrontab, jobHandlers } from '../jobs/handlers.js';
@@ -317,9 +317,11 @@ describe('native booking', () => {
   it("when the visitor's page is en-GB, then Cal.com is sent its own code 'en' (not a value its BookingLanguage enum refuses) and the booking is made", async () => {
     const slots = await native.get('/v1/widget/shop/slots').query({ eventType: SANDBOX_DEMO_EVENT_SLUG, ...window(), timeZone: 'UTC' }).set('Authorization', session);
     const start = slots.body.days[0].slots[5].start as string;
+    // A fresh session: the first one has made its two bookings (the per-session cap).
+    const fresh = await mintSession();
     const res = await native
       .post('/v1/widget/shop/bookings')
-      .set('Authorization', session)
+      .set('Authorization', `Bearer ${fresh.token}`)
       .set('Idempotency-Key', 'click-lang-en-gb-01')
       .send({ eventType: SANDBOX_DEMO_EVENT_SLUG, start, attendee: { name: 'Oli', email: 'oli@example.com', timeZone: 'Europe/London', language: 'en-GB' } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -431,7 +433,7 @@ describe('reconciliation reads real Cal.com outputs item by item and heals metad
     expect(logs).toContain('reconciliation skipped a booking it cannot read');
     expect(logs).not.toContain('secret.person@example.com');
     expect(logs).not.toContain('Secret Person');
-    const metrics = await request(app()).get('/metrics');
+    const metrics = await request(app()).get('/metrics').set(asMetrics);
     expect(metrics.text).toMatch(/calbridge_calcom_reconciled_bookings_total\{result="unreadable"\} 1/);
   });
 

@@ -12,7 +12,7 @@ import { NotFound } from '../errors.js';
  * scripts. widget.js and its chunks drop these headers (widget.static.ts): client websites
  * load them cross-origin as scripts, where a document policy has no meaning.
  */
-const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+export const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export const securityHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('Content-Security-Policy', STRICT_CSP);

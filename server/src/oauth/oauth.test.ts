@@ -310,7 +310,7 @@ describe('managed users', () => {
     expect(res.status).toBe(200);
     const tenant = await request(app()).get('/v1/admin/tenants/delta').set(asAdmin);
     expect(tenant.body.calcom).toMatchObject({ kind: 'managed_user', status: 'connected' });
-    const metrics = await request(app()).get('/metrics');
+    const metrics = await request(app()).get('/metrics').set(asMetrics);
     expect(metrics.text).toMatch(/calbridge_calcom_token_refreshes_total\{kind="managed_user",outcome="forced"\} 1/);
     expect((await storedTokens('delta')).r).not.toBe(stored.r);
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { CHANGES_APPLICATION_NAME, createChangeFeed, type Change, type ChangeFeed } from '../db/changes.js';
 import { createDb, type Db } from '../db/db.js';
-import { asAdmin, capturingLogger, manualClock, offlineFetch, testConfig } from '../test-support/app.js';
+import { asAdmin, asMetrics, capturingLogger, manualClock, offlineFetch, testConfig } from '../test-support/app.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 
 // Two instances of the server on one database, each with its own pool and its own
@@ -144,7 +144,7 @@ describe('GET /v1/widget/:tenant/config: cache headers and conditional requests'
     expect(second.headers['x-content-type-options']).toBe('nosniff');
     expect(second.text).toBe(first.text);
 
-    const metrics = await request(b.app).get('/metrics');
+    const metrics = await request(b.app).get('/metrics').set(asMetrics);
     expect(metrics.text).toMatch(/calbridge_http_requests_total\{method="GET",route="\/v1\/widget\/:tenant\/config",status="200"\} [2-9]/);
   });
 

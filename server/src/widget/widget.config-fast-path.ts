@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../http/metrics.js';
+import { STRICT_CSP } from '../http/security-headers.js';
 import { CONFIG_CACHE_CONTROL, noneMatch, type WidgetConfigCache } from './widget.config-cache.js';
 
 const CONFIG_PATH = /^\/v1\/widget\/([a-z0-9-]{1,64})\/config$/;
@@ -43,6 +44,9 @@ export function widgetConfigFastPath(cache: WidgetConfigCache, metrics: Metrics)
     const headers = [
       'X-Content-Type-Options', 'nosniff',
       'Referrer-Policy', 'strict-origin-when-cross-origin',
+      // The same as every other answer (http/security-headers.ts): nothing loads, nothing frames it.
+      'Content-Security-Policy', STRICT_CSP,
+      'X-Frame-Options', 'DENY',
       'Vary', 'Origin',
       ...(origin && entry.tenant.allowedOrigins.includes(origin) ? corsHeaders(origin) : []),
       'Cache-Control', CONFIG_CACHE_CONTROL,
