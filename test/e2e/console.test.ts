@@ -213,14 +213,14 @@ describe('admin console in Chromium, on npm start', () => {
     await filters.getByLabel('Email').fill('grace@example.com');
     await filters.getByRole('button', { name: 'Filter' }).click();
     const detail = page.getByRole('region', { name: /^Booking / });
-    // The widget reports the booking with its session a moment after the webhook: open it until the receipt is linked.
+    // The receipt is linked once the webhook lands with the session's nonce in the booking's metadata: open it until it is.
     await expect
       .poll(async () => {
         await page.getByRole('button', { name: /^Open booking / }).first().click();
         await detail.getByText('BOOKING_CREATED').waitFor();
         return (await detail.getByLabel('Consent receipt').textContent()) ?? '';
       })
-      .toContain('widget_session');
+      .toContain('booking_nonce');
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('link', { name: 'Leads' }).click();
     await page.getByRole('table', { name: 'Leads, highest score first' }).getByText('grace@example.com').waitFor({ timeout: 30_000 });

@@ -59,10 +59,12 @@ describe('npm run serve', () => {
   it('when started with the database and the secrets, then it migrates, is ready, serves the page-view path from its cache, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const admin = randomBytes(24).toString('hex');
+    const metricsToken = randomBytes(24).toString('hex');
     const run = serve({
       DATABASE_URL: databaseUrl,
       CALBRIDGE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       CALBRIDGE_ADMIN_TOKEN: admin,
+      CALBRIDGE_METRICS_TOKEN: metricsToken,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -95,7 +97,7 @@ describe('npm run serve', () => {
     const again = await fetch(`${base}/v1/widget/served/config`, { headers: { origin: 'https://served.test', 'if-none-match': first.headers.get('etag')! } });
     expect(again.status).toBe(304);
     // Counted, though answered before the router: the page-view path is in the metrics.
-    expect(await (await fetch(`${base}/metrics`)).text()).toContain('route="/v1/widget/:tenant/config",status="304"');
+    expect(await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text()).toContain('route="/v1/widget/:tenant/config",status="304"');
 
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
