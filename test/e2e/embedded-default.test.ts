@@ -196,7 +196,17 @@ describe('npm start on its embedded PostgreSQL, used like production', () => {
   it('when PostgreSQL is frozen, then /readyz and the API answer within seconds, a verified delivery is spooled, and after it thaws the server serves again and the delivery is stored', async () => {
     const frozenUid = `emb-frozen-${randomUUID().slice(0, 8)}`;
     const pids = clusterPids();
-    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    // A backend may end between listing and signalling (ESRCH): only the live ones are frozen.
+    const signal = (sig: NodeJS.Signals) => {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, sig);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+        }
+      }
+    };
+    signal('SIGSTOP');
     try {
       // Bounded by the request's own deadline, not a wall-clock assertion: it answers, and says not ready.
       const ready = await fetch(`${product.url}/readyz`, { signal: AbortSignal.timeout(10_000) });
@@ -211,7 +221,7 @@ describe('npm start on its embedded PostgreSQL, used like production', () => {
       expect(spooled.status).toBe(202);
       expect(await spooled.json()).toMatchObject({ received: true, spooled: true });
     } finally {
-      for (const pid of pids) process.kill(pid, 'SIGCONT');
+      signal('SIGCONT');
     }
     await expect.poll(async () => (await fetch(`${product.url}/readyz`)).status, { timeout: 30_000, interval: 200 }).toBe(200);
     expect((await fetch(`${product.url}/v1/admin/tenants/${TENANT}`, { headers: admin })).status).toBe(200);
