@@ -16,9 +16,19 @@ env.CALBRIDGE_DATA_DIR = dataDir;
 const publicUrl = (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/$/, '');
 const children = [];
 
+// Waits for the children to stop (the server drains requests and jobs, then stops the embedded
+// database) before exiting, so whoever waits for `npm start` to end finds its data directory quiet.
 function stopAll(code = 0) {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 200).unref();
+  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  if (alive.length === 0) process.exit(code);
+  let left = alive.length;
+  for (const c of alive) {
+    c.once('exit', () => {
+      if (--left === 0) process.exit(code);
+    });
+    c.kill('SIGTERM');
+  }
+  setTimeout(() => process.exit(code), 30_000).unref();
 }
 process.on('SIGINT', () => stopAll(130));
 process.on('SIGTERM', () => stopAll(0));
