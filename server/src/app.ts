@@ -54,7 +54,7 @@ export interface AppDependencies {
 }
 
 /** JSON bodies larger than this are refused with 413 `payload_too_large`. */
-export const JSON_BODY_LIMIT = '100kb';
+const JSON_BODY_LIMIT = '100kb';
 
 /** The shared parts every capability is built from; main.ts gives the same one to the app and the job worker. */
 export function createContext(deps: AppDependencies): AppContext {

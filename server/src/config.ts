@@ -109,7 +109,7 @@ const EnvSchema = z.object({
 });
 
 /** The variables whose values are secrets; they never appear in logs or errors. */
-export const SECRET_VARIABLES = [
+const SECRET_VARIABLES = [
   'DATABASE_URL',
   'DATABASE_SESSION_URL',
   'CALBRIDGE_ENCRYPTION_KEYS',

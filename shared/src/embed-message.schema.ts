@@ -35,7 +35,7 @@ export type BookingSuccessfulV2Data = z.infer<typeof BookingSuccessfulV2Data>;
  * Same reduced payload (sdk-action-manager.ts `EventDataMap`); `uid` is the new booking's.
  * It does not name the booking it replaces.
  */
-export const RescheduleBookingSuccessfulV2Data = BookingSuccessfulV2Data;
+export const RescheduleBookingSuccessfulV2Data = BookingSuccessfulV2Data.extend({});
 
 /** `__dimensionChanged`: size of the framed page, used to size the inline frame. */
 export const DimensionChangedData = z.object({

@@ -3,7 +3,7 @@ import type { SandboxStore } from './store.js';
 import type { SandboxUser } from './types.js';
 
 /** How the caller authenticated. */
-export type AuthKind = 'apiKey' | 'oauth' | 'managedUser';
+type AuthKind = 'apiKey' | 'oauth' | 'managedUser';
 
 export interface Caller {
   user: SandboxUser;

@@ -409,7 +409,7 @@ export function sanitizeMetadata(input: Record<string, unknown>): Record<string,
  * ISO strings after JSON.stringify, `status` is the upper-case enum, `createdAt` is when the booking was
  * made (not when the trigger is sent), and there is no `payload` key.
  */
-export function prismaBookingRow(b: SandboxBooking): Record<string, unknown> {
+function prismaBookingRow(b: SandboxBooking): Record<string, unknown> {
   return {
     id: b.id,
     uid: b.uid,

@@ -152,7 +152,7 @@ export function jsonBody(ctx: RequestContext): Record<string, unknown> {
 }
 
 /** Form-encoded or JSON body as a flat string record (RFC 6749 endpoints accept both). */
-export function formOrJsonBody(ctx: RequestContext): Record<string, string> {
+function formOrJsonBody(ctx: RequestContext): Record<string, string> {
   const type = String(ctx.req.headers['content-type'] ?? '');
   if (type.includes('application/x-www-form-urlencoded')) {
     return Object.fromEntries(new URLSearchParams(ctx.rawBody));

@@ -23,7 +23,7 @@ export interface SandboxUser {
 }
 
 /** Weekly working hours of an event type, in its owner's time zone. */
-export interface WeeklyAvailability {
+interface WeeklyAvailability {
   /** 0 = Sunday … 6 = Saturday. */
   days: number[];
   /** `HH:MM` */
@@ -50,7 +50,7 @@ export interface SandboxEventType {
 }
 
 /** Cal.com's `BookingStatus` enum, lower-cased as API v2 outputs it (output.service.ts). */
-export type BookingStatus = 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'awaiting_host';
+type BookingStatus = 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'awaiting_host';
 
 export interface SandboxAttendee {
   name: string;

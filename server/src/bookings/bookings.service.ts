@@ -67,7 +67,7 @@ export interface AppliedEvent {
 }
 
 /** Events of the same instant are ordered by how final their status is. */
-export function statusRank(status: BookingStatus): number {
+function statusRank(status: BookingStatus): number {
   return status === 'cancelled' || status === 'rejected' ? 3 : status === 'accepted' ? 2 : 1;
 }
 
@@ -153,7 +153,7 @@ const EMPTY: BookingFields = {
  * about, and on a reschedule also the booking it replaces (`rescheduleUid`),
  * which Cal.com cancels and which now points to the new uid.
  */
-export function eventsFromCalcom(w: Extract<CalcomWebhook, { kind: 'booking' }>, inboxId: string | null): BookingEvent[] {
+function eventsFromCalcom(w: Extract<CalcomWebhook, { kind: 'booking' }>, inboxId: string | null): BookingEvent[] {
   const p = w.booking;
   const occurredAt = new Date(w.createdAt);
   const time = (s: string | null | undefined) => (s ? new Date(s) : null);

@@ -3,9 +3,9 @@ import { success } from './envelope.js';
 import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
 
 /** Bookings, API version 2024-08-13 (the document requires `cal-api-version` on each). */
-export const BOOKINGS_API_VERSION = '2024-08-13';
+const BOOKINGS_API_VERSION = '2024-08-13';
 
-export const BookingAttendee = z.looseObject({
+const BookingAttendee = z.looseObject({
   name: z.string().nullish(),
   email: z.string(),
   timeZone: z.string().nullish(),
@@ -16,7 +16,7 @@ export const BookingAttendee = z.looseObject({
 const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date');
 
 /** Every `BookingStatus` (packages/prisma enum), lower-cased as API v2 returns it. */
-export const CALCOM_BOOKING_STATUSES = ['accepted', 'pending', 'cancelled', 'rejected', 'awaiting_host'] as const;
+const CALCOM_BOOKING_STATUSES = ['accepted', 'pending', 'cancelled', 'rejected', 'awaiting_host'] as const;
 
 /**
  * `BookingOutput_2024_08_13`: the members Calbridge reads, as Cal.com really returns them, which is
@@ -57,7 +57,7 @@ export const BookingOutput = z.looseObject({
 });
 export type BookingOutput = z.infer<typeof BookingOutput>;
 
-export const Pagination = z.looseObject({
+const Pagination = z.looseObject({
   totalItems: z.number(),
   returnedItems: z.number(),
   hasNextPage: z.boolean(),

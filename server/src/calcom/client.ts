@@ -8,7 +8,7 @@ import { slotsApi } from './slots.js';
 import { webhooksApi } from './webhooks.js';
 
 /** The typed Cal.com API v2 client: one member per resource, all over one transport. */
-export function createCalcomClient(http: CalcomHttp) {
+function createCalcomClient(http: CalcomHttp) {
   return {
     http,
     bookings: bookingsApi(http),

@@ -1,7 +1,7 @@
 import type { Tx } from '../db/db.js';
 
 export type ConnectionKind = 'oauth' | 'managed_user';
-export type ConnectionStatus = 'connected' | 'needs_reauth';
+type ConnectionStatus = 'connected' | 'needs_reauth';
 
 /** A tenant's Cal.com connection row; tokens stay sealed here. */
 export interface ConnectionRecord {

@@ -12,7 +12,7 @@ export const WEBHOOK_SYNC_TASK = 'calcom.webhooks.sync';
 
 export type CalcomSummary = Tenant['calcom'];
 
-export const NO_CONNECTION: CalcomSummary = { kind: 'none', status: 'disconnected', connectedAt: null };
+const NO_CONNECTION: CalcomSummary = { kind: 'none', status: 'disconnected', connectedAt: null };
 
 export function toSummary(c: repo.ConnectionRecord | null): CalcomSummary {
   if (!c) return NO_CONNECTION;

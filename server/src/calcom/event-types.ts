@@ -3,16 +3,16 @@ import { success } from './envelope.js';
 import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
 
 /** Event types, API version 2024-06-14. */
-export const EVENT_TYPES_API_VERSION = '2024-06-14';
+const EVENT_TYPES_API_VERSION = '2024-06-14';
 
-export const EventTypeOutput = z.looseObject({
+const EventTypeOutput = z.looseObject({
   id: z.number(),
   slug: z.string(),
   title: z.string(),
   lengthInMinutes: z.number(),
   hidden: z.boolean(),
 });
-export type EventTypeOutput = z.infer<typeof EventTypeOutput>;
+type EventTypeOutput = z.infer<typeof EventTypeOutput>;
 
 export const eventTypeOperations = {
   list: {

@@ -43,7 +43,7 @@ export interface CalcomOperation<S extends z.ZodType = z.ZodType> {
   retry: 'idempotent' | 'not-idempotent';
 }
 
-export interface CalcomRequest {
+interface CalcomRequest {
   params?: Record<string, string | number>;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
@@ -110,7 +110,7 @@ export function scrubSecrets(text: string, known: string[] = []): string {
  * `X-RateLimit-Reset-<name>` in seconds (apps/api/v2/src/lib/throttler-guard.ts; `-Default` for the
  * default throttler). With several named throttlers the longest wait wins. Undefined when absent.
  */
-export function parseRateLimitReset(headers: Headers): number | undefined {
+function parseRateLimitReset(headers: Headers): number | undefined {
   let longest: number | undefined;
   headers.forEach((value, name) => {
     if (!/^x-ratelimit-reset(?:-[\w-]+)?$/i.test(name)) return;

@@ -7,7 +7,7 @@ import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
  * (`x-cal-secret-key`). Deprecated by Cal.com for new customers, still served.
  */
 
-export const ManagedUserOutput = z.looseObject({
+const ManagedUserOutput = z.looseObject({
   id: z.number(),
   email: z.string(),
   username: z.string(),
@@ -15,13 +15,13 @@ export const ManagedUserOutput = z.looseObject({
 });
 
 /** `KeysDto`: expiries are epoch milliseconds. */
-export const ManagedUserKeys = z.looseObject({
+const ManagedUserKeys = z.looseObject({
   accessToken: z.string(),
   refreshToken: z.string(),
   accessTokenExpiresAt: z.number(),
   refreshTokenExpiresAt: z.number(),
 });
-export type ManagedUserKeys = z.infer<typeof ManagedUserKeys>;
+type ManagedUserKeys = z.infer<typeof ManagedUserKeys>;
 
 export const managedUserOperations = {
   create: {

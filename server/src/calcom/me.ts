@@ -3,7 +3,7 @@ import { success } from './envelope.js';
 import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
 
 /** `MeOutput`: who a token belongs to. */
-export const MeOutput = z.looseObject({
+const MeOutput = z.looseObject({
   id: z.number(),
   username: z.string(),
   email: z.string(),

@@ -193,4 +193,4 @@ export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'log
   return { reconcileTenant, enqueueAll, reconcileJob };
 }
 
-export type Reconciliation = ReturnType<typeof createReconciliation>;
+type Reconciliation = ReturnType<typeof createReconciliation>;

@@ -3,15 +3,15 @@ import { success } from './envelope.js';
 import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
 
 /** Slots, API version 2024-09-04. */
-export const SLOTS_API_VERSION = '2024-09-04';
+const SLOTS_API_VERSION = '2024-09-04';
 
 /**
  * Calbridge asks with `format=range`: the document's schema for the default
  * format says the items are strings while its example and Cal.com's source
  * send `{ start }` objects; the range format is documented consistently.
  */
-export const RangeSlots = z.record(z.string(), z.array(z.looseObject({ start: z.string(), end: z.string() })));
-export type RangeSlots = z.infer<typeof RangeSlots>;
+const RangeSlots = z.record(z.string(), z.array(z.looseObject({ start: z.string(), end: z.string() })));
+type RangeSlots = z.infer<typeof RangeSlots>;
 
 export const slotOperations = {
   list: {

@@ -46,7 +46,7 @@ export interface TenantCredentials {
 }
 
 /** Refresh this long before the access token expires. */
-export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
 export const SECRET_PURPOSE: Record<ConnectionKind, string> = {
   oauth: 'calcom_oauth_tokens',

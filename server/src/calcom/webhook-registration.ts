@@ -6,7 +6,7 @@ import * as repo from './connections.repository.js';
 import type { TokenVault } from './token-vault.js';
 
 /** Triggers the intake (server/src/webhooks, server/src/bookings) turns into booking state. */
-export const CALBRIDGE_WEBHOOK_TRIGGERS = [
+const CALBRIDGE_WEBHOOK_TRIGGERS = [
   'BOOKING_CREATED',
   'BOOKING_REQUESTED',
   'BOOKING_RESCHEDULED',
@@ -19,7 +19,7 @@ export const CALBRIDGE_WEBHOOK_TRIGGERS = [
   'MEETING_ENDED',
 ] as const;
 
-export function intakeUrl(publicUrl: string, slug: string): string {
+function intakeUrl(publicUrl: string, slug: string): string {
   return `${publicUrl}/v1/webhooks/calcom/${encodeURIComponent(slug)}`;
 }
 

@@ -8,13 +8,13 @@ import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
  * packages/prisma/schema.prisma, created with uuidv4()), so we read a string (and accept a number,
  * kept as its decimal string, should an older deployment send one).
  */
-export const WebhookOutput = z.looseObject({
+const WebhookOutput = z.looseObject({
   id: z.union([z.string().min(1).max(64), z.number().int()]).transform((v) => String(v)),
   subscriberUrl: z.string(),
   triggers: z.array(z.string()),
   active: z.boolean(),
 });
-export type WebhookOutput = z.infer<typeof WebhookOutput>;
+type WebhookOutput = z.infer<typeof WebhookOutput>;
 
 export const webhookOperations = {
   list: { method: 'GET', path: '/v2/webhooks', response: success(z.array(WebhookOutput)), retry: 'idempotent' },

@@ -30,9 +30,9 @@ import { sendWebhook } from './crm.webhook-sender.js';
 export const RETRY_SCHEDULE_SECONDS = [5, 30, 120, 300, 900, 1800, 3600, 7200, 10_800, 14_400, 18_000, 28_800] as const;
 export const MAX_ATTEMPTS = RETRY_SCHEDULE_SECONDS.length + 1;
 /** Jitter: each delay is scaled by a factor in [1 - JITTER, 1 + JITTER). */
-export const JITTER = 0.2;
+const JITTER = 0.2;
 /** Retry-After beyond this is not honoured in full (the message would outlive its day). */
-export const MAX_DELAY_SECONDS = 86_400;
+const MAX_DELAY_SECONDS = 86_400;
 
 /** The cron task that hands due, unleased messages to workers (graphile crontab names cannot contain dots). */
 export const CRM_SWEEP_TASK = 'crm_sweep';
@@ -56,7 +56,7 @@ export const CRM_RECOVERY_SWEEP_KEY = 'crm_recovery_sweep';
 export const SECRET_PURPOSE = 'crm_destination_secret';
 
 /** Delay before the next attempt after `attempt` failed; null when it was the last. */
-export function retryDelaySeconds(attempt: number, retryAfter: number | null, random: () => number): number | null {
+function retryDelaySeconds(attempt: number, retryAfter: number | null, random: () => number): number | null {
   if (attempt >= MAX_ATTEMPTS) return null;
   const base = RETRY_SCHEDULE_SECONDS[attempt - 1]!;
   const jittered = base * (1 - JITTER + 2 * JITTER * random());
@@ -222,4 +222,4 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'clock' | 'config
   return { deliver, sweep, sweepTenant, scheduleRecoverySweep };
 }
 
-export type CrmDelivery = ReturnType<typeof createCrmDelivery>;
+type CrmDelivery = ReturnType<typeof createCrmDelivery>;

@@ -30,7 +30,7 @@ export interface HubspotContactStore {
 }
 
 /** For messages without a lead: nothing to remember. */
-export const noContactStore: HubspotContactStore = { get: async () => null, remember: async () => undefined, forget: async () => undefined };
+const noContactStore: HubspotContactStore = { get: async () => null, remember: async () => undefined, forget: async () => undefined };
 
 /** HubSpot-defined association type: meeting → contact. */
 export const MEETING_TO_CONTACT = 200;

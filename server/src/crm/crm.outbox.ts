@@ -10,7 +10,7 @@ import { enqueue } from '../jobs/queue.js';
  */
 
 /** Every event a destination can receive. */
-export const CRM_EVENT_TYPES = [
+const CRM_EVENT_TYPES = [
   'lead.created',
   'lead.updated',
   'booking.created',

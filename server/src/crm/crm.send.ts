@@ -27,7 +27,7 @@ export const failed = (error: string, statusCode: number | null = null, retryAft
 });
 
 /** Reads Retry-After: delta seconds or an HTTP date (relative to `now`). */
-export function retryAfterSeconds(header: string | null, now: Date): number | null {
+function retryAfterSeconds(header: string | null, now: Date): number | null {
   if (!header) return null;
   const v = header.trim();
   if (/^\d{1,10}$/.test(v)) return Number(v);

@@ -131,7 +131,7 @@ export function toDestination(d: repo.DestinationRecord) {
   };
 }
 
-export function toDelivery(m: repo.MessageRecord, attempts: repo.AttemptRecord[]) {
+function toDelivery(m: repo.MessageRecord, attempts: repo.AttemptRecord[]) {
   return {
     id: m.id,
     webhookId: webhookId(m.id),

@@ -10,7 +10,7 @@ import { Webhook } from 'standardwebhooks';
  * in its overlap, so receivers holding either secret verify.
  */
 
-export const SECRET_PREFIX = 'whsec_';
+const SECRET_PREFIX = 'whsec_';
 
 /** A new destination secret: `whsec_` and 32 random bytes in base64 (24–64 bytes is the spec's range). */
 export function newWebhookSecret(): string {
@@ -18,7 +18,7 @@ export function newWebhookSecret(): string {
 }
 
 /** The key bytes of a `whsec_…` secret. */
-export function secretKey(secret: string): Buffer {
+function secretKey(secret: string): Buffer {
   if (!secret.startsWith(SECRET_PREFIX)) throw new Error('a Standard Webhooks secret starts with whsec_');
   return Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64');
 }
@@ -28,7 +28,7 @@ export function secretKey(secret: string): Buffer {
  * reference library (`standardwebhooks`); our vectors (fixtures/standard-webhooks-vectors.json)
  * and an independent verifier (test-support) check what it produces.
  */
-export function signature(secret: string, id: string, timestamp: number, body: string): string {
+function signature(secret: string, id: string, timestamp: number, body: string): string {
   secretKey(secret);
   return new Webhook(secret).sign(id, new Date(timestamp * 1000), body);
 }

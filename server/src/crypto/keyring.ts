@@ -18,7 +18,7 @@ export interface KeyRing {
   keyIdOf(sealed: string): string;
 }
 
-export interface SecretContext {
+interface SecretContext {
   tenantId: string;
   purpose: string;
 }

@@ -4,7 +4,7 @@ import { DatabaseUnavailable } from '../errors.js';
 /** A connection inside a transaction; repositories take one of these. */
 export type Tx = pg.PoolClient;
 
-export const APP_ROLE = 'calbridge_app';
+const APP_ROLE = 'calbridge_app';
 
 const STATEMENT_SUFFIX = Symbol('calbridge.statementSuffix');
 let nextStatementSuffix = 0;
@@ -83,7 +83,7 @@ const CLIENT_GRACE_MS = 1_000;
  * the session, including those a library (graphile-worker) sends. PgBouncer in transaction
  * mode drops startup options; `transaction()` sets them again per transaction for that reason.
  */
-export function timeoutStartupOptions(t: DbTimeouts): string {
+function timeoutStartupOptions(t: DbTimeouts): string {
   return `-c statement_timeout=${t.statementMs} -c lock_timeout=${t.lockMs} -c idle_in_transaction_session_timeout=${t.idleInTransactionMs}`;
 }
 

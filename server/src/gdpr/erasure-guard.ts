@@ -74,7 +74,7 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
   return { screenDelivery, screenEvent };
 }
 
-export type ErasureGuard = ReturnType<typeof createErasureGuard>;
+type ErasureGuard = ReturnType<typeof createErasureGuard>;
 
 const LOCK_KEY = "hashtext('calbridge_gdpr_erasure:' || $1)";
 

@@ -19,7 +19,7 @@ const regexQuote = (s: string) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
  * `ann@example.community`. A plain substring search would hand another
  * person's records to this person's export, or erase them.
  */
-export function emailPattern(email: string): string {
+function emailPattern(email: string): string {
   return `(^|[^${EMAIL_CHAR}])${regexQuote(email.toLowerCase())}($|[^${EMAIL_CHAR}]|\\.($|[^a-z0-9]))`;
 }
 
@@ -28,7 +28,7 @@ export function emailPattern(email: string): string {
  * which keeps ASCII as is and writes other bytes as `\ooo`: the email is
  * encoded the same way first. Works on bytes that are not UTF-8 too.
  */
-export function escapedEmailPattern(email: string): string {
+function escapedEmailPattern(email: string): string {
   let encoded = '';
   for (const byte of Buffer.from(email.toLowerCase(), 'utf8')) {
     encoded += byte >= 0x80 || byte === 0 ? `\\${byte.toString(8).padStart(3, '0')}` : byte === 0x5c ? '\\\\' : String.fromCharCode(byte);
@@ -244,7 +244,7 @@ export async function receiptsFor(tx: Tx, subjectRef: string): Promise<ReceiptRo
   return r.rows;
 }
 
-export async function isErased(tx: Tx, hash: Buffer): Promise<boolean> {
+async function isErased(tx: Tx, hash: Buffer): Promise<boolean> {
   const r = await tx.query('SELECT 1 FROM erased_subjects WHERE subject_hash = $1', [hash]);
   return (r.rowCount ?? 0) > 0;
 }

@@ -35,7 +35,7 @@ export const RETENTION_CRONTAB = `17 3 * * * ${RETENTION_ALL_TASK}`;
 
 const DAY_MS = 86_400_000;
 
-export const DEFAULT_POLICY: RetentionPolicy = {
+const DEFAULT_POLICY: RetentionPolicy = {
   rawDeliveryDays: RETENTION_BOUNDS.rawDeliveryDays.default,
   bookingDays: RETENTION_BOUNDS.bookingDays.default,
   consentReceiptDays: RETENTION_BOUNDS.consentReceiptDays.default,

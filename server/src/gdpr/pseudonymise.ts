@@ -30,7 +30,7 @@ function mentions(value: unknown, emails: string[]): boolean {
 }
 
 /** Calbridge's own metadata keys survive (they name the tenant or session, never the person); everything else is free text and goes. */
-export function keptMetadata(metadata: unknown, emails: string[]): Record<string, unknown> | null {
+function keptMetadata(metadata: unknown, emails: string[]): Record<string, unknown> | null {
   if (!isObject(metadata)) return null;
   const kept = Object.entries(metadata).filter(
     ([k, v]) => k.startsWith('calbridge_') && !emails.some((e) => String(v).toLowerCase().includes(e)),
@@ -39,7 +39,7 @@ export function keptMetadata(metadata: unknown, emails: string[]): Record<string
 }
 
 /** An attendee as kept: the erased person becomes their placeholder; others keep only name, email, time zone and no-show. */
-export function pseudonymAttendee(a: Record<string, unknown>, erased: ErasedSet): Record<string, unknown> {
+function pseudonymAttendee(a: Record<string, unknown>, erased: ErasedSet): Record<string, unknown> {
   const email = typeof a.email === 'string' ? a.email : '';
   const noShow = typeof a.noShow === 'boolean' ? { noShow: a.noShow } : {};
   if (erased.has(email)) return { name: null, email: erased.placeholder(email), timeZone: null, ...noShow };

@@ -4,7 +4,7 @@ import type { Tx } from '../db/db.js';
 import { activeSecrets, insertSecret } from '../tenants/tenant-secrets.repository.js';
 
 /** The tenant secret a subject's salted hash is keyed with (32 random bytes, sealed). */
-export const SUBJECT_SALT_KIND = 'gdpr_subject_salt';
+const SUBJECT_SALT_KIND = 'gdpr_subject_salt';
 
 /**
  * How a person is known once their data is gone: HMAC-SHA256 of the
@@ -26,7 +26,7 @@ export interface SubjectHasher {
  * no mail can ever go to one. Capabilities that act on attendee emails skip
  * these with {@link isErasedPlaceholder}.
  */
-export const ERASED_EMAIL_DOMAIN = 'erased.invalid';
+const ERASED_EMAIL_DOMAIN = 'erased.invalid';
 
 /** True for an address an erasure put in place of a person's. */
 export function isErasedPlaceholder(email: string): boolean {

@@ -10,7 +10,7 @@ import type { LeadBookingRow, ReceiptRecord } from './leads.repository.js';
  * values is the booker's word and attributes nothing (issue 13, finding 1).
  */
 
-export const UTM_PARAMS = ['source', 'medium', 'campaign', 'term', 'content'] as const;
+const UTM_PARAMS = ['source', 'medium', 'campaign', 'term', 'content'] as const;
 
 /** The consent receipt a booking is proven to come from, if any. */
 export function receiptIdOf(row: Pick<LeadBookingRow, 'linkedReceiptId'>): string | null {
@@ -39,7 +39,7 @@ function readBody(body: string | null): Delivered {
  * that session's receipt, then the widget's `cb_utm_*` and Cal.com's `utm_*` metadata of the
  * same (proven) booking. An unproven booking has no attribution.
  */
-export function utmOf(row: Pick<LeadBookingRow, 'metadata'>, receipt: ReceiptRecord | undefined): Record<string, string> {
+function utmOf(row: Pick<LeadBookingRow, 'metadata'>, receipt: ReceiptRecord | undefined): Record<string, string> {
   const utm: Record<string, string> = {};
   if (!receipt) return utm;
   for (const p of UTM_PARAMS) {

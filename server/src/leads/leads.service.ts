@@ -17,7 +17,7 @@ import { isErasedPlaceholder } from '../gdpr/subject.js';
 export const LEAD_RESCORE_TASK = 'leads.rescore';
 
 /** The consent purpose that allows marketing data to leave (the widget's optional "follow up" purpose). */
-export const MARKETING_PURPOSE = 'follow_up';
+const MARKETING_PURPOSE = 'follow_up';
 
 /** A tenant's rules in force: its latest version, or the built-in default as version 0. */
 export interface ActiveRuleSet {

@@ -78,7 +78,7 @@ function domainOf(email: string): string {
 }
 
 /** How many times a condition holds for the lead (0: the rule does not fire). */
-export function occurrences(when: LeadCondition, facts: LeadFacts): number {
+function occurrences(when: LeadCondition, facts: LeadFacts): number {
   switch (when.kind) {
     case 'answer': {
       const v = latestAnswer(facts, when.field);

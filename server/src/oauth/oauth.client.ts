@@ -30,7 +30,7 @@ export function calcomOAuthConfiguration(config: Config, fetch: typeof globalThi
  * real Cal.com is HTTPS-only, and an `http:` production config would be a
  * misconfiguration that leaks tokens.
  */
-export function allowInsecureRequestsForHttpSandbox(c: client.Configuration): void {
+function allowInsecureRequestsForHttpSandbox(c: client.Configuration): void {
   client.allowInsecureRequests(c);
 }
 

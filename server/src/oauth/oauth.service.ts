@@ -20,7 +20,7 @@ import { OAuthStateBrowserMismatch, OAuthTokenRefused } from './oauth.errors.js'
 import * as repo from './oauth.repository.js';
 
 /** How long an admin has to approve on Cal.com. */
-export const STATE_TTL_MS = 10 * 60 * 1000;
+const STATE_TTL_MS = 10 * 60 * 1000;
 /** Used or expired states are kept this much longer, so a replayed callback is recognised. */
 const STATE_KEEP_MS = 24 * 60 * 60 * 1000;
 
@@ -32,7 +32,7 @@ const STATE_KEEP_MS = 24 * 60 * 60 * 1000;
 export const BROWSER_BINDING_COOKIE = '__Host-calbridge_oauth';
 
 /** The cookie's value: SHA-256 of the whole state, base64url. Only the browser that got the start answer has it. */
-export function browserBinding(state: string): string {
+function browserBinding(state: string): string {
   return sha256(state).toString('base64url');
 }
 

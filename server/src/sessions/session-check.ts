@@ -10,7 +10,7 @@ import { rateLimitAddress } from './client.js';
  * server asking for slots); `Sec-Fetch-Site: same-origin`, which a page's script cannot set,
  * then vouches that the page shares this server's origin. Anything else has no origin.
  */
-export function requestOrigin(req: Request): string | undefined {
+function requestOrigin(req: Request): string | undefined {
   const origin = req.get('origin');
   if (origin) return origin;
   return req.get('sec-fetch-site') === 'same-origin' && req.get('host') ? `${req.protocol}://${req.get('host')}` : undefined;

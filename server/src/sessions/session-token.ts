@@ -71,4 +71,4 @@ export function createSessionTokens(keys: { id: string; key: Buffer }[]) {
     },
   };
 }
-export type SessionTokens = ReturnType<typeof createSessionTokens>;
+type SessionTokens = ReturnType<typeof createSessionTokens>;

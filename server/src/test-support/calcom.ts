@@ -25,7 +25,7 @@ import type { TestDatabase } from './database.js';
 export const PUBLIC_URL = 'http://calbridge.test';
 export const REDIRECT_URI = `${PUBLIC_URL}/v1/oauth/calcom/callback`;
 
-export interface CalbridgeInstance {
+interface CalbridgeInstance {
   app: Express;
   ctx: AppContext;
   db: Db;

@@ -4,7 +4,7 @@ import { createDb, type Db } from '../db/db.js';
 import { loadMigrations, migrate } from '../db/migrate.js';
 
 /** The throwaway cluster `npm test` starts; tests never run against anything else. */
-export function testClusterUrl(): string {
+function testClusterUrl(): string {
   const url = process.env.CALBRIDGE_TEST_PG_URL;
   if (!url) throw new Error('CALBRIDGE_TEST_PG_URL is not set: run the suites through `npm test`, which starts a throwaway PostgreSQL');
   return url;

@@ -13,7 +13,7 @@ import type { WebhooksService } from './webhooks.service.js';
  * lost for good (Cal.com does not resend), so the limit only stops abuse.
  * Anything above it is refused with 413 before it is read (it cannot be verified).
  */
-export const WEBHOOK_BODY_LIMIT = '1mb';
+const WEBHOOK_BODY_LIMIT = '1mb';
 
 /**
  * `POST /v1/webhooks/calcom/:tenant`: mounted before the JSON parser, because

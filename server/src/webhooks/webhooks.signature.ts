@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** What Cal.com puts in `X-Cal-Signature-256` when the webhook has no secret. */
-export const UNSIGNED_MARKER = 'no-secret-provided';
+const UNSIGNED_MARKER = 'no-secret-provided';
 
 export type SignatureCheck = 'valid' | 'signature_missing' | 'signature_invalid' | 'unsigned_delivery';
 

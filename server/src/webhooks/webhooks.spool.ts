@@ -14,7 +14,7 @@ import { join } from 'node:path';
  * name and renamed, so a crash leaves either a whole entry or none. Each instance has its own.
  */
 
-export interface SpooledDelivery {
+interface SpooledDelivery {
   /** The spool's own id (the file name): drain order. */
   id: string;
   tenantId: string;

@@ -22,10 +22,10 @@ export const DEFAULT_CONSENT_SETTINGS: ConsentSettings = {
 };
 
 /** Modes a tenant's pages may use when its settings name none (`native` is published only while Cal.com is connected: widget/published-modes.ts). */
-export const DEFAULT_MODES: WidgetMode[] = ['inline', 'popup', 'floating', 'native'];
+const DEFAULT_MODES: WidgetMode[] = ['inline', 'popup', 'floating', 'native'];
 
 /** The server's own privacy page (served at `/privacy`), linked when a tenant names no privacy policy. */
-export const defaultPrivacyPolicyUrl = (publicUrl: string): string => `${publicUrl}/privacy`;
+const defaultPrivacyPolicyUrl = (publicUrl: string): string => `${publicUrl}/privacy`;
 
 /** The default consent as the widget config shows it. */
 export const DEFAULT_CONSENT = (publicUrl: string): WidgetConsent => ({

@@ -33,7 +33,7 @@ interface Obj {
   associations: { toId: string; typeId: number }[];
 }
 
-export interface StandinRequest {
+interface StandinRequest {
   method: string;
   path: string;
   body: unknown;

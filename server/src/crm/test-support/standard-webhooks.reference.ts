@@ -17,7 +17,7 @@ export class WebhookVerificationError extends Error {
   }
 }
 
-export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
+const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 
 export function verifyStandardWebhook(
   secret: string,

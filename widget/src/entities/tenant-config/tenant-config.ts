@@ -44,7 +44,7 @@ export function checkTenantConfig(v: unknown, mode?: string): TenantConfig {
 }
 
 /** Fetches and checks the tenant's public config. */
-export const fetchTenantConfig = async (server: string, tenant: string, signal?: AbortSignal): Promise<TenantConfig> =>
+const fetchTenantConfig = async (server: string, tenant: string, signal?: AbortSignal): Promise<TenantConfig> =>
   checkTenantConfig(await requestJson(widgetUrl(server, tenant, 'config'), {}, signal));
 
 // In its own module so widget.js can build the fallback link without carrying the reader,

@@ -1,7 +1,7 @@
 // Types of Cal.com's global queue API; no side effects, so the main bundle may import it.
 
 /** A Cal namespace API: `Cal.ns[ns]("inline", {...})`. */
-export interface CalNamespaceApi {
+interface CalNamespaceApi {
   (...args: unknown[]): void;
   q: unknown[];
 }

@@ -6,7 +6,7 @@
 import type { CalGlobal } from './cal-global.js';
 
 /** Installs the stub unless a `Cal` already exists (e.g. a stub or loader of the host page). */
-export function installCalStub(win: Window = window): CalGlobal {
+function installCalStub(win: Window = window): CalGlobal {
   const w = win as unknown as { Cal?: CalGlobal };
   if (w.Cal) return w.Cal;
   const cal = function (...args: unknown[]) {

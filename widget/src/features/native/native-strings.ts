@@ -1,6 +1,6 @@
 // Strings of native mode, kept in its lazy chunk so pages without native mode never load them.
 
-export const en = {
+const en = {
   heading: 'Choose a time',
   days: 'Available days',
   timeZone: 'Time zone',
