@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../../server/package.json', import.meta.url));
+// eslint-disable-next-line @typescript-eslint/consistent-type-imports -- pg is the server package's dependency, resolved from there
 const pg = require('pg') as typeof import('pg');
 const { migrate } = await import('../../server/src/db/migrate.js');
 const { createDb } = await import('../../server/src/db/db.js');
@@ -25,7 +26,7 @@ const { createLogger } = await import('../../server/src/logger.js');
 const { seedScaleTenants, seedScaleBookings } = await import('../../server/src/test-support/scale-seed.js');
 const { startScaleHarness } = await import('../../server/src/test-support/scale-operations.js');
 const { explainingDb } = await import('../../server/src/test-support/explain.js');
-type CapturedPlan = import('../../server/src/test-support/explain.js').CapturedPlan;
+type CapturedPlan = Parameters<typeof explainingDb>[1][number];
 const lib = (await import(new URL('../../scripts/lib.mjs', import.meta.url).href)) as {
   startThrowawayPostgres(): Promise<{ url: string; stop(): void }>;
 };

@@ -108,18 +108,6 @@ const EnvSchema = z.object({
   CALBRIDGE_SERVE_SOURCE_MAPS: bool.default(false),
 });
 
-/** The variables whose values are secrets; they never appear in logs or errors. */
-const SECRET_VARIABLES = [
-  'DATABASE_URL',
-  'DATABASE_SESSION_URL',
-  'CALBRIDGE_ENCRYPTION_KEYS',
-  'CALBRIDGE_ADMIN_TOKEN',
-  'CALCOM_OAUTH_CLIENT_SECRET',
-  'CALCOM_PLATFORM_CLIENT_SECRET',
-  'CALBRIDGE_OIDC_CLIENT_SECRET',
-  'CALBRIDGE_METRICS_TOKEN',
-] as const;
-
 export interface Config {
   port: number;
   host: string;

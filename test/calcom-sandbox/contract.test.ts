@@ -189,7 +189,7 @@ describe('sandbox against the Cal.com API v2 OpenAPI document', () => {
     const example = slotsSchema.oneOf[0].example;
     const exampleItemKeys = Object.keys((Object.values(example.data)[0] as Json[])[0]!);
     expect(Object.keys(time.body)).toEqual(Object.keys(example));
-    for (const items of Object.values(time.body.data) as Json[][]) {
+    for (const items of Object.values<Json[]>(time.body.data)) {
       for (const item of items) expect(Object.keys(item)).toEqual(exampleItemKeys);
     }
   });

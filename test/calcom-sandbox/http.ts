@@ -151,19 +151,6 @@ export function jsonBody(ctx: RequestContext): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Form-encoded or JSON body as a flat string record (RFC 6749 endpoints accept both). */
-function formOrJsonBody(ctx: RequestContext): Record<string, string> {
-  const type = String(ctx.req.headers['content-type'] ?? '');
-  if (type.includes('application/x-www-form-urlencoded')) {
-    return Object.fromEntries(new URLSearchParams(ctx.rawBody));
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(jsonBody(ctx))) {
-    if (typeof v === 'string') out[k] = v;
-  }
-  return out;
-}
-
 /**
  * Enforces the `cal-api-version` header on operations whose OpenAPI entry
  * marks it required. Cal.com falls back to an older version when it is

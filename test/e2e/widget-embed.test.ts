@@ -6,7 +6,7 @@
  * messages ignored, and the session endpoint's refusals.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -127,7 +127,7 @@ async function tabTo(page: Page, pattern: RegExp, max = 15): Promise<void> {
 
 /** An HTTP server on `port` passing every request on to the running product. */
 async function forwarder(port: number): Promise<Server> {
-  const server = createServer(async (req, res) => {
+  const pass = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers: Record<string, string> = {};
@@ -138,7 +138,8 @@ async function forwarder(port: number): Promise<Server> {
       if (!['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k)) out[k] = v;
     });
     res.writeHead(r.status, out).end(Buffer.from(await r.arrayBuffer()));
-  });
+  };
+  const server = createServer((req, res) => void pass(req, res));
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return server;
 }
@@ -383,7 +384,7 @@ describe('POST /v1/widget/:tenant/bookings/observed on the running product', () 
     expect(res.status).toBe(201);
     return (await res.json()) as { token: string };
   };
-  const config = async (tenant: string) => (await fetch(`${product.url}/v1/widget/${tenant}/config`)).json() as Promise<any>;
+  const config = async (tenant: string) => (await fetch(`${product.url}/v1/widget/${tenant}/config`)).json();
   const observe = (tenant: string, origin: string, token: string) =>
     fetch(`${product.url}/v1/widget/${tenant}/bookings/observed`, {
       method: 'POST',

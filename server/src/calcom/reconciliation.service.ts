@@ -192,5 +192,3 @@ export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'log
 
   return { reconcileTenant, enqueueAll, reconcileJob };
 }
-
-type Reconciliation = ReturnType<typeof createReconciliation>;

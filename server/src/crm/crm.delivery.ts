@@ -221,5 +221,3 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'clock' | 'config
 
   return { deliver, sweep, sweepTenant, scheduleRecoverySweep };
 }
-
-type CrmDelivery = ReturnType<typeof createCrmDelivery>;

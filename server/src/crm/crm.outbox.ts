@@ -10,15 +10,7 @@ import { enqueue } from '../jobs/queue.js';
  */
 
 /** Every event a destination can receive. */
-const CRM_EVENT_TYPES = [
-  'lead.created',
-  'lead.updated',
-  'booking.created',
-  'booking.cancelled',
-  'booking.rescheduled',
-  'subject.erased',
-] as const;
-export type CrmEventType = (typeof CRM_EVENT_TYPES)[number];
+export type CrmEventType = 'lead.created' | 'lead.updated' | 'booking.created' | 'booking.cancelled' | 'booking.rescheduled' | 'subject.erased';
 
 /** The job that sends one message; payload `{ tenantId, messageId }`. */
 export const CRM_DELIVER_TASK = 'crm.deliver';

@@ -74,8 +74,6 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
   return { screenDelivery, screenEvent };
 }
 
-type ErasureGuard = ReturnType<typeof createErasureGuard>;
-
 const LOCK_KEY = "hashtext('calbridge_gdpr_erasure:' || $1)";
 
 /** Taken by writers of personal data (shared): waits while an erasure of the tenant is running. */

@@ -244,11 +244,6 @@ export async function receiptsFor(tx: Tx, subjectRef: string): Promise<ReceiptRo
   return r.rows;
 }
 
-async function isErased(tx: Tx, hash: Buffer): Promise<boolean> {
-  const r = await tx.query('SELECT 1 FROM erased_subjects WHERE subject_hash = $1', [hash]);
-  return (r.rowCount ?? 0) > 0;
-}
-
 // --- policy, retention, audit ---
 
 export interface PolicyRow {

@@ -71,4 +71,3 @@ export function createSessionTokens(keys: { id: string; key: Buffer }[]) {
     },
   };
 }
-type SessionTokens = ReturnType<typeof createSessionTokens>;

@@ -126,12 +126,3 @@ export async function listDeliveries(tx: Tx, limit: number, before: string | nul
   );
   return r.rows;
 }
-
-/** Raw verified deliveries of one booking, oldest event first: what a rebuild replays. */
-async function inboxForBooking(tx: Tx, bookingUid: string): Promise<{ id: string; body: Buffer }[]> {
-  const r = await tx.query<{ id: string; body: Buffer }>(
-    'SELECT id, body FROM webhook_inbox WHERE booking_uid = $1 ORDER BY event_created_at, received_at',
-    [bookingUid],
-  );
-  return r.rows;
-}

@@ -1,4 +1,6 @@
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
+import type * as LazyChunk from './calbridge-booking.lazy.js';
+import type * as NativeChunk from '../../features/native/index.js';
 import type { ConsentDetails } from '../../features/consent/consent.js';
 import type { EmbedSession } from '../../features/embed/index.js';
 import type { Session } from '../../entities/session/session.js';
@@ -15,8 +17,8 @@ import { styles } from './calbridge-booking.styles.js';
 
 export type { ConsentDetails };
 
-type Lazy = typeof import('./calbridge-booking.lazy.js');
-type Native = typeof import('../../features/native/index.js');
+type Lazy = typeof LazyChunk;
+type Native = typeof NativeChunk;
 /** Native mode's chunk (slot picker and form), fetched only after consent in native mode. */
 const loadNative = (): Promise<Native> =>
   import('../../features/native/index.js').catch((e: unknown) => {

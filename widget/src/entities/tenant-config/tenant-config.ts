@@ -1,5 +1,4 @@
 import type { WidgetConfig } from '@calbridge/shared';
-import { requestJson, widgetUrl } from '../../shared/api/request.js';
 import { isHttpUrl, isObj, isOrigin, isStr, matches, must } from '../../shared/lib/read.js';
 import { WidgetError } from '../../shared/lib/widget-error.js';
 
@@ -43,9 +42,6 @@ export function checkTenantConfig(v: unknown, mode?: string): TenantConfig {
   return config;
 }
 
-/** Fetches and checks the tenant's public config. */
-const fetchTenantConfig = async (server: string, tenant: string, signal?: AbortSignal): Promise<TenantConfig> =>
-  checkTenantConfig(await requestJson(widgetUrl(server, tenant, 'config'), {}, signal));
 
 // In its own module so widget.js can build the fallback link without carrying the reader,
 // which only the lazy chunk needs.
