@@ -1,13 +1,13 @@
 // `npm run lint`: type-checked ESLint (with the Lit rules), the architecture rules
 // (dependency-cruiser) and unused files, exports and dependencies (knip), each with zero
-// warnings allowed. `npm test` runs it first.
+// warnings allowed. `npm test` runs it after the typecheck.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, log, root } from './lib.mjs';
 
 const pnpm = ensureDependencies();
-const dirs = ['server/src', 'shared/src', 'widget/src', 'test', 'bench', 'admin/src'].filter((p) => existsSync(join(root, p)));
+const dirs = ['server/src', 'shared/src', 'widget/src', 'test', 'bench', 'admin/src', 'dev-idp/src'].filter((p) => existsSync(join(root, p)));
 const steps = [
   ['eslint', ['exec', 'eslint', '--max-warnings', '0', '.']],
   ['dependency-cruiser', ['exec', 'depcruise', ...dirs, '--output-type', 'err']],

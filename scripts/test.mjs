@@ -46,6 +46,8 @@ let skipped = 0;
 const problems = [];
 try {
   if (!subset && !step('typecheck', pnpm, ['-r', '--workspace-concurrency=1', 'typecheck'])) problems.push('typecheck');
+  // ESLint, the architecture rules and knip, zero warnings (scripts/lint.mjs).
+  if (!subset && !step('lint', process.execPath, [join(root, 'scripts', 'lint.mjs')])) problems.push('lint');
   if (!step('build', pnpm, ['-r', '--workspace-concurrency=1', 'build'])) problems.push('build');
 
   const vitestJson = join(outDir, 'vitest.json');

@@ -10,7 +10,7 @@ import { storable, storableText } from './storable.js';
 import { linkConsentByProof } from './consent-links.js';
 import type { Attendee, BookingConsentRecord, BookingEventRecord, BookingFields, BookingRecord, BookingStatus, Organizer } from './bookings.repository.js';
 
-export type { BookingRecord, BookingEventRecord, BookingStatus, BookingConsentRecord };
+export type { BookingRecord, BookingEventRecord, BookingStatus, BookingConsentRecord, Attendee, Organizer };
 
 /**
  * How the admin API shows the consent behind a booking. Only a proven link shows one

@@ -1,4 +1,3 @@
-import type { Tenant } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import { CalcomAlreadyConnected, CalcomNotConfigured, CalcomNotConnected } from '../errors.js';
 import { enqueue } from '../jobs/queue.js';
@@ -7,17 +6,7 @@ import * as repo from './connections.repository.js';
 import type { TokenSet, TokenVault } from './token-vault.js';
 import type { WebhookRegistration } from './webhook-registration.js';
 
-/** Job that registers or repairs a tenant's webhook when doing it inline failed. Payload `{ tenantId }`. */
-export const WEBHOOK_SYNC_TASK = 'calcom.webhooks.sync';
-
-export type CalcomSummary = Tenant['calcom'];
-
-const NO_CONNECTION: CalcomSummary = { kind: 'none', status: 'disconnected', connectedAt: null };
-
-export function toSummary(c: repo.ConnectionRecord | null): CalcomSummary {
-  if (!c) return NO_CONNECTION;
-  return { kind: c.kind, status: c.status, connectedAt: c.connectedAt.toISOString() };
-}
+import { toSummary, WEBHOOK_SYNC_TASK, type CalcomSummary } from './connection-summary.js';
 
 /**
  * Connecting a tenant to Cal.com, either way, behind one interface: store

@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import { enqueue } from '../jobs/queue.js';
-import { listTenants } from '../tenants/tenants.repository.js';
+import { createTenantsService } from '../tenants/tenants.service.js';
 import { sendToHubspot, type HubspotContactStore } from './crm.hubspot.js';
 import { createPinnedFetch, type OutboundFetch } from './crm.pinned-fetch.js';
 import { crmMetrics } from './crm.metrics.js';
@@ -196,14 +196,16 @@ export function createCrmDelivery(ctx: Pick<AppContext, 'db' | 'clock' | 'config
 
   /** The cron job: sweeps every tenant. */
   async function sweep(): Promise<number> {
-    let after: string | null = null;
+    // The tenant directory through the tenants capability's service, never its repository.
+    const tenants = createTenantsService(ctx);
+    let cursor: string | null = null;
     let n = 0;
-    for (;;) {
-      const page = await db.withPlatform((tx) => listTenants(tx, 200, after));
-      for (const t of page) n += await sweepTenant(t.id);
-      if (page.length < 200) return n;
-      after = page.at(-1)!.slug;
-    }
+    do {
+      const page = await tenants.list({ limit: 200, cursor });
+      for (const t of page.data) n += await sweepTenant(t.id);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return n;
   }
 
   /**

@@ -1,7 +1,7 @@
-import type { Attendee, BookingEventRecord, BookingRecord, Organizer } from '../bookings/bookings.repository.js';
+import type { Attendee, BookingEventRecord, BookingRecord, Organizer } from '../bookings/bookings.service.js';
 import type { Tx } from '../db/db.js';
-import { LEAD, type LeadRecord } from '../leads/leads.repository.js';
-import type { ReceiptInput } from '../sessions/sessions.repository.js';
+import { LEAD, type LeadRecord } from '../leads/leads.columns.js';
+import type { ReceiptInput } from '../sessions/sessions.service.js';
 
 // SQL of the GDPR capability. Every function runs inside db.withTenant, so
 // row-level security limits it to one tenant. Emails arrive normalised

@@ -11,7 +11,7 @@ import {
 import type { AdminPrincipal } from '../admin/admin.auth.js';
 import { toBooking, toBookingEvent } from '../bookings/bookings.service.js';
 import type { Calcom } from '../calcom/calcom.js';
-import { findConnection } from '../calcom/connections.repository.js';
+import { connectionSummary } from '../calcom/connection-summary.js';
 import type { AppContext } from '../context.js';
 import { emitCrmEvent } from '../crm/crm.outbox.js';
 import type { Tx } from '../db/db.js';
@@ -302,8 +302,8 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
    * receipt and does not undo the erasure.
    */
   async function cancelFuture(tenantId: string, uids: string[]): Promise<repo.ReceiptRow['calcom']> {
-    const conn = await db.withTenant(tenantId, (tx) => findConnection(tx, tenantId));
-    if (!conn) return { requested: true, status: 'skipped: not connected', cancellations: [] };
+    const conn = await db.withTenant(tenantId, (tx) => connectionSummary(tx, tenantId));
+    if (conn.kind === 'none') return { requested: true, status: 'skipped: not connected', cancellations: [] };
     if (conn.status !== 'connected') return { requested: true, status: 'skipped: needs reauthorisation', cancellations: [] };
     if (uids.length === 0) return { requested: true, status: 'skipped: no future bookings', cancellations: [] };
     const cancellations: repo.ReceiptRow['calcom']['cancellations'] = [];

@@ -1,4 +1,4 @@
-import type { Attendee, Organizer } from '../bookings/bookings.repository.js';
+import type { Attendee, Organizer } from '../bookings/bookings.service.js';
 import { normaliseEmail } from './subject.js';
 
 // Pure rewriting of what we hold about a person, used by the erasure and by

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { Tx } from '../db/db.js';
-import { activeSecrets, insertSecret } from '../tenants/tenant-secrets.repository.js';
+import { tenantSecretStore } from '../tenants/tenants.service.js';
 
 /** The tenant secret a subject's salted hash is keyed with (32 random bytes, sealed). */
 const SUBJECT_SALT_KIND = 'gdpr_subject_salt';
@@ -49,7 +49,7 @@ function hasherFrom(salt: Buffer): SubjectHasher {
 
 /** The tenant's hasher, or null when the tenant has no salt yet (so nobody was ever erased). Inside a tenant transaction. */
 export async function existingHasher(tx: Tx, keyring: KeyRing, tenantId: string, now: Date): Promise<SubjectHasher | null> {
-  const [row] = await activeSecrets(tx, SUBJECT_SALT_KIND, now);
+  const [row] = await tenantSecretStore.active(tx, SUBJECT_SALT_KIND, now);
   if (!row) return null;
   return hasherFrom(Buffer.from(keyring.decrypt(row.ciphertext, { tenantId, purpose: SUBJECT_SALT_KIND }), 'base64'));
 }
@@ -65,6 +65,6 @@ export async function tenantHasher(tx: Tx, keyring: KeyRing, tenantId: string, n
   const again = await existingHasher(tx, keyring, tenantId, now);
   if (again) return again;
   const salt = randomBytes(32);
-  await insertSecret(tx, tenantId, SUBJECT_SALT_KIND, keyring.encrypt(salt.toString('base64'), { tenantId, purpose: SUBJECT_SALT_KIND }), keyring.currentKeyId);
+  await tenantSecretStore.insert(tx, tenantId, SUBJECT_SALT_KIND, keyring.encrypt(salt.toString('base64'), { tenantId, purpose: SUBJECT_SALT_KIND }), keyring.currentKeyId);
   return hasherFrom(salt);
 }

@@ -1,5 +1,5 @@
 import { createCalcom } from '../calcom/calcom.js';
-import { WEBHOOK_SYNC_TASK } from '../calcom/connections.service.js';
+import { WEBHOOK_SYNC_TASK } from '../calcom/connection-summary.js';
 import { RECONCILE_ALL_TASK, RECONCILE_CRONTAB, RECONCILE_TENANT_TASK } from '../calcom/reconciliation.service.js';
 import type { AppContext } from '../context.js';
 import { createGdprService, RETENTION_ALL_TASK, RETENTION_CRONTAB, RETENTION_TENANT_TASK } from '../gdpr/gdpr.service.js';

@@ -26,24 +26,9 @@ export async function insertRuleSet(tx: Tx, tenantId: string, rules: unknown, no
   return r.rows[0]!;
 }
 
-export interface LeadRecord {
-  id: string;
-  email: string;
-  name: string | null;
-  score: number;
-  grade: string | null;
-  explanation: LeadExplanationItem[];
-  ruleSetVersion: number;
-  bookingCount: number;
-  marketingConsent: boolean;
-  scoredAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+import { LEAD, type LeadRecord } from './leads.columns.js';
 
-/** The columns of a {@link LeadRecord}, as other capabilities (GDPR export) read them too. */
-export const LEAD = `id, email, name, score, grade, explanation, rule_set_version AS "ruleSetVersion", booking_count AS "bookingCount",
-  marketing_consent AS "marketingConsent", scored_at AS "scoredAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
+export type { LeadRecord };
 
 /** The lead of this email, created if new, and locked for the rest of the transaction. */
 export async function upsertLead(tx: Tx, tenantId: string, email: string, now: Date): Promise<{ lead: LeadRecord; created: boolean }> {

@@ -166,3 +166,4 @@ export function createSessionsService(
   };
 }
 export type SessionsService = ReturnType<typeof createSessionsService>;
+export type { ReceiptInput } from './sessions.repository.js';

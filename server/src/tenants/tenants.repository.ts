@@ -1,19 +1,9 @@
 import type { WidgetSettings } from '@calbridge/shared';
 import type { Tx } from '../db/db.js';
 
-/** A tenant row as plain data. */
-export interface TenantRecord {
-  id: string;
-  slug: string;
-  name: string;
-  allowedOrigins: string[];
-  calLink: string | null;
-  timeZone: string;
-  /** Widget settings the tenant set (validated on the way in); defaults are applied by the widget capability. */
-  widget: WidgetSettings;
-  createdAt: Date;
-  updatedAt: Date;
-}
+import type { TenantRecord } from './tenant-record.js';
+
+export type { TenantRecord };
 
 const COLUMNS = `id, slug, name, allowed_origins AS "allowedOrigins", cal_link AS "calLink",
   time_zone AS "timeZone", widget_settings AS "widget", created_at AS "createdAt", updated_at AS "updatedAt"`;

@@ -6,8 +6,7 @@ import { TenantExists, TenantNotFound } from '../errors.js';
 import { decodeTextCursor } from '../http/cursor.js';
 import * as repo from './tenants.repository.js';
 import * as secrets from './tenant-secrets.repository.js';
-import { findConnection } from '../calcom/connections.repository.js';
-import { toSummary, WEBHOOK_SYNC_TASK } from '../calcom/connections.service.js';
+import { connectionSummary, WEBHOOK_SYNC_TASK } from '../calcom/connection-summary.js';
 import { enqueue } from '../jobs/queue.js';
 import type { TenantRecord } from './tenants.repository.js';
 import { assertConsentVersionFree, DEFAULT_CONSENT_SETTINGS, effectiveConsent, mergeWidgetSettings, recordConsentChange } from '../widget/widget.service.js';
@@ -135,10 +134,16 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
 
   /** The tenant's Cal.com connection as the admin API shows it (kind, status, connectedAt; never a token). */
   async function calcomSummary(tenantId: string): Promise<Tenant['calcom']> {
-    return toSummary(await db.withTenant(tenantId, (tx) => findConnection(tx, tenantId)));
+    return db.withTenant(tenantId, (tx) => connectionSummary(tx, tenantId));
   }
 
   return { resolve, find, findById, create, list, update, rotateWebhookSecret, webhookSecrets, calcomSummary };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;
+
+/**
+ * Sealed per-tenant secrets of another capability's kind (GDPR's subject salt), stored beside the
+ * tenant's own: the tenants capability's store, reached through its service. Inside the tenant's transaction.
+ */
+export const tenantSecretStore = { active: secrets.activeSecrets, insert: secrets.insertSecret };

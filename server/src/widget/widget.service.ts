@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConsentSettings, WidgetConfig, WidgetConsent, WidgetMode, WidgetSettings, WidgetSettingsPatch } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/db.js';
-import type { TenantRecord } from '../tenants/tenants.repository.js';
+import type { TenantRecord } from '../tenants/tenant-record.js';
 import { WidgetNotConfigured } from '../sessions/sessions.errors.js';
 import { ConsentVersionUnchanged } from './widget.errors.js';
 import { findConsentVersion, insertConsentVersion } from './widget.repository.js';
