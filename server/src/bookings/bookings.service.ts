@@ -2,7 +2,7 @@ import type { CalcomWebhook } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/db.js';
 import { z } from 'zod';
-import { BookingNotFound } from '../errors.js';
+import { BookingNotFound } from './bookings.errors.js';
 import { CursorTime, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { enqueue } from '../jobs/queue.js';
 import * as repo from './bookings.repository.js';

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { CalcomAlreadyConnected, CalcomNotConfigured, CalcomNotConnected } from '../errors.js';
+import { CalcomAlreadyConnected, CalcomNotConfigured, CalcomNotConnected } from './calcom.errors.js';
 import { enqueue } from '../jobs/queue.js';
 import type { CalcomClient } from './client.js';
 import * as repo from './connections.repository.js';

@@ -1,15 +1,5 @@
 import type { z } from 'zod';
-import {
-  CalcomBadResponse,
-  CalcomNotFound,
-  CalcomRateLimited,
-  CalcomRejected,
-  CalcomTimeout,
-  CalcomUnauthorized,
-  CalcomUnavailable,
-  type CalcomError,
-  type CalcomFailure,
-} from '../errors.js';
+import { CalcomBadResponse, CalcomNotFound, CalcomRateLimited, CalcomRejected, CalcomTimeout, CalcomUnauthorized, CalcomUnavailable, type CalcomError, type CalcomFailure } from './calcom.errors.js';
 
 /**
  * The transport under every API v2 resource module: one request at a time,

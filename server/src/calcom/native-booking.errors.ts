@@ -4,21 +4,24 @@ import { AppError } from '../errors.js';
 // calendar, and one booking cannot invite a crowd. Each refusal has its own code.
 
 export class NativeSessionLimit extends AppError {
+  static readonly code = 'native_session_limit';
   constructor(limit: number) {
-    super('native_session_limit', 429, `A widget session may make at most ${limit} bookings.`);
+    super(NativeSessionLimit.code, 429, `A widget session may make at most ${limit} bookings.`);
   }
 }
 
 export class NativeAddressLimit extends AppError {
+  static readonly code = 'native_address_limit';
   constructor(retryAfterSeconds: number) {
-    super('native_address_limit', 429, 'Too many bookings from this network address; try again later.', {
+    super(NativeAddressLimit.code, 429, 'Too many bookings from this network address; try again later.', {
       headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
     });
   }
 }
 
 export class TooManyGuests extends AppError {
+  static readonly code = 'too_many_guests';
   constructor(limit: number) {
-    super('too_many_guests', 400, `A booking may invite at most ${limit} guests.`);
+    super(TooManyGuests.code, 400, `A booking may invite at most ${limit} guests.`);
   }
 }

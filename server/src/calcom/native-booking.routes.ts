@@ -1,6 +1,6 @@
 import { NativeBookingRequest, SlotsQuery, type SessionScope } from '@calbridge/shared';
 import { Router, type Request } from 'express';
-import { IdempotencyKeyRequired } from '../errors.js';
+import { IdempotencyKeyRequired } from './calcom.errors.js';
 import { validate } from '../http/validate.js';
 import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
 import { widgetTenant } from '../widget/widget.routes.js';

@@ -2,7 +2,7 @@ import { CALBRIDGE_TENANT_METADATA_KEY, type NativeBookingRequest, type NativeBo
 import { applyBookingEvent } from '../bookings/bookings.service.js';
 import type { AppContext } from '../context.js';
 import { sha256 } from '../crypto/tokens.js';
-import { CalcomBadResponse, CalcomNotConnected, CalcomUnauthorized, IdempotencyKeyReused } from '../errors.js';
+import { CalcomBadResponse, CalcomNotConnected, CalcomUnauthorized, IdempotencyKeyReused } from './calcom.errors.js';
 import type { TenantRecord } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as connections from './connections.repository.js';

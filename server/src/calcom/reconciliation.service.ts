@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { applyBookingEvent, findBookingState, healBooking, type BookingEvent, type BookingRecord } from '../bookings/bookings.service.js';
 import { createErasureGuard } from '../gdpr/erasure-guard.js';
-import { CalcomNeedsReauth, CalcomNotConnected } from '../errors.js';
+import { CalcomNeedsReauth, CalcomNotConnected } from './calcom.errors.js';
 import { enqueue } from '../jobs/queue.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { BookingOutput } from './bookings.js';

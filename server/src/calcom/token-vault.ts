@@ -1,16 +1,7 @@
 import * as oidc from 'openid-client';
 import type { AppContext } from '../context.js';
-import {
-  AppError,
-  CalcomNeedsReauth,
-  CalcomNotConfigured,
-  CalcomNotConnected,
-  CalcomNotFound,
-  CalcomRejected,
-  CalcomTimeout,
-  CalcomUnauthorized,
-  CalcomUnavailable,
-} from '../errors.js';
+import { AppError } from '../errors.js';
+import { CalcomNeedsReauth, CalcomNotConfigured, CalcomNotConnected, CalcomNotFound, CalcomRejected, CalcomTimeout, CalcomUnauthorized, CalcomUnavailable } from './calcom.errors.js';
 import { calcomOAuthConfiguration } from '../oauth/oauth.client.js';
 import { calcomMetrics } from './calcom.metrics.js';
 import type { CalcomClient } from './client.js';

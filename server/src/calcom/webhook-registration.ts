@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { CalcomRejected } from '../errors.js';
+import { CalcomRejected } from './calcom.errors.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { CalcomClient } from './client.js';
 import * as repo from './connections.repository.js';

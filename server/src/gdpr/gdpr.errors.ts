@@ -5,16 +5,17 @@ import { AppError } from '../errors.js';
 
 /** The `:email` path segment or `email` query is not an email address. */
 export class SubjectEmailInvalid extends AppError {
+  static readonly code = 'subject_email_invalid';
   constructor() {
-    super('subject_email_invalid', 400, 'The subject must be an email address (3–320 characters, one "@").');
+    super(SubjectEmailInvalid.code, 400, 'The subject must be an email address (3–320 characters, one "@").');
   }
 }
 
 /** Retention values that are each in range but break a rule between them. */
 export class RetentionConflict extends AppError {
+  static readonly code = 'retention_conflict';
   constructor(rule: 'raw_after_bookings' | 'consent_before_bookings') {
-    super(
-      'retention_conflict',
+    super(RetentionConflict.code,
       422,
       rule === 'raw_after_bookings'
         ? 'Raw deliveries may not be kept longer than the bookings built from them (rawDeliveryDays ≤ bookingDays).'
@@ -26,14 +27,16 @@ export class RetentionConflict extends AppError {
 
 /** Raw deliveries must outlive the webhook replay window, or a replayed old delivery would not be recognised. */
 export class RetentionBelowReplayWindow extends AppError {
+  static readonly code = 'retention_below_replay_window';
   constructor(minDays: number) {
-    super('retention_below_replay_window', 422, `rawDeliveryDays must be at least ${minDays}: the webhook replay window.`, { extra: { minDays } });
+    super(RetentionBelowReplayWindow.code, 422, `rawDeliveryDays must be at least ${minDays}: the webhook replay window.`, { extra: { minDays } });
   }
 }
 
 /** `format` or `Accept` asks for something the export is not available as. */
 export class ExportFormatNotAcceptable extends AppError {
+  static readonly code = 'export_format_not_acceptable';
   constructor() {
-    super('export_format_not_acceptable', 406, 'The export is available as application/json or application/zip.');
+    super(ExportFormatNotAcceptable.code, 406, 'The export is available as application/json or application/zip.');
   }
 }

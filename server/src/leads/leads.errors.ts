@@ -1,7 +1,8 @@
 import { AppError } from '../errors.js';
 
 export class LeadNotFound extends AppError {
+  static readonly code = 'lead_not_found';
   constructor() {
-    super('lead_not_found', 404, 'No lead has that id.');
+    super(LeadNotFound.code, 404, 'No lead has that id.');
   }
 }

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
-import { CalcomNotConfigured } from '../errors.js';
+import { CalcomNotConfigured } from '../calcom/calcom.errors.js';
 
 /**
  * openid-client configured for Cal.com's third-party OAuth. Cal.com publishes

@@ -1,4 +1,48 @@
+// OAuth connect failures, shown on an HTML page with their code (server/src/oauth).
 import { AppError } from '../errors.js';
+
+/** OAuth callback failures, shown on an HTML page with their code. */
+export class OAuthConsentDenied extends AppError {
+  static readonly code = 'oauth_consent_denied';
+  constructor() {
+    super(OAuthConsentDenied.code, 400, 'Access was not granted on Cal.com, so the tenant is not connected.');
+  }
+}
+
+export class OAuthStateInvalid extends AppError {
+  static readonly code = 'oauth_state_invalid';
+  constructor() {
+    super(OAuthStateInvalid.code, 400, 'This sign-in link is not one we issued. Start connecting again from the admin page.');
+  }
+}
+
+export class OAuthStateExpired extends AppError {
+  static readonly code = 'oauth_state_expired';
+  constructor() {
+    super(OAuthStateExpired.code, 400, 'This sign-in link has expired. Start connecting again from the admin page.');
+  }
+}
+
+export class OAuthCodeReplayed extends AppError {
+  static readonly code = 'oauth_code_replayed';
+  constructor() {
+    super(OAuthCodeReplayed.code, 400, 'This sign-in response was already used. Start connecting again if the tenant is not connected.');
+  }
+}
+
+export class OAuthCodeRejected extends AppError {
+  static readonly code = 'oauth_code_rejected';
+  constructor(cause?: unknown) {
+    super(OAuthCodeRejected.code, 400, 'Cal.com refused the authorisation code. Start connecting again.', { cause });
+  }
+}
+
+export class OAuthCallbackInvalid extends AppError {
+  static readonly code = 'oauth_callback_invalid';
+  constructor() {
+    super(OAuthCallbackInvalid.code, 400, 'The sign-in response from Cal.com is incomplete.');
+  }
+}
 
 /**
  * The callback came from a browser that did not start the flow (no `__Host-calbridge_oauth`
@@ -6,9 +50,9 @@ import { AppError } from '../errors.js';
  * their Cal.com account to the sender's tenant (issue 13, finding 8).
  */
 export class OAuthStateBrowserMismatch extends AppError {
+  static readonly code = 'oauth_state_browser_mismatch';
   constructor() {
-    super(
-      'oauth_state_browser_mismatch',
+    super(OAuthStateBrowserMismatch.code,
       400,
       'This sign-in response belongs to a connect flow started in another browser. Start connecting again from the admin page, in this browser.',
     );

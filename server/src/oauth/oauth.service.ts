@@ -4,19 +4,20 @@ import type { ConnectionsService } from '../calcom/connections.service.js';
 import { scrubSecrets } from '../calcom/http.js';
 import type { AppContext } from '../context.js';
 import { randomToken, sha256 } from '../crypto/tokens.js';
+import { AppError } from '../errors.js';
+import { CalcomUnavailable } from '../calcom/calcom.errors.js';
+import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
+import { calcomOAuthConfiguration, calcomRedirectUri } from './oauth.client.js';
 import {
-  AppError,
-  CalcomUnavailable,
   OAuthCallbackInvalid,
   OAuthCodeRejected,
   OAuthCodeReplayed,
   OAuthConsentDenied,
+  OAuthStateBrowserMismatch,
   OAuthStateExpired,
   OAuthStateInvalid,
-} from '../errors.js';
-import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
-import { calcomOAuthConfiguration, calcomRedirectUri } from './oauth.client.js';
-import { OAuthStateBrowserMismatch, OAuthTokenRefused } from './oauth.errors.js';
+  OAuthTokenRefused,
+} from './oauth.errors.js';
 import * as repo from './oauth.repository.js';
 
 /** How long an admin has to approve on Cal.com. */

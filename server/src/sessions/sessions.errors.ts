@@ -3,62 +3,72 @@ import { AppError } from '../errors.js';
 // Each refusal of the widget API has its own code (see shared/STYLE.md, rule 12).
 
 export class OriginNotAllowed extends AppError {
+  static readonly code = 'origin_not_allowed';
   constructor() {
-    super('origin_not_allowed', 403, 'This page origin is not registered for the tenant.');
+    super(OriginNotAllowed.code, 403, 'This page origin is not registered for the tenant.');
   }
 }
 
 export class WidgetNotConfigured extends AppError {
+  static readonly code = 'widget_not_configured';
   constructor() {
-    super('widget_not_configured', 409, 'This tenant has no Cal.com link yet.');
+    super(WidgetNotConfigured.code, 409, 'This tenant has no Cal.com link yet.');
   }
 }
 
 export class ConsentInvalid extends AppError {
+  static readonly code = 'consent_invalid';
   constructor(message: string) {
-    super('consent_invalid', 400, message);
+    super(ConsentInvalid.code, 400, message);
   }
 }
 
 export class SessionMissing extends AppError {
+  static readonly code = 'session_missing';
   constructor() {
-    super('session_missing', 401, 'A widget session token is required.', { headers: { 'WWW-Authenticate': 'Bearer' } });
+    super(SessionMissing.code, 401, 'A widget session token is required.', { headers: { 'WWW-Authenticate': 'Bearer' } });
   }
 }
 
 export class SessionInvalid extends AppError {
+  static readonly code = 'session_invalid';
   constructor(cause?: unknown) {
-    super('session_invalid', 401, 'The widget session token is not valid.', { cause, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    super(SessionInvalid.code, 401, 'The widget session token is not valid.', { cause, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
   }
 }
 
 export class SessionExpired extends AppError {
+  static readonly code = 'session_expired';
   constructor() {
-    super('session_expired', 401, 'The widget session token has expired.', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    super(SessionExpired.code, 401, 'The widget session token has expired.', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
   }
 }
 
 export class SessionWrongTenant extends AppError {
+  static readonly code = 'session_wrong_tenant';
   constructor() {
-    super('session_wrong_tenant', 403, 'The widget session token was issued for another tenant.');
+    super(SessionWrongTenant.code, 403, 'The widget session token was issued for another tenant.');
   }
 }
 
 export class SessionWrongOrigin extends AppError {
+  static readonly code = 'session_wrong_origin';
   constructor() {
-    super('session_wrong_origin', 403, 'The widget session token is bound to another page origin.');
+    super(SessionWrongOrigin.code, 403, 'The widget session token is bound to another page origin.');
   }
 }
 
 export class SessionScopeMissing extends AppError {
+  static readonly code = 'session_scope_missing';
   constructor() {
-    super('session_scope_missing', 403, 'The widget session token does not allow this.');
+    super(SessionScopeMissing.code, 403, 'The widget session token does not allow this.');
   }
 }
 
 /** A session reported more bookings than a visitor makes (issue 13, finding 3). */
 export class ObservedLimitReached extends AppError {
+  static readonly code = 'observed_limit_reached';
   constructor(limit: number) {
-    super('observed_limit_reached', 429, `A widget session may report at most ${limit} bookings.`);
+    super(ObservedLimitReached.code, 429, `A widget session may report at most ${limit} bookings.`);
   }
 }

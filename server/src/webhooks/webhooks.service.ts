@@ -5,19 +5,8 @@ import { applyCalcomWebhook, NotApplicableYet } from '../bookings/bookings.servi
 import { storableText } from '../bookings/storable.js';
 import type { AppContext } from '../context.js';
 import { isUnavailable, type Tx } from '../db/db.js';
-import {
-  AppError,
-  DatabaseUnavailable,
-  DeliveryNotFound,
-  DeliveryNotStored,
-  WebhookFuture,
-  WebhookSignatureInvalid,
-  WebhookSignatureMissing,
-  WebhookStale,
-  WebhookTenantMismatch,
-  WebhookUnknownTenant,
-  WebhookUnsigned,
-} from '../errors.js';
+import { AppError, DatabaseUnavailable } from '../errors.js';
+import { DeliveryNotFound, DeliveryNotStored, WebhookFuture, WebhookSignatureInvalid, WebhookSignatureMissing, WebhookStale, WebhookTenantMismatch, WebhookUnknownTenant, WebhookUnsigned } from './webhooks.errors.js';
 import { createErasureGuard } from '../gdpr/erasure-guard.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { webhookMetrics } from './webhooks.metrics.js';

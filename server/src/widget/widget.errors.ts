@@ -5,7 +5,8 @@ import { AppError } from '../errors.js';
  * receipt records the version and the text's hash, so one version must mean one text.
  */
 export class ConsentVersionUnchanged extends AppError {
+  static readonly code = 'consent_version_unchanged';
   constructor() {
-    super('consent_version_unchanged', 409, 'The consent text or purposes changed: give them a new consent version.');
+    super(ConsentVersionUnchanged.code, 409, 'The consent text or purposes changed: give them a new consent version.');
   }
 }

@@ -1,0 +1,119 @@
+// Failures of talking to Cal.com and of Cal.com connections, owned by the calcom capability.
+import { AppError } from '../errors.js';
+
+/** Cal.com answered in a way we can act on, kept as `cause` (never its tokens). */
+export interface CalcomFailure {
+  /** HTTP status from Cal.com, or null when no answer came (network, timeout). */
+  status: number | null;
+  /** The operation, e.g. `POST /v2/bookings` (path template, no ids or query). */
+  operation: string;
+  /** Cal.com's own error code and message, tokens scrubbed. */
+  calcomCode?: string;
+  calcomMessage?: string;
+}
+
+/** Base of errors about talking to Cal.com; `cause` carries a {@link CalcomFailure}-shaped Error. */
+export class CalcomError extends AppError {}
+
+export class CalcomRejected extends CalcomError {
+  static readonly code = 'calcom_rejected';
+  constructor(cause: unknown) {
+    super(CalcomRejected.code, 422, 'Cal.com refused the request.', { cause });
+  }
+}
+
+export class CalcomNotFound extends CalcomError {
+  static readonly code = 'calcom_not_found';
+  constructor(cause: unknown) {
+    super(CalcomNotFound.code, 404, 'Cal.com has no such resource.', { cause });
+  }
+}
+
+export class CalcomUnauthorized extends CalcomError {
+  static readonly code = 'calcom_unauthorized';
+  constructor(cause: unknown) {
+    super(CalcomUnauthorized.code, 502, 'Cal.com did not accept our credentials for this tenant.', { cause });
+  }
+}
+
+export class CalcomRateLimited extends CalcomError {
+  static readonly code = 'calcom_rate_limited';
+  constructor(retryAfterSeconds: number, cause: unknown) {
+    super(CalcomRateLimited.code, 503, 'Cal.com is rate limiting us; try again later.', {
+      cause,
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    });
+  }
+}
+
+export class CalcomUnavailable extends CalcomError {
+  static readonly code = 'calcom_unavailable';
+  constructor(cause: unknown) {
+    super(CalcomUnavailable.code, 502, 'Cal.com is not answering properly; try again shortly.', { cause, headers: { 'Retry-After': '5' } });
+  }
+}
+
+export class CalcomTimeout extends CalcomError {
+  static readonly code = 'calcom_timeout';
+  constructor(cause: unknown) {
+    super(CalcomTimeout.code, 504, 'Cal.com did not answer in time.', { cause });
+  }
+}
+
+export class CalcomBadResponse extends CalcomError {
+  static readonly code = 'calcom_bad_response';
+  constructor(cause: unknown) {
+    super(CalcomBadResponse.code, 502, 'Cal.com answered with something we do not understand.', { cause });
+  }
+}
+
+export class CalcomNotConnected extends AppError {
+  static readonly code = 'calcom_not_connected';
+  constructor() {
+    super(CalcomNotConnected.code, 409, 'This tenant is not connected to Cal.com.');
+  }
+}
+
+export class CalcomAlreadyConnected extends AppError {
+  static readonly code = 'calcom_already_connected';
+  constructor() {
+    super(CalcomAlreadyConnected.code, 409, 'This tenant is already connected to Cal.com; disconnect it first.');
+  }
+}
+
+/** The stored refresh token was refused: an admin must connect the tenant again. */
+export class CalcomNeedsReauth extends AppError {
+  static readonly code = 'calcom_needs_reauth';
+  constructor(cause?: unknown) {
+    super(CalcomNeedsReauth.code, 409, 'The Cal.com connection of this tenant must be authorised again.', { cause });
+  }
+}
+
+export class CalcomNotConfigured extends AppError {
+  constructor(what: 'oauth' | 'platform') {
+    super(
+      `calcom_${what}_not_configured`,
+      503,
+      what === 'oauth'
+        ? 'Cal.com OAuth is not configured (CALCOM_OAUTH_CLIENT_ID / CALCOM_OAUTH_CLIENT_SECRET).'
+        : 'The Cal.com platform client is not configured (CALCOM_PLATFORM_CLIENT_ID / CALCOM_PLATFORM_CLIENT_SECRET).',
+    );
+  }
+}
+
+export class IdempotencyKeyRequired extends AppError {
+  static readonly code = 'idempotency_key_required';
+  constructor() {
+    super(IdempotencyKeyRequired.code, 400, 'Send an Idempotency-Key header (8–128 characters of A–Z, a–z, 0–9, "-", "_", ".", ":").');
+  }
+}
+
+export class IdempotencyKeyReused extends AppError {
+  static readonly code = 'idempotency_key_reused';
+  constructor() {
+    super(IdempotencyKeyReused.code, 422, 'This Idempotency-Key was already used for a different request.');
+  }
+}
+
+// Webhook intake (server/src/webhooks). Each refusal has its own code; none
+// says more than needed (an unknown tenant and a bad signature cost the same).
