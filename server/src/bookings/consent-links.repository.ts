@@ -20,3 +20,8 @@ export async function countNativeLinksOfSession(tx: Tx, sessionId: string): Prom
   const r = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM booking_consent_links WHERE session_id = $1 AND linked_by = 'native_booking'`, [sessionId]);
   return r.rows[0]!.n;
 }
+
+/** Holds a per-session lock to the transaction's end, so a count taken under it stays true (bounded by lock_timeout, db.ts). */
+export async function lockNativeBookingsOfSession(tx: Tx, sessionId: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`native:${sessionId}`]);
+}

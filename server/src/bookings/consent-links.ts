@@ -1,6 +1,6 @@
 import type { Tx } from '../db/db.js';
 import { sessionProvenByMetadata } from '../sessions/session-proof.js';
-import { countNativeLinksOfSession, insertConsentLink } from './consent-links.repository.js';
+import { countNativeLinksOfSession, insertConsentLink, lockNativeBookingsOfSession } from './consent-links.repository.js';
 
 /**
  * The only two ways a consent receipt becomes linked to a booking (issue 13, finding 1):
@@ -25,6 +25,6 @@ export async function linkNativeBooking(tx: Tx, tenantId: string, uid: string, s
 
 /** How many bookings our server made under a session, counted under a per-session lock held to the transaction's end (its wait bounded by the transaction's lock_timeout, db.ts). */
 export async function nativeBookingsOfSession(tx: Tx, sessionId: string): Promise<number> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`native:${sessionId}`]);
+  await lockNativeBookingsOfSession(tx, sessionId);
   return countNativeLinksOfSession(tx, sessionId);
 }

@@ -94,3 +94,8 @@ export async function findSessionByNonceHash(
   );
   return r.rows[0] ?? null;
 }
+
+/** Serialises one session's observed reports to the transaction's end (bounded by its lock_timeout, db.ts). */
+export async function lockSessionReports(tx: Tx, sessionId: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`observed:${sessionId}`]);
+}

@@ -7,7 +7,7 @@ import { publishedModes } from '../widget/published-modes.js';
 import { consentTextHash, type WidgetService } from '../widget/widget.service.js';
 import { createSessionTokens, type SessionClaims } from './session-token.js';
 import { ConsentInvalid, ObservedLimitReached, OriginNotAllowed, SessionMissing, SessionScopeMissing, SessionWrongOrigin, SessionWrongTenant } from './sessions.errors.js';
-import { hit, insertObserved, insertReceipt, observedBySession } from './sessions.repository.js';
+import { hit, insertObserved, insertReceipt, lockSessionReports, observedBySession } from './sessions.repository.js';
 import { sha256 } from '../crypto/tokens.js';
 import { NativeAddressLimit } from '../calcom/native-booking.errors.js';
 
@@ -144,7 +144,7 @@ export function createSessionsService(
     async observe(tenant: TenantRecord, claims: SessionClaims, body: ObservedBookingRequest): Promise<ObservedBookingResponse & { created: boolean }> {
       const r = await ctx.db.withTenant(tenant.id, async (tx) => {
         // Serialise one session's reports so the cap holds under concurrent requests.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`observed:${claims.sessionId}`]);
+        await lockSessionReports(tx, claims.sessionId);
         const seen = await observedBySession(tx, claims.sessionId, body.uid);
         if (seen.has) return { created: false };
         if (seen.count >= OBSERVED_PER_SESSION) throw new ObservedLimitReached(OBSERVED_PER_SESSION);
