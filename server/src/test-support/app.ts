@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -81,7 +81,11 @@ export async function createTestApp(options: { env?: Record<string, string>; fet
     config,
     clock,
     logLines: lines,
-    close: () => (options.database ? Promise.resolve() : database.drop()),
+    close: async () => {
+      // The app's own data directory (its webhook spool) goes with it.
+      rmSync(config.dataDir, { recursive: true, force: true });
+      if (!options.database) await database.drop();
+    },
   };
 }
 
