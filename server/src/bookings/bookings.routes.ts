@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
-import { toBooking, toBookingConsent, toBookingEvent, type BookingsService } from './bookings.service.js';
+import { type BookingsService } from './bookings.service.js';
+import { toBooking, toBookingConsent, toBookingEvent } from './bookings.views.js';
 
 const ListQuery = z.strictObject({
   status: z.enum(['accepted', 'pending', 'cancelled', 'rejected', 'awaiting_host']).optional(),

@@ -1,5 +1,5 @@
 import { CALBRIDGE_TENANT_METADATA_KEY, type NativeBookingRequest, type NativeBookingResponse, type SlotsQuery, type SlotsResponse } from '@calbridge/shared';
-import { applyBookingEvent } from '../bookings/bookings.service.js';
+import { applyBookingEvent } from '../bookings/bookings.projection.js';
 import type { AppContext } from '../context.js';
 import { sha256 } from '../crypto/tokens.js';
 import { CalcomBadResponse, CalcomNotConnected, CalcomUnauthorized, IdempotencyKeyReused } from './calcom.errors.js';

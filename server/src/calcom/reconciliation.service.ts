@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
-import { applyBookingEvent, findBookingState, healBooking, type BookingEvent, type BookingRecord } from '../bookings/bookings.service.js';
+import { type BookingRecord } from '../bookings/bookings.service.js';
+import { applyBookingEvent, findBookingState, healBooking, type BookingEvent } from '../bookings/bookings.projection.js';
 import { createErasureGuard } from '../gdpr/erasure-guard.js';
 import { CalcomNeedsReauth, CalcomNotConnected } from './calcom.errors.js';
 import { enqueue } from '../jobs/queue.js';

@@ -1,5 +1,5 @@
 import { CalcomWebhook } from '@calbridge/shared';
-import type { BookingEvent } from '../bookings/bookings.service.js';
+import type { BookingEvent } from '../bookings/bookings.projection.js';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/db.js';
 import { emailsIn, pseudonymiseBookingColumns, pseudonymiseDelivery, type ErasedSet } from './pseudonymise.js';

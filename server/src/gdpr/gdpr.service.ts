@@ -9,7 +9,7 @@ import {
   type RetentionStatus,
 } from '@calbridge/shared';
 import type { AdminPrincipal } from '../admin/admin.auth.js';
-import { toBooking, toBookingEvent } from '../bookings/bookings.service.js';
+import { toBooking, toBookingEvent } from '../bookings/bookings.views.js';
 import type { Calcom } from '../calcom/calcom.js';
 import { connectionSummary } from '../calcom/connection-summary.js';
 import type { AppContext } from '../context.js';

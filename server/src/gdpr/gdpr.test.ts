@@ -6,7 +6,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CalcomWebhook } from '@calbridge/shared';
 import { createContext } from '../app.js';
-import { applyCalcomWebhook } from '../bookings/bookings.service.js';
+import { applyCalcomWebhook } from '../bookings/bookings.projection.js';
 import { insertInbox } from '../webhooks/webhooks.repository.js';
 import { lockForWrite } from './erasure-guard.js';
 import { jobHandlers } from '../jobs/handlers.js';

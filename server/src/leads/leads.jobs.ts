@@ -1,4 +1,4 @@
-import { BOOKING_CHANGED_TASK } from '../bookings/bookings.service.js';
+import { BOOKING_CHANGED_TASK } from '../bookings/bookings.projection.js';
 import type { AppContext } from '../context.js';
 import { createCrmDelivery, CRM_SWEEP_CRONTAB, CRM_SWEEP_TASK, type DeliveryDeps } from '../crm/crm.delivery.js';
 import { CRM_DELIVER_TASK } from '../crm/crm.outbox.js';

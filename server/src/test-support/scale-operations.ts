@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../app.js';
 import type { AppContext } from '../context.js';
-import { applyBookingEvent } from '../bookings/bookings.service.js';
+import { applyBookingEvent } from '../bookings/bookings.projection.js';
 import { findBooking } from '../bookings/bookings.repository.js';
 import { createCalcom } from '../calcom/calcom.js';
 import { findConnection } from '../calcom/connections.repository.js';

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { CALBRIDGE_TENANT_METADATA_KEY, CalcomBookingUid, CalcomInstant, CalcomWebhook, TenantSlug } from '@calbridge/shared';
-import { applyCalcomWebhook, NotApplicableYet } from '../bookings/bookings.service.js';
+import { applyCalcomWebhook, NotApplicableYet } from '../bookings/bookings.projection.js';
 import { storableText } from '../bookings/storable.js';
 import type { AppContext } from '../context.js';
 import { isUnavailable, type Tx } from '../db/db.js';
