@@ -454,7 +454,7 @@ export class CalbridgeBooking extends LitElement {
   #view(t: Strings): TemplateResult | undefined {
     const loading = () => html`<p>${t.loading}</p>`;
     return this.mode === 'native'
-      ? this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()), complete: () => this.#nativeChunk!.nativeView(this, this.#server, this.#session.value!.token, this.#event!, this.#keys[0]!, this.#fail, this.#consent!) })
+      ? this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()), complete: () => this.#nativeChunk!.nativeView(this, this.#server, this.#session.value!.token, this.#event!, this.#keys[0]!, this.#consent!) })
       : html`<div class="frame" part="frame" style=${this.#height ? `height:${this.#height}px` : ''}>
           ${this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()) })}
         </div>`;

@@ -4,7 +4,6 @@
 import { html, type TemplateResult } from 'lit';
 import { createSession, pageContext, type ConsentChoice, type Session } from '../../entities/session/session.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
-import { emit } from '../../shared/events/emit.js';
 import { WidgetError } from '../../shared/lib/widget-error.js';
 import './native-booking/native-booking.js';
 
@@ -16,8 +15,8 @@ export function assertNative(config: TenantConfig, session: Session, event: stri
 }
 
 /**
- * The picker for `host`: prefill from its `name`/`email`; a booking fires `calbridge-booked` on
- * the host; an expired session is replaced with the same `consent`.
+ * The picker for `host`: prefill from its `name`/`email`; its `calbridge-booked` and `calbridge-error`
+ * events reach the page from `host`; an expired session is replaced with the same `consent`.
  */
 export const nativeView = (
   host: HTMLElement & { tenant: string; name?: string; email?: string },
@@ -25,7 +24,6 @@ export const nativeView = (
   token: string,
   event: string,
   locale: string,
-  failed: (e: unknown) => void,
   consent: ConsentChoice,
 ): TemplateResult => html`<calbridge-native-booking
   part="native"
@@ -36,7 +34,5 @@ export const nativeView = (
   .name=${host.name}
   .email=${host.email}
   .locale=${locale}
-  .booked=${(d: Parameters<typeof emit<'calbridge-booked'>>[2]) => emit(host, 'calbridge-booked', d)}
-  .failed=${failed}
   .renew=${async () => (await createSession(server, host.tenant, { consent, context: pageContext(location, document.referrer) })).token}
 ></calbridge-native-booking>`;

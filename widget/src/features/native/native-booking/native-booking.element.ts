@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { NativeBookingResponse, Slot, SlotsResponse } from '@calbridge/shared';
 import { createBooking, fetchSlots } from '../../../entities/booking/booking.js';
-import type { CalbridgeBookedDetail } from '../../../shared/events/calbridge-booked.js';
+import { emit } from '../../../shared/events/emit.js';
 import { AsyncState } from '../../../shared/lib/async-state.js';
 import { toWidgetError, WidgetError } from '../../../shared/lib/widget-error.js';
 import { addDays, formatDay, formatTime, moveFocus, PAGE_DAYS, pageDays, pageWindow, timeZones, today, weekStart } from '../calendar.js';
@@ -15,8 +15,9 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /**
  * Native booking: an accessible slot picker and booking form that book through the Calbridge
  * server, never framing Cal.com. Used inside `<calbridge-booking mode="native">` after consent,
- * with the session's token; it reports to its host through the `booked` and `failed` callbacks
- * (the host fires the public `calbridge-*` events).
+ * with the session's token. It reports by events that bubble and compose, so the page hears them
+ * from `<calbridge-booking>`: `calbridge-booked` once a booking is made, `calbridge-error` when
+ * loading times or booking fails (the element itself shows a way on).
  *
  * Keyboard: in the day grid (one tab stop), arrow keys move by day and week, Home/End to the
  * start/end of the week, PageUp/PageDown by four weeks; selection follows focus; Enter moves to
@@ -60,10 +61,9 @@ export class CalbridgeNativeBooking extends LitElement {
   /** BCP 47 locale for strings, dates and times. */
   declare locale: string;
 
-  /** Called once a booking is made. */
-  booked?: (detail: CalbridgeBookedDetail) => void;
-  /** Called when loading times or booking fails (the element shows a way on). */
-  failed?: (error: WidgetError) => void;
+  #failed(err: WidgetError): void {
+    emit(this, 'calbridge-error', { code: err.code, status: err.status });
+  }
   /**
    * Mints a new session token with the consent already given. Sessions live minutes; a visitor
    * who takes longer gets `session_expired` once, and the call is retried with a fresh token.
@@ -94,18 +94,18 @@ export class CalbridgeNativeBooking extends LitElement {
       }
       this.#announceDay();
     },
-    error: (e) => this.failed?.(toWidgetError(e, 'server_error')),
+    error: (e) => this.#failed(toWidgetError(e, 'server_error')),
   });
   #booking = new AsyncState<NativeBookingResponse>(this, {
     complete: (b) => {
       this.#announce = fill(this.#t.booked, { when: this.#when(b.start) });
-      this.booked?.({ uid: b.uid, startTime: b.start, endTime: b.end, eventType: this.event, rescheduled: false, rescheduledFromUid: null });
+      emit(this, 'calbridge-booked', { uid: b.uid, startTime: b.start, endTime: b.end, eventType: this.event, rescheduled: false, rescheduledFromUid: null });
       this.requestUpdate();
       void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.done')?.focus());
     },
     error: (e) => {
       const err = toWidgetError(e, 'server_error');
-      this.failed?.(err);
+      this.#failed(err);
       if (err.code === 'calcom_rejected') {
         // The time was taken meanwhile: back to the picker with fresh times and a new key.
         this.#note = this.#t.taken;
