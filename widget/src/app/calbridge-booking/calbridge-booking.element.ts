@@ -223,7 +223,7 @@ export class CalbridgeBooking extends LitElement {
     );
     this.#io.observe(this);
     // Re-added after removal (single-page apps): watch the page's consent manager again.
-    if (this.#config.status === 2) this.#watchCmp();
+    if (this.#config.complete) this.#watchCmp();
   }
 
   override disconnectedCallback(): void {
@@ -278,12 +278,12 @@ export class CalbridgeBooking extends LitElement {
    * with `consent_invalid` otherwise.
    */
   grantConsent(details: ConsentDetails): void {
-    if (this.#config.status !== 2) {
+    if (!this.#config.complete) {
       this.#pendingConsent = details;
       return;
     }
     this.#pendingConsent = undefined;
-    if (this.#session.status === 1 || this.#session.status === 2) return;
+    if (this.#session.pending || this.#session.complete) return;
     try {
       this.#startSession(this.#lazy!.checkConsent(this.#config.value!, details, 'api'));
     } catch (e) {
@@ -429,8 +429,8 @@ export class CalbridgeBooking extends LitElement {
 
   /** What the polite live region says: loading after consent, errors, the confirmed booking. */
   #announcement(t: Strings): string {
-    for (const s of [this.#config, this.#session, this.#frame]) if (s.status === 3) return this.#message(s.error, t);
-    return this.#booked ? t.booked : this.#session.status === 1 || this.#frame.status === 1 ? t.loading : '';
+    for (const s of [this.#config, this.#session, this.#frame]) if (s.failed) return this.#message(s.error, t);
+    return this.#booked ? t.booked : this.#session.pending || this.#frame.pending ? t.loading : '';
   }
 
   #panel(t: Strings): TemplateResult {

@@ -16,6 +16,19 @@ export class AsyncState<T> {
   error?: unknown;
   #run?: AbortController;
 
+  /** A run is under way. */
+  get pending(): boolean {
+    return this.status === 1;
+  }
+  /** The last run succeeded; `value` holds its result. */
+  get complete(): boolean {
+    return this.status === 2;
+  }
+  /** The last run failed; `error` holds why. */
+  get failed(): boolean {
+    return this.status === 3;
+  }
+
   constructor(
     private readonly host: ReactiveControllerHost,
     private readonly on: { complete?: (v: T) => void; error?: (e: unknown) => void } = {},

@@ -185,7 +185,7 @@ export class CalbridgeNativeBooking extends LitElement {
   }
 
   #announceDay(): void {
-    if (this.#slots.status !== 2) return;
+    if (!this.#slots.complete) return;
     const n = this.#daySlots(this.#focus).length;
     const day = n ? fill(this.#t.timesCount, { n, day: this.#dayLabel(this.#focus) }) : this.#t.noTimes;
     this.#announce = this.#note ? `${this.#note} ${day}` : day;
@@ -252,7 +252,7 @@ export class CalbridgeNativeBooking extends LitElement {
   #onSubmit = (e: SubmitEvent): void => {
     e.preventDefault();
     // A second click while the first is in flight is ignored; a retry after a failure reuses the key.
-    if (this.#booking.status === 1 || this.#booking.status === 2) return;
+    if (this.#booking.pending || this.#booking.complete) return;
     const form = e.target as HTMLFormElement;
     const name = (form.elements.namedItem('name') as HTMLInputElement).value.trim();
     const email = (form.elements.namedItem('email') as HTMLInputElement).value.trim();
@@ -283,7 +283,7 @@ export class CalbridgeNativeBooking extends LitElement {
     const start = this.#start;
     const days = pageDays(start);
     const todayDay = this.#today;
-    const loaded = this.#slots.status === 2;
+    const loaded = this.#slots.complete;
     const weekdays = days.slice(0, 7);
     return html`<table role="grid" part="grid" aria-label=${t.days} @keydown=${this.#onGridKey}>
       <thead>
@@ -361,7 +361,7 @@ export class CalbridgeNativeBooking extends LitElement {
   #form(slot: Slot): TemplateResult {
     const t = this.#t;
     const err = this.#errors;
-    const pending = this.#booking.status === 1;
+    const pending = this.#booking.pending;
     const field = (id: 'name' | 'email', type: string, value: string | undefined) =>
       html`<div class="field">
         <label for=${id}>${t[id]}</label>
@@ -382,14 +382,14 @@ export class CalbridgeNativeBooking extends LitElement {
       <form part="form" novalidate @submit=${this.#onSubmit} aria-labelledby="details">
         <h4 id="details">${t.details}</h4>
         ${field('name', 'text', this.name)} ${field('email', 'email', this.email)}
-        ${this.#booking.status === 3 ? html`<p class="field-error">${t.failed}</p>` : nothing}
+        ${this.#booking.failed ? html`<p class="field-error">${t.failed}</p>` : nothing}
         <button class="primary" part="button" aria-disabled=${pending ? 'true' : 'false'}>${pending ? t.booking : t.confirm}</button>
       </form>`;
   }
 
   override render(): TemplateResult {
     const t = this.#t;
-    const done = this.#booking.status === 2 ? this.#booking.value! : null;
+    const done = this.#booking.complete ? this.#booking.value! : null;
     return html`<section class="native" aria-labelledby="heading">
       <h3 id="heading">${t.heading}</h3>
       ${done
