@@ -128,45 +128,30 @@ async function bookThrough(page: Page, mode: string): Promise<void> {
 
 const element = (mode: string) => `<calbridge-booking tenant="${mode === 'native' ? 'demo-native' : 'demo'}" mode="${mode}"></calbridge-booking>`;
 
+/** The element in `mode` on a strict page (Trusted Types policies `trustedTypes`, or none) takes the visitor to the booking page with no CSP violation and no page error. */
+async function booksWithoutViolation(mode: string, trustedTypes: string | null): Promise<void> {
+  const { page, violations, errors } = await openPage({ body: element(mode), csp: (nonce) => strictCsp(nonce, trustedTypes) });
+  try {
+    await bookThrough(page, mode);
+    expect(await violations()).toEqual([]);
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}
+
 describe('<calbridge-booking> on strict pages', () => {
   it.each(['inline', 'popup', 'floating', 'native'])(
     'when a page with a strict CSP (nonce, no inline scripts, frame-src Cal.com) shows it in %s mode, then the visitor gets to the booking page with no violation',
-    async (mode) => {
-      const { page, violations, errors } = await openPage({ body: element(mode), csp: (nonce) => strictCsp(nonce, null) });
-      try {
-        await bookThrough(page, mode);
-        expect(await violations()).toEqual([]);
-        expect(errors).toEqual([]);
-      } finally {
-        await page.close();
-      }
-    },
+    (mode) => booksWithoutViolation(mode, null),
     60_000,
   );
 
-  it('when Trusted Types are enforced (trusted-types lit-html calbridge), then native mode works with no violation', async () => {
-    const { page, violations, errors } = await openPage({ body: element('native'), csp: (nonce) => strictCsp(nonce, 'lit-html calbridge') });
-    try {
-      await bookThrough(page, 'native');
-      expect(await violations()).toEqual([]);
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  }, 60_000);
+  it('when Trusted Types are enforced (trusted-types lit-html calbridge), then native mode works with no violation', () => booksWithoutViolation('native', 'lit-html calbridge'), 60_000);
 
   it.each(['inline', 'popup', 'floating'])(
     'when Trusted Types are enforced with the policies the README names, then %s mode reaches the booking page with no violation',
-    async (mode) => {
-      const { page, violations, errors } = await openPage({ body: element(mode), csp: (nonce) => strictCsp(nonce, 'lit-html calbridge default') });
-      try {
-        await bookThrough(page, mode);
-        expect(await violations()).toEqual([]);
-        expect(errors).toEqual([]);
-      } finally {
-        await page.close();
-      }
-    },
+    (mode) => booksWithoutViolation(mode, 'lit-html calbridge default'),
     60_000,
   );
 
