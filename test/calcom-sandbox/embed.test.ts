@@ -111,7 +111,30 @@ async function calFrame(page: Page): Promise<Frame> {
   const frame = await handle.contentFrame();
   if (!frame) throw new Error('embed iframe has no content frame');
   await frame.waitForSelector('#booking-form');
+  await frameSettled(page);
   return frame;
+}
+
+/**
+ * Wait until embed-core has sized the iframe from the page's report and the
+ * frame has stopped moving. A click aimed before that can land on the modal's
+ * backdrop once the iframe shrinks under it, and embed-core closes the modal
+ * (cal-modal-box's host click handler), exactly as it would for a person.
+ */
+async function frameSettled(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === '__dimensionChanged'));
+  await page.waitForFunction(
+    () => {
+      const w = window as any;
+      const r = document.querySelector('iframe.cal-embed')!.getBoundingClientRect();
+      const now = `${r.x},${r.y},${r.width},${r.height}`;
+      w.__stableFrames = now === w.__lastRect ? (w.__stableFrames ?? 0) + 1 : 0;
+      w.__lastRect = now;
+      return w.__stableFrames >= 3;
+    },
+    undefined,
+    { polling: 'raf' },
+  );
 }
 
 async function bookFirstSlot(page: Page, frame: Frame): Promise<any> {
