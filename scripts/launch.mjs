@@ -15,10 +15,15 @@ const dataDir = resolve(root, env.CALBRIDGE_DATA_DIR || '.calbridge');
 env.CALBRIDGE_DATA_DIR = dataDir;
 const publicUrl = (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/$/, '');
 const children = [];
+let stopping = false;
 
 // Waits for the children to stop (the server drains requests and jobs, then stops the embedded
 // database) before exiting, so whoever waits for `npm start` to end finds its data directory quiet.
+// Each child is asked once: the first child to finish must not make this send the others a second
+// SIGTERM, which the server reads as "stop now" and which would skip its drain.
 function stopAll(code = 0) {
+  if (stopping) return;
+  stopping = true;
   const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
   if (alive.length === 0) process.exit(code);
   let left = alive.length;
@@ -61,10 +66,6 @@ function startProcess(name, script, childEnv, ready) {
     });
   });
 }
-let stopping = false;
-process.on('exit', () => {
-  stopping = true;
-});
 
 /** A child that ended before it was ready; it has already said why. */
 class StartFailure extends Error {

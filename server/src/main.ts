@@ -109,8 +109,12 @@ async function serve(
 
   // SIGTERM: stop accepting, finish requests in flight and the worker's running jobs (bounded),
   // close the pool, stop the embedded database. A second signal, or the bound, ends it at once.
+  // A terminal's Ctrl-C reaches every process of the group and `npm start` also forwards it, so one
+  // request can arrive twice within milliseconds: only a signal a moment after the first is a second one.
   let stopping = false;
+  let firstSignalAt = 0;
   const shutdown = async (signal: string) => {
+    if (stopping && Date.now() - firstSignalAt < 500) return;
     if (stopping) {
       logger.warn({ signal }, 'second signal: stopping now');
       server.closeAllConnections();
@@ -119,6 +123,7 @@ async function serve(
       process.exit(1);
     }
     stopping = true;
+    firstSignalAt = Date.now();
     logger.info({ signal, boundMs: config.shutdownTimeoutMs }, 'shutting down: finishing requests and jobs in flight');
     const bound = setTimeout(() => {
       logger.warn({ boundMs: config.shutdownTimeoutMs }, 'shutdown bound reached: closing what is left');

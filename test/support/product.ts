@@ -30,7 +30,8 @@ export interface RunningProduct {
   /** The development IdP `npm start` ran (null when an issuer was configured) and its people's password. */
   devIdp: { issuer: string; password: string } | null;
   output: string[];
-  stop(): Promise<void>;
+  /** SIGTERM to `npm start`'s launcher, as a process manager sends it; resolves with its exit code. */
+  stop(): Promise<number | null>;
 }
 
 /**
@@ -91,9 +92,9 @@ export async function startProduct(options: { dataDir?: string; env?: Record<str
         : null,
     output,
     stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+      new Promise<number | null>((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
         child.kill('SIGTERM');
       }),
   };
