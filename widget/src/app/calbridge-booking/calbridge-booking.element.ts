@@ -1,29 +1,22 @@
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import type * as LazyChunk from './calbridge-booking.lazy.js';
-import type * as NativeChunk from '../../features/native/index.js';
 import type { ConsentDetails } from '../../features/consent/consent.js';
-import type { EmbedSession } from '../../features/embed/index.js';
-import type { Session } from '../../entities/session/session.js';
+import type { ConsentChoice, Session } from '../../entities/session/session.js';
 import { bookingLink } from '../../entities/tenant-config/booking-link.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
-import type { ConsentChoice } from '../../entities/session/session.js';
 import { requestJson, widgetUrl } from '../../shared/api/request.js';
 import { emit } from '../../shared/events/emit.js';
+import { LocaleController } from '../../shared/i18n/locale-controller.js';
 import { en, loadStrings, type Strings } from '../../shared/i18n/strings.js';
-import { AsyncState } from '../../shared/lib/async-state.js';
 import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
-import { deepActiveElement, focusables } from '../../shared/ui/focus.js';
+import { DialogController } from '../../shared/ui/dialog-controller.js';
+import { ViewportController } from '../../shared/ui/viewport-controller.js';
 import { styles } from './calbridge-booking.styles.js';
+import type { View } from './calbridge-booking.view.js';
 
 export type { ConsentDetails };
 
 type Lazy = typeof LazyChunk;
-type Native = typeof NativeChunk;
-/** Native mode's chunk (slot picker and form), fetched only after consent in native mode. */
-const loadNative = (): Promise<Native> =>
-  import('../../features/native/index.js').catch((e: unknown) => {
-    throw new WidgetError('embed_load_failed', 0, { cause: e });
-  });
 let lazy: Promise<Lazy> | undefined;
 /**
  * The embed and native chunks' file names, written into widget.js by the build
@@ -39,6 +32,20 @@ const loadLazy = (): Promise<Lazy> =>
     lazy = undefined;
     throw new WidgetError('embed_load_failed', 0, { cause: e });
   }));
+
+/**
+ * What `<calbridge-booking>` is doing: one status at a time, each with exactly what it needs.
+ * `loading` fetches the tenant config and the lazy chunk; `consenting` shows the consent form
+ * (or waits for the page's consent manager); `open` has consent: its session is minted while
+ * its `view` loads; `failed` shows why, and `retry` goes back to the step that failed.
+ */
+type State =
+  | { status: 'loading' }
+  | { status: 'consenting'; config: TenantConfig; lazy: Lazy }
+  | Open
+  | { status: 'failed'; error: unknown; retry: () => void; config?: TenantConfig | undefined };
+type Open = { status: 'open'; config: TenantConfig; lazy: Lazy; consent: ConsentChoice; nonce: string; session: Promise<Session>; view: View };
+type Failed = Extract<State, { status: 'failed' }>;
 
 /** Presentation modes: the Cal.com page `inline`, in a `popup` or from a `floating` launcher, or `native` (our own slot picker). */
 export type CalbridgeMode = 'inline' | 'popup' | 'floating' | 'native';
@@ -127,50 +134,20 @@ export class CalbridgeBooking extends LitElement {
    */
   declare consent: 'tcf' | 'gcm' | undefined;
 
-  // Internal state; each change is followed by requestUpdate().
-  #near = false;
-  #opened = false;
-  #height?: number;
-  #booked = false;
-
-  #nonce?: string;
-  #sessionP?: Promise<Session>;
-  #stopCmp?: () => void;
+  #state: State = { status: 'loading' };
+  /** Consent the page granted before the config arrived, applied once it has. */
+  #granted?: ConsentDetails | undefined;
+  /** Stops watching the page's consent manager (while consenting and connected). */
+  #stopCmp?: (() => void) | undefined;
+  /** Lets a popup's lazy chunk load: the visitor came near the button. */
   #warmed?: () => void;
+  /** Aborted when the tenant or server changes: the config fetch and session request of the old one. */
+  #run = new AbortController();
+  #tenantKey = '';
 
-  #fail = (e: unknown): void => {
-    const err = toWidgetError(e, 'server_error');
-    emit(this, 'calbridge-error', { code: err.code, status: err.status });
-  };
-
-  #strings = new AsyncState<Strings>(this);
-  #lazy?: Lazy;
-  #config = new AsyncState<TenantConfig>(this, {
-    complete: (config) => {
-      void this.updateComplete.then(() => emit(this, 'calbridge-ready', { tenant: config.tenant, mode: this.mode }));
-      if (this.#pendingConsent) this.grantConsent(this.#pendingConsent);
-      this.#watchCmp();
-    },
-    error: this.#fail,
-  });
-  #session = new AsyncState<Session>(this, {
-    complete: (s) => emit(this, 'calbridge-consent', { ...this.#consent!, consentReceiptId: s.consentReceiptId }),
-    error: (e) => {
-      // The frame started with the session; without a session it cannot be linked: take it down.
-      this.#embed?.dispose();
-      this.#frame.reset();
-      this.#fail(e);
-    },
-  });
-  #frame = new AsyncState<string>(this, { error: this.#fail });
-
-  #keys = ['', ''];
-  #consent?: ConsentChoice;
-  #pendingConsent?: ConsentDetails;
-  #embed?: EmbedSession;
-  #nativeChunk?: Native;
-  #io?: IntersectionObserver;
-  #returnTo: HTMLElement | null = null;
+  #i18n = new LocaleController<Strings>(this, loadStrings, en);
+  #viewport = new ViewportController(this);
+  #modal = new DialogController(this);
 
   constructor() {
     super();
@@ -200,75 +177,69 @@ export class CalbridgeBooking extends LitElement {
     return this.server || new URL(import.meta.url).origin;
   }
 
-  get #t(): Strings {
-    return this.#strings.value ?? en;
+  #event(config: TenantConfig): string | undefined {
+    return this.event || config.defaultEvent;
   }
 
-  get #event(): string | undefined {
-    return this.event || this.#config.value?.defaultEvent;
+  #set(state: State): void {
+    this.#state = state;
+    this.requestUpdate();
+  }
+
+  /** Tells the page (`calbridge-error`); the state is the caller's to change. */
+  #report = (e: unknown): void => {
+    const err = toWidgetError(e, 'server_error');
+    emit(this, 'calbridge-error', { code: err.code, status: err.status });
+  };
+
+  #fail(error: unknown, retry: () => void, config?: TenantConfig): void {
+    this.#report(error);
+    this.#set({ status: 'failed', error, retry, config });
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    // Inline: load the frame only once the element is near the viewport.
-    this.#io = new IntersectionObserver(
-      (entries) => {
-        if (entries.some((e) => e.isIntersecting)) {
-          this.#near = true;
-          this.#io?.disconnect();
-          this.requestUpdate();
-        }
-      },
-      { rootMargin: '200px' },
-    );
-    this.#io.observe(this);
     // Re-added after removal (single-page apps): watch the page's consent manager again.
-    if (this.#config.complete) this.#watchCmp();
+    if (this.#state.status === 'consenting') this.#watchCmp(this.#state);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.#io?.disconnect();
     this.#stopCmp?.();
-    this.#embed?.dispose();
-    this.#near = this.#opened = false;
-    this.#frame.reset();
+    // The frame goes with the element; the session stays, for when it is added again.
+    const s = this.#state;
+    if (s.status === 'open') {
+      s.lazy.takeDown(s.view);
+      this.#state = { ...s, view: { status: 'waiting' } };
+    }
   }
 
   protected override willUpdate(): void {
-    const locale = this.locale || this.closest<HTMLElement>('[lang]')?.lang || navigator.language;
-    if (locale !== this.#keys[0]) void this.#strings.run(() => loadStrings((this.#keys[0] = locale)));
-    if (this.tenant + this.#server !== this.#keys[1]) {
-      this.#keys[1] = this.tenant + this.#server;
-      this.#loadConfig();
+    if (this.tenant + this.#server !== this.#tenantKey) {
+      this.#tenantKey = this.tenant + this.#server;
+      void this.#loadConfig();
     }
   }
 
   protected override updated(): void {
-    // The frame loads once there is a session and the element is near the viewport (inline) or open.
-    // The frame starts with the session request (consent click), not after its answer.
-    const s = this.#session.status;
-    if ((s === 1 || s === 2) && !this.#frame.status && (this.#dialogMode ? this.#opened : this.#near)) this.#loadFrame();
+    // The view loads once there is consent and the element is near the viewport (inline) or
+    // open; it starts with the session request (consent click), not after its answer.
+    const s = this.#state;
+    if (s.status === 'open' && s.view.status === 'waiting' && (this.#dialogMode ? this.#modal.opened : this.#viewport.near)) this.#loadView(s);
   }
 
   /** Opens the booking dialog (popup and floating modes) and moves focus into it. */
   async open(): Promise<void> {
     await this.updateComplete;
-    const dialog = this.#dialog;
-    if (!dialog || dialog.open) return;
+    if (!(await this.#modal.open())) return;
     this.#warm();
-    this.#returnTo = deepActiveElement();
-    this.#opened = true;
-    dialog.showModal();
-    this.requestUpdate();
-    await this.updateComplete;
-    dialog.querySelector<HTMLElement>('.close')?.focus();
+    this.#modal.dialog?.querySelector<HTMLElement>('.close')?.focus();
     emit(this, 'calbridge-open', {});
   }
 
   /** Closes the booking dialog; focus returns to where it was before `open()`. */
   close(): void {
-    this.#dialog?.close();
+    this.#modal.dialog?.close();
   }
 
   /**
@@ -278,125 +249,106 @@ export class CalbridgeBooking extends LitElement {
    * with `consent_invalid` otherwise.
    */
   grantConsent(details: ConsentDetails): void {
-    if (!this.#config.complete) {
-      this.#pendingConsent = details;
-      return;
-    }
-    this.#pendingConsent = undefined;
-    if (this.#session.pending || this.#session.complete) return;
+    const s = this.#state;
+    if (s.status === 'loading' || (s.status === 'failed' && !s.config)) this.#granted = details;
+    if (s.status !== 'consenting') return;
+    this.#granted = undefined;
     try {
-      this.#startSession(this.#lazy!.checkConsent(this.#config.value!, details, 'api'));
+      this.#consent(s, s.lazy.checkConsent(s.config, details, 'api'));
     } catch (e) {
-      this.#fail(e);
+      this.#report(e);
     }
   }
 
-  get #dialog(): HTMLDialogElement | null {
-    return this.renderRoot.querySelector('dialog');
-  }
-
-  #loadConfig(): void {
-    void this.#config.run(async (signal) => {
+  async #loadConfig(): Promise<void> {
+    this.#run.abort();
+    const { signal } = (this.#run = new AbortController());
+    const s = this.#state;
+    if (s.status === 'open') s.lazy.takeDown(s.view);
+    this.#stopCmp?.();
+    this.#set({ status: 'loading' });
+    try {
       if (!this.tenant) throw new WidgetError('missing_tenant');
       // The config is fetched here and checked by the lazy chunk, which loads meanwhile.
       // Popup and floating show only a button until used: their chunk waits for the first
       // pointer or focus on the element (or open()); inline and native need it for the consent step.
       const code = this.#dialogMode ? new Promise<void>((r) => (this.#warmed = r)).then(loadLazy) : loadLazy();
       const [raw, lazy] = await Promise.all([requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), code]);
-      this.#lazy = lazy;
-      return lazy.checkTenantConfig(raw, this.mode);
-    });
+      signal.throwIfAborted();
+      const consenting = { status: 'consenting', config: lazy.checkTenantConfig(raw, this.mode), lazy } as const;
+      this.#set(consenting);
+      void this.updateComplete.then(() => emit(this, 'calbridge-ready', { tenant: consenting.config.tenant, mode: this.mode }));
+      if (this.#granted) this.grantConsent(this.#granted);
+      if (this.#state === consenting && this.isConnected) this.#watchCmp(consenting);
+    } catch (e) {
+      if (!signal.aborted) this.#fail(e, () => void this.#loadConfig());
+    }
   }
 
   /** Consent from the page's consent manager (`consent="tcf"`/`"gcm"`), watched until given or disconnected. */
-  #watchCmp(): void {
-    if (!this.#session.status) this.#stopCmp = this.#lazy!.watchCmp(this.consent, this.#config.value!, (c) => this.#startSession(c));
+  #watchCmp(s: { config: TenantConfig; lazy: Lazy }): void {
+    this.#stopCmp = s.lazy.watchCmp(this.consent, s.config, (c) => this.#consent(s, c));
   }
 
   /**
    * On consent, three things start together: the session request (carrying a nonce made
-   * here), a preconnect to the Cal.com origin, and (through `updated`) the frame, whose
-   * booking metadata carries the same nonce from the start.
+   * here), a preconnect to the Cal.com origin, and (through `updated`) the view, whose
+   * booking metadata carries the same nonce from the start. A retry keeps the nonce.
    */
-  #startSession(consent: ConsentChoice = this.#consent!): void {
-    this.#consent = consent;
+  #consent({ config, lazy }: { config: TenantConfig; lazy: Lazy }, consent: ConsentChoice, nonce = lazy.makeNonce()): void {
     this.#stopCmp?.();
-    const nonce = (this.#nonce ??= this.#lazy!.makeNonce());
-    void this.#session.run((signal) => (this.#sessionP = this.#lazy!.beginSession(this.#server, this.#config.value!, consent, nonce, this.mode, signal)));
+    const { signal } = this.#run;
+    const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal);
+    this.#set({ status: 'open', config, lazy, consent, nonce, session, view: { status: 'waiting' } });
+    session.then(
+      // Recorded by the server: the page hears it even if the view failed meanwhile.
+      (r) => signal.aborted || emit(this, 'calbridge-consent', { ...consent, consentReceiptId: r.consentReceiptId }),
+      (e: unknown) => {
+        const s = this.#openWith(session);
+        // The view started with the session; without a session it cannot be linked: take it down.
+        if (s) s.lazy.takeDown(s.view);
+        if (s) this.#fail(e, () => this.#consent(s, consent, nonce), config);
+      },
+    );
   }
 
-  #loadFrame(): void {
-    if (this.mode === 'native') return this.#loadNative();
-    this.#embed?.dispose();
-    void this.#frame.run(async (signal) => {
-      await this.updateComplete;
-      const config = this.#config.value!;
-      const session = () => this.#sessionP!;
-      const embed = (this.#embed = new this.#lazy!.EmbedSession(
-        {
-          calOrigin: config.calOrigin,
-          calLink: bookingLink(config, this.#event),
-          frameTitle: this.#t.frameTitle,
-          timeout: CalbridgeBooking.frameTimeout,
-          link: { tenant: config.tenant, nonce: this.#nonce! },
-          name: this.name,
-          email: this.email,
-          theme: this.theme || config.theme,
-          report: { server: this.#server, tenant: config.tenant, session, consent: this.#consent!, eventType: this.#event ?? null },
-        },
-        {
-          resize: (h) => {
-            this.#height = h;
-            this.requestUpdate();
-          },
-          booked: (detail, error) => {
-            this.#booked = true;
-            this.requestUpdate();
-            if (error) this.#fail(error);
-            emit(this, 'calbridge-booked', detail);
-          },
-          failed: (e) => {
-            embed.dispose();
-            this.#frame.error = e;
-            this.#frame.status = 3;
-            this.#fail(e);
-            this.requestUpdate();
-          },
-        },
-      ));
-      await embed.mount(this.renderRoot.querySelector<HTMLElement>('.frame')!, signal);
-      return embed.namespace;
-    });
+  /** The open state, if it still belongs to `session`. */
+  #openWith(session: Promise<Session>): Open | undefined {
+    const s = this.#state;
+    return s.status === 'open' && s.session === session ? s : undefined;
   }
 
-  /** Native mode: checks the tenant offers it and the session may book, then loads the picker's chunk. */
-  #loadNative(): void {
-    void this.#frame.run(async () => {
-      const [m, session] = await Promise.all([loadNative(), this.#sessionP!]);
-      this.#nativeChunk = m;
-      m.assertNative(this.#config.value!, session, this.#event);
-      return '';
-    });
+  /**
+   * The view starts loading once shown (its `.frame` box rendered), in the lazy chunk, which
+   * reports back through `#next`.
+   */
+  #loadView(s: Open): void {
+    const view = { status: 'loading', abort: new AbortController() } as const;
+    this.#set({ ...s, view });
+    void this.updateComplete.then(() => s.lazy.loadView(this, s, view, this.#server, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout, this.#next));
   }
+
+  /** View `from` moves on to `to`, or fails (retry shows it again); news from a view no longer shown is dropped. */
+  #next = (from: View, to: View | WidgetError): void => {
+    const s = this.#state;
+    if (s.status !== 'open' || s.view !== from) return;
+    if (!(to instanceof WidgetError)) return this.#set({ ...s, view: to });
+    s.lazy.takeDown(from);
+    this.#fail(to, () => this.#set({ ...s, view: { status: 'waiting' } }), s.config);
+  };
 
   #onSubmit = (e: SubmitEvent): void => {
     e.preventDefault();
-    const config = this.#config.value!;
-    this.#startSession({ version: config.consent.version, purposes: this.#lazy!.formPurposes(config, e.target as HTMLFormElement), source: 'widget' });
+    const s = this.#state;
+    if (s.status !== 'consenting') return;
+    this.#consent(s, { version: s.config.consent.version, purposes: s.lazy.formPurposes(s.config, e.target as HTMLFormElement), source: 'widget' });
     this.#focusPanel();
   };
 
   #onClose = (): void => {
-    this.#returnTo?.focus();
-    this.#returnTo = null;
+    this.#modal.closed();
     emit(this, 'calbridge-close', {});
   };
-
-  /** Focus trap: a guard at either end of the dialog sends focus round to the other end. */
-  #wrap(toLast: boolean): void {
-    const list = focusables(this.#dialog!);
-    list[toLast ? list.length - 1 : 0]?.focus();
-  }
 
   #focusPanel(): void {
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.panel')?.focus());
@@ -407,10 +359,9 @@ export class CalbridgeBooking extends LitElement {
     return code in t ? t[code as keyof Strings] : /^(frame|embed)/.test(code) ? t.frame : t.error;
   }
 
-  #error(e: unknown, t: Strings, retry: () => void): TemplateResult {
-    const c = this.#config.value;
+  #error({ error, retry, config: c }: Failed, t: Strings): TemplateResult {
     return html`<div part="error">
-      <p>${this.#message(e, t)}</p>
+      <p>${this.#message(error, t)}</p>
       <button
         class="primary"
         part="button"
@@ -422,47 +373,63 @@ export class CalbridgeBooking extends LitElement {
         ${t.retry}
       </button>
       ${c
-        ? html`<a href=${`${c.calOrigin}/${bookingLink(c, this.#event)}`} target="_blank" rel="noopener">${t.fallback}</a>`
+        ? html`<a href=${`${c.calOrigin}/${bookingLink(c, this.#event(c))}`} target="_blank" rel="noopener">${t.fallback}</a>`
         : html`<slot></slot>`}
     </div>`;
   }
 
   /** What the polite live region says: loading after consent, errors, the confirmed booking. */
   #announcement(t: Strings): string {
-    for (const s of [this.#config, this.#session, this.#frame]) if (s.failed) return this.#message(s.error, t);
-    return this.#booked ? t.booked : this.#session.pending || this.#frame.pending ? t.loading : '';
+    const s = this.#state;
+    switch (s.status) {
+      case 'failed':
+        return this.#message(s.error, t);
+      case 'open':
+        return s.view.status === 'booked' ? t.booked : s.view.status === 'loading' ? t.loading : '';
+      default:
+        return '';
+    }
   }
 
   #panel(t: Strings): TemplateResult {
-    const loading = () => html`<p>${t.loading}</p>`;
-    return html`<div class="panel" tabindex="-1">
-      ${this.#config.render({
-        pending: loading,
-        error: (e) => this.#error(e, t, () => this.#loadConfig()),
-        complete: (config) =>
-          this.#session.render({
-            initial: () => this.#lazy!.consentForm(config, t, this.#onSubmit),
-            pending: () => this.#view(t),
-            error: (e) => this.#error(e, t, () => this.#startSession()),
-            complete: () => this.#view(t),
-          }),
-      })}
-    </div>`;
+    return html`<div class="panel" tabindex="-1">${this.#content(t)}</div>`;
   }
 
-  /** After consent: the frame (or native picker), which starts while the session is minted. */
-  #view(t: Strings): TemplateResult | undefined {
-    const loading = () => html`<p>${t.loading}</p>`;
-    return this.mode === 'native'
-      ? this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()), complete: () => this.#nativeChunk!.nativeView(this, this.#server, this.#session.value!.token, this.#event!, this.#keys[0]!, this.#consent!) })
-      : html`<div class="frame" part="frame" style=${this.#height ? `height:${this.#height}px` : ''}>
-          ${this.#frame.render({ pending: loading, error: (e) => this.#error(e, t, () => this.#loadFrame()) })}
-        </div>`;
+  #content(t: Strings): TemplateResult {
+    const s = this.#state;
+    switch (s.status) {
+      case 'loading':
+        return html`<p>${t.loading}</p>`;
+      case 'consenting':
+        return s.lazy.consentForm(s.config, t, this.#onSubmit);
+      case 'open':
+        return this.#view(s, t);
+      case 'failed':
+        return this.#error(s, t);
+    }
+  }
+
+  /** After consent: the frame's box (or the native picker), which loads while the session is minted. */
+  #view(s: Open, t: Strings): TemplateResult {
+    const v = s.view;
+    const loading = html`<p>${t.loading}</p>`;
+    switch (v.status) {
+      case 'native':
+        return v.chunk.nativeView(this, this.#server, v.token, v.event, this.#i18n.locale, s.consent);
+      case 'waiting':
+      case 'loading':
+      case 'framed':
+      case 'booked':
+        // embed-core appends the frame to the box: the empty comment ends Lit's part before it,
+        // so clearing the loading text never takes the frame with it.
+        return this.mode === 'native' ? loading : html`<div class="frame" part="frame">${v.status === 'loading' ? loading : nothing}<!----></div>`;
+    }
   }
 
   override render(): TemplateResult {
-    const t = this.#t;
-    const theme = this.theme || this.#config.value?.theme || 'auto';
+    const t = this.#i18n.t;
+    const s = this.#state;
+    const theme = this.theme || ('config' in s && s.config?.theme) || 'auto';
     const live = html`<div class="sr-only" role="status">${this.#announcement(t)}</div>`;
     if (!this.#dialogMode)
       return html`<div part="base" class="base inline" data-theme=${theme}>${this.#panel(t)}${live}</div>`;
@@ -476,13 +443,13 @@ export class CalbridgeBooking extends LitElement {
         ${t.book}
       </button>
       <dialog part="dialog" aria-labelledby="title" @close=${this.#onClose}>
-        <div tabindex="0" @focus=${() => this.#wrap(true)}></div>
+        ${this.#modal.guard(true)}
         <header>
           <h2 id="title">${t.book}</h2>
           <button part="close-button" class="close" aria-label=${t.close} @click=${this.close}>✕</button>
         </header>
-        ${this.#opened ? this.#panel(t) : nothing}
-        <div tabindex="0" @focus=${() => this.#wrap(false)}></div>
+        ${this.#modal.opened ? this.#panel(t) : nothing}
+        ${this.#modal.guard(false)}
       </dialog>
       ${live}
     </div>`;

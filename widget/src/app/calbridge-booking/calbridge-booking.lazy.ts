@@ -12,8 +12,8 @@ export { checkTenantConfig } from '../../entities/tenant-config/tenant-config.js
 export { consentForm } from '../../features/consent/consent-form.js';
 export { checkConsent, cmpConsent, formPurposes } from '../../features/consent/consent.js';
 export { watchCmp } from '../../features/consent/cmp.js';
-export { EmbedSession } from '../../features/embed/embed-session.js';
 export { makeNonce } from '../../entities/session/session.js';
+export { loadView, takeDown } from './calbridge-booking.view.js';
 
 /**
  * The consent click's network work, started together: the session request (with the nonce the

@@ -9,9 +9,10 @@ import './native-booking/native-booking.js';
 
 export { CalbridgeNativeBooking } from './native-booking/native-booking.js';
 
-/** Throws `native_unavailable` unless the tenant offers native mode, the session may book and an event is known. */
-export function assertNative(config: TenantConfig, session: Session, event: string | undefined): void {
+/** The event type to book: throws `native_unavailable` unless the tenant offers native mode, the session may book and an event is known. */
+export function nativeEvent(config: TenantConfig, session: Session, event: string | undefined): string {
   if (!config.modes.includes('native') || !session.scopes.includes('bookings:create') || !event) throw new WidgetError('native_unavailable');
+  return event;
 }
 
 /**

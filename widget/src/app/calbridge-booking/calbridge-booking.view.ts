@@ -1,0 +1,103 @@
+// What <calbridge-booking> shows after consent (the framed booking page, or native mode's
+// picker) and how it loads: part of the element's lazy chunk, since nothing here runs before
+// consent, which keeps widget.js within its budget.
+import type * as NativeChunk from '../../features/native/index.js';
+import type { ConsentChoice, Session } from '../../entities/session/session.js';
+import { bookingLink } from '../../entities/tenant-config/booking-link.js';
+import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
+import { EmbedSession } from '../../features/embed/embed-session.js';
+import { emit } from '../../shared/events/emit.js';
+import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
+
+/**
+ * What an open element shows: `waiting` until it is near the viewport (inline) or its dialog
+ * is open; `loading` the frame or the picker (started with the session request, not after its
+ * answer); then the `framed` booking page (`booked` once it made a booking) or the `native` picker.
+ */
+export type View =
+  | { status: 'waiting' }
+  | { status: 'loading'; abort: AbortController }
+  | { status: 'framed' | 'booked'; embed: EmbedSession }
+  | { status: 'native'; chunk: typeof NativeChunk; token: string; event: string };
+
+/** A view's next state, or why it failed; the host ignores news from a view it no longer shows. */
+export type Next = (from: View, to: View | WidgetError) => void;
+
+/** What the view reads from its element: the attributes that prefill and theme the booking page. */
+export interface ViewHost extends HTMLElement {
+  readonly mode: string;
+  readonly event?: string | undefined;
+  readonly name?: string | undefined;
+  readonly email?: string | undefined;
+  readonly theme?: string | undefined;
+  readonly renderRoot: ParentNode;
+}
+
+/** What consent brought: the session being minted and the nonce the booking metadata carries. */
+export interface Consented {
+  config: TenantConfig;
+  consent: ConsentChoice;
+  nonce: string;
+  session: Promise<Session>;
+}
+
+/** Stops what a view runs: its load (which takes its half-made frame down) or its frame. */
+export function takeDown(v: View): void {
+  if (v.status === 'loading') v.abort.abort();
+  if ('embed' in v) v.embed.dispose();
+}
+
+/**
+ * Loads the view for `loading` (already shown, with the element's `.frame` box rendered):
+ * in native mode the picker's chunk, once the tenant offers native mode and the session may
+ * book; otherwise the booking page, framed into the box, whose height then follows the page.
+ * A booking made in the frame is announced (`booked`) and reported as `calbridge-booked`.
+ */
+export async function loadView(host: ViewHost, s: Consented, loading: View & { status: 'loading' }, server: string, frameTitle: string, timeout: number, next: Next): Promise<void> {
+  const { config } = s;
+  const event = host.event || config.defaultEvent;
+  try {
+    if (host.mode === 'native') {
+      const [chunk, session] = await Promise.all([
+        import('../../features/native/index.js').catch((e: unknown) => {
+          throw new WidgetError('embed_load_failed', 0, { cause: e });
+        }),
+        s.session,
+      ]);
+      return next(loading, { status: 'native', chunk, token: session.token, event: chunk.nativeEvent(config, session, event) });
+    }
+    const box = host.renderRoot.querySelector<HTMLElement>('.frame');
+    if (!box) throw new WidgetError('embed_load_failed');
+    let shown: View = loading;
+    const show = (v: View) => {
+      next(shown, v);
+      shown = v;
+    };
+    const embed = new EmbedSession(
+      {
+        calOrigin: config.calOrigin,
+        calLink: bookingLink(config, event),
+        frameTitle,
+        timeout,
+        link: { tenant: config.tenant, nonce: s.nonce },
+        name: host.name,
+        email: host.email,
+        theme: host.theme || config.theme,
+        report: { server, tenant: config.tenant, session: () => s.session, consent: s.consent, eventType: event ?? null },
+      },
+      {
+        resize: (h) => (box.style.height = `${h}px`),
+        booked: (detail, error) => {
+          show({ status: 'booked', embed });
+          if (error) emit(host, 'calbridge-error', { code: error.code, status: error.status });
+          emit(host, 'calbridge-booked', detail);
+        },
+        failed: (e) => next(shown, e),
+      },
+    );
+    await embed.mount(box, loading.abort.signal);
+    show({ status: 'framed', embed });
+  } catch (e) {
+    next(loading, toWidgetError(e, 'server_error'));
+  }
+}
