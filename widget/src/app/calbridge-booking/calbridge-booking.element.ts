@@ -1,5 +1,6 @@
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import type * as LazyChunk from './calbridge-booking.lazy.js';
+import type { CmpController } from '../../features/consent/cmp-controller.js';
 import type { ConsentDetails } from '../../features/consent/consent.js';
 import type { ConsentChoice, Session } from '../../entities/session/session.js';
 import { bookingLink } from '../../entities/tenant-config/booking-link.js';
@@ -137,8 +138,8 @@ export class CalbridgeBooking extends LitElement {
   #state: State = { status: 'loading' };
   /** Consent the page granted before the config arrived, applied once it has. */
   #granted?: ConsentDetails | undefined;
-  /** Stops watching the page's consent manager (while consenting and connected). */
-  #stopCmp?: (() => void) | undefined;
+  /** Watches the page's consent manager (`consent="tcf"`/`"gcm"`) while consenting. */
+  #cmp?: CmpController | undefined;
   /** Lets a popup's lazy chunk load: the visitor came near the button. */
   #warmed?: () => void;
   /** Aborted when the tenant or server changes: the config fetch and session request of the old one. */
@@ -197,15 +198,8 @@ export class CalbridgeBooking extends LitElement {
     this.#set({ status: 'failed', error, retry, config });
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    // Re-added after removal (single-page apps): watch the page's consent manager again.
-    if (this.#state.status === 'consenting') this.#watchCmp(this.#state);
-  }
-
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.#stopCmp?.();
     // The frame goes with the element; the session stays, for when it is added again.
     const s = this.#state;
     if (s.status === 'open') {
@@ -265,7 +259,7 @@ export class CalbridgeBooking extends LitElement {
     const { signal } = (this.#run = new AbortController());
     const s = this.#state;
     if (s.status === 'open') s.lazy.takeDown(s.view);
-    this.#stopCmp?.();
+    this.#cmp?.stop();
     this.#set({ status: 'loading' });
     try {
       if (!this.tenant) throw new WidgetError('missing_tenant');
@@ -274,20 +268,18 @@ export class CalbridgeBooking extends LitElement {
       // pointer or focus on the element (or open()); inline and native need it for the consent step.
       const code = this.#dialogMode ? new Promise<void>((r) => (this.#warmed = r)).then(loadLazy) : loadLazy();
       const [raw, lazy] = await Promise.all([requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), code]);
+      // With a consent manager to watch, its code comes first: a visitor who already agreed there never sees the form.
+      const kind = this.consent;
+      const Cmp = kind && (await lazy.loadCmp()).CmpController;
       signal.throwIfAborted();
       const consenting = { status: 'consenting', config: lazy.checkTenantConfig(raw, this.mode), lazy } as const;
       this.#set(consenting);
       void this.updateComplete.then(() => emit(this, 'calbridge-ready', { tenant: consenting.config.tenant, mode: this.mode }));
       if (this.#granted) this.grantConsent(this.#granted);
-      if (this.#state === consenting && this.isConnected) this.#watchCmp(consenting);
+      if (Cmp && this.#state === consenting) this.#cmp = new Cmp(this, kind, consenting.config, (c) => this.#consent(consenting, c));
     } catch (e) {
       if (!signal.aborted) this.#fail(e, () => void this.#loadConfig());
     }
-  }
-
-  /** Consent from the page's consent manager (`consent="tcf"`/`"gcm"`), watched until given or disconnected. */
-  #watchCmp(s: { config: TenantConfig; lazy: Lazy }): void {
-    this.#stopCmp = s.lazy.watchCmp(this.consent, s.config, (c) => this.#consent(s, c));
   }
 
   /**
@@ -296,7 +288,7 @@ export class CalbridgeBooking extends LitElement {
    * booking metadata carries the same nonce from the start. A retry keeps the nonce.
    */
   #consent({ config, lazy }: { config: TenantConfig; lazy: Lazy }, consent: ConsentChoice, nonce = lazy.makeNonce()): void {
-    this.#stopCmp?.();
+    this.#cmp?.stop();
     const { signal } = this.#run;
     const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal);
     this.#set({ status: 'open', config, lazy, consent, nonce, session, view: { status: 'waiting' } });

@@ -5,13 +5,14 @@
 // config answer is fetched by widget.js in parallel and checked here (the reader is ~1 KB).
 import { createSession, pageContext, type ConsentChoice, type Session } from '../../entities/session/session.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
-import { preconnect } from '../../features/consent/cmp.js';
 import { frameOrigin } from '../../features/embed/embed-session.js';
+import { preconnect } from '../../shared/lib/preconnect.js';
 
 export { checkTenantConfig } from '../../entities/tenant-config/tenant-config.js';
 export { consentForm } from '../../features/consent/consent-form.js';
 export { checkConsent, cmpConsent, formPurposes } from '../../features/consent/consent.js';
-export { watchCmp } from '../../features/consent/cmp.js';
+/** The page's consent manager is watched only where `consent="tcf"`/`"gcm"` asks for it: its code is a chunk of its own. */
+export const loadCmp = () => import('../../features/consent/cmp-controller.js');
 export { makeNonce } from '../../entities/session/session.js';
 export { loadView, takeDown } from './calbridge-booking.view.js';
 

@@ -5,7 +5,9 @@ import type * as NativeChunk from '../../features/native/index.js';
 import type { ConsentChoice, Session } from '../../entities/session/session.js';
 import { bookingLink } from '../../entities/tenant-config/booking-link.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
-import { EmbedSession } from '../../features/embed/embed-session.js';
+// The embed feature's types come from its public face; its code from the module itself (this file is lazy).
+import type { EmbedSession } from '../../features/embed/index.js';
+import { EmbedSession as Embed } from '../../features/embed/embed-session.js';
 import { emit } from '../../shared/events/emit.js';
 import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
 
@@ -21,10 +23,10 @@ export type View =
   | { status: 'native'; chunk: typeof NativeChunk; token: string; event: string };
 
 /** A view's next state, or why it failed; the host ignores news from a view it no longer shows. */
-export type Next = (from: View, to: View | WidgetError) => void;
+type Next = (from: View, to: View | WidgetError) => void;
 
 /** What the view reads from its element: the attributes that prefill and theme the booking page. */
-export interface ViewHost extends HTMLElement {
+interface ViewHost extends HTMLElement {
   readonly mode: string;
   readonly event?: string | undefined;
   readonly name?: string | undefined;
@@ -34,7 +36,7 @@ export interface ViewHost extends HTMLElement {
 }
 
 /** What consent brought: the session being minted and the nonce the booking metadata carries. */
-export interface Consented {
+interface Consented {
   config: TenantConfig;
   consent: ConsentChoice;
   nonce: string;
@@ -73,7 +75,7 @@ export async function loadView(host: ViewHost, s: Consented, loading: View & { s
       next(shown, v);
       shown = v;
     };
-    const embed = new EmbedSession(
+    const embed = new Embed(
       {
         calOrigin: config.calOrigin,
         calLink: bookingLink(config, event),
