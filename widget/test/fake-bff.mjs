@@ -37,6 +37,8 @@ const TENANTS = {
 };
 /** Native bookings by Idempotency-Key, so a repeated key answers the same booking. */
 const nativeBookings = new Map();
+/** Idempotency keys whose first request already failed (attendee "Fail Once"). */
+const failedOnce = new Set();
 /** Tokens the fake treats as expired (the first one minted for an `expireFirst` tenant). */
 const expired = new Set();
 const DAY = 86_400_000;
@@ -178,6 +180,11 @@ export function fakeBff() {
       const b = JSON.parse(body);
       // A start ending in :30 stands for a time someone else just took.
       if (b.start.includes(':30:00')) return problem(ctx, 422, 'calcom_rejected', 'Slot taken');
+      // An attendee named "Fail Once" gets a server error on the first request of each key.
+      if (b.attendee.name === 'Fail Once' && !failedOnce.has(key)) {
+        failedOnce.add(key);
+        return problem(ctx, 502, 'calcom_unavailable', 'Cal.com did not answer');
+      }
       // Answer slowly, so a double click arrives while the first request is in flight.
       await new Promise((r) => setTimeout(r, 300));
       if (!nativeBookings.has(key)) {

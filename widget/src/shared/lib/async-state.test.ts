@@ -41,6 +41,6 @@ describe('AsyncState', () => {
     await s.run(async () => {
       throw boom;
     });
-    expect([s.status, s.error, seen[0]]).to.deep.equal([3, boom, boom]);
+    expect([s.state, s.failed, seen[0]]).to.deep.equal([{ status: 'failed', error: boom }, true, boom]);
   });
 });

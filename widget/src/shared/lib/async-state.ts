@@ -1,32 +1,34 @@
 import type { ReactiveControllerHost } from 'lit';
 
-/** 0 initial, 1 pending, 2 complete, 3 error — the same states as @lit/task's TaskStatus. */
-export type AsyncStatus = 0 | 1 | 2 | 3;
+/** One run's state by name: the same states as @lit/task's TaskStatus, each with what it holds. */
+export type AsyncStatus<T> = { status: 'initial' } | { status: 'pending' } | { status: 'complete'; value: T } | { status: 'failed'; error: unknown };
 
 /**
  * One asynchronous operation's state, rendered by its host: `run()` aborts the previous
  * run, ignores late results, and asks the host to update on every change.
  *
- * Why not @lit/task: it costs ~700 bytes gzipped of the 10 KB budget for widget.js, and the
- * element needs only this subset (explicit runs, abort, status, render).
+ * Why not @lit/task: it costs ~700 bytes gzipped, and the elements need only this subset
+ * (explicit runs, abort, status, render). Native mode's free times use it, in their lazy chunk.
  */
 export class AsyncState<T> {
-  status: AsyncStatus = 0;
-  value?: T;
-  error?: unknown;
+  state: AsyncStatus<T> = { status: 'initial' };
   #run?: AbortController;
 
   /** A run is under way. */
   get pending(): boolean {
-    return this.status === 1;
+    return this.state.status === 'pending';
   }
   /** The last run succeeded; `value` holds its result. */
   get complete(): boolean {
-    return this.status === 2;
+    return this.state.status === 'complete';
   }
-  /** The last run failed; `error` holds why. */
+  /** The last run failed; its error is in `state`. */
   get failed(): boolean {
-    return this.status === 3;
+    return this.state.status === 'failed';
+  }
+  /** The last successful run's result, while it is the current state. */
+  get value(): T | undefined {
+    return this.state.status === 'complete' ? this.state.value : undefined;
   }
 
   constructor(
@@ -38,34 +40,33 @@ export class AsyncState<T> {
   async run(fn: (signal: AbortSignal) => Promise<T>): Promise<void> {
     this.#run?.abort();
     const run = (this.#run = new AbortController());
-    this.status = 1;
+    this.state = { status: 'pending' };
     this.host.requestUpdate();
     try {
-      const v = await fn(run.signal);
+      const value = await fn(run.signal);
       if (run !== this.#run) return;
-      this.value = v;
-      this.status = 2;
-      this.on.complete?.(v);
-    } catch (e) {
+      this.state = { status: 'complete', value };
+      this.on.complete?.(value);
+    } catch (error) {
       if (run !== this.#run) return;
-      this.error = e;
-      this.status = 3;
-      this.on.error?.(e);
+      this.state = { status: 'failed', error };
+      this.on.error?.(error);
     }
     this.host.requestUpdate();
   }
 
-  /** Aborts any run and goes back to the initial state. */
-  reset(): void {
-    this.#run?.abort();
-    this.#run = undefined;
-    this.status = 0;
-    this.host.requestUpdate();
-  }
-
   /** Renders the template for the current state. */
-  render<R>(r: { initial?: () => R; pending?: () => R; complete?: (v: T) => R; error?: (e: unknown) => R }): R | undefined {
-    const s = this.status;
-    return s === 0 ? r.initial?.() : s === 1 ? r.pending?.() : s === 2 ? r.complete?.(this.value as T) : r.error?.(this.error);
+  render<R>(r: { initial: () => R; pending: () => R; complete: (v: T) => R; error: (e: unknown) => R }): R {
+    const s = this.state;
+    switch (s.status) {
+      case 'initial':
+        return r.initial();
+      case 'pending':
+        return r.pending();
+      case 'complete':
+        return r.complete(s.value);
+      case 'failed':
+        return r.error(s.error);
+    }
   }
 }

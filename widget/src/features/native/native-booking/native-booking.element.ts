@@ -5,8 +5,25 @@ import { emit } from '../../../shared/events/emit.js';
 import { AsyncState } from '../../../shared/lib/async-state.js';
 import { toWidgetError, WidgetError } from '../../../shared/lib/widget-error.js';
 import { addDays, formatDay, formatTime, moveFocus, PAGE_DAYS, pageDays, pageWindow, timeZones, today, weekStart } from '../calendar.js';
+import { LocaleController } from '../../../shared/i18n/locale-controller.js';
 import { fill, nativeStrings, type NativeStrings } from '../native-strings.js';
 import { styles } from './native-booking.styles.js';
+
+/** The form's field errors, each the message shown under its field. */
+type FieldErrors = { name?: string; email?: string };
+/** A chosen time and the idempotency key of its booking (kept across retries, new per time). */
+type Chosen = { slot: Slot; key: string };
+/**
+ * What the picker is doing: `picking` a day and time; the `details` form for a chosen time
+ * (with the errors of the last submit); `booking` it (a second submit is ignored); `failed`
+ * (a retry reuses the key, so it books at most once); `booked`. Free times load separately
+ * (`#slots`), as they are kept while the visitor goes to the form and back.
+ */
+type State =
+  | { status: 'picking' }
+  | (Chosen & { status: 'details'; errors: FieldErrors })
+  | (Chosen & { status: 'booking' | 'failed' })
+  | { status: 'booked'; booking: NativeBookingResponse };
 
 /** How far ahead the picker pages: this many four-week pages after the current one. */
 const MAX_PAGES = 6;
@@ -58,8 +75,8 @@ export class CalbridgeNativeBooking extends LitElement {
   declare name: string | undefined;
   /** Prefills the email field. */
   declare email: string | undefined;
-  /** BCP 47 locale for strings, dates and times. */
-  declare locale: string;
+  /** BCP 47 locale for strings, dates and times; defaults to the nearest `lang`, then the browser's. */
+  declare locale: string | undefined;
 
   #failed(err: WidgetError): void {
     emit(this, 'calbridge-error', { code: err.code, status: err.status });
@@ -77,9 +94,7 @@ export class CalbridgeNativeBooking extends LitElement {
   #base = '';
   #page = 0;
   #focus = '';
-  #slot: Slot | null = null;
-  #key = '';
-  #errors: { name?: string; email?: string } = {};
+  #state: State = { status: 'picking' };
   #announce = '';
   /** Said before the next day announcement (e.g. why the picker is back). */
   #note = '';
@@ -96,29 +111,10 @@ export class CalbridgeNativeBooking extends LitElement {
     },
     error: (e) => this.#failed(toWidgetError(e, 'server_error')),
   });
-  #booking = new AsyncState<NativeBookingResponse>(this, {
-    complete: (b) => {
-      this.#announce = fill(this.#t.booked, { when: this.#when(b.start) });
-      emit(this, 'calbridge-booked', { uid: b.uid, startTime: b.start, endTime: b.end, eventType: this.event, rescheduled: false, rescheduledFromUid: null });
-      this.requestUpdate();
-      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.done')?.focus());
-    },
-    error: (e) => {
-      const err = toWidgetError(e, 'server_error');
-      this.#failed(err);
-      if (err.code === 'calcom_rejected') {
-        // The time was taken meanwhile: back to the picker with fresh times and a new key.
-        this.#note = this.#t.taken;
-        this.#slot = null;
-        this.#booking.reset();
-        this.#load();
-        this.#focusCell();
-      } else this.#announce = this.#t.failed;
-    },
-  });
+  #i18n = new LocaleController<NativeStrings>(this, nativeStrings, nativeStrings(''));
 
   get #t(): NativeStrings {
-    return nativeStrings(this.locale || 'en');
+    return this.#i18n.t;
   }
 
   get #today(): string {
@@ -177,11 +173,11 @@ export class CalbridgeNativeBooking extends LitElement {
   }
 
   #when(iso: string): string {
-    return `${new Intl.DateTimeFormat(this.locale, { weekday: 'long', day: 'numeric', month: 'long', hour: 'numeric', minute: '2-digit', timeZone: this.#tz }).format(new Date(iso))} (${this.#tz})`;
+    return `${new Intl.DateTimeFormat(this.#i18n.locale, { weekday: 'long', day: 'numeric', month: 'long', hour: 'numeric', minute: '2-digit', timeZone: this.#tz }).format(new Date(iso))} (${this.#tz})`;
   }
 
   #dayLabel(day: string): string {
-    return formatDay(day, this.locale, { weekday: 'long', day: 'numeric', month: 'long' });
+    return formatDay(day, this.#i18n.locale, { weekday: 'long', day: 'numeric', month: 'long' });
   }
 
   #announceDay(): void {
@@ -229,12 +225,14 @@ export class CalbridgeNativeBooking extends LitElement {
     this.#load();
   };
 
-  #choose(slot: Slot): void {
-    this.#slot = slot;
-    this.#key = crypto.randomUUID();
-    this.#errors = {};
-    this.#announce = fill(this.#t.chosen, { when: this.#when(slot.start) });
+  #set(state: State): void {
+    this.#state = state;
     this.requestUpdate();
+  }
+
+  #choose(slot: Slot): void {
+    this.#announce = fill(this.#t.chosen, { when: this.#when(slot.start) });
+    this.#set({ status: 'details', slot, key: crypto.randomUUID(), errors: {} });
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLInputElement>('form input')?.focus());
   }
 
@@ -244,39 +242,62 @@ export class CalbridgeNativeBooking extends LitElement {
   }
 
   #back = (): void => {
-    this.#slot = null;
-    this.#booking.reset();
+    this.#state = { status: 'picking' };
     this.#focusCell();
   };
 
   #onSubmit = (e: SubmitEvent): void => {
     e.preventDefault();
+    const s = this.#state;
     // A second click while the first is in flight is ignored; a retry after a failure reuses the key.
-    if (this.#booking.pending || this.#booking.complete) return;
+    if (s.status !== 'details' && s.status !== 'failed') return;
     const form = e.target as HTMLFormElement;
     const name = (form.elements.namedItem('name') as HTMLInputElement).value.trim();
     const email = (form.elements.namedItem('email') as HTMLInputElement).value.trim();
     const t = this.#t;
-    this.#errors = { ...(name ? {} : { name: t.nameMissing }), ...(EMAIL.test(email) ? {} : { email: t.emailInvalid }) };
-    if (this.#errors.name || this.#errors.email) {
+    const errors = { ...(name ? {} : { name: t.nameMissing }), ...(EMAIL.test(email) ? {} : { email: t.emailInvalid }) };
+    if (errors.name || errors.email) {
       this.#announce = t.fixErrors;
-      this.requestUpdate();
+      this.#set({ status: 'details', slot: s.slot, key: s.key, errors });
       void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
       return;
     }
-    const lang = (this.locale || '').split('-')[0]!.toLowerCase();
-    const slot = this.#slot!;
+    const [lang = ''] = this.#i18n.locale.toLowerCase().split('-');
+    const booking = { status: 'booking', slot: s.slot, key: s.key } as const;
     this.#announce = t.booking;
-    void this.#booking.run(() =>
-      this.#withToken((token) =>
-        createBooking(this.server, this.tenant, token, this.#key, {
-          eventType: this.event,
-          start: slot.start,
-          attendee: { name, email, timeZone: this.#tz, ...(/^[a-z]{2}$/.test(lang) ? { language: lang } : {}) },
-        }),
-      ),
+    this.#set(booking);
+    void this.#withToken((token) =>
+      createBooking(this.server, this.tenant, token, s.key, {
+        eventType: this.event,
+        start: s.slot.start,
+        attendee: { name, email, timeZone: this.#tz, ...(/^[a-z]{2}$/.test(lang) ? { language: lang } : {}) },
+      }),
+    ).then(
+      (b) => this.#state === booking && this.#booked(b),
+      (e: unknown) => this.#state === booking && this.#bookingFailed(booking, toWidgetError(e, 'server_error')),
     );
   };
+
+  #booked(b: NativeBookingResponse): void {
+    this.#announce = fill(this.#t.booked, { when: this.#when(b.start) });
+    this.#set({ status: 'booked', booking: b });
+    emit(this, 'calbridge-booked', { uid: b.uid, startTime: b.start, endTime: b.end, eventType: this.event, rescheduled: false, rescheduledFromUid: null });
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.done')?.focus());
+  }
+
+  #bookingFailed(chosen: Chosen, err: WidgetError): void {
+    this.#failed(err);
+    if (err.code === 'calcom_rejected') {
+      // The time was taken meanwhile: back to the picker with fresh times (a new time gets a new key).
+      this.#note = this.#t.taken;
+      this.#state = { status: 'picking' };
+      this.#load();
+      this.#focusCell();
+    } else {
+      this.#announce = this.#t.failed;
+      this.#set({ status: 'failed', slot: chosen.slot, key: chosen.key });
+    }
+  }
 
   #grid(): TemplateResult {
     const t = this.#t;
@@ -289,7 +310,7 @@ export class CalbridgeNativeBooking extends LitElement {
       <thead>
         <tr>
           ${weekdays.map(
-            (d) => html`<th scope="col"><abbr title=${formatDay(d, this.locale, { weekday: 'long' })}>${formatDay(d, this.locale, { weekday: 'short' })}</abbr></th>`,
+            (d) => html`<th scope="col"><abbr title=${formatDay(d, this.#i18n.locale, { weekday: 'long' })}>${formatDay(d, this.#i18n.locale, { weekday: 'short' })}</abbr></th>`,
           )}
         </tr>
       </thead>
@@ -332,18 +353,18 @@ export class CalbridgeNativeBooking extends LitElement {
           ${slots.length
             ? html`<ul class="slots" aria-labelledby="times">
                 ${slots.map(
-                  (s) => html`<li><button part="slot" @click=${() => this.#choose(s)}>${formatTime(s.start, this.locale, this.#tz)}</button></li>`,
+                  (s) => html`<li><button part="slot" @click=${() => this.#choose(s)}>${formatTime(s.start, this.#i18n.locale, this.#tz)}</button></li>`,
                 )}
               </ul>`
             : html`<p>${this.#focus < this.#today ? t.pickDay : t.noTimes}</p>`}`;
       },
-    }) as TemplateResult;
+    });
   }
 
   #picker(): TemplateResult {
     const t = this.#t;
     const start = this.#start;
-    const range = `${formatDay(start, this.locale, { day: 'numeric', month: 'short' })} – ${formatDay(addDays(start, PAGE_DAYS - 1), this.locale, { day: 'numeric', month: 'short', year: 'numeric' })}`;
+    const range = `${formatDay(start, this.#i18n.locale, { day: 'numeric', month: 'short' })} – ${formatDay(addDays(start, PAGE_DAYS - 1), this.#i18n.locale, { day: 'numeric', month: 'short', year: 'numeric' })}`;
     return html`<div class="tz">
         <label for="tz">${t.timeZone}</label>
         <select id="tz" @change=${this.#onTimeZone}>
@@ -358,10 +379,10 @@ export class CalbridgeNativeBooking extends LitElement {
       ${this.#grid()} ${this.#times()}`;
   }
 
-  #form(slot: Slot): TemplateResult {
+  #form(s: Extract<State, Chosen>): TemplateResult {
     const t = this.#t;
-    const err = this.#errors;
-    const pending = this.#booking.pending;
+    const err = s.status === 'details' ? s.errors : {};
+    const pending = s.status === 'booking';
     const field = (id: 'name' | 'email', type: string, value: string | undefined) =>
       html`<div class="field">
         <label for=${id}>${t[id]}</label>
@@ -377,26 +398,34 @@ export class CalbridgeNativeBooking extends LitElement {
         />
         ${err[id] ? html`<p id=${`${id}-error`} class="field-error">${err[id]}</p>` : nothing}
       </div>`;
-    return html`<p>${fill(t.chosen, { when: this.#when(slot.start) })}</p>
+    return html`<p>${fill(t.chosen, { when: this.#when(s.slot.start) })}</p>
       <button class="link" @click=${this.#back}>${t.change}</button>
       <form part="form" novalidate @submit=${this.#onSubmit} aria-labelledby="details">
         <h4 id="details">${t.details}</h4>
         ${field('name', 'text', this.name)} ${field('email', 'email', this.email)}
-        ${this.#booking.failed ? html`<p class="field-error">${t.failed}</p>` : nothing}
+        ${s.status === 'failed' ? html`<p class="field-error">${t.failed}</p>` : nothing}
         <button class="primary" part="button" aria-disabled=${pending ? 'true' : 'false'}>${pending ? t.booking : t.confirm}</button>
       </form>`;
   }
 
+  #content(): TemplateResult {
+    const s = this.#state;
+    switch (s.status) {
+      case 'picking':
+        return this.#picker();
+      case 'details':
+      case 'booking':
+      case 'failed':
+        return this.#form(s);
+      case 'booked':
+        return html`<p class="done" tabindex="-1">${fill(this.#t.booked, { when: this.#when(s.booking.start) })}</p>`;
+    }
+  }
+
   override render(): TemplateResult {
-    const t = this.#t;
-    const done = this.#booking.complete ? this.#booking.value! : null;
     return html`<section class="native" aria-labelledby="heading">
-      <h3 id="heading">${t.heading}</h3>
-      ${done
-        ? html`<p class="done" tabindex="-1">${fill(t.booked, { when: this.#when(done.start) })}</p>`
-        : this.#slot
-          ? this.#form(this.#slot)
-          : this.#picker()}
+      <h3 id="heading">${this.#t.heading}</h3>
+      ${this.#content()}
       <div class="sr-only" role="status">${this.#announce}</div>
     </section>`;
   }

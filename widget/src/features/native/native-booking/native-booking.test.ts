@@ -168,6 +168,29 @@ describe('<calbridge-booking mode="native">', () => {
     expect(after.length - before).to.equal(1);
   });
 
+  it('should keep the form with the failure when a booking fails, and book once on retry with the same key', async () => {
+    const el = await openPicker();
+    $n<HTMLButtonElement>(el, '.slots button')!.click();
+    await waitUntil(() => $n(el, 'form'), 'no form', { timeout: 3000 });
+    $n<HTMLInputElement>(el, '#name')!.value = 'Fail Once';
+    $n<HTMLButtonElement>(el, 'form button')!.focus();
+    const error = oneEvent(el, 'calbridge-error');
+    await sendKeys({ press: 'Enter' });
+    expect((await error).detail).to.deep.equal({ code: 'server_error', status: 502 });
+    await waitUntil(() => status(el) === 'The booking did not go through. Please try again.', 'failure not announced', { timeout: 3000 });
+    expect($n(el, 'form .field-error')!.textContent).to.equal('The booking did not go through. Please try again.');
+    expect($n(el, 'form button')!.getAttribute('aria-disabled')).to.equal('false');
+    await expectAccessible(el);
+
+    // Focus stayed on the button: Enter again retries.
+    const booked = oneEvent(el, 'calbridge-booked');
+    await sendKeys({ press: 'Enter' });
+    await booked;
+    const [failed, retried] = (await fakeLog()).filter((e) => e.path === '/v1/widget/native/bookings').slice(-2);
+    expect(retried!.idempotencyKey).to.equal(failed!.idempotencyKey);
+    await waitUntil(() => $n(el, '.done'), 'no confirmation', { timeout: 3000 });
+  });
+
   it('should go back to fresh times when the chosen time was taken meanwhile', async () => {
     const el = await openPicker();
     // The fake refuses every :30 start as taken.
