@@ -296,18 +296,13 @@ export class CalbridgeBooking extends LitElement {
       // Recorded by the server: the page hears it even if the view failed meanwhile.
       (r) => signal.aborted || emit(this, 'calbridge-consent', { ...consent, consentReceiptId: r.consentReceiptId }),
       (e: unknown) => {
-        const s = this.#openWith(session);
+        const s = this.#state;
+        if (s.status !== 'open' || s.session !== session) return;
         // The view started with the session; without a session it cannot be linked: take it down.
-        if (s) s.lazy.takeDown(s.view);
-        if (s) this.#fail(e, () => this.#consent(s, consent, nonce), config);
+        s.lazy.takeDown(s.view);
+        this.#fail(e, () => this.#consent(s, consent, nonce), config);
       },
     );
-  }
-
-  /** The open state, if it still belongs to `session`. */
-  #openWith(session: Promise<Session>): Open | undefined {
-    const s = this.#state;
-    return s.status === 'open' && s.session === session ? s : undefined;
   }
 
   /**
