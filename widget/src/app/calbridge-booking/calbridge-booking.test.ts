@@ -293,6 +293,19 @@ describe('<calbridge-booking>', () => {
     expect((await error).detail).to.deep.equal({ code: 'rate_limited', status: 429 });
     await waitUntil(() => $(el, '[part="error"]'));
     expect($(el, '[part="error"] p')!.textContent).to.contain('Too many attempts');
+    await expectAccessible(el);
+
+    // Retry asks for the session again with the same consent and nonce (the frame's metadata carries it).
+    const sessions = async () => (await fakeLog()).filter((e) => e.path === '/v1/widget/busy/sessions');
+    const before = await sessions();
+    const again = oneEvent(el, 'calbridge-error');
+    $(el, '[part="error"] button')!.focus();
+    await sendKeys({ press: 'Enter' });
+    expect((await again).detail.code).to.equal('rate_limited');
+    const [first, retried] = [before.at(-1)!, (await sessions()).at(-1)!];
+    expect((await sessions()).length).to.equal(before.length + 1);
+    expect(retried.body.nonce).to.equal(first.body.nonce);
+    expect(retried.body.consent).to.deep.equal(first.body.consent);
   });
 
   it('should accept consent from the host page through grantConsent and refuse incomplete consent', async () => {
