@@ -234,6 +234,28 @@ describe('<calbridge-booking>', () => {
     expect(deepActiveElement()).to.equal(launcher);
   });
 
+  it('should open a popup whose consent the page already granted straight to the frame, focus on its close button', async () => {
+    const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
+    const trigger = $(el, '[part="trigger"]')!;
+    const ready = oneEvent(el, 'calbridge-ready');
+    trigger.focus();
+    await ready;
+    const consent = oneEvent(el, 'calbridge-consent');
+    el.grantConsent({ purposes: ['booking'] });
+    await consent;
+    const opened = oneEvent(el, 'calbridge-open');
+    await sendKeys({ press: 'Enter' });
+    await opened;
+    expect(deepActiveElement()).to.equal($(el, '.close'));
+    await frameOf(el);
+    await waitUntil(() => !$(el, '.frame > p'), 'frame not ready', { timeout: 5000 });
+    await expectAccessible(el);
+    const closed = oneEvent(el, 'calbridge-close');
+    await sendKeys({ press: 'Escape' });
+    await closed;
+    expect(deepActiveElement()).to.equal(trigger);
+  });
+
   it('should show a recoverable, accessible error with the fallback slot when the tenant is unknown', async () => {
     const error = new Promise<CustomEvent>((r) => document.addEventListener('calbridge-error', r as EventListener, { once: true }));
     const el = await mount(html`<calbridge-booking tenant="nobody"><a href="https://cal.example/fallback">Book on our booking page</a></calbridge-booking>`);

@@ -20,7 +20,10 @@ export class DialogController implements ReactiveController {
     return this.#host.renderRoot.querySelector('dialog');
   }
 
-  /** Opens the dialog modally, remembering the focused element; resolves once the content rendered. */
+  /**
+   * Opens the dialog modally, remembering the focused element; resolves once the content has
+   * rendered: true, or false when there is no dialog or it was open already.
+   */
   async open(): Promise<boolean> {
     const dialog = this.dialog;
     if (!dialog || dialog.open) return false;
@@ -28,7 +31,9 @@ export class DialogController implements ReactiveController {
     this.opened = true;
     dialog.showModal();
     this.#host.requestUpdate();
-    return this.#host.updateComplete;
+    // Not updateComplete's own answer: it is false when that render asked for another one.
+    await this.#host.updateComplete;
+    return true;
   }
 
   /** The dialog's `close` event: focus goes back to where it was before `open()`. */
