@@ -92,6 +92,15 @@ const EnvSchema = z.object({
   CALCOM_PLATFORM_CLIENT_SECRET: z.string().min(1).optional(),
   // CRM hand-off (server/src/crm). Plain-http destinations on loopback only, for local receivers in tests and development.
   CALBRIDGE_CRM_ALLOW_INSECURE_LOOPBACK_DESTINATIONS: bool.default(false),
+  // Reconciliation (server/src/calcom/reconciliation.service.ts): how often every tenant is read back
+  // from Cal.com (a divisor of 60 so the crontab fires evenly), and the share of Cal.com's per-token
+  // rate limit it leaves unused for visitors' booking calls on the same token.
+  CALBRIDGE_RECONCILE_INTERVAL_MINUTES: z.coerce
+    .number()
+    .int()
+    .refine((m) => [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60].includes(m), 'must divide 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60')
+    .default(15),
+  CALBRIDGE_RECONCILE_RESERVE_PERCENT: z.coerce.number().int().min(0).max(90).default(20),
   CALBRIDGE_CRM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   CALBRIDGE_CRM_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
   CALBRIDGE_HUBSPOT_API_URL: url.default('https://api.hubapi.com'),
@@ -153,6 +162,11 @@ export interface Config {
     oauthClientSecret: string | undefined;
     platformClientId: string | undefined;
     platformClientSecret: string | undefined;
+  };
+  reconcile: {
+    intervalMinutes: number;
+    /** Per cent of Cal.com's per-token limit reconciliation never spends (left for visitors). */
+    reservePercent: number;
   };
   crm: {
     /** DANGEROUS outside tests: lets destinations be http://127.0.0.1 / [::1] / localhost. */
@@ -252,6 +266,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       platformClientId: e.CALCOM_PLATFORM_CLIENT_ID,
       platformClientSecret: e.CALCOM_PLATFORM_CLIENT_SECRET,
     },
+    reconcile: { intervalMinutes: e.CALBRIDGE_RECONCILE_INTERVAL_MINUTES, reservePercent: e.CALBRIDGE_RECONCILE_RESERVE_PERCENT },
     crm: {
       allowInsecureLoopbackDestinations: e.CALBRIDGE_CRM_ALLOW_INSECURE_LOOPBACK_DESTINATIONS,
       timeoutMs: e.CALBRIDGE_CRM_TIMEOUT_MS,

@@ -85,7 +85,7 @@ async function serve(
   const worker = await startWorker({
     connectionString: sessionUrl,
     handlers: jobHandlers(ctx),
-    crontab: jobCrontab(),
+    crontab: jobCrontab(config),
     logger,
     concurrency: config.jobConcurrency,
     timeouts: config.databaseTimeouts,

@@ -262,4 +262,38 @@ describe('rate limits (throttler-guard.ts)', () => {
     sandbox.control.advanceTime(61_000);
     expect((await callJson(`${sandbox.apiUrl}/me`, { headers: AUTH })).status).toBe(200);
   });
+
+  it('when a token goes past the limit, then it stays blocked for the block duration from that hit, and a call while blocked counts in the next window', async () => {
+    sandbox.control.setRateLimit(1, { windowMs: 60_000, blockMs: 60_000 });
+    expect((await callJson(`${sandbox.apiUrl}/me`, { headers: AUTH })).status).toBe(200);
+    sandbox.control.advanceTime(50_000);
+    const limited = await callJson(`${sandbox.apiUrl}/me`, { headers: AUTH });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-ratelimit-reset-default')).toBe('60');
+    // The window of the first hit is over, the block is not; this call starts a new window and counts.
+    sandbox.control.advanceTime(20_000);
+    const still = await callJson(`${sandbox.apiUrl}/me`, { headers: AUTH });
+    expect(still.status).toBe(429);
+    expect(still.headers.get('x-ratelimit-remaining-default')).toBe('0');
+    expect(still.headers.get('x-ratelimit-reset-default')).toBe('40');
+    // Past the block, the early call above already used that window: blocked again.
+    sandbox.control.advanceTime(41_000);
+    expect((await callJson(`${sandbox.apiUrl}/me`, { headers: AUTH })).status).toBe(429);
+    sandbox.control.advanceTime(61_000);
+    const after = await callJson(`${sandbox.apiUrl}/me`, { headers: AUTH });
+    expect(after.status).toBe(200);
+    expect(after.headers.get('x-ratelimit-remaining-default')).toBe('0');
+  });
+
+  it("when Cal.com's defaults are on, then an API key gets 120 a window and an access token or OAuth client 500, each its own count", async () => {
+    sandbox.control.setRateLimit('calcom');
+    const key = await callJson(`${sandbox.apiUrl}/me`, { headers: AUTH });
+    expect(key.headers.get('x-ratelimit-limit-default')).toBe('120');
+    expect(key.headers.get('x-ratelimit-remaining-default')).toBe('119');
+    const token = await callJson(`${sandbox.apiUrl}/me`, { headers: { authorization: 'Bearer not-an-api-key' } });
+    expect(token.headers.get('x-ratelimit-limit-default')).toBe('500');
+    expect(token.headers.get('x-ratelimit-remaining-default')).toBe('499');
+    const client = await callJson(`${sandbox.apiUrl}/me`, { headers: { 'x-cal-client-id': 'some-client' } });
+    expect(client.headers.get('x-ratelimit-limit-default')).toBe('500');
+  });
 });

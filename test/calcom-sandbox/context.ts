@@ -37,16 +37,36 @@ export interface OAuthBehaviour {
 }
 
 /**
+ * Requests per window by tracker kind, as Cal.com's throttler picks them
+ * (apps/api/v2/src/lib/throttler-guard.ts getDefaultLimit): a bearer token that is an API key
+ * (`cal_…`), any other bearer token (OAuth or managed-user access token), the `x-cal-client-id`
+ * of a platform call without a bearer token, else the caller's address.
+ */
+export interface RateLimits {
+  apiKey: number;
+  accessToken: number;
+  oauthClient: number;
+  other: number;
+}
+
+/** Cal.com's defaults (throttler-guard.ts RATE_LIMIT_DEFAULT_LIMIT_*): 120 per API key and address, 500 per token and OAuth client. */
+export const CALCOM_RATE_LIMITS: RateLimits = { apiKey: 120, accessToken: 500, oauthClient: 500, other: 120 };
+
+/**
  * API v2 rate limiting, off unless a test turns it on (`control.setRateLimit`). Cal.com's
- * throttler (apps/api/v2/src/lib/throttler-guard.ts) counts per token in 60 s windows and puts
- * `X-RateLimit-Limit-Default`, `X-RateLimit-Remaining-Default` and `X-RateLimit-Reset-Default`
- * (seconds) on answers, a 429 included; it sends no `Retry-After`.
+ * throttler (apps/api/v2/src/lib/throttler-guard.ts, storage @nest-lab/throttler-storage-redis)
+ * counts per tracker in fixed windows of 60 s from the first hit; the hit past the limit blocks the
+ * tracker for 60 s (blockDuration) from then, whatever the window. Answers, a 429 included, carry
+ * `X-RateLimit-Limit-Default`, `X-RateLimit-Remaining-Default` (0 while blocked) and
+ * `X-RateLimit-Reset-Default` (seconds, rounded up: to the block's end while blocked, else the
+ * window's); no `Retry-After`.
  */
 export interface RateLimitState {
-  /** Requests per window and tracker; null = no limit (the sandbox default). */
-  limit: number | null;
+  /** Requests per window by tracker kind; null = no limit (the sandbox default). */
+  limits: RateLimits | null;
   windowMs: number;
-  windows: Map<string, { count: number; resetAt: number }>;
+  blockMs: number;
+  windows: Map<string, { count: number; resetAt: number; blockedUntil: number }>;
 }
 
 /** Everything a route handler needs. */

@@ -1,4 +1,4 @@
-import type { SandboxContext, OAuthBehaviour, SandboxStats } from './context.js';
+import { CALCOM_RATE_LIMITS, type SandboxContext, type OAuthBehaviour, type RateLimits, type SandboxStats } from './context.js';
 import { ApiError, jsonBody, sendJson, type Router } from './http.js';
 import { bookingOutput } from './outputs.js';
 import { SANDBOX_OAUTH_CLIENT_ID } from './seed.js';
@@ -86,8 +86,12 @@ export interface SandboxControl {
    * `GET /v2/bookings` returns it that way: `status` (e.g. `awaiting_host`), and the flags of {@link LooseBooking}.
    */
   loosenBooking(uid: string, loose: LooseBooking): void;
-  /** Turns API v2 rate limiting on (`limit` requests per 60 s per token) or off (`null`). */
-  setRateLimit(limit: number | null): void;
+  /**
+   * Turns API v2 rate limiting on or off (`null`): `'calcom'` for Cal.com's default limits per
+   * tracker kind ({@link CALCOM_RATE_LIMITS}), a number for that many per window for every tracker,
+   * or limits by kind. `windowMs` / `blockMs` (default 60 s each, as Cal.com) scale time for benches.
+   */
+  setRateLimit(limit: number | 'calcom' | RateLimits | null, timing?: { windowMs?: number; blockMs?: number }): void;
 }
 
 /** Input of {@link SandboxControl.loosenBooking}. */
@@ -111,7 +115,7 @@ export function createControl(
       opts.resetStats();
       opts.setRetryDelay(opts.defaultRetryDelayMs);
       Object.assign(sx.oauth, { username: 'demo', deny: false, refreshTokens: 'rotating' });
-      sx.rateLimit.limit = null;
+      Object.assign(sx.rateLimit, { limits: null, windowMs: 60_000, blockMs: 60_000 });
       sx.rateLimit.windows.clear();
       opts.resetClock();
     },
@@ -199,9 +203,14 @@ export function createControl(
       if (status) booking.status = status;
       booking.loose = { ...booking.loose, ...flags };
     },
-    setRateLimit(limit) {
-      if (limit !== null && (!Number.isInteger(limit) || limit < 0)) throw new ApiError(400, 'limit must be a non-negative integer or null');
-      sx.rateLimit.limit = limit;
+    setRateLimit(limit, timing = {}) {
+      const limits = limit === null ? null : limit === 'calcom' ? CALCOM_RATE_LIMITS : typeof limit === 'number' ? { apiKey: limit, accessToken: limit, oauthClient: limit, other: limit } : limit;
+      const valid = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+      if (limits !== null && !Object.values(limits).every(valid)) throw new ApiError(400, "limit must be a non-negative integer, 'calcom', limits by kind, or null");
+      const windowMs = timing.windowMs ?? 60_000;
+      const blockMs = timing.blockMs ?? windowMs;
+      if (!(windowMs >= 1 && blockMs >= 1)) throw new ApiError(400, 'windowMs and blockMs must be positive');
+      Object.assign(sx.rateLimit, { limits, windowMs, blockMs });
       sx.rateLimit.windows.clear();
     },
   };
@@ -250,8 +259,12 @@ export function registerControl(router: Router, control: SandboxControl): void {
     ok(ctx.res);
   });
   router.on('PUT', '/__sandbox/rate-limit', (ctx) => {
-    const limit = jsonBody(ctx)['limit'];
-    control.setRateLimit(limit === null ? null : (limit as number));
+    const body = jsonBody(ctx);
+    const limit = body['limit'];
+    control.setRateLimit((limit ?? null) as number | 'calcom' | RateLimits | null, {
+      ...(typeof body['windowMs'] === 'number' ? { windowMs: body['windowMs'] } : {}),
+      ...(typeof body['blockMs'] === 'number' ? { blockMs: body['blockMs'] } : {}),
+    });
     ok(ctx.res);
   });
   router.on('GET', '/__sandbox/faults', (ctx) => ok(ctx.res, control.faults()));

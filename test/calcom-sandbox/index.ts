@@ -80,7 +80,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     appUrl: () => publicUrl,
     stats: emptyStats(),
     oauth: { username: 'demo', deny: false, refreshTokens: 'rotating' },
-    rateLimit: { limit: null, windowMs: 60_000, windows: new Map() },
+    rateLimit: { limits: null, windowMs: 60_000, blockMs: 60_000, windows: new Map() },
     bookings: undefined as unknown as BookingService,
   };
   sx.bookings = new BookingService(store, webhooks, clock, sx.appUrl);

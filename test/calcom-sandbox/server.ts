@@ -27,23 +27,39 @@ export function buildRouter(sx: SandboxContext, control: SandboxControl): Router
 }
 
 /**
- * Counts an API v2 request against its tracker (the bearer token, else the platform client id, else
- * the address, as CustomThrottlerGuard.getTracker does) and sets the throttler's headers. Throws a
- * 429 ThrottlerException, with the same headers and no Retry-After, once the window is used up.
+ * Counts an API v2 request against its tracker and sets the throttler's headers, as Cal.com's
+ * CustomThrottlerGuard does (apps/api/v2/src/lib/throttler-guard.ts getTracker, incrementRateLimit,
+ * with the increment script of @nest-lab/throttler-storage-redis): the bearer token (an API key or
+ * an access token), else the platform client id, else the address. Throws a 429 ThrottlerException,
+ * with the same headers and no Retry-After, while the tracker is blocked.
  */
 function throttle(ctx: RequestContext, state: RateLimitState, now: number): void {
-  if (state.limit === null || !ctx.url.pathname.startsWith('/v2/')) return;
-  const tracker = String(ctx.req.headers.authorization ?? ctx.req.headers['x-cal-client-id'] ?? ctx.req.socket.remoteAddress ?? 'unknown');
+  if (state.limits === null || !ctx.url.pathname.startsWith('/v2/')) return;
+  const bearer = ctx.req.headers.authorization?.replace('Bearer ', '');
+  const clientId = ctx.req.headers['x-cal-client-id'];
+  const [tracker, limit] = bearer
+    ? bearer.startsWith('cal_')
+      ? [`api_key_${bearer}`, state.limits.apiKey]
+      : [`access_token_${bearer}`, state.limits.accessToken]
+    : clientId
+      ? [`oauth_client_${String(clientId)}`, state.limits.oauthClient]
+      : [`ip_${ctx.req.socket.remoteAddress ?? 'unknown'}`, state.limits.other];
   let w = state.windows.get(tracker);
   if (!w || w.resetAt <= now) {
-    w = { count: 0, resetAt: now + state.windowMs };
+    // A new window starts at its first hit; a block outlives the window it began in.
+    w = { count: 0, resetAt: now + state.windowMs, blockedUntil: w?.blockedUntil ?? 0 };
     state.windows.set(tracker, w);
   }
   w.count += 1;
-  ctx.res.setHeader('X-RateLimit-Limit-Default', String(state.limit));
-  ctx.res.setHeader('X-RateLimit-Remaining-Default', String(Math.max(0, state.limit - w.count)));
-  ctx.res.setHeader('X-RateLimit-Reset-Default', String(Math.max(1, Math.ceil((w.resetAt - now) / 1000))));
-  if (w.count > state.limit) throw new ApiError(429, 'ThrottlerException: Too Many Requests');
+  let blocked = w.blockedUntil > now;
+  if (!blocked && w.count > limit) {
+    w.blockedUntil = now + state.blockMs;
+    blocked = true;
+  }
+  ctx.res.setHeader('X-RateLimit-Limit-Default', String(limit));
+  ctx.res.setHeader('X-RateLimit-Remaining-Default', String(blocked ? 0 : Math.max(0, limit - w.count)));
+  ctx.res.setHeader('X-RateLimit-Reset-Default', String(Math.ceil(((blocked ? w.blockedUntil : w.resetAt) - now) / 1000)));
+  if (blocked) throw new ApiError(429, 'ThrottlerException: Too Many Requests');
 }
 
 /** An HTTP server for the router; errors become Cal.com-shaped bodies. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { success } from './envelope.js';
-import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
+import type { CalcomAuth, CalcomHttp, CalcomOperation, RateLimitObserver } from './http.js';
 
 /** Bookings, API version 2024-08-13 (the document requires `cal-api-version` on each). */
 const BOOKINGS_API_VERSION = '2024-08-13';
@@ -118,8 +118,8 @@ export interface ListBookingsQuery {
 export function bookingsApi(http: CalcomHttp) {
   return {
     create: async (auth: CalcomAuth, input: CreateBookingInput) => (await http.request(bookingOperations.create, { auth, body: input })).data,
-    list: async (auth: CalcomAuth, query: ListBookingsQuery) => {
-      const r = await http.request(bookingOperations.list, { auth, query: { ...query } });
+    list: async (auth: CalcomAuth, query: ListBookingsQuery, rateLimit?: RateLimitObserver) => {
+      const r = await http.request(bookingOperations.list, { auth, query: { ...query }, ...(rateLimit ? { rateLimit } : {}) });
       return { items: r.data, hasNextPage: r.pagination.hasNextPage };
     },
     get: async (auth: CalcomAuth, uid: string) => (await http.request(bookingOperations.get, { auth, params: { bookingUid: uid } })).data,

@@ -38,11 +38,14 @@ export class CalcomUnauthorized extends CalcomError {
 
 export class CalcomRateLimited extends CalcomError {
   static readonly code = 'calcom_rate_limited';
+  /** When Cal.com takes calls again, as its reset header said (reconciliation reschedules to it). */
+  readonly retryAfterSeconds: number;
   constructor(retryAfterSeconds: number, cause: unknown) {
     super(CalcomRateLimited.code, 503, 'Cal.com is rate limiting us; try again later.', {
       cause,
       headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
     });
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

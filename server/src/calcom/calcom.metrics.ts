@@ -6,6 +6,7 @@ export interface CalcomMetrics {
   needsReauth: Counter<'kind'>;
   reconciled: Counter<'result'>;
   retries: Counter<'status'>;
+  reconcileDeferred: Counter<'reason'>;
 }
 
 const byRegistry = new WeakMap<Registry, CalcomMetrics>();
@@ -36,6 +37,12 @@ export function calcomMetrics(registry: Registry): CalcomMetrics {
         name: 'calbridge_calcom_api_retries_total',
         help: 'Cal.com API v2 calls retried, by the status that caused it (network for none).',
         labelNames: ['status'] as const,
+        registers: [registry],
+      }),
+      reconcileDeferred: new Counter({
+        name: 'calbridge_calcom_reconcile_deferred_total',
+        help: "Tenant reconciliations put off past Cal.com's rate-limit reset, by reason (budget = its headers said the budget was down to the reserve; refused = a 429; abandoned = put off too often, left to the next pass).",
+        labelNames: ['reason'] as const,
         registers: [registry],
       }),
     };

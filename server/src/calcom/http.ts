@@ -33,11 +33,34 @@ export interface CalcomOperation<S extends z.ZodType = z.ZodType> {
   retry: 'idempotent' | 'not-idempotent';
 }
 
+/**
+ * Cal.com's throttler's count for the caller after one answer (apps/api/v2/src/lib/throttler-guard.ts
+ * incrementRateLimit): `X-RateLimit-Limit-<Name>`, `-Remaining-<Name>` (0 while blocked) and
+ * `-Reset-<Name>` in seconds (to the block's end while blocked, else the window's).
+ */
+export interface RateLimitReading {
+  limit: number;
+  remaining: number;
+  resetMs: number;
+  /** The answer's status (429 when refused). */
+  status: number;
+}
+
+/**
+ * Watches Cal.com's rate-limit headers for one caller. A request that carries one is not retried
+ * in-process on a 429: the owner knows the budget and reschedules its work past the reset instead
+ * of holding a worker (reconciliation.budget.ts).
+ */
+export interface RateLimitObserver {
+  observe(reading: RateLimitReading): void;
+}
+
 interface CalcomRequest {
   params?: Record<string, string | number>;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   auth: CalcomAuth;
+  rateLimit?: RateLimitObserver;
 }
 
 export interface CalcomHttpOptions {
@@ -109,6 +132,33 @@ function parseRateLimitReset(headers: Headers): number | undefined {
     longest = Math.max(longest ?? 0, Math.round(seconds * 1000));
   });
   return longest;
+}
+
+/**
+ * The tightest of Cal.com's named throttlers on an answer (`Default` unless an endpoint has its own,
+ * throttler-guard.ts handleApiEndpointThrottle): least remaining, then longest reset. Undefined when
+ * the answer carries none (rate limiting off, or not Cal.com).
+ */
+export function readRateLimit(headers: Headers): Omit<RateLimitReading, 'status'> | undefined {
+  const byName = new Map<string, { limit?: number; remaining?: number; resetMs?: number }>();
+  headers.forEach((value, name) => {
+    const m = /^x-ratelimit-(limit|remaining|reset)(?:-([\w-]+))?$/i.exec(name);
+    const n = Number(value.trim());
+    if (!m || value.trim() === '' || !Number.isFinite(n) || n < 0) return;
+    const entry = byName.get((m[2] ?? '').toLowerCase()) ?? {};
+    const kind = m[1]!.toLowerCase();
+    if (kind === 'limit') entry.limit = n;
+    else if (kind === 'remaining') entry.remaining = n;
+    else entry.resetMs = Math.round(n * 1000);
+    byName.set((m[2] ?? '').toLowerCase(), entry);
+  });
+  let tightest: Omit<RateLimitReading, 'status'> | undefined;
+  for (const e of byName.values()) {
+    if (e.limit === undefined || e.remaining === undefined || e.resetMs === undefined) continue;
+    const r = { limit: e.limit, remaining: e.remaining, resetMs: e.resetMs };
+    if (!tightest || r.remaining < tightest.remaining || (r.remaining === tightest.remaining && r.resetMs > tightest.resetMs)) tightest = r;
+  }
+  return tightest;
 }
 
 /** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
@@ -218,6 +268,9 @@ export function createCalcomHttp(options: CalcomHttpOptions): CalcomHttp {
         throw timedOut ? new CalcomTimeout(cause) : new CalcomUnavailable(cause);
       }
 
+      const reading = req.rateLimit ? readRateLimit(res.headers) : undefined;
+      if (reading) req.rateLimit!.observe({ ...reading, status: res.status });
+
       if (res.ok) {
         const text = await res.text();
         let json: unknown;
@@ -240,7 +293,8 @@ export function createCalcomHttp(options: CalcomHttpOptions): CalcomHttp {
       // Retry-After when there is one; Cal.com's 429s carry X-RateLimit-Reset-* instead.
       const retryAfterMs =
         parseRetryAfter(res.headers.get('retry-after'), now()) ?? (res.status === 429 ? parseRateLimitReset(res.headers) : undefined);
-      const retriable = res.status === 429 || (res.status >= 500 && op.retry === 'idempotent');
+      // A caller that watches the budget reschedules past the reset itself rather than wait here.
+      const retriable = (res.status === 429 && !req.rateLimit) || (res.status >= 500 && op.retry === 'idempotent');
       if (retriable && !last && (retryAfterMs === undefined || retryAfterMs <= maxDelayMs)) {
         const delayMs = retryAfterMs ?? backoff(attempt);
         options.onRetry?.({ operation, attempt, status: res.status, delayMs });
@@ -255,6 +309,7 @@ export function createCalcomHttp(options: CalcomHttpOptions): CalcomHttp {
 }
 
 function toAppError(status: number, cause: CalcomFailureError, retryAfterMs: number | undefined): CalcomError {
+  // No reset named: Cal.com's default window and block last 60 s (throttler-guard.ts).
   if (status === 429) return new CalcomRateLimited((retryAfterMs ?? 60_000) / 1000, cause);
   if (status === 401 || status === 403) return new CalcomUnauthorized(cause);
   if (status === 404) return new CalcomNotFound(cause);

@@ -2,21 +2,32 @@ import type { AppContext } from '../context.js';
 import { type BookingRecord } from '../bookings/bookings.service.js';
 import { applyBookingEvent, findBookingState, healBooking, type BookingEvent } from '../bookings/bookings.projection.js';
 import { createErasureGuard } from '../gdpr/erasure-guard.js';
-import { CalcomNeedsReauth, CalcomNotConnected } from './calcom.errors.js';
+import { CalcomNeedsReauth, CalcomNotConnected, CalcomRateLimited } from './calcom.errors.js';
 import { enqueue } from '../jobs/queue.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { BookingOutput } from './bookings.js';
 import { calcomMetrics } from './calcom.metrics.js';
 import type { CalcomClient } from './client.js';
 import * as repo from './connections.repository.js';
+import { RateBudget } from './reconciliation.budget.js';
 import type { TokenVault } from './token-vault.js';
 
 /** Cron task: fans out one reconcile job per tenant. graphile-worker's crontab takes no dots in task names. */
 export const RECONCILE_ALL_TASK = 'calcom_reconcile_all';
 /** Job: reconciles one tenant. Payload `{ tenantId }`. */
 export const RECONCILE_TENANT_TASK = 'calcom.reconcile.tenant';
-/** graphile-worker crontab line: every 15 minutes. */
-export const RECONCILE_CRONTAB = `*/15 * * * * ${RECONCILE_ALL_TASK}`;
+/** graphile-worker crontab line: every `minutes` (a divisor of 60, config.ts), 15 by default. */
+export const reconcileCrontab = (minutes: number) => `*/${minutes} * * * * ${RECONCILE_ALL_TASK}`;
+/**
+ * The share of the interval the pass's starts are spread over: the last tenant starts with a fifth
+ * of the interval left to finish, and for work put off past a rate-limit reset.
+ */
+const SPREAD_SHARE = 0.8;
+/**
+ * How often one tenant's pass may be put off before it is left to the next pass (which starts from
+ * the progress saved): nothing waits forever, and a tenant whose budget never comes back is seen.
+ */
+const MAX_DEFERRALS = 20;
 
 /** The trigger name reconciliation records events under (booking_events.trigger_event). */
 export const RECONCILED_TRIGGER = 'RECONCILED';
@@ -30,6 +41,11 @@ export interface ReconcileResult {
   updated: number;
   /** Items of Cal.com's answer we could not read: logged (no personal data), counted, skipped. */
   skipped: number;
+  /**
+   * Set when Cal.com's rate limit stopped the pass before the end: the time (ISO) it takes calls
+   * again. What was read is kept (last_synced_at); the job goes on from there at that time.
+   */
+  deferredUntil?: string;
 }
 
 /**
@@ -111,8 +127,15 @@ function sameState(ours: BookingRecord, e: BookingEvent): boolean {
  * since the last run and applies each one that differs from ours through the
  * same projection as the webhook intake (bookings.service applyBookingEvent).
  */
-export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'logger' | 'metrics' | 'keyring'>, deps: { calcom: CalcomClient; vault: TokenVault; tenants: TenantsService }) {
+export function createReconciliation(
+  ctx: Pick<AppContext, 'db' | 'clock' | 'logger' | 'metrics' | 'keyring' | 'config'>,
+  deps: { calcom: CalcomClient; vault: TokenVault; tenants: TenantsService },
+  /** Page size of Cal.com's list (100 by default; tests make it small to see the budget run out). */
+  options: { pageSize?: number } = {},
+) {
   const { db, clock, logger } = ctx;
+  const pageSize = options.pageSize ?? PAGE;
+  const intervalMs = ctx.config.reconcile.intervalMinutes * 60_000;
   // Bookings of someone erased (GDPR) come back from Cal.com with their data; they are applied pseudonymised.
   const erasure = createErasureGuard(ctx);
   const metrics = calcomMetrics(ctx.metrics.registry);
@@ -124,10 +147,27 @@ export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'log
     const since = conn.lastSyncedAt ? new Date(conn.lastSyncedAt.getTime() - OVERLAP_MS).toISOString() : undefined;
     const result: ReconcileResult = { checked: 0, created: 0, updated: 0, skipped: 0 };
     let newest = conn.lastSyncedAt?.getTime() ?? 0;
-    for (let skip = 0; ; skip += PAGE) {
-      const page = await deps.vault.withCredentials(tenantId, ({ auth }) =>
-        deps.calcom.bookings.list(auth, { ...(since ? { afterUpdatedAt: since } : {}), sortUpdatedAt: 'asc', take: PAGE, skip }),
-      );
+    const budget = new RateBudget(() => clock.now().getTime(), ctx.config.reconcile.reservePercent);
+    let deferred: { until: Date; reason: 'budget' | 'refused' } | null = null;
+    for (let skip = 0; ; skip += pageSize) {
+      // Cal.com said the budget is down to what we leave for visitors: no call before its reset.
+      const until = budget.blockedUntil();
+      if (until) {
+        deferred = { until, reason: 'budget' };
+        break;
+      }
+      let page: Awaited<ReturnType<CalcomClient['bookings']['list']>>;
+      try {
+        page = await deps.vault.withCredentials(tenantId, ({ auth }) =>
+          deps.calcom.bookings.list(auth, { ...(since ? { afterUpdatedAt: since } : {}), sortUpdatedAt: 'asc', take: pageSize, skip }, budget),
+        );
+      } catch (err) {
+        // A 429 (someone else spent the budget, or a token refresh was refused) carries no Retry-After;
+        // its reset header is the block's end. This page is read again then, nothing is lost.
+        if (!(err instanceof CalcomRateLimited)) throw err;
+        deferred = { until: new Date(clock.now().getTime() + Math.max(1, err.retryAfterSeconds) * 1000 + 1000), reason: 'refused' };
+        break;
+      }
       // Item by item: a booking we cannot read is logged, counted and skipped; the page goes on.
       for (const [index, item] of page.items.entries()) {
         const parsed = BookingOutput.safeParse(item);
@@ -160,35 +200,77 @@ export function createReconciliation(ctx: Pick<AppContext, 'db' | 'clock' | 'log
       }
       if (!page.hasNextPage || page.items.length === 0) break;
     }
-    // Cal.com's own clock marks how far we got, so a skewed clock here cannot skip a change.
+    // Cal.com's own clock marks how far we got, so a skewed clock here cannot skip a change. Pages
+    // come oldest change first, so a pass put off half-way goes on from here (less the overlap).
     if (newest > 0) await db.withTenant(tenantId, (tx) => repo.setLastSynced(tx, tenantId, new Date(newest)));
-    logger.info({ component: 'calcom', tenantId, ...result }, 'reconciled bookings');
+    if (deferred) {
+      result.deferredUntil = deferred.until.toISOString();
+      metrics.reconcileDeferred.inc({ reason: deferred.reason });
+      logger.info(
+        { component: 'calcom', tenantId, ...result, reason: deferred.reason, answers: budget.seen.answers },
+        'reconciliation stopped at Cal.com rate limit; it goes on after the reset',
+      );
+      return result;
+    }
+    logger.info({ component: 'calcom', tenantId, ...result, answers: budget.seen.answers }, 'reconciled bookings');
     return result;
   }
 
-  /** Cron: one job per tenant (each checks its own connection under row-level security). */
+  const jobOptions = (tenantId: string, runAt: Date) => ({
+    jobKey: `calcom-reconcile:${tenantId}`,
+    // One queue per tenant: its passes never overlap, so one tenant's budget is read by one job at a time.
+    queueName: `calcom-reconcile:${tenantId}`,
+    runAt,
+    maxAttempts: 3,
+  });
+
+  /**
+   * Cron: one job per tenant (each checks its own connection under row-level security), their starts
+   * spread evenly over the interval rather than all at once: tenant i of n (in slug order) starts at
+   * i/n of {@link SPREAD_SHARE} of it. The cron fires once per tick across instances (graphile-worker's
+   * known_crontabs), and the job key makes a second enqueue replace a pending job, never add one.
+   */
   async function enqueueAll(): Promise<number> {
+    const ids: string[] = [];
     let cursor: string | null = null;
-    let n = 0;
     for (;;) {
       const page = await deps.tenants.list({ limit: 200, cursor });
-      for (const t of page.data) {
-        await db.withTenant(t.id, (tx) => enqueue(tx, RECONCILE_TENANT_TASK, { tenantId: t.id }, { jobKey: `calcom-reconcile:${t.id}`, maxAttempts: 3 }));
-        n += 1;
-      }
-      if (!page.nextCursor) return n;
+      ids.push(...page.data.map((t) => t.id));
+      if (!page.nextCursor) break;
       cursor = page.nextCursor;
     }
+    const start = clock.now().getTime();
+    const spreadMs = intervalMs * SPREAD_SHARE;
+    for (const [i, id] of ids.entries()) {
+      const runAt = new Date(start + Math.floor((i * spreadMs) / ids.length));
+      await db.withTenant(id, (tx) => enqueue(tx, RECONCILE_TENANT_TASK, { tenantId: id }, jobOptions(id, runAt)));
+    }
+    logger.info({ component: 'calcom', tenants: ids.length, spreadSeconds: Math.round(spreadMs / 1000) }, 'reconciliation pass planned');
+    return ids.length;
   }
 
-  /** The job: quiet for tenants without a usable connection. */
-  async function reconcileJob(tenantId: string): Promise<void> {
+  /**
+   * The job: quiet for tenants without a usable connection. Put off by Cal.com's rate limit, it
+   * queues itself again for the reset instead of holding a worker while it waits.
+   */
+  async function reconcileJob(tenantId: string, deferrals = 0): Promise<ReconcileResult | null> {
+    let result: ReconcileResult;
     try {
-      await reconcileTenant(tenantId);
+      result = await reconcileTenant(tenantId);
     } catch (err) {
-      if (err instanceof CalcomNotConnected || err instanceof CalcomNeedsReauth) return;
+      if (err instanceof CalcomNotConnected || err instanceof CalcomNeedsReauth) return null;
       throw err;
     }
+    if (result.deferredUntil) {
+      if (deferrals >= MAX_DEFERRALS) {
+        metrics.reconcileDeferred.inc({ reason: 'abandoned' });
+        logger.warn({ component: 'calcom', tenantId, deferrals }, 'reconciliation put off too often; the next pass goes on from what was read');
+        return result;
+      }
+      const runAt = new Date(result.deferredUntil);
+      await db.withTenant(tenantId, (tx) => enqueue(tx, RECONCILE_TENANT_TASK, { tenantId, deferrals: deferrals + 1 }, jobOptions(tenantId, runAt)));
+    }
+    return result;
   }
 
   return { reconcileTenant, enqueueAll, reconcileJob };

@@ -1,6 +1,6 @@
 import { createCalcom } from '../calcom/calcom.js';
 import { WEBHOOK_SYNC_TASK } from '../calcom/connection-summary.js';
-import { RECONCILE_ALL_TASK, RECONCILE_CRONTAB, RECONCILE_TENANT_TASK } from '../calcom/reconciliation.service.js';
+import { RECONCILE_ALL_TASK, RECONCILE_TENANT_TASK, reconcileCrontab } from '../calcom/reconciliation.service.js';
 import type { AppContext } from '../context.js';
 import { createGdprService, RETENTION_ALL_TASK, RETENTION_CRONTAB, RETENTION_TENANT_TASK } from '../gdpr/gdpr.service.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
@@ -20,7 +20,9 @@ export function jobHandlers(ctx: AppContext): Record<string, JobHandler> {
     [RECONCILE_ALL_TASK]: async () => {
       await calcom.reconciliation.enqueueAll();
     },
-    [RECONCILE_TENANT_TASK]: (payload) => calcom.reconciliation.reconcileJob(String(payload.tenantId)),
+    [RECONCILE_TENANT_TASK]: async (payload) => {
+      await calcom.reconciliation.reconcileJob(String(payload.tenantId), Number(payload.deferrals ?? 0) || 0);
+    },
     [WEBHOOK_SYNC_TASK]: (payload) => calcom.webhookRegistration.ensureById(String(payload.tenantId)),
     [RETENTION_ALL_TASK]: async () => {
       await gdpr.enqueueRetentionAll();
@@ -34,8 +36,8 @@ export function jobHandlers(ctx: AppContext): Record<string, JobHandler> {
 }
 
 /** Recurring jobs, in graphile-worker's crontab format (one line each). */
-export function jobCrontab(): string {
-  return [RECONCILE_CRONTAB, RETENTION_CRONTAB, LEADS_CRM_CRONTAB].join('\n');
+export function jobCrontab(config?: Pick<AppContext['config'], 'reconcile'>): string {
+  return [reconcileCrontab(config?.reconcile.intervalMinutes ?? 15), RETENTION_CRONTAB, LEADS_CRM_CRONTAB].join('\n');
 }
 
 /**
