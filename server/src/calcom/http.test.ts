@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { success } from './envelope.js';
-import { CalcomFailureError, createCalcomHttp, parseRetryAfter, scrubSecrets, type CalcomOperation } from './http.js';
+import { CalcomFailureError, createCalcomHttp, parseRetryAfter, readRateLimit, scrubSecrets, type CalcomOperation, type RateLimitReading } from './http.js';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJ1c2VySWQiOjF9.c2lnbmF0dXJlLXNlY3JldA';
 
@@ -128,6 +128,39 @@ describe('Cal.com HTTP transport', () => {
     expect(err.code).toBe('calcom_rate_limited');
     expect(err.headers['Retry-After']).toBe('37');
     expect(calls).toHaveLength(1);
+  });
+
+  it('when the caller watches the budget, then every answer reports Cal.com\'s limit, remaining and reset, and a 429 is not waited out in-process', async () => {
+    const limits = (remaining: string, reset: string) => ({ 'x-ratelimit-limit-default': '500', 'x-ratelimit-remaining-default': remaining, 'x-ratelimit-reset-default': reset });
+    const { http, calls, sleeps } = client([
+      { ...ok, headers: limits('499', '60') },
+      { status: 429, headers: limits('0', '1') },
+    ]);
+    const seen: RateLimitReading[] = [];
+    const rateLimit = { observe: (r: RateLimitReading) => seen.push(r) };
+    await http.request(getOp, { auth, params: { id: 1 }, rateLimit });
+    const err = await failure(http.request(getOp, { auth, params: { id: 1 }, rateLimit }));
+    expect(err.code).toBe('calcom_rate_limited');
+    expect(err.headers['Retry-After']).toBe('1');
+    expect(seen).toEqual([
+      { limit: 500, remaining: 499, resetMs: 60_000, status: 200 },
+      { limit: 500, remaining: 0, resetMs: 1000, status: 429 },
+    ]);
+    expect(calls).toHaveLength(2);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('when an answer names several throttlers, then the tightest one is read; none, then nothing', () => {
+    const h = new Headers({
+      'x-ratelimit-limit-default': '500',
+      'x-ratelimit-remaining-default': '400',
+      'x-ratelimit-reset-default': '30',
+      'x-ratelimit-limit-booking': '10',
+      'x-ratelimit-remaining-booking': '2',
+      'x-ratelimit-reset-booking': '50',
+    });
+    expect(readRateLimit(h)).toEqual({ limit: 10, remaining: 2, resetMs: 50_000 });
+    expect(readRateLimit(new Headers({ 'x-ratelimit-remaining-default': 'lots' }))).toBeUndefined();
   });
 
   it('when every attempt fails with 500, then it stops after maxAttempts with calcom_unavailable', async () => {

@@ -140,13 +140,18 @@ export function createReconciliation(
   const erasure = createErasureGuard(ctx);
   const metrics = calcomMetrics(ctx.metrics.registry);
 
-  async function reconcileTenant(tenantId: string): Promise<ReconcileResult> {
+  /**
+   * One pass, or the rest of one put off by the rate limit: `resumeAfter` is where that one stopped
+   * (the newest change it had read), so the rest starts there without re-reading the overlap.
+   */
+  async function pass(tenantId: string, resumeAfter?: string): Promise<{ result: ReconcileResult; resumeAfter?: string }> {
     const conn = await db.withTenant(tenantId, (tx) => repo.findConnection(tx, tenantId));
     if (!conn) throw new CalcomNotConnected();
     if (conn.status !== 'connected') throw new CalcomNeedsReauth();
-    const since = conn.lastSyncedAt ? new Date(conn.lastSyncedAt.getTime() - OVERLAP_MS).toISOString() : undefined;
+    const since = resumeAfter ?? (conn.lastSyncedAt ? new Date(conn.lastSyncedAt.getTime() - OVERLAP_MS).toISOString() : undefined);
     const result: ReconcileResult = { checked: 0, created: 0, updated: 0, skipped: 0 };
     let newest = conn.lastSyncedAt?.getTime() ?? 0;
+    let newestRead: number | undefined;
     const budget = new RateBudget(() => clock.now().getTime(), ctx.config.reconcile.reservePercent);
     let deferred: { until: Date; reason: 'budget' | 'refused' } | null = null;
     for (let skip = 0; ; skip += pageSize) {
@@ -197,6 +202,7 @@ export function createReconciliation(
         if (outcome !== 'unchanged') result[outcome] += 1;
         metrics.reconciled.inc({ result: outcome });
         newest = Math.max(newest, Date.parse(b.updatedAt ?? b.createdAt));
+        newestRead = Math.max(newestRead ?? 0, Date.parse(b.updatedAt ?? b.createdAt));
       }
       if (!page.hasNextPage || page.items.length === 0) break;
     }
@@ -210,10 +216,17 @@ export function createReconciliation(
         { component: 'calcom', tenantId, ...result, reason: deferred.reason, answers: budget.seen.answers },
         'reconciliation stopped at Cal.com rate limit; it goes on after the reset',
       );
-      return result;
+      // Changes come oldest first and `afterUpdatedAt` includes its bound: what is left starts at the
+      // newest change read (a change made meanwhile has a later time, so it is still ahead).
+      const from = newestRead !== undefined ? new Date(newestRead).toISOString() : since;
+      return { result, ...(from ? { resumeAfter: from } : {}) };
     }
     logger.info({ component: 'calcom', tenantId, ...result, answers: budget.seen.answers }, 'reconciled bookings');
-    return result;
+    return { result };
+  }
+
+  async function reconcileTenant(tenantId: string): Promise<ReconcileResult> {
+    return (await pass(tenantId)).result;
   }
 
   const jobOptions = (tenantId: string, runAt: Date) => ({
@@ -253,14 +266,15 @@ export function createReconciliation(
    * The job: quiet for tenants without a usable connection. Put off by Cal.com's rate limit, it
    * queues itself again for the reset instead of holding a worker while it waits.
    */
-  async function reconcileJob(tenantId: string, deferrals = 0): Promise<ReconcileResult | null> {
-    let result: ReconcileResult;
+  async function reconcileJob(tenantId: string, deferrals = 0, resumeAfter?: string): Promise<ReconcileResult | null> {
+    let done: Awaited<ReturnType<typeof pass>>;
     try {
-      result = await reconcileTenant(tenantId);
+      done = await pass(tenantId, resumeAfter);
     } catch (err) {
       if (err instanceof CalcomNotConnected || err instanceof CalcomNeedsReauth) return null;
       throw err;
     }
+    const { result } = done;
     if (result.deferredUntil) {
       if (deferrals >= MAX_DEFERRALS) {
         metrics.reconcileDeferred.inc({ reason: 'abandoned' });
@@ -268,7 +282,9 @@ export function createReconciliation(
         return result;
       }
       const runAt = new Date(result.deferredUntil);
-      await db.withTenant(tenantId, (tx) => enqueue(tx, RECONCILE_TENANT_TASK, { tenantId, deferrals: deferrals + 1 }, jobOptions(tenantId, runAt)));
+      // The payload holds ids and a time only: no personal data.
+      const payload = { tenantId, deferrals: deferrals + 1, ...(done.resumeAfter ? { resumeAfter: done.resumeAfter } : {}) };
+      await db.withTenant(tenantId, (tx) => enqueue(tx, RECONCILE_TENANT_TASK, payload, jobOptions(tenantId, runAt)));
     }
     return result;
   }

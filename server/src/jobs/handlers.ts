@@ -21,7 +21,8 @@ export function jobHandlers(ctx: AppContext): Record<string, JobHandler> {
       await calcom.reconciliation.enqueueAll();
     },
     [RECONCILE_TENANT_TASK]: async (payload) => {
-      await calcom.reconciliation.reconcileJob(String(payload.tenantId), Number(payload.deferrals ?? 0) || 0);
+      const resumeAfter = typeof payload.resumeAfter === 'string' && !Number.isNaN(Date.parse(payload.resumeAfter)) ? payload.resumeAfter : undefined;
+      await calcom.reconciliation.reconcileJob(String(payload.tenantId), Number(payload.deferrals ?? 0) || 0, resumeAfter);
     },
     [WEBHOOK_SYNC_TASK]: (payload) => calcom.webhookRegistration.ensureById(String(payload.tenantId)),
     [RETENTION_ALL_TASK]: async () => {
