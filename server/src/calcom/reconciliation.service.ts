@@ -213,7 +213,7 @@ export function createReconciliation(
       result.deferredUntil = deferred.until.toISOString();
       metrics.reconcileDeferred.inc({ reason: deferred.reason });
       logger.info(
-        { component: 'calcom', tenantId, ...result, reason: deferred.reason, answers: budget.seen.answers },
+        { component: 'calcom', tenantId, ...result, reason: deferred.reason, answers: budget.seen.answers, refused: budget.seen.refused },
         'reconciliation stopped at Cal.com rate limit; it goes on after the reset',
       );
       // Changes come oldest first and `afterUpdatedAt` includes its bound: what is left starts at the
