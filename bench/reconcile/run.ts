@@ -18,12 +18,11 @@
 // 429s, deferrals, and how evenly the starts are spread. Figures are printed, not asserted.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { TestDatabase } from '../../server/src/test-support/database.js';
 
 const require = createRequire(new URL('../../server/package.json', import.meta.url));
-// eslint-disable-next-line @typescript-eslint/consistent-type-imports -- pg and supertest are the server package's dependencies, resolved from there
+// eslint-disable-next-line @typescript-eslint/consistent-type-imports -- pg is the server package's dependency, resolved from there
 const pg = require('pg') as typeof import('pg');
-// eslint-disable-next-line @typescript-eslint/consistent-type-imports -- as above
-const request = require('supertest') as typeof import('supertest');
 
 const { migrate } = await import('../../server/src/db/migrate.js');
 const { createDb } = await import('../../server/src/db/db.js');
@@ -39,7 +38,6 @@ const { createReconciliation, RECONCILE_TENANT_TASK } = await import('../../serv
 const { createTenantsService } = await import('../../server/src/tenants/tenants.service.js');
 const { startWorker } = await import('../../server/src/jobs/queue.js');
 const { createMetrics } = await import('../../server/src/http/metrics.js');
-type TestDatabase = import('../../server/src/test-support/database.js').TestDatabase;
 const lib = (await import(new URL('../../scripts/lib.mjs', import.meta.url).href)) as {
   startThrowawayPostgres(): Promise<{ url: string; stop(): void }>;
 };
@@ -89,7 +87,11 @@ try {
   for (let i = 0; i < slugs.length; i += 8) {
     await Promise.all(
       slugs.slice(i, i + 8).map(async (slug) => {
-        const created = await request(app).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [] });
+        const created = await fetch(`${h.listening.url}/v1/admin/tenants`, {
+          method: 'POST',
+          headers: { ...asAdmin, 'content-type': 'application/json' },
+          body: JSON.stringify({ slug, name: slug, allowedOrigins: [] }),
+        });
         if (created.status !== 201) throw new Error(`tenant ${slug}: ${created.status}`);
         const { callback } = await connectWithOAuth(h, app, slug);
         if (callback.status !== 200) throw new Error(`connect ${slug}: ${callback.status}`);
