@@ -128,6 +128,27 @@ async function bookThrough(page: Page, mode: string): Promise<void> {
   await frame!.waitForSelector('#booking-form', { timeout: 30_000 });
 }
 
+/**
+ * Waits until the framed booking page in `host` has sized its box and the page has stopped
+ * moving: the box grows as the page reports its height, and scroll anchoring moves everything
+ * with it, so a click aimed at another element a moment earlier could land on the frame.
+ */
+async function frameSettled(page: Page, host: string): Promise<void> {
+  await page.waitForFunction((h) => !!document.querySelector(h)?.shadowRoot?.querySelector('.frame[style*="height"]'), host);
+  await page.waitForFunction(
+    (h) => {
+      const w = window as unknown as { __stable?: number; __last?: string };
+      const r = document.querySelector(h)!.getBoundingClientRect();
+      const now = `${r.y},${r.height},${scrollY}`;
+      w.__stable = now === w.__last ? (w.__stable ?? 0) + 1 : 0;
+      w.__last = now;
+      return w.__stable >= 3;
+    },
+    host,
+    { polling: 'raf' },
+  );
+}
+
 const element = (mode: string) => `<calbridge-booking tenant="${mode === 'native' ? 'demo-native' : 'demo'}" mode="${mode}"></calbridge-booking>`;
 
 /** The element in `mode` on a strict page (Trusted Types policies `trustedTypes`, or none) takes the visitor to the booking page with no CSP violation and no page error. */
@@ -158,11 +179,15 @@ describe('<calbridge-booking> on strict pages', () => {
   );
 
   it('when the classic loader.js is used on a strict page with Trusted Types, then it works exactly like the module form, loading widget.js once', async () => {
-    // The popup's trigger comes first: the inline frame resizing as its page loads does not move it.
     const body = `<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>${element('inline')}`;
     const { page, violations, errors } = await openPage({ body, form: 'loader', csp: (nonce) => strictCsp(nonce, 'lit-html calbridge') });
     try {
       await bookThrough(page, 'inline');
+      // The consent moved focus (and the page) down to the inline frame. Back at the top, once
+      // nothing moves, the popup's trigger is where a click aims: clicking while Playwright
+      // scrolls it back into view as the frame resizes sent the click into the frame.
+      await page.evaluate(() => scrollTo(0, 0));
+      await frameSettled(page, 'calbridge-booking[mode=inline]');
       await bookThrough(page, 'popup');
       expect(await page.locator('script[data-calbridge-widget]').count()).toBe(1);
       expect(await page.evaluate(() => (document.querySelector('script[data-calbridge-widget]') as HTMLScriptElement).type)).toBe('module');
