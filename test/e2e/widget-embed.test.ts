@@ -174,7 +174,7 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
   });
 
   it('when the visitor consents with the keyboard alone, then loading is announced, axe finds nothing while loading, and the Cal frame starts only with the consent', async () => {
-    const { page, requests, events } = await openHost();
+    const { page, requests } = await openHost();
     try {
       await page.waitForSelector('calbridge-booking form[part=consent]');
       // Hold the session answer so the loading state can be checked.
