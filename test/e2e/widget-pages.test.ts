@@ -58,8 +58,9 @@ function strictCsp(nonce: string, trustedTypes: string | null): string {
     `script-src 'self' ${product.url} 'nonce-${nonce}'`,
     `connect-src 'self' ${product.url}`,
     `frame-src ${calOrigin}`,
-    // The element sizes its frame box with a style attribute; its stylesheets are constructable.
-    `style-src 'self' 'unsafe-inline'`,
+    // No 'unsafe-inline': the element's stylesheets are constructable and it sizes the frame
+    // (and its box) through the CSSOM; nothing adds <style> elements or style attributes.
+    `style-src 'self'`,
     `img-src 'self' data:`,
     ...(trustedTypes === null ? [] : [`require-trusted-types-for 'script'`, `trusted-types ${trustedTypes}`]),
   ].join('; ');
