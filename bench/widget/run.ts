@@ -435,7 +435,8 @@ try {
   line('initial script', `${kb(initial.gzip)}`, `${kb(calLoader.gzip)}`, ratio(initial.gzip, calLoader.gzip));
   line('  raw', `${kb(initial.raw)}`, `${kb(calLoader.raw)}`, ratio(initial.raw, calLoader.raw));
   line('lazy: consent + frame chunk', kb(lazy.gzip), '—', '');
-  line('lazy: session chunk (shared with native)', kb(sessionChunk.gzip), '—', '');
+  // Merged into the consent chunk by the build since decision 0022; a row only when it exists.
+  if (sessionChunk.gzip) line('lazy: session chunk (shared with native)', kb(sessionChunk.gzip), '—', '');
   const allOurs = initial.gzip + lazy.gzip + sessionChunk.gzip;
   line('everything before the booking page (build)', kb(allOurs), kb(calLoader.gzip), ratio(allOurs, calLoader.gzip));
   const fetchedOurs = median(results.inlineOurs.map((r) => r.beforeBooking));
