@@ -1,13 +1,13 @@
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { CALBRIDGE_TENANT_METADATA_KEY, CalcomBookingUid, CalcomInstant, CalcomWebhook, TenantSlug } from '@calbridge/shared';
-import { applyCalcomWebhook, NotApplicableYet } from '../bookings/bookings.projection.js';
+import { applyCalcomWebhook, applyCalcomWebhookAfter, NotApplicableYet } from '../bookings/bookings.projection.js';
 import { storableText } from '../bookings/storable.js';
 import type { AppContext } from '../context.js';
 import { isUnavailable, type Tx } from '../db/db.js';
 import { AppError, DatabaseUnavailable } from '../errors.js';
 import { DeliveryNotFound, DeliveryNotStored, WebhookFuture, WebhookSignatureInvalid, WebhookSignatureMissing, WebhookStale, WebhookTenantMismatch, WebhookUnknownTenant, WebhookUnsigned } from './webhooks.errors.js';
-import { createErasureGuard } from '../gdpr/erasure-guard.js';
+import { anyErasedFromOpening, createErasureGuard, deliveryEmails, deliveryScreenOpening } from '../gdpr/erasure-guard.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { webhookMetrics } from './webhooks.metrics.js';
 import * as repo from './webhooks.repository.js';
@@ -257,30 +257,43 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
   async function store(tenantId: string, body: Buffer, receivedAt: Date, read: ReadDelivery): Promise<Exclude<IngestOutcome, { refused: Refusal }>> {
     // The delivery identity stays the hash of the bytes Cal.com signed, so a retry of a pseudonymised delivery is still a duplicate.
     const bodySha256 = createHash('sha256').update(body).digest();
-    const row = (status: repo.InboxStatus, reason: string | null, stored: Buffer) => ({
-      tenantId, bodySha256, trigger: read.trigger, bookingUid: read.bookingUid, receivedAt, body: stored, status, reason, processorVersion: WEBHOOK_PROCESSOR_VERSION,
+    const row = (status: repo.InboxStatus, reason: string | null, stored: Buffer): repo.InboxRow & { id: string } => ({
+      id: randomUUID(), tenantId, bodySha256, trigger: read.trigger, bookingUid: read.bookingUid, receivedAt, body: stored, status, reason, processorVersion: WEBHOOK_PROCESSOR_VERSION,
       // Only an applied delivery takes part in the event identity (trigger, uid, createdAt): one kept
       // unprocessed must not turn a later, readable delivery of the same event into a duplicate.
       eventCreatedAt: status === 'processed' ? read.createdAt : null,
     });
-    const keep = async (reason: string) =>
-      db.withTenant(tenantId, async (tx) => {
-        const screened = await erasure.screenDelivery(tx, tenantId, body, null);
+    const keep = async (reason: string) => {
+      const emails = deliveryEmails(body, null);
+      return db.withTenant(tenantId, async (tx, opened) => {
+        const screened = await erasure.screenDelivery(tx, tenantId, body, null, { emails, anyErased: anyErasedFromOpening(opened) });
         const ids = await repo.insertInbox(tx, row('unprocessed', reason, screened.body));
         return ids
           ? ({ duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'unprocessed', reason } as const)
           : ({ duplicate: true, trigger: read.trigger } as const);
-      });
+      }, deliveryScreenOpening(tenantId, emails) ?? undefined);
+    };
     if (!read.webhook) return keep(read.reason ?? 'invalid_payload');
     const w = read.webhook;
+    // The addresses screening looks up are found before a connection is taken, and the erasure
+    // lock and check ride in the transaction's opening round trip (decision 0024).
+    const emails = deliveryEmails(body, w);
     try {
-      return await db.withTenant(tenantId, async (tx) => {
-        const screened = await erasure.screenDelivery(tx, tenantId, body, w);
-        const ids = await repo.insertInbox(tx, row('processed', null, screened.body));
-        if (!ids) return { duplicate: true, trigger: read.trigger } as const;
-        if (screened.webhook) await applyCalcomWebhook(tx, tenantId, screened.webhook, ids.inboxId, receivedAt);
-        return { duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'processed', reason: null } as const;
-      });
+      return await db.withTenant(tenantId, async (tx, opened) => {
+        const screened = await erasure.screenDelivery(tx, tenantId, body, w, { emails, anyErased: anyErasedFromOpening(opened) });
+        const stored = row('processed', null, screened.body);
+        if (!screened.webhook) {
+          // Pseudonymised into something the schema no longer reads: stored, nothing applied.
+          const ids = await repo.insertInbox(tx, stored);
+          return ids
+            ? ({ duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'processed', reason: null } as const)
+            : ({ duplicate: true, trigger: read.trigger } as const);
+        }
+        // Stored and applied in one statement for a booking delivery; a duplicate applies nothing.
+        const done = await applyCalcomWebhookAfter(tx, tenantId, screened.webhook, stored.id, receivedAt, repo.inboxWrites(stored));
+        if (!done.passed) return { duplicate: true, trigger: read.trigger } as const;
+        return { duplicate: false, trigger: read.trigger, deliveryId: String(done.row.deliveryId), status: 'processed', reason: null } as const;
+      }, deliveryScreenOpening(tenantId, emails) ?? undefined);
     } catch (err) {
       const reason = cannotApply(err);
       if (!reason) throw err;
