@@ -103,8 +103,12 @@ export function deliveryScreenOpening(tenantId: string, emails: string[]): strin
   return emails.length === 0 ? null : lockThenCheckSql(tenantId);
 }
 
-/** The lock, then the check, as two statements of one simple query; the tenant id goes in as a literal, so it must be a uuid. */
-function lockThenCheckSql(tenantId: string): string {
+/**
+ * The lock, then the check, as two statements of one simple query (the opening of a transaction
+ * that stores deliveries not all known yet, or {@link lockForWriteThenAnyErased}); the tenant id
+ * goes in as a literal, so it must be a uuid.
+ */
+export function lockThenCheckSql(tenantId: string): string {
   if (!UUID.test(tenantId)) throw new Error('tenant id is not a uuid');
   return `SELECT pg_advisory_xact_lock_shared(hashtext('calbridge_gdpr_erasure:' || '${tenantId}')); SELECT 1 FROM erased_subjects LIMIT 1`;
 }
