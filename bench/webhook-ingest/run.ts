@@ -31,6 +31,7 @@ const SECONDS = Math.min(60, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10)
 const CONCURRENCY = Math.min(256, Math.max(1, Number(process.env.BENCH_CONCURRENCY ?? 32)));
 const POOL = Math.min(100, Math.max(1, Number(process.env.BENCH_POOL ?? 10)));
 const ADMIN = `bench_${randomBytes(24).toString('base64url')}`;
+const METRICS = `bench_${randomBytes(24).toString('base64url')}`;
 const template = JSON.parse(readFileSync(new URL('../../test/fixtures/webhooks/booking-created.json', import.meta.url), 'utf8')) as {
   payload: Record<string, unknown>;
 };
@@ -125,6 +126,7 @@ try {
     DATABASE_URL: cluster.url,
     DATABASE_POOL_MAX: String(POOL),
     CALBRIDGE_ADMIN_TOKEN: ADMIN,
+    CALBRIDGE_METRICS_TOKEN: METRICS,
     CALBRIDGE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };
@@ -160,6 +162,17 @@ try {
     accepted.add(uid);
     return true;
   }, cpu);
+
+  // How many deliveries shared a transaction (group commit, decision 0024), from the server's metrics.
+  const metricsText = await new Promise<string>((ok, fail) => {
+    request({ host: '127.0.0.1', port, path: '/metrics', agent, headers: { authorization: `Bearer ${METRICS}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
+    }).on('error', fail).end();
+  });
+  const metricValue = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metricsText)?.[1] ?? NaN);
+  const groups = { deliveries: metricValue('calbridge_webhook_commit_group_size_sum'), transactions: metricValue('calbridge_webhook_commit_group_size_count') };
 
   // The ceiling: the same rows, one transaction per delivery, straight through pg.
   const pool = new pg.Pool({ connectionString: cluster.url, max: POOL });
@@ -224,6 +237,7 @@ try {
     `${name.padEnd(26)} CPU ms per delivery: load generator ${r.cpu.generator.toFixed(2)}, server ${r.cpu.server.toFixed(2)}, PostgreSQL ${r.cpu.postgres.toFixed(2)}, total ${(r.cpu.generator + r.cpu.server + r.cpu.postgres).toFixed(2)}`;
   console.log(cpuLine('intake', app));
   console.log(cpuLine('ceiling', bare));
+  if (groups.transactions > 0) console.log(`intake transactions: ${groups.transactions} for ${groups.deliveries} deliveries (warm-up included), ${(groups.deliveries / groups.transactions).toFixed(2)} per transaction`);
   const clean = Object.values(integrity).every((c) => c.lost === 0 && c.duplicated === 0 && c.unexpected === 0);
   console.log(`integrity: ${clean ? 'zero lost, zero duplicated' : JSON.stringify(integrity)} (${accepted.size} accepted deliveries checked)`);
   process.exitCode = clean && app.failed === 0 ? 0 : 1;
