@@ -109,6 +109,32 @@ describe('group commit', () => {
     expect(kept.rows).toEqual([{ status: 'unprocessed', reason: expect.stringMatching(/^booking_unknown:/) }]);
   }, 60_000);
 
+  it('when a group meets a booking another transaction keeps locked past the lock deadline, then the others are stored, that one is spooled and stored once the lock is gone', async () => {
+    const slug = 'grp-c';
+    const locked = created(slug, 'grp-locked');
+    expect((await deliver(t.app, slug, locked, { secret: secretOf(slug) })).status).toBe(200);
+    // Another writer holds the booking's row (as a long admin transaction could).
+    const holder = await t.database.owner.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM bookings WHERE uid = 'grp-locked' FOR UPDATE`);
+      const cancel = bookingBody('BOOKING_CANCELLED', new Date(t.clock.now().getTime() + 1000), { uid: 'grp-locked', metadata: { calbridge_tenant: slug } });
+      const others = [0, 1, 2].map((i) => ({ slug, body: created(slug, `grp-beside-lock-${i}`) }));
+      const answers = await deliverTogether([others[0]!, { slug, body: cancel }, ...others.slice(1)]);
+      expect(answers.map((a) => a.status)).toEqual([200, 202, 200, 200]);
+      for (const i of [0, 1, 2]) expect((await t.database.owner.query(`SELECT 1 FROM bookings WHERE uid = $1`, [`grp-beside-lock-${i}`])).rowCount).toBe(1);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    // The spool drains on its own once the row is free.
+    await vi.waitFor(async () => {
+      const b = await t.database.owner.query<{ status: string }>(`SELECT status FROM bookings WHERE uid = 'grp-locked'`);
+      expect(b.rows).toEqual([{ status: 'cancelled' }]);
+    }, { timeout: 30_000, interval: 100 });
+    expect((await t.database.owner.query(`SELECT 1 FROM webhook_inbox WHERE booking_uid = 'grp-locked'`)).rowCount).toBe(2);
+  }, 60_000);
+
   it('when the same delivery arrives twice in one group, then it is stored once and the second answers duplicate', async () => {
     const body = created('grp-b', 'grp-twice');
     const answers = await deliverTogether([{ slug: 'grp-b', body }, { slug: 'grp-b', body }]);

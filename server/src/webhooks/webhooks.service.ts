@@ -177,6 +177,20 @@ interface Waiting extends Readable {
   fail: (err: unknown) => void;
 }
 
+/** Orders a group's deliveries by the booking they are about (those about none last). */
+function byBooking(a: Readable, b: Readable): number {
+  const x = a.read.bookingUid;
+  const y = b.read.bookingUid;
+  return x === y ? 0 : x === null ? 1 : y === null ? -1 : x < y ? -1 : 1;
+}
+
+/** A failure that says other transactions held what this one needed (deadlock, serialisation, lock wait), not that the database is away. */
+function contention(err: unknown): boolean {
+  const cause = err instanceof DatabaseUnavailable ? err.cause : err;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001' || code === '55P03';
+}
+
 /** At most this many deliveries share one transaction: bounds its length and what one failure sends back to be stored alone. */
 const MAX_GROUP = 16;
 
@@ -357,8 +371,10 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
         metrics.commitWaiting.dec(group.length);
         metrics.commitGroup.observe(group.length);
         const anyErased = anyErasedFromOpening(opened);
-        const out: Stored[] = [];
-        for (const d of group) out.push(await storeIn(tx, tenantId, d, anyErased));
+        // In booking order: concurrent groups then lock their bookings in one order and cannot deadlock over them.
+        const order = group.map((d, i) => i).sort((a, b) => byBooking(group[a]!, group[b]!));
+        const out: Stored[] = new Array<Stored>(group.length);
+        for (const i of order) out[i] = await storeIn(tx, tenantId, group[i]!, anyErased);
         return out;
       }, lockThenCheckSql(tenantId));
     } catch (err) {
@@ -367,12 +383,13 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
         close();
         metrics.commitWaiting.dec(group.length);
       }
-      if (group.length === 1 || err instanceof DatabaseUnavailable || isUnavailable(err)) {
+      if (group.length === 1 || ((err instanceof DatabaseUnavailable || isUnavailable(err)) && !contention(err))) {
         // One delivery, or the database away (each goes to the spool): as a lone transaction would.
         for (const d of group) void afterFailure(tenantId, d, err).then(d.done, d.fail);
       } else {
-        // The group rolled back for one delivery's content: each in a transaction of its own, so
-        // one that cannot be applied is kept unprocessed and the others are stored as if alone.
+        // The group rolled back for one delivery's content, or met another transaction's locks
+        // (a deadlock, a lock wait past its deadline): each in a transaction of its own, so one that
+        // cannot be applied is kept unprocessed and the others are stored as if alone.
         for (const d of group) void storeAlone(tenantId, d).then(d.done, d.fail);
       }
       return;
