@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import MagicString from 'magic-string';
 import { defineConfig } from 'vite';
 
-// Library build: dist/widget.js (the element, Lit included) plus lazy chunks
-// (embed-core with its stub), and the demo page copied to dist/index.html.
+// Library build: dist/widget.js (the element, Lit included) plus lazy chunks (the consent step
+// and frame session, native mode, locales), and the demo page copied to dist/index.html.
 export default defineConfig({
   build: {
     target: 'es2022',
@@ -45,13 +45,15 @@ export default defineConfig({
     {
       // widget.js names the lazy chunks it may `modulepreload` once the visitor comes near
       // (calbridge-booking.element.ts CHUNKS): their hashed file names are known only now.
+      // The framed modes' code (our side of Cal.com's embed protocol) is in the lazy chunk, so
+      // that is the chunk "embed" names.
       name: 'calbridge-chunk-names',
       generateBundle(_options, bundle) {
         const file = (suffix: string) =>
           Object.values(bundle).find((c) => c.type === 'chunk' && c.facadeModuleId?.endsWith(suffix))?.fileName;
         const entry = bundle['widget.js'];
         if (entry?.type !== 'chunk') return;
-        for (const [mark, suffix] of [['__CALBRIDGE_CHUNK_EMBED__', '/embed-chunk.ts'], ['__CALBRIDGE_CHUNK_NATIVE__', '/native/index.ts']] as const) {
+        for (const [mark, suffix] of [['__CALBRIDGE_CHUNK_EMBED__', '/calbridge-booking.lazy.ts'], ['__CALBRIDGE_CHUNK_NATIVE__', '/native/index.ts']] as const) {
           const name = file(suffix);
           if (!name) this.error(`no chunk for ${suffix}`);
           entry.code = entry.code.replace(mark, `./${name}`);

@@ -8,11 +8,13 @@
 // 4. For the same time and concurrency, a bare `pg` loop inserts the same rows
 //    (inbox, booking event, booking, job, delivery log: one transaction each) on a pool
 //    of the same size: the database ceiling.
-// 5. Prints deliveries/s, p50/p99 latency of both and their ratio, and checks that
-//    every 200 is stored exactly once and nothing else is.
+// 5. Prints deliveries/s, p50/p99 latency of both and their ratio, the CPU time each
+//    process (load generator, server, PostgreSQL) spent per delivery in each phase, and
+//    checks that every 200 is stored exactly once and nothing else is.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Agent, request } from 'node:http';
 
@@ -22,13 +24,14 @@ const require = createRequire(new URL('../../server/package.json', import.meta.u
 const pg = require('pg') as typeof import('pg');
 const { migrate } = await import('../../server/src/db/migrate.js');
 const lib = (await import(new URL('../../scripts/lib.mjs', import.meta.url).href)) as {
-  startThrowawayPostgres(): Promise<{ url: string; stop(): void }>;
+  startThrowawayPostgres(): Promise<{ url: string; dir: string; stop(): void }>;
 };
 
 const SECONDS = Math.min(60, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10)));
 const CONCURRENCY = Math.min(256, Math.max(1, Number(process.env.BENCH_CONCURRENCY ?? 32)));
 const POOL = Math.min(100, Math.max(1, Number(process.env.BENCH_POOL ?? 10)));
 const ADMIN = `bench_${randomBytes(24).toString('base64url')}`;
+const METRICS = `bench_${randomBytes(24).toString('base64url')}`;
 const template = JSON.parse(readFileSync(new URL('../../test/fixtures/webhooks/booking-created.json', import.meta.url), 'utf8')) as {
   payload: Record<string, unknown>;
 };
@@ -58,8 +61,42 @@ function post(port: number, path: string, body: string, headers: Record<string, 
   });
 }
 
-async function timed(work: (worker: number, n: number) => Promise<boolean>): Promise<{ ok: number; failed: number; latencies: number[]; seconds: number }> {
+// CPU time per delivery, per process, from /proc (Linux): on a machine shared with other work the
+// wall-clock rate moves with the neighbours' load, CPU time spent per delivery much less so.
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+function procCpuMs(pid: number, withChildren: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ": state is field 0, utime 11, stime 12, cutime 13, cstime 14.
+    const own = Number(f[11]) + Number(f[12]);
+    return (withChildren ? own + Number(f[13]) + Number(f[14]) : own) * TICK_MS;
+  } catch {
+    return 0; // the process ended meanwhile
+  }
+}
+/** The cluster's CPU: the postmaster with its ended children, plus every live child (backends, walwriter, …). */
+function postgresCpuMs(postmaster: number): number {
+  let total = procCpuMs(postmaster, true);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) total += procCpuMs(Number(entry), false);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+interface CpuSample { generator: number; server: number; postgres: number }
+
+async function timed(
+  work: (worker: number, n: number) => Promise<boolean>,
+  cpu: () => CpuSample,
+): Promise<{ ok: number; failed: number; latencies: number[]; seconds: number; cpu: CpuSample }> {
   const latencies: number[] = [];
+  const cpu0 = cpu();
   let ok = 0;
   let failed = 0;
   const start = process.hrtime.bigint();
@@ -74,7 +111,10 @@ async function timed(work: (worker: number, n: number) => Promise<boolean>): Pro
       }
     }),
   );
-  return { ok, failed, latencies: latencies.sort((a, b) => a - b), seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu1 = cpu();
+  const perDelivery = (k: keyof CpuSample) => (cpu1[k] - cpu0[k]) / Math.max(1, ok);
+  return { ok, failed, latencies: latencies.sort((a, b) => a - b), seconds, cpu: { generator: perDelivery('generator'), server: perDelivery('server'), postgres: perDelivery('postgres') } };
 }
 
 const cluster = await lib.startThrowawayPostgres();
@@ -86,6 +126,7 @@ try {
     DATABASE_URL: cluster.url,
     DATABASE_POOL_MAX: String(POOL),
     CALBRIDGE_ADMIN_TOKEN: ADMIN,
+    CALBRIDGE_METRICS_TOKEN: METRICS,
     CALBRIDGE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };
@@ -105,6 +146,13 @@ try {
     await post(port, '/v1/webhooks/calcom/bench', body, { 'x-cal-signature-256': createHmac('sha256', secret).update(body).digest('hex') });
   }
 
+  const postmaster = Number(readFileSync(join(cluster.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const serverPid = server.pid!;
+  const cpu = (): CpuSample => {
+    const own = process.cpuUsage();
+    return { generator: (own.user + own.system) / 1000, server: procCpuMs(serverPid, false), postgres: postgresCpuMs(postmaster) };
+  };
+
   const accepted = new Set<string>();
   const app = await timed(async (worker, n) => {
     const uid = `app-${worker}-${n}`;
@@ -113,7 +161,18 @@ try {
     if (res.status !== 200 || res.text.includes('"duplicate":true')) return false;
     accepted.add(uid);
     return true;
+  }, cpu);
+
+  // How many deliveries shared a transaction (group commit, decision 0024), from the server's metrics.
+  const metricsText = await new Promise<string>((ok, fail) => {
+    request({ host: '127.0.0.1', port, path: '/metrics', agent, headers: { authorization: `Bearer ${METRICS}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
+    }).on('error', fail).end();
   });
+  const metricValue = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metricsText)?.[1] ?? NaN);
+  const groups = { deliveries: metricValue('calbridge_webhook_commit_group_size_sum'), transactions: metricValue('calbridge_webhook_commit_group_size_count') };
 
   // The ceiling: the same rows, one transaction per delivery, straight through pg.
   const pool = new pg.Pool({ connectionString: cluster.url, max: POOL });
@@ -151,7 +210,7 @@ try {
     } finally {
       c.release();
     }
-  });
+  }, cpu);
 
   // Zero lost, zero duplicated: every 200 has exactly one inbox row, one event and one booking, and nothing else was stored.
   const q = async (sql: string) => (await pool.query<{ uid: string; n: number }>(sql)).rows;
@@ -174,6 +233,11 @@ try {
   console.log(line('intake (HTTP, real server)', app));
   console.log(line('database ceiling (bare pg)', bare));
   console.log(`ratio intake / ceiling: ${(rate(app) / rate(bare)).toFixed(2)}`);
+  const cpuLine = (name: string, r: Awaited<ReturnType<typeof timed>>) =>
+    `${name.padEnd(26)} CPU ms per delivery: load generator ${r.cpu.generator.toFixed(2)}, server ${r.cpu.server.toFixed(2)}, PostgreSQL ${r.cpu.postgres.toFixed(2)}, total ${(r.cpu.generator + r.cpu.server + r.cpu.postgres).toFixed(2)}`;
+  console.log(cpuLine('intake', app));
+  console.log(cpuLine('ceiling', bare));
+  if (groups.transactions > 0) console.log(`intake transactions: ${groups.transactions} for ${groups.deliveries} deliveries (warm-up included), ${(groups.deliveries / groups.transactions).toFixed(2)} per transaction`);
   const clean = Object.values(integrity).every((c) => c.lost === 0 && c.duplicated === 0 && c.unexpected === 0);
   console.log(`integrity: ${clean ? 'zero lost, zero duplicated' : JSON.stringify(integrity)} (${accepted.size} accepted deliveries checked)`);
   process.exitCode = clean && app.failed === 0 ? 0 : 1;

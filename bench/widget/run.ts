@@ -2,8 +2,9 @@
 // same machine, same sandbox booking page. Prints figures and ratios; asserts nothing timed.
 //
 // 1. Builds the widget (vite, into a temporary folder) and reports the gzip size of the initial
-//    widget.js (Lit included) and of the lazy chunks, beside Cal.com's loader (embed-core's
-//    embed.js), which is what a page using the plain snippet loads up front.
+//    widget.js (Lit included) and of the lazy chunks (no embed-core: the widget speaks Cal.com's
+//    frame protocol itself), beside Cal.com's loader (embed-core's embed.js), which is what a
+//    page using the plain snippet loads up front.
 // 2. Starts the product as `npm start` does (sandbox + server + embedded database + demo
 //    tenant), serving that widget build, and a "client website" on another local origin that
 //    the demo tenant registers.
@@ -89,7 +90,6 @@ const chunkSize = (prefix: string) => {
 };
 const lazy = chunkSize('calbridge-booking.lazy');
 const sessionChunk = chunkSize('session');
-const embed = chunkSize('embed-chunk');
 const embedCorePath = createRequire(join(root, 'test', 'package.json')).resolve('@calcom/embed-core');
 const embedCore = readFileSync(embedCorePath, 'utf8');
 const calLoader = size(embedCorePath);
@@ -434,10 +434,10 @@ try {
   console.log('  script size (gzip -9)');
   line('initial script', `${kb(initial.gzip)}`, `${kb(calLoader.gzip)}`, ratio(initial.gzip, calLoader.gzip));
   line('  raw', `${kb(initial.raw)}`, `${kb(calLoader.raw)}`, ratio(initial.raw, calLoader.raw));
-  line('lazy: consent + session chunk', kb(lazy.gzip), '—', '');
-  line('lazy: embed chunk (embed-core, after consent)', kb(embed.gzip), '—', '');
-  line('lazy: session chunk (shared with native)', kb(sessionChunk.gzip), '—', '');
-  const allOurs = initial.gzip + lazy.gzip + sessionChunk.gzip + embed.gzip;
+  line('lazy: consent + frame chunk', kb(lazy.gzip), '—', '');
+  // Merged into the consent chunk by the build since decision 0022; a row only when it exists.
+  if (sessionChunk.gzip) line('lazy: session chunk (shared with native)', kb(sessionChunk.gzip), '—', '');
+  const allOurs = initial.gzip + lazy.gzip + sessionChunk.gzip;
   line('everything before the booking page (build)', kb(allOurs), kb(calLoader.gzip), ratio(allOurs, calLoader.gzip));
   const fetchedOurs = median(results.inlineOurs.map((r) => r.beforeBooking));
   const fetchedCal = median(results.inlineCal.map((r) => r.beforeBooking));

@@ -174,7 +174,7 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
   });
 
   it('when the visitor consents with the keyboard alone, then loading is announced, axe finds nothing while loading, and the Cal frame starts only with the consent', async () => {
-    const { page, requests, events } = await openHost();
+    const { page, requests } = await openHost();
     try {
       await page.waitForSelector('calbridge-booking form[part=consent]');
       // Hold the session answer so the loading state can be checked.
@@ -197,12 +197,12 @@ describe('<calbridge-booking> on a client page, against the sandbox', () => {
       release();
 
       await calFrame(page);
-      const firstCal = requests.findIndex((u) => u.startsWith(calOrigin));
-      const session = requests.findIndex((u) => u.endsWith('/v1/widget/demo/sessions'));
-      expect(session).toBeGreaterThanOrEqual(0);
-      expect(firstCal).toBeGreaterThan(session);
-      const types = (await events()).map((e) => e.type);
-      expect(types).toContain('calbridge-consent');
+      // Nothing went to Cal.com before the consent (checked above); with it, the session
+      // request and the frame both went out (in either order: they start at the same click).
+      expect(requests.some((u) => u.endsWith('/v1/widget/demo/sessions'))).toBe(true);
+      expect(toCal(requests).length).toBeGreaterThan(0);
+      // The frame does not wait for the session answer: the consent event may come after it.
+      await page.waitForFunction(() => (window as any).__events.some((e: any) => e.type === 'calbridge-consent'));
       expect(await axeViolations(page)).toEqual([]);
     } finally {
       await page.close();

@@ -67,12 +67,15 @@ const ns = new URLSearchParams(location.search).get('embed');
 const post = (type, data) => parent.postMessage({ originator: 'CAL', type, namespace: ns, fullType: 'CAL:' + ns + ':' + type, data }, '*');
 const mode = ${JSON.stringify(mode)};
 if (mode === 'broken') post('linkFailed', { code: '404', msg: 'not found', data: { url: location.href } });
-if (mode === 'fake') {
+// Like Cal.com's page (embed-iframe.ts): __iframeReady first; linkReady only once the parent
+// has answered with the method call parentKnowsIframeReady, from the parent window.
+// window.name carries the namespace too (embed-core's createIframe sets cal-embed=<ns>).
+if (mode === 'fake' && window.name === 'cal-embed=' + ns) {
   post('__iframeReady', {});
   post('__dimensionChanged', { iframeHeight: 480, iframeWidth: 600, isFirstTime: true });
-  post('linkReady', {});
 }
 addEventListener('message', (e) => {
+  if (e.source === parent && e.data && e.data.originator === 'CAL' && e.data.method === 'parentKnowsIframeReady' && mode === 'fake') post('linkReady', {});
   if (e.data && e.data.fake === 'book')
     post('bookingSuccessfulV2', { uid: e.data.uid, title: 'Intro', startTime: '2026-12-01T09:00:00.000Z', endTime: '2026-12-01T09:30:00.000Z', eventTypeId: 7, status: 'ACCEPTED', paymentRequired: false, isRecurring: false });
 });

@@ -10,6 +10,8 @@ import { linkConsentByProof } from './consent-links.js';
 
 export const BOOKING_CHANGED_TASK = 'booking.changed';
 
+export type { PrecedingWrites } from './bookings.repository.js';
+
 /**
  * One thing that happened to a booking, in Calbridge's terms. The webhook
  * intake builds these from Cal.com deliveries; reconciliation builds them from
@@ -51,7 +53,12 @@ const clean = storable;
  * transaction. Call inside `db.withTenant(tenantId, …)`.
  */
 export async function applyBookingEvent(tx: Tx, tenantId: string, event: BookingEvent, now: Date): Promise<AppliedEvent> {
-  const done = await repo.recordAndApply(tx, {
+  const done = await repo.recordAndApply(tx, recordInput(tenantId, event, now));
+  return afterRecorded(tx, tenantId, event, now, done);
+}
+
+function recordInput(tenantId: string, event: BookingEvent, now: Date) {
+  return {
     tenantId,
     uid: event.uid,
     trigger: event.trigger,
@@ -63,7 +70,11 @@ export async function applyBookingEvent(tx: Tx, tenantId: string, event: Booking
     now,
     task: BOOKING_CHANGED_TASK,
     ...clean(event.fields),
-  });
+  };
+}
+
+/** What follows an event's statement: the consent link its metadata proves. */
+async function afterRecorded(tx: Tx, tenantId: string, event: BookingEvent, now: Date, done: { eventId: string; applied: boolean } | null): Promise<AppliedEvent> {
   // Consent follows proof only (issue 13): the booking's own metadata names its widget session by nonce.
   if (event.fields.metadata) await linkConsentByProof(tx, tenantId, event.uid, event.fields.metadata, now);
   if (!done) return { eventId: null, applied: false };
@@ -261,28 +272,69 @@ export async function healBooking(
  * Throws {@link NotApplicableYet} when the delivery names nothing we can apply it to yet.
  */
 export async function applyCalcomWebhook(tx: Tx, tenantId: string, w: CalcomWebhook, inboxId: string, now: Date): Promise<AppliedEvent[]> {
+  return w.kind === 'booking' ? applyBookingDelivery(tx, tenantId, w, inboxId, now, []) : applyOtherDelivery(tx, tenantId, w, inboxId, now);
+}
+
+/**
+ * {@link applyCalcomWebhook} after the caller's own writes (`before`, e.g. storing the delivery),
+ * which decide whether anything is applied: for a booking delivery they go in the statement of its
+ * first event (one round trip for both); otherwise they run alone first. `passed` false: `before`'s
+ * gate let nothing through (a duplicate), so nothing was applied. `row`: the columns `before` returns.
+ */
+export async function applyCalcomWebhookAfter(
+  tx: Tx,
+  tenantId: string,
+  w: CalcomWebhook,
+  inboxId: string,
+  now: Date,
+  before: repo.PrecedingWrites,
+): Promise<{ passed: boolean; row: Record<string, unknown>; events: AppliedEvent[] }> {
+  if (w.kind === 'booking') {
+    const [first, ...rest] = eventsFromCalcom(w, inboxId);
+    const done = await repo.recordAndApplyAfter(tx, recordInput(tenantId, first!, now), before);
+    if (!done.passed) return { passed: false, row: done.row, events: [] };
+    const applied = await afterRecorded(tx, tenantId, first!, now, done.event);
+    return { passed: true, row: done.row, events: await applyBookingDelivery(tx, tenantId, w, inboxId, now, [applied], rest) };
+  }
+  const done = await repo.precedingWrites(tx, before);
+  if (!done.passed) return { passed: false, row: done.row, events: [] };
+  return { passed: true, row: done.row, events: await applyOtherDelivery(tx, tenantId, w, inboxId, now) };
+}
+
+/** A booking delivery's events (those in `applied` already recorded, `pending` or else all of them still to go), then what follows from them. */
+async function applyBookingDelivery(
+  tx: Tx,
+  tenantId: string,
+  w: Extract<CalcomWebhook, { kind: 'booking' }>,
+  inboxId: string,
+  now: Date,
+  applied: AppliedEvent[],
+  pending?: BookingEvent[],
+): Promise<AppliedEvent[]> {
+  const out: AppliedEvent[] = [...applied];
+  for (const e of pending ?? eventsFromCalcom(w, inboxId)) out.push(await applyBookingEvent(tx, tenantId, e, now));
+  const p = w.booking;
+  // A delivery older than the booking's state (e.g. the original's BOOKING_CREATED after its
+  // reschedule): the booking that replaced it may lack the keys this one just added.
+  if (out[0] && out[0].eventId && !out[0].applied) await repo.passMetadataForward(tx, p.uid, now);
+  const named = p.rescheduleUid && p.rescheduleUid !== p.uid ? p.rescheduleUid : null;
+  if (named && w.trigger === 'BOOKING_RESCHEDULED') {
+    await repo.inheritMetadata(tx, named, p.uid, now);
+  } else if (w.trigger === 'BOOKING_REQUESTED') {
+    // A reschedule that needs the host's confirmation: Cal.com cancels the original at once
+    // (handleNewBooking/createBooking.ts) and sends BOOKING_REQUESTED for the new uid without
+    // `rescheduleUid` (v2021-10-20/BookingPayloadBuilder.ts) and nothing for the original.
+    // The payload still names it: the new booking keeps the original's iCalUID with a higher
+    // iCalSequence. Without those (or with the original unknown), reconciliation heals it.
+    const original = named ?? (p.iCalUID && p.iCalSequence ? await repo.findRescheduledOriginal(tx, storableText(p.iCalUID), p.uid, p.iCalSequence) : null);
+    if (original) out.push(await replaceOriginal(tx, tenantId, w, original, inboxId, now));
+  }
+  return out;
+}
+
+/** A delivery that is not about a booking's state: a no-show or meeting annotation, or nothing to apply. */
+async function applyOtherDelivery(tx: Tx, tenantId: string, w: Exclude<CalcomWebhook, { kind: 'booking' }>, inboxId: string, now: Date): Promise<AppliedEvent[]> {
   switch (w.kind) {
-    case 'booking': {
-      const out: AppliedEvent[] = [];
-      for (const e of eventsFromCalcom(w, inboxId)) out.push(await applyBookingEvent(tx, tenantId, e, now));
-      const p = w.booking;
-      // A delivery older than the booking's state (e.g. the original's BOOKING_CREATED after its
-      // reschedule): the booking that replaced it may lack the keys this one just added.
-      if (out[0] && out[0].eventId && !out[0].applied) await repo.passMetadataForward(tx, p.uid, now);
-      const named = p.rescheduleUid && p.rescheduleUid !== p.uid ? p.rescheduleUid : null;
-      if (named && w.trigger === 'BOOKING_RESCHEDULED') {
-        await repo.inheritMetadata(tx, named, p.uid, now);
-      } else if (w.trigger === 'BOOKING_REQUESTED') {
-        // A reschedule that needs the host's confirmation: Cal.com cancels the original at once
-        // (handleNewBooking/createBooking.ts) and sends BOOKING_REQUESTED for the new uid without
-        // `rescheduleUid` (v2021-10-20/BookingPayloadBuilder.ts) and nothing for the original.
-        // The payload still names it: the new booking keeps the original's iCalUID with a higher
-        // iCalSequence. Without those (or with the original unknown), reconciliation heals it.
-        const original = named ?? (p.iCalUID && p.iCalSequence ? await repo.findRescheduledOriginal(tx, storableText(p.iCalUID), p.uid, p.iCalSequence) : null);
-        if (original) out.push(await replaceOriginal(tx, tenantId, w, original, inboxId, now));
-      }
-      return out;
-    }
     case 'no_show': {
       const occurredAt = new Date(w.createdAt);
       const flags = new Map(w.noShow.attendees.map((a) => [a.email.toLowerCase(), a.noShow]));

@@ -122,13 +122,8 @@ const fill = (col: string, old: string, neu: string, empty?: string) => {
 // must survive them. A newer event's keys win; an older one only adds keys.
 const MERGE_METADATA = `metadata = CASE WHEN b.metadata IS NULL THEN EXCLUDED.metadata WHEN EXCLUDED.metadata IS NULL THEN b.metadata
         WHEN ${NEWER} THEN b.metadata || EXCLUDED.metadata ELSE EXCLUDED.metadata || b.metadata END`;
-const RECORD_AND_APPLY = `
-  WITH ev AS (
-    INSERT INTO booking_events (tenant_id, booking_uid, trigger_event, occurred_at, rank, source, inbox_id, status, recorded_at)
-    VALUES ($1, $2, $19, $16, $17, $20, $21, $4, $18)
-    ON CONFLICT ON CONSTRAINT booking_events_identity DO NOTHING
-    RETURNING id
-  ), up AS (
+const RECORD_AND_APPLY_FROM_EV = `
+  up AS (
     INSERT INTO bookings AS b (tenant_id, uid, calcom_id, status, title, start_time, end_time, event_type_id, attendees,
       attendee_emails, organizer, metadata, rescheduled_from_uid, rescheduled_to_uid, cancellation_reason,
       rejection_reason, ical_uid, ical_sequence, state_at, state_rank, state_event_id, created_at, updated_at)
@@ -148,9 +143,49 @@ const RECORD_AND_APPLY = `
     RETURNING state_event_id
   ), job AS (
     SELECT calbridge_enqueue($22, json_build_object('tenantId', $1::text, 'bookingUid', $2::text, 'eventId', ev.id::text)) FROM ev
-  )
+  )`;
+const EVENT_COLUMNS = '$1, $2, $19, $16, $17, $20, $21, $4, $18';
+const INSERT_EVENT = 'INSERT INTO booking_events (tenant_id, booking_uid, trigger_event, occurred_at, rank, source, inbox_id, status, recorded_at)';
+const RECORD_AND_APPLY = `
+  WITH ev AS (
+    ${INSERT_EVENT}
+    VALUES (${EVENT_COLUMNS})
+    ON CONFLICT ON CONSTRAINT booking_events_identity DO NOTHING
+    RETURNING id
+  ), ${RECORD_AND_APPLY_FROM_EV}
   SELECT ev.id AS "eventId", coalesce(up.state_event_id = ev.id, false) AS applied, (SELECT count(*) FROM job) AS queued
     FROM ev LEFT JOIN up ON true`;
+
+/**
+ * Writes of the caller's that go first in the statement that records a booking event
+ * ({@link recordAndApplyAfter}): `ctes` (common table expressions using `$1`…`$n` of `values`),
+ * the name of the one whose row lets the event go ahead (`gate`; no row: nothing is recorded
+ * or applied), and `returns`, the columns it adds to the answer. `name` names the statement
+ * prepared from the composition.
+ */
+export interface PrecedingWrites {
+  name: string;
+  ctes: string;
+  gate: string;
+  values: unknown[];
+  returns: string;
+}
+
+/** RECORD_AND_APPLY after `before`'s CTEs, gated by its gate, its parameters numbered after `before`'s. */
+function recordAndApplyAfterSql(before: PrecedingWrites): string {
+  const shift = (sql: string) => sql.replace(/\$([0-9]+)/g, (_, n: string) => `$${Number(n) + before.values.length}`);
+  return `
+  WITH ${before.ctes}, ev AS (
+    ${INSERT_EVENT}
+    SELECT ${shift(EVENT_COLUMNS)} FROM ${before.gate}
+    ON CONFLICT ON CONSTRAINT booking_events_identity DO NOTHING
+    RETURNING id
+  ), ${shift(RECORD_AND_APPLY_FROM_EV)}
+  SELECT EXISTS (SELECT 1 FROM ${before.gate}) AS passed, ev.id AS "eventId", coalesce(up.state_event_id = ev.id, false) AS applied,
+         (SELECT count(*) FROM job) AS queued, ${before.returns}
+    FROM (SELECT 1) AS one LEFT JOIN ev ON true LEFT JOIN up ON true`;
+}
+const afterSql = new Map<string, string>();
 
 /**
  * Records the event in the booking's history, applies its state to the
@@ -160,14 +195,18 @@ const RECORD_AND_APPLY = `
  * time) was recorded before, and then queues nothing; otherwise its id and
  * whether it became the booking's state.
  */
-export async function recordAndApply(
-  tx: Tx,
-  b: {
-    tenantId: string; uid: string; trigger: string; source: string; inboxId: string | null;
-    status: BookingStatus; occurredAt: Date; rank: number; now: Date; task: string;
-  } & BookingFields,
-): Promise<{ eventId: string; applied: boolean } | null> {
-  const r = await tx.query<{ eventId: string; applied: boolean }>({ name: statementName(tx, 'record_and_apply'), text: RECORD_AND_APPLY, values: [
+export async function recordAndApply(tx: Tx, b: RecordInput): Promise<{ eventId: string; applied: boolean } | null> {
+  const r = await tx.query<{ eventId: string; applied: boolean }>({ name: statementName(tx, 'record_and_apply'), text: RECORD_AND_APPLY, values: recordValues(b) });
+  return r.rows[0] ?? null;
+}
+
+type RecordInput = {
+  tenantId: string; uid: string; trigger: string; source: string; inboxId: string | null;
+  status: BookingStatus; occurredAt: Date; rank: number; now: Date; task: string;
+} & BookingFields;
+
+function recordValues(b: RecordInput): unknown[] {
+  return [
     b.tenantId, b.uid, b.calcomId, b.status, b.title, b.startTime, b.endTime, b.eventTypeId,
     b.attendees ? JSON.stringify(b.attendees) : null,
     b.attendees ? [...new Set(b.attendees.map((a) => a.email.toLowerCase()))] : null,
@@ -176,8 +215,39 @@ export async function recordAndApply(
     b.rescheduledFromUid, b.rescheduledToUid, b.cancellationReason, b.occurredAt, b.rank, b.now,
     b.trigger, b.source, b.inboxId, b.task,
     b.rejectionReason ?? null, b.icalUid ?? null, b.icalSequence ?? null,
-  ] });
-  return r.rows[0] ?? null;
+  ];
+}
+
+/**
+ * {@link recordAndApply} with the caller's writes (`before`) first, in the same statement: one
+ * round trip for both. `passed` is false when `before`'s gate let nothing through; then nothing
+ * was recorded, applied or queued. `row` carries the columns `before.returns` names.
+ */
+export async function recordAndApplyAfter(
+  tx: Tx,
+  b: RecordInput,
+  before: PrecedingWrites,
+): Promise<{ passed: boolean; event: { eventId: string; applied: boolean } | null; row: Record<string, unknown> }> {
+  let text = afterSql.get(before.name);
+  if (text === undefined) afterSql.set(before.name, (text = recordAndApplyAfterSql(before)));
+  const r = await tx.query<{ passed: boolean; eventId: string | null; applied: boolean } & Record<string, unknown>>({
+    name: statementName(tx, `${before.name}_record_and_apply`),
+    text,
+    values: [...before.values, ...recordValues(b)],
+  });
+  const row = r.rows[0]!;
+  return { passed: row.passed, event: row.eventId ? { eventId: row.eventId, applied: row.applied } : null, row };
+}
+
+/** `before`'s writes alone, for events recorded by other statements ({@link recordAndApplyAfter}'s `passed` and `row`). */
+export async function precedingWrites(tx: Tx, before: PrecedingWrites): Promise<{ passed: boolean; row: Record<string, unknown> }> {
+  const r = await tx.query<{ passed: boolean } & Record<string, unknown>>({
+    name: statementName(tx, before.name),
+    text: `WITH ${before.ctes} SELECT EXISTS (SELECT 1 FROM ${before.gate}) AS passed, ${before.returns}`,
+    values: before.values,
+  });
+  const row = r.rows[0]!;
+  return { passed: row.passed, row };
 }
 
 /** Notes a meeting's start or end on a known booking; false when the booking is not known yet. */

@@ -28,8 +28,14 @@ export function statementName(tx: Tx, name: string): string | undefined {
  * names its tenant; there is no other way to get a connection.
  */
 export interface Db {
-  /** Runs `fn` in a transaction where only `tenantId`'s rows exist. */
-  withTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in a transaction where only `tenantId`'s rows exist. `opening`: statements
+   * sent in the transaction's opening round trip, after the role and tenant are set (hot
+   * paths save a round trip with it); they take no parameters, so the caller builds them from
+   * values it has validated. Their results reach `fn` as `opened`, one per statement; a
+   * wrapper that drops `opening` gives `fn` none, and `fn` must then run them itself.
+   */
+  withTenant<T>(tenantId: string, fn: (tx: Tx, opened?: pg.QueryResult[]) => Promise<T>, opening?: string): Promise<T>;
   /**
    * Runs `fn` in a transaction that sees the tenant directory and admin tokens
    * across tenants, and no tenant-owned data. For resolving a slug or a token.
@@ -117,15 +123,19 @@ export function createDb(options: CreateDbOptions): Db {
     idleTimeoutMillis: 30_000,
     ...boundedPoolConfig(timeouts),
   });
-  const localTimeouts = [
-    `SET LOCAL statement_timeout = ${timeouts.statementMs}`,
-    `SET LOCAL lock_timeout = ${timeouts.lockMs}`,
-    `SET LOCAL idle_in_transaction_session_timeout = ${timeouts.idleInTransactionMs}`,
-  ];
+  // SET LOCAL as set_config(…, true), all in one statement: the same transaction-local settings
+  // (`role` is the GUC SET ROLE sets, with the same membership check) for one statement's parse
+  // and execution instead of five.
+  const localSettings = [
+    ['role', APP_ROLE],
+    ['statement_timeout', String(timeouts.statementMs)],
+    ['lock_timeout', String(timeouts.lockMs)],
+    ['idle_in_transaction_session_timeout', String(timeouts.idleInTransactionMs)],
+  ] as const;
   pool.on('error', (err) => options.onError?.(err));
   pool.on('connect', (client) => client.on('error', (err) => options.onError?.(err)));
 
-  async function transaction<T>(settings: [string, string][], fn: (tx: Tx) => Promise<T>): Promise<T> {
+  async function transaction<T>(settings: [string, string][], fn: (tx: Tx, opened?: pg.QueryResult[]) => Promise<T>, opening?: string): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -139,10 +149,12 @@ export function createDb(options: CreateDbOptions): Db {
     try {
       // Per transaction, not per session: nothing leaks to the connection's next user, and it
       // holds behind PgBouncer in transaction mode. One simple-protocol round trip: every request pays it.
-      await client.query(
-        ['BEGIN', `SET LOCAL ROLE ${APP_ROLE}`, ...localTimeouts, ...settings.map(([name, value]) => `SELECT set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true)`)].join('; '),
-      );
-      const result = await fn(client);
+      // The role comes first in the list: the tenant setting and everything after run as calbridge_app.
+      const set = [...localSettings, ...settings].map(([name, value]) => `set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true)`).join(', ');
+      const results = await client.query(`BEGIN; SELECT ${set}${opening ? `; ${opening}` : ''}`);
+      // pg answers a multi-statement query with one result per statement: BEGIN, the settings, then the caller's.
+      const opened = opening ? (results as unknown as pg.QueryResult[]).slice(2) : undefined;
+      const result = await fn(client, opened);
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -165,8 +177,8 @@ export function createDb(options: CreateDbOptions): Db {
 
   return {
     pool,
-    withTenant(tenantId, fn) {
-      return transaction([['app.tenant_id', tenantId]], fn);
+    withTenant(tenantId, fn, opening) {
+      return transaction([['app.tenant_id', tenantId]], fn, opening);
     },
     withPlatform(fn) {
       return transaction([['app.scope', 'platform']], fn);

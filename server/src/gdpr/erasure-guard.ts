@@ -13,11 +13,12 @@ import { existingHasher, normaliseEmail, type SubjectHasher } from './subject.js
  * never erased anyone costs one indexed query.
  */
 export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
-  async function erasedAmong(tx: Tx, tenantId: string, emails: string[]): Promise<{ set: ErasedSet; emails: string[] } | null> {
+  async function erasedAmong(tx: Tx, tenantId: string, emails: string[], anyErased?: boolean): Promise<{ set: ErasedSet; emails: string[] } | null> {
     if (emails.length === 0) return null;
     // Shared with every other writer, exclusive with an erasure of the tenant: a delivery either
     // commits before the erasure reads (and is erased with the rest) or sees its erased_subjects row.
-    if (!(await lockForWriteThenAnyErased(tx, tenantId))) return null;
+    // `anyErased`: the caller already ran the same two statements (deliveryScreenOpening) in its opening round trip.
+    if (!(anyErased ?? (await lockForWriteThenAnyErased(tx, tenantId)))) return null;
     const hasher = await existingHasher(tx, ctx.keyring, tenantId, ctx.clock.now());
     if (!hasher) return null;
     const normalised = [...new Set(emails.map(normaliseEmail))];
@@ -40,10 +41,12 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
     tenantId: string,
     body: Buffer,
     w: CalcomWebhook | null,
+    checked?: ScreenCheck,
   ): Promise<{ body: Buffer; webhook: CalcomWebhook | null; pseudonymised: boolean }> {
-    const text = body.toString('utf8');
-    const found = await erasedAmong(tx, tenantId, [...emailsIn(text), ...(w ? attendeeEmails(w) : [])]);
+    const emails = checked?.emails ?? deliveryEmails(body, w);
+    const found = await erasedAmong(tx, tenantId, emails, checked?.anyErased);
     if (!found) return { body, webhook: w, pseudonymised: false };
+    const text = body.toString('utf8');
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -74,6 +77,48 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
   return { screenDelivery, screenEvent };
 }
 
+/** The addresses in a delivery that screening looks up: pure work, done before a connection is taken. */
+export function deliveryEmails(body: Buffer, w: CalcomWebhook | null): string[] {
+  return [...emailsIn(body.toString('utf8')), ...(w ? attendeeEmails(w) : [])];
+}
+
+/**
+ * What {@link createErasureGuard}'s `screenDelivery` needs to know before it screens: the
+ * delivery's addresses ({@link deliveryEmails}) and, when the caller ran
+ * {@link deliveryScreenOpening} in its transaction's opening round trip, whether the tenant
+ * has erased anyone (undefined: screening takes the lock and asks itself).
+ */
+export interface ScreenCheck {
+  emails: string[];
+  anyErased?: boolean;
+}
+
+/**
+ * The lock and the "anyone erased?" check of screening as two statements for the opening
+ * round trip of the tenant's transaction (`db.withTenant(id, fn, opening)`): the check takes its
+ * snapshot after the lock is held, as in {@link lockForWriteThenAnyErased}. Null when the delivery
+ * names no one (screening then takes no lock, as before).
+ */
+export function deliveryScreenOpening(tenantId: string, emails: string[]): string | null {
+  return emails.length === 0 ? null : lockThenCheckSql(tenantId);
+}
+
+/**
+ * The lock, then the check, as two statements of one simple query (the opening of a transaction
+ * that stores deliveries not all known yet, or {@link lockForWriteThenAnyErased}); the tenant id
+ * goes in as a literal, so it must be a uuid.
+ */
+export function lockThenCheckSql(tenantId: string): string {
+  if (!UUID.test(tenantId)) throw new Error('tenant id is not a uuid');
+  return `SELECT pg_advisory_xact_lock_shared(hashtext('calbridge_gdpr_erasure:' || '${tenantId}')); SELECT 1 FROM erased_subjects LIMIT 1`;
+}
+
+/** Whether the opening's check found an erased person (its results as `db.withTenant` gives them), or undefined without them. */
+export function anyErasedFromOpening(opened: { rowCount: number | null }[] | undefined): boolean | undefined {
+  const check = opened?.[1];
+  return check ? (check.rowCount ?? 0) > 0 : undefined;
+}
+
 const LOCK_KEY = "hashtext('calbridge_gdpr_erasure:' || $1)";
 
 /** Taken by writers of personal data (shared): waits while an erasure of the tenant is running. */
@@ -87,11 +132,8 @@ export async function lockForWrite(tx: Tx, tenantId: string): Promise<void> {
  * and sees an erasure that committed while we waited.
  */
 async function lockForWriteThenAnyErased(tx: Tx, tenantId: string): Promise<boolean> {
-  if (!UUID.test(tenantId)) throw new Error('tenant id is not a uuid');
-  const results = (await tx.query(
-    `SELECT pg_advisory_xact_lock_shared(hashtext('calbridge_gdpr_erasure:' || '${tenantId}')); SELECT 1 FROM erased_subjects LIMIT 1`,
-  )) as unknown as { rowCount: number | null }[];
-  return (results[1]?.rowCount ?? 0) > 0;
+  const results = (await tx.query(lockThenCheckSql(tenantId))) as unknown as { rowCount: number | null }[];
+  return anyErasedFromOpening(results) ?? false;
 }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

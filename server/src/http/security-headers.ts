@@ -28,7 +28,7 @@ function demoPageCsp(html: string, calOrigin: string): string {
   return [
     "default-src 'none'",
     `script-src 'self' ${hashes.join(' ')}`.trim(),
-    // Lit and embed-core add <style> elements at run time; styles cannot run code.
+    // The demo page's own <style>; styles cannot run code.
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     "connect-src 'self'",

@@ -6,6 +6,8 @@ export interface WebhookMetrics {
   reprocessed: Counter<'status'>;
   spool: Counter<'event'>;
   spoolWaiting: Gauge;
+  commitGroup: Histogram;
+  commitWaiting: Gauge;
 }
 
 /** The intake's metrics on the app's registry (created once per registry). */
@@ -46,5 +48,16 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
   const spoolWaiting =
     (registry.getSingleMetric('calbridge_webhook_spool_entries') as Gauge | undefined) ??
     new Gauge({ name: 'calbridge_webhook_spool_entries', help: 'Verified deliveries waiting in the local spool for the database.', registers: [registry] });
-  return { deliveries, latency, reprocessed, spool, spoolWaiting };
+  const commitGroup =
+    (registry.getSingleMetric('calbridge_webhook_commit_group_size') as Histogram | undefined) ??
+    new Histogram({
+      name: 'calbridge_webhook_commit_group_size',
+      help: 'Verified deliveries of one tenant stored in one transaction (group commit: those that waited for a connection together).',
+      buckets: [1, 2, 4, 8, 16],
+      registers: [registry],
+    });
+  const commitWaiting =
+    (registry.getSingleMetric('calbridge_webhook_commit_waiting') as Gauge | undefined) ??
+    new Gauge({ name: 'calbridge_webhook_commit_waiting', help: 'Verified deliveries waiting for the transaction that stores them.', registers: [registry] });
+  return { deliveries, latency, reprocessed, spool, spoolWaiting, commitGroup, commitWaiting };
 }

@@ -1,3 +1,4 @@
+import type { PrecedingWrites } from '../bookings/bookings.projection.js';
 import { statementName, type Tx } from '../db/db.js';
 
 export type DeliveryOutcome = 'accepted' | 'duplicate' | 'stale' | 'rejected';
@@ -16,34 +17,53 @@ export interface DeliveryRecord {
   reason: string | null;
 }
 
+/** A verified delivery as it is stored; `id` chosen by the caller (the booking events it produces name it) or by the database. */
+export interface InboxRow {
+  id?: string; tenantId: string; bodySha256: Buffer; trigger: string | null; eventCreatedAt: Date | null; bookingUid: string | null; receivedAt: Date; body: Buffer;
+  status: InboxStatus; reason: string | null; processorVersion: number;
+}
+
+// The inbox row (nothing when the body, the delivery identity, or its (trigger, booking uid,
+// createdAt), the event identity, was seen before) and its line in the delivery log, which
+// says `duplicate` then. `i` has a row only for a new delivery.
+const INBOX_CTES = `i AS (
+       INSERT INTO webhook_inbox (id, tenant_id, body_sha256, trigger_event, event_created_at, booking_uid, received_at, body, status, reason, processor_version, processed_at)
+       VALUES (coalesce($11::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $8 = 'processed' THEN $6::timestamptz END)
+       ON CONFLICT DO NOTHING
+       RETURNING id
+     ), d AS (
+       INSERT INTO webhook_deliveries (tenant_id, received_at, trigger_event, outcome, code, inbox_id)
+       SELECT $1, $6, $3, CASE WHEN i.id IS NULL THEN 'duplicate' ELSE 'accepted' END, NULL, i.id
+         FROM (SELECT 1) AS one LEFT JOIN i ON true
+       RETURNING inbox_id, id
+     )`;
+
+const inboxValues = (d: InboxRow): unknown[] => [d.tenantId, d.bodySha256, d.trigger, d.eventCreatedAt, d.bookingUid, d.receivedAt, d.body, d.status, d.reason, d.processorVersion, d.id ?? null];
+
 /**
  * Stores a verified delivery and its line in the delivery log, in one
  * statement. Returns the inbox id, or null when the body (delivery identity)
  * or its (trigger, booking uid, createdAt) (event identity) was seen before:
  * a duplicate, logged as such, which changes nothing else.
  */
-export async function insertInbox(
-  tx: Tx,
-  d: {
-    tenantId: string; bodySha256: Buffer; trigger: string | null; eventCreatedAt: Date | null; bookingUid: string | null; receivedAt: Date; body: Buffer;
-    status: InboxStatus; reason: string | null; processorVersion: number;
-  },
-): Promise<{ inboxId: string; deliveryId: string } | null> {
-  const r = await tx.query<{ inboxId: string | null; deliveryId: string }>({ name: statementName(tx, 'insert_inbox_v2'), text:
-    `WITH i AS (
-       INSERT INTO webhook_inbox (tenant_id, body_sha256, trigger_event, event_created_at, booking_uid, received_at, body, status, reason, processor_version, processed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $8 = 'processed' THEN $6::timestamptz END)
-       ON CONFLICT DO NOTHING
-       RETURNING id
-     )
-     INSERT INTO webhook_deliveries (tenant_id, received_at, trigger_event, outcome, code, inbox_id)
-     SELECT $1, $6, $3, CASE WHEN i.id IS NULL THEN 'duplicate' ELSE 'accepted' END, NULL, i.id
-       FROM (SELECT 1) AS one LEFT JOIN i ON true
-     RETURNING inbox_id AS "inboxId", id::text AS "deliveryId"`,
-    values: [d.tenantId, d.bodySha256, d.trigger, d.eventCreatedAt, d.bookingUid, d.receivedAt, d.body, d.status, d.reason, d.processorVersion] },
-  );
+export async function insertInbox(tx: Tx, d: InboxRow): Promise<{ inboxId: string; deliveryId: string } | null> {
+  const r = await tx.query<{ inboxId: string | null; deliveryId: string }>({
+    name: statementName(tx, 'insert_inbox_v3'),
+    text: `WITH ${INBOX_CTES} SELECT inbox_id AS "inboxId", id::text AS "deliveryId" FROM d`,
+    values: inboxValues(d),
+  });
   const row = r.rows[0];
   return row?.inboxId ? { inboxId: row.inboxId, deliveryId: row.deliveryId } : null;
+}
+
+/**
+ * The same writes as {@link insertInbox}, for the bookings projection to put first in the
+ * statement of the delivery's first booking event (applyCalcomWebhookAfter): one round trip
+ * stores and applies it. Its gate is the inbox row, so a duplicate applies nothing; the answer
+ * carries `deliveryId`.
+ */
+export function inboxWrites(d: InboxRow & { id: string }): PrecedingWrites {
+  return { name: 'store_delivery_v1', ctes: INBOX_CTES, gate: 'i', values: inboxValues(d), returns: '(SELECT id::text FROM d) AS "deliveryId"' };
 }
 
 /** A stored delivery as reprocessing reads it, locked for the transaction. */

@@ -15,6 +15,10 @@ import type { WebhooksService } from './webhooks.service.js';
  */
 const WEBHOOK_BODY_LIMIT = '1mb';
 
+const STORED = Buffer.from(JSON.stringify({ received: true, duplicate: false }));
+const DUPLICATE = Buffer.from(JSON.stringify({ received: true, duplicate: true }));
+const SPOOLED = Buffer.from(JSON.stringify({ received: true, duplicate: false, spooled: true }));
+
 /**
  * `POST /v1/webhooks/calcom/:tenant`: mounted before the JSON parser, because
  * the signature covers the exact bytes. Answers 200 `{ duplicate }` only after
@@ -28,8 +32,9 @@ export function webhookIntakeRoutes(webhooks: WebhooksService, metrics: WebhookM
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const result = await webhooks.receive(String(req.params.tenant ?? ''), req.get('x-cal-signature-256'), body);
     // 202 when the database was away and the delivery waits in the local spool: acknowledged all the same.
-    if (result.spooled) res.status(202).set('Cache-Control', 'no-store').json({ received: true, duplicate: false, spooled: true });
-    else res.status(200).set('Cache-Control', 'no-store').json({ received: true, duplicate: result.duplicate });
+    const [status, answer] = result.spooled ? [202, SPOOLED] : [200, result.duplicate ? DUPLICATE : STORED];
+    // Three fixed answers, serialised once; no ETag (nothing caches a POST's answer; res.json would hash each one).
+    res.status(status).set({ 'Cache-Control': 'no-store', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(answer.length) }).end(answer);
   });
   // Bodies refused by the parser (too large, bad encoding) are deliveries too: count them, then let the problem handler answer.
   const countParserRefusals: ErrorRequestHandler = (err, _req, _res, next) => {

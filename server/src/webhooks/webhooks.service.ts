@@ -1,13 +1,13 @@
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { CALBRIDGE_TENANT_METADATA_KEY, CalcomBookingUid, CalcomInstant, CalcomWebhook, TenantSlug } from '@calbridge/shared';
-import { applyCalcomWebhook, NotApplicableYet } from '../bookings/bookings.projection.js';
+import { applyCalcomWebhook, applyCalcomWebhookAfter, NotApplicableYet } from '../bookings/bookings.projection.js';
 import { storableText } from '../bookings/storable.js';
 import type { AppContext } from '../context.js';
 import { isUnavailable, type Tx } from '../db/db.js';
 import { AppError, DatabaseUnavailable } from '../errors.js';
 import { DeliveryNotFound, DeliveryNotStored, WebhookFuture, WebhookSignatureInvalid, WebhookSignatureMissing, WebhookStale, WebhookTenantMismatch, WebhookUnknownTenant, WebhookUnsigned } from './webhooks.errors.js';
-import { createErasureGuard } from '../gdpr/erasure-guard.js';
+import { anyErasedFromOpening, createErasureGuard, deliveryEmails, deliveryScreenOpening, lockThenCheckSql } from '../gdpr/erasure-guard.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { webhookMetrics } from './webhooks.metrics.js';
 import * as repo from './webhooks.repository.js';
@@ -162,6 +162,38 @@ function cannotApply(err: unknown): string | null {
   return null;
 }
 
+/** A verified delivery the intake can read, on its way to the tenant's transaction. */
+interface Readable {
+  body: Buffer;
+  receivedAt: Date;
+  read: ReadDelivery & { webhook: CalcomWebhook };
+  /** Its addresses, for erasure screening (found before a connection is taken). */
+  emails: string[];
+}
+
+/** A readable delivery waiting in a group for its transaction, and how to answer it. */
+interface Waiting extends Readable {
+  done: (outcome: Exclude<IngestOutcome, { refused: Refusal }>) => void;
+  fail: (err: unknown) => void;
+}
+
+/** Orders a group's deliveries by the booking they are about (those about none last). */
+function byBooking(a: Readable, b: Readable): number {
+  const x = a.read.bookingUid;
+  const y = b.read.bookingUid;
+  return x === y ? 0 : x === null ? 1 : y === null ? -1 : x < y ? -1 : 1;
+}
+
+/** A failure that says other transactions held what this one needed (deadlock, serialisation, lock wait), not that the database is away. */
+function contention(err: unknown): boolean {
+  const cause = err instanceof DatabaseUnavailable ? err.cause : err;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001' || code === '55P03';
+}
+
+/** At most this many deliveries share one transaction: bounds its length and what one failure sends back to be stored alone. */
+const MAX_GROUP = 16;
+
 /** Refusal rows written per tenant per minute; the rest only counted. In memory, per instance. */
 function refusalSampler(perMinute: number) {
   const windows = new Map<string, { start: number; n: number }>();
@@ -249,44 +281,131 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
     return checkCalcomSignature(body, signature, secrets);
   }
 
+  type Stored = Exclude<IngestOutcome, { refused: Refusal }>;
+  const inboxRow = (tenantId: string, body: Buffer, receivedAt: Date, read: ReadDelivery, status: repo.InboxStatus, reason: string | null, stored: Buffer): repo.InboxRow & { id: string } => ({
+    // The delivery identity stays the hash of the bytes Cal.com signed, so a retry of a pseudonymised delivery is still a duplicate.
+    id: randomUUID(), tenantId, bodySha256: createHash('sha256').update(body).digest(), trigger: read.trigger, bookingUid: read.bookingUid, receivedAt, body: stored,
+    status, reason, processorVersion: WEBHOOK_PROCESSOR_VERSION,
+    // Only an applied delivery takes part in the event identity (trigger, uid, createdAt): one kept
+    // unprocessed must not turn a later, readable delivery of the same event into a duplicate.
+    eventCreatedAt: status === 'processed' ? read.createdAt : null,
+  });
+
+  /** Stores a delivery that cannot be applied as `unprocessed` with its reason, in a transaction of its own. */
+  async function keep(tenantId: string, body: Buffer, receivedAt: Date, read: ReadDelivery, reason: string): Promise<Stored> {
+    const emails = deliveryEmails(body, null);
+    return db.withTenant(tenantId, async (tx, opened) => {
+      const screened = await erasure.screenDelivery(tx, tenantId, body, null, { emails, anyErased: anyErasedFromOpening(opened) });
+      const ids = await repo.insertInbox(tx, inboxRow(tenantId, body, receivedAt, read, 'unprocessed', reason, screened.body));
+      return ids
+        ? ({ duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'unprocessed', reason } as const)
+        : ({ duplicate: true, trigger: read.trigger } as const);
+    }, deliveryScreenOpening(tenantId, emails) ?? undefined);
+  }
+
+  /** A readable delivery (screened for erased people), stored and applied inside the tenant's transaction `tx`. */
+  async function storeIn(tx: Tx, tenantId: string, d: Readable, anyErased: boolean | undefined): Promise<Stored> {
+    const { body, receivedAt, read, emails } = d;
+    const screened = await erasure.screenDelivery(tx, tenantId, body, read.webhook, { emails, anyErased });
+    const stored = inboxRow(tenantId, body, receivedAt, read, 'processed', null, screened.body);
+    if (!screened.webhook) {
+      // Pseudonymised into something the schema no longer reads: stored, nothing applied.
+      const ids = await repo.insertInbox(tx, stored);
+      return ids
+        ? { duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'processed', reason: null }
+        : { duplicate: true, trigger: read.trigger };
+    }
+    // Stored and applied in one statement for a booking delivery; a duplicate applies nothing.
+    const done = await applyCalcomWebhookAfter(tx, tenantId, screened.webhook, stored.id, receivedAt, repo.inboxWrites(stored));
+    if (!done.passed) return { duplicate: true, trigger: read.trigger };
+    return { duplicate: false, trigger: read.trigger, deliveryId: String(done.row.deliveryId), status: 'processed', reason: null };
+  }
+
+  /** What a failed transaction leaves a delivery: kept unprocessed when applying it failed for its content, else the error. */
+  async function afterFailure(tenantId: string, d: Readable, err: unknown): Promise<Stored> {
+    const reason = cannotApply(err);
+    if (!reason) throw err;
+    log.warn({ tenantId, trigger: d.read.trigger, reason }, 'webhook delivery kept unprocessed');
+    return keep(tenantId, d.body, d.receivedAt, d.read, reasonText(reason));
+  }
+
+  /** One readable delivery in a transaction of its own. */
+  async function storeAlone(tenantId: string, d: Readable): Promise<Stored> {
+    try {
+      return await db.withTenant(tenantId, (tx, opened) => storeIn(tx, tenantId, d, anyErasedFromOpening(opened)), deliveryScreenOpening(tenantId, d.emails) ?? undefined);
+    } catch (err) {
+      return afterFailure(tenantId, d, err);
+    }
+  }
+
+  // Group commit (decision 0024). Deliveries of one tenant that wait for a connection at the same
+  // time share its transaction: one opening round trip and one COMMIT for the group, each delivery
+  // still its own statement and answered only after that COMMIT. A group is one tenant's (the
+  // transaction's RLS setting is that tenant's), so isolation is what it is for a single delivery.
+  // It takes joiners only until its connection is ready: nothing waits for a group to fill.
+  const open = new Map<string, Waiting[]>();
+  function storeGrouped(tenantId: string, d: Readable): Promise<Stored> {
+    return new Promise((done, fail) => {
+      metrics.commitWaiting.inc();
+      const item = { ...d, done, fail };
+      const group = open.get(tenantId);
+      if (group && group.length < MAX_GROUP) {
+        group.push(item);
+        return;
+      }
+      const fresh = [item];
+      open.set(tenantId, fresh);
+      void commitGroup(tenantId, fresh);
+    });
+  }
+
+  async function commitGroup(tenantId: string, group: Waiting[]): Promise<void> {
+    const close = () => {
+      if (open.get(tenantId) === group) open.delete(tenantId);
+    };
+    let outcomes: Stored[];
+    try {
+      // The erasure lock and check always ride in the opening: who joins is not known yet.
+      outcomes = await db.withTenant(tenantId, async (tx, opened) => {
+        close();
+        metrics.commitWaiting.dec(group.length);
+        metrics.commitGroup.observe(group.length);
+        const anyErased = anyErasedFromOpening(opened);
+        // In booking order: concurrent groups then lock their bookings in one order and cannot deadlock over them.
+        const order = group.map((d, i) => i).sort((a, b) => byBooking(group[a]!, group[b]!));
+        const out: Stored[] = new Array<Stored>(group.length);
+        for (const i of order) out[i] = await storeIn(tx, tenantId, group[i]!, anyErased);
+        return out;
+      }, lockThenCheckSql(tenantId));
+    } catch (err) {
+      if (open.get(tenantId) === group) {
+        // Failed before the transaction began (no connection): nobody was counted out yet.
+        close();
+        metrics.commitWaiting.dec(group.length);
+      }
+      if (group.length === 1 || ((err instanceof DatabaseUnavailable || isUnavailable(err)) && !contention(err))) {
+        // One delivery, or the database away (each goes to the spool): as a lone transaction would.
+        for (const d of group) void afterFailure(tenantId, d, err).then(d.done, d.fail);
+      } else {
+        // The group rolled back for one delivery's content, or met another transaction's locks
+        // (a deadlock, a lock wait past its deadline): each in a transaction of its own, so one that
+        // cannot be applied is kept unprocessed and the others are stored as if alone.
+        for (const d of group) void storeAlone(tenantId, d).then(d.done, d.fail);
+      }
+      return;
+    }
+    group.forEach((d, i) => d.done(outcomes[i]!));
+  }
+
   /**
    * Stores a verified body (screened for erased people) and, when it can be
    * read, applies it in the same transaction. A failure to apply rolls back
    * and stores it again as `unprocessed`; only the database being away throws.
    */
-  async function store(tenantId: string, body: Buffer, receivedAt: Date, read: ReadDelivery): Promise<Exclude<IngestOutcome, { refused: Refusal }>> {
-    // The delivery identity stays the hash of the bytes Cal.com signed, so a retry of a pseudonymised delivery is still a duplicate.
-    const bodySha256 = createHash('sha256').update(body).digest();
-    const row = (status: repo.InboxStatus, reason: string | null, stored: Buffer) => ({
-      tenantId, bodySha256, trigger: read.trigger, bookingUid: read.bookingUid, receivedAt, body: stored, status, reason, processorVersion: WEBHOOK_PROCESSOR_VERSION,
-      // Only an applied delivery takes part in the event identity (trigger, uid, createdAt): one kept
-      // unprocessed must not turn a later, readable delivery of the same event into a duplicate.
-      eventCreatedAt: status === 'processed' ? read.createdAt : null,
-    });
-    const keep = async (reason: string) =>
-      db.withTenant(tenantId, async (tx) => {
-        const screened = await erasure.screenDelivery(tx, tenantId, body, null);
-        const ids = await repo.insertInbox(tx, row('unprocessed', reason, screened.body));
-        return ids
-          ? ({ duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'unprocessed', reason } as const)
-          : ({ duplicate: true, trigger: read.trigger } as const);
-      });
-    if (!read.webhook) return keep(read.reason ?? 'invalid_payload');
-    const w = read.webhook;
-    try {
-      return await db.withTenant(tenantId, async (tx) => {
-        const screened = await erasure.screenDelivery(tx, tenantId, body, w);
-        const ids = await repo.insertInbox(tx, row('processed', null, screened.body));
-        if (!ids) return { duplicate: true, trigger: read.trigger } as const;
-        if (screened.webhook) await applyCalcomWebhook(tx, tenantId, screened.webhook, ids.inboxId, receivedAt);
-        return { duplicate: false, trigger: read.trigger, deliveryId: ids.deliveryId, status: 'processed', reason: null } as const;
-      });
-    } catch (err) {
-      const reason = cannotApply(err);
-      if (!reason) throw err;
-      log.warn({ tenantId, trigger: read.trigger, reason }, 'webhook delivery kept unprocessed');
-      return keep(reasonText(reason));
-    }
+  async function store(tenantId: string, body: Buffer, receivedAt: Date, read: ReadDelivery): Promise<Stored> {
+    if (!read.webhook) return keep(tenantId, body, receivedAt, read, read.reason ?? 'invalid_payload');
+    // The addresses screening looks up are found before a connection is taken.
+    return storeGrouped(tenantId, { body, receivedAt, read: read as Readable['read'], emails: deliveryEmails(body, read.webhook) });
   }
 
   /**

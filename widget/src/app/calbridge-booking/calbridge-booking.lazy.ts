@@ -1,11 +1,11 @@
 // Entry of the lazy chunk the element fetches in parallel with the tenant config: the consent
-// step, session creation, the origin-checked embed session and booking reports. It holds no
-// third-party code (embed-core is a further chunk, loaded only after consent), so fetching it
-// before consent is fine; keeping it out of widget.js keeps the initial script small. The
+// step, session creation, the origin-checked frame session (our own side of Cal.com's embed
+// protocol) and booking reports. It holds no third-party code, so fetching it before consent is
+// fine; keeping it out of widget.js keeps the initial script small. The
 // config answer is fetched by widget.js in parallel and checked here (the reader is ~1 KB).
 import { createSession, pageContext, type ConsentChoice, type Session } from '../../entities/session/session.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
-import { frameOrigin } from '../../features/embed/embed-session.js';
+import { frameOrigin } from '../../features/embed/frame-url.js';
 import { preconnect } from '../../shared/lib/preconnect.js';
 
 export { checkTenantConfig } from '../../entities/tenant-config/tenant-config.js';
@@ -19,7 +19,7 @@ export { loadView, takeDown } from './calbridge-booking.view.js';
 /**
  * The consent click's network work, started together: the session request (with the nonce the
  * frame's metadata also carries) and, for framed modes, a preconnect to the origin
- * embed-core will frame. The frame itself starts in the element at the same time.
+ * the frame loads from. The frame itself starts in the element at the same time.
  */
 export function beginSession(server: string, config: TenantConfig, consent: ConsentChoice, nonce: string, mode: string, signal: AbortSignal): Promise<Session> {
   if (mode !== 'native') preconnect(frameOrigin(config.calOrigin));

@@ -7,7 +7,7 @@ import 'axe-core/axe.min.js';
 import type { AxeResults, RunOptions } from 'axe-core';
 import './calbridge-booking.js';
 import type { CalbridgeBooking } from './calbridge-booking.element.js';
-import { frameOrigin } from '../../features/embed/embed-session.js';
+import { frameOrigin } from '../../features/embed/frame-url.js';
 
 declare global {
   interface Window {

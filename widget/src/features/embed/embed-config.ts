@@ -38,7 +38,7 @@ export function bookingMetadata(link: BookingLink): Record<string, string> {
 
 /**
  * The embed's `config`: prefill, theme, UTM query parameters and `metadata[key]` entries,
- * which embed-core turns into query parameters of the framed booking page.
+ * which become query parameters of the framed booking page (frame-url.ts, as embed-core does).
  */
 export function embedConfig(opts: {
   link: BookingLink;

@@ -1,28 +1,12 @@
 import { WidgetError } from '../../shared/lib/widget-error.js';
-import type { CalGlobal } from './cal-global.js';
 import { embedConfig, type BookingLink } from './embed-config.js';
 import { readEmbedMessage } from './embed-message.js';
+import { frameOrigin, frameUrl } from './frame-url.js';
 import { pageContext, urlPrefill } from '../../entities/session/session.js';
-import { loadCal } from './load-cal.js';
 import { reportBooking, type ReportContext } from './report-booking.js';
 import type { CalbridgeBookedDetail } from '../../shared/events/calbridge-booked.js';
 
 let count = 0;
-/**
- * Namespaces no embed uses any more. embed-core keeps a namespace's instance and its five
- * page-wide `CAL:<ns>:…` listeners for good once initialised (it has no teardown), so a new
- * embed reuses a free namespace: elements added and removed any number of times leave as many
- * namespaces (and listeners) as were ever on the page at once.
- */
-const free: string[] = [];
-
-/**
- * The origin embed-core actually frames for `calOrigin`: it rewrites `https://cal.com` to
- * `https://app.cal.com` (packages/embeds/embed-core/src/embed.ts, `createIframe`:
- * `calOrigin.replace("https://cal.com", "https://app.cal.com")`), so messages from the frame
- * come from there. Mirrors that rewrite exactly, then keeps the origin.
- */
-export const frameOrigin = (calOrigin: string): string => new URL(calOrigin.replace('https://cal.com', 'https://app.cal.com')).origin;
 
 /** What the element learns from the frame, after origin, source and shape checks. */
 export interface EmbedCallbacks {
@@ -48,14 +32,22 @@ export interface EmbedOptions {
 }
 
 /**
- * One Cal.com inline embed in its own namespace. Frame messages are taken from our own
- * `message` listener, never from embed-core's callbacks (embed-core checks no origin):
- * a message counts only if it comes from `calOrigin`, from this embed's iframe window,
- * for this namespace, and validates.
+ * One Cal.com booking page in a frame: the parent side of Cal.com's embed protocol, our own
+ * (no embed-core on the page). Cal.com's page (packages/embeds/embed-core/src/embed-iframe.ts)
+ * posts `{ originator: "CAL", type, namespace, fullType: "CAL:<ns>:<type>", data }` to its
+ * parent (sdk-action-manager.ts `fire`); the parent answers `__iframeReady` with the method
+ * call `{ originator: "CAL", method: "parentKnowsIframeReady" }`, after which the page shows
+ * itself and fires `linkReady` (embed-iframe.ts `methods.parentKnowsIframeReady`). As embed-core
+ * does (embed.ts, the `Cal` constructor's handlers): `__iframeReady` makes the hidden frame
+ * visible and is answered every time (a reload inside the frame fires it again),
+ * `__dimensionChanged` sizes the box, `linkReady` / `linkFailed` end the wait.
+ *
+ * A message counts only if it comes from the frame's origin, from this frame's window, for
+ * this namespace, and validates. Nothing is left on the page after `dispose()`: one listener,
+ * one frame, one timer during `mount()`, all removed.
  */
 export class EmbedSession {
-  readonly namespace = free.pop() ?? `calbridge${++count}`;
-  #released = false;
+  readonly namespace = `calbridge${++count}`;
   #frame: HTMLIFrameElement | null = null;
   #origin = '';
   /** The last booking this frame made: a reschedule that follows replaces it. */
@@ -67,9 +59,8 @@ export class EmbedSession {
     private readonly on: EmbedCallbacks,
   ) {}
 
-  /** Loads embed-core, frames the booking page into `container` and resolves once it is ready. */
+  /** Frames the booking page into `container` and resolves once it is ready (`linkReady`). */
   async mount(container: HTMLElement, signal: AbortSignal): Promise<void> {
-    const Cal: CalGlobal = await loadCal();
     signal.throwIfAborted();
     const { calOrigin, calLink, frameTitle, timeout } = this.opts;
     const { utm, clickIds } = pageContext(location, '');
@@ -81,14 +72,18 @@ export class EmbedSession {
       email: this.opts.email || url.email,
       link: { ...this.opts.link, utm, clickIds },
     });
-    window.addEventListener('message', this.#onMessage);
-    Cal('init', this.namespace, { origin: calOrigin });
-    Cal.ns[this.namespace]!('inline', { elementOrSelector: container, calLink, config });
-    this.#frame = container.querySelector('iframe');
     this.#origin = frameOrigin(calOrigin);
-    // The frame must be where we expect messages from; anything else is a loader we do not know.
-    if (!this.#frame || new URL(this.#frame.src).origin !== this.#origin) throw new WidgetError('embed_load_failed');
-    this.#frame.title = frameTitle;
+    const frame = (this.#frame = document.createElement('iframe'));
+    // As embed-core's createIframe: its class and window name (Cal.com's page reads the
+    // namespace from `window.name` when a navigation drops the query), hidden until the page
+    // says it is ready. Styles through the CSSOM, which a strict CSP does not restrict.
+    frame.className = 'cal-embed';
+    frame.name = `cal-embed=${this.namespace}`;
+    frame.title = frameTitle;
+    frame.style.cssText = 'display:block;border:0;width:100%;height:100%;min-height:300px;visibility:hidden';
+    frame.src = frameUrl({ calOrigin, calLink, namespace: this.namespace, config, colorScheme: getComputedStyle(container).colorScheme });
+    window.addEventListener('message', this.#onMessage);
+    container.append(frame);
     const failure = await new Promise<WidgetError | null>((resolve) => {
       const t = setTimeout(() => resolve(new WidgetError('frame_timeout')), timeout);
       const abort = () => resolve(new WidgetError('frame_failed'));
@@ -106,20 +101,23 @@ export class EmbedSession {
     }
   }
 
-  /** Removes our listener and the frame. embed-core's own page-wide listeners cannot be removed. */
+  /** Removes our listener and the frame. */
   dispose(): void {
     window.removeEventListener('message', this.#onMessage);
-    this.#frame?.closest('cal-inline')?.remove();
+    this.#frame?.remove();
     this.#frame = null;
-    if (!this.#released) free.push(this.namespace);
-    this.#released = true;
   }
 
   #onMessage = (e: MessageEvent): void => {
-    if (e.origin !== this.#origin || !this.#frame || e.source !== this.#frame.contentWindow) return;
+    const frame = this.#frame;
+    if (!frame || e.source !== frame.contentWindow || e.origin !== this.#origin) return;
     const m = readEmbedMessage(e.data);
     if (!m || m.namespace !== this.namespace) return;
     switch (m.type) {
+      case '__iframeReady':
+        frame.style.visibility = '';
+        frame.contentWindow?.postMessage({ originator: 'CAL', method: 'parentKnowsIframeReady' }, this.#origin);
+        break;
       case 'linkReady':
         this.#ready?.(null);
         break;
@@ -130,7 +128,8 @@ export class EmbedSession {
         break;
       }
       case '__dimensionChanged':
-        this.on.resize(m.data.iframeHeight);
+        // embed-core sets the frame's height only when it is not 0 (`r.iframeHeight && …`).
+        if (m.data.iframeHeight) this.on.resize(m.data.iframeHeight);
         break;
       case 'bookingSuccessfulV2':
       case 'rescheduleBookingSuccessfulV2': {

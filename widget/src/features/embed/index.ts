@@ -1,3 +1,3 @@
-// Types of the embed feature for the element. Its code (the origin-checked frame session,
-// message readers, booking metadata, embed-core) loads lazily.
-export type {   EmbedSession } from './embed-session.js';
+// Types of the embed feature for the element. Its code (the frame, its origin-checked
+// messages, booking metadata and reports) loads lazily, in the element's lazy chunk.
+export type { EmbedSession } from './embed-session.js';
