@@ -111,15 +111,15 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(tokensRoutes(ctx, tenants));
   // Public widget API: CORS for the tenant's registered origins on every /v1/widget/:tenant route, and the config.
   app.use(widgetRoutes(widgetConfigs));
-  app.use(calcomAdminRoutes(calcom, tenants));
+  app.use(calcomAdminRoutes(calcom));
   app.use(oauthRoutes(ctx, calcom.oauth, tenants));
   app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionCheck(sessions), nativeBookingAdmission(sessions)));
-  app.use(bookingsRoutes(bookings, tenants));
+  app.use(bookingsRoutes(bookings));
   app.use(sessionsRoutes(sessions, tenants));
   app.use(webhookAdminRoutes(webhooks, tenants));
-  app.use(leadsRoutes(createLeadsService(ctx), tenants));
+  app.use(leadsRoutes(createLeadsService(ctx)));
   app.use(crmRoutes(createCrmService(ctx)));
-  app.use(gdprRoutes(createGdprService(ctx, { calcom }), tenants));
+  app.use(gdprRoutes(createGdprService(ctx, { calcom })));
 
   // The demo page with a strict policy (its inline script by hash), and source maps only when configured.
   app.use(demoPage(ctx.config.widgetDir, new URL(ctx.config.calcom.appUrl).origin));

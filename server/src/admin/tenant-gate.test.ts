@@ -12,19 +12,39 @@ let foreignToken = '';
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
   handle?: { stack?: Layer[] };
+  /** How the layer was mounted (router 2: `app.use(path, router)`); `slash` when mounted on '/'. */
+  rawPath?: unknown;
+  slash?: boolean;
 }
 
-/** Every (method, path) the app routes, read from Express's own router. */
+/** Every (method, path) the app routes, read from Express's own router, with the paths routers are mounted on. */
 function routesOf(app: Express): [string, string][] {
   const out: [string, string][] = [];
-  const walk = (stack: Layer[]) => {
+  const walk = (stack: Layer[], prefix: string) => {
     for (const layer of stack) {
-      if (layer.route) for (const m of Object.keys(layer.route.methods)) out.push([m, layer.route.path]);
-      else if (layer.handle?.stack) walk(layer.handle.stack);
+      if (layer.route) for (const m of Object.keys(layer.route.methods)) out.push([m, prefix + layer.route.path]);
+      else if (layer.handle?.stack) {
+        if (!layer.slash && typeof layer.rawPath !== 'string') throw new Error('a router mounted on a path this walk cannot read');
+        walk(layer.handle.stack, layer.slash ? prefix : prefix + (layer.rawPath as string));
+      }
     }
   };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
   return out;
+}
+
+/** The routes that name a tenant in the path and act for an admin: every one goes through the gate. */
+function gatedRoutes(): [string, string][] {
+  return routesOf(t.app).filter(([, path]) => path.startsWith('/v1/admin/tenants/') || path === '/v1/oauth/calcom/:tenant/start');
+}
+
+/** The route with the tenant's slug and a well-formed id in every other parameter. */
+function urlOf(path: string, slug: string): string {
+  return path.replace(/:(slug|tenant)\b/, slug).replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
+}
+
+function call(method: string, url: string): request.Test {
+  return (request(t.app) as unknown as Record<string, (u: string) => request.Test>)[method]!(url);
 }
 
 beforeAll(async () => {
@@ -40,15 +60,21 @@ afterAll(() => t.close());
 
 describe('the tenant gate', () => {
   it("when every admin route of one tenant is called with a token scoped to another tenant, then each answers 403 forbidden and nothing of the tenant", async () => {
-    const routes = routesOf(t.app).filter(([, path]) => path.startsWith('/v1/admin/tenants/:slug'));
-    expect(routes.length).toBeGreaterThan(20);
+    const routes = gatedRoutes();
+    expect(routes.length).toBeGreaterThan(30);
     for (const [method, path] of routes) {
-      const url = path.replace(':slug', 'gate-a').replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
-      const res = await (request(t.app) as unknown as Record<string, (u: string) => request.Test>)[method]!(url)
+      const res = await call(method, urlOf(path, 'gate-a'))
         .set('Authorization', `Bearer ${foreignToken}`)
         .send({});
       expect({ route: `${method.toUpperCase()} ${path}`, status: res.status, code: res.body?.code }).toEqual({ route: `${method.toUpperCase()} ${path}`, status: 403, code: 'forbidden' });
       expect(JSON.stringify(res.body)).not.toContain('gate-a"');
+    }
+  });
+
+  it('when an all-tenants token calls every such route for a tenant that does not exist, then each answers 404 tenant_not_found before reading anything else', async () => {
+    for (const [method, path] of gatedRoutes()) {
+      const res = await call(method, urlOf(path, 'no-such-tenant')).set(asAdmin).send({});
+      expect({ route: `${method.toUpperCase()} ${path}`, status: res.status, code: res.body?.code }).toEqual({ route: `${method.toUpperCase()} ${path}`, status: 404, code: 'tenant_not_found' });
     }
   });
 

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
+import { gatedTenant } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
-import type { TenantsService } from '../tenants/tenants.service.js';
 import { type BookingsService } from './bookings.service.js';
 import { toBooking, toBookingConsent, toBookingEvent } from './bookings.views.js';
 
@@ -17,24 +16,20 @@ const ListQuery = z.strictObject({
 
 const Uid = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 
-/** The booking records of the admin API (read only). Mounted behind adminAuth. */
-export function bookingsRoutes(bookings: BookingsService, tenants: TenantsService): Router {
+/** The booking records of the admin API (read only). Mounted behind adminAuth and the tenant gate. */
+export function bookingsRoutes(bookings: BookingsService): Router {
   const router = Router();
 
   router.get('/v1/admin/tenants/:slug/bookings', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const q = validate(ListQuery, req.query, 'query');
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     const page = await bookings.list(t.id, q);
     res.json({ data: page.data.map(toBooking), nextCursor: page.nextCursor });
   });
 
   router.get('/v1/admin/tenants/:slug/bookings/:uid', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const uid = validate(Uid, req.params.uid, 'path.uid');
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     const { booking, events, consent } = await bookings.get(t.id, uid);
     res.json({
       ...toBooking(booking),

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
+import { gatedTenant } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
-import type { TenantsService } from '../tenants/tenants.service.js';
 import type { Calcom } from './calcom.js';
 
 const ManagedUserRequest = z
@@ -13,15 +12,13 @@ const ManagedUserRequest = z
   })
   .default({});
 
-/** The admin API of Cal.com connections. Mounted behind adminAuth. */
-export function calcomAdminRoutes(calcom: Calcom, tenants: TenantsService): Router {
+/** The admin API of Cal.com connections. Mounted behind adminAuth and the tenant gate. */
+export function calcomAdminRoutes(calcom: Calcom): Router {
   const router = Router();
 
   router.post('/v1/admin/tenants/:slug/calcom/managed-user', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const body = validate(ManagedUserRequest, req.body ?? {});
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     const created = await calcom.connections.provisionManagedUser(t, body);
     res.status(201).set('Cache-Control', 'no-store').json({
       calcom: await calcom.connections.summary(t.id),
@@ -29,25 +26,19 @@ export function calcomAdminRoutes(calcom: Calcom, tenants: TenantsService): Rout
     });
   });
 
-  router.delete('/v1/admin/tenants/:slug/calcom/managed-user', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
-    await calcom.connections.removeManagedUser(await tenants.resolve(slug));
+  router.delete('/v1/admin/tenants/:slug/calcom/managed-user', async (_req, res) => {
+    await calcom.connections.removeManagedUser(gatedTenant(res));
     res.status(204).end();
   });
 
-  router.post('/v1/admin/tenants/:slug/calcom/webhook', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
-    const t = await tenants.resolve(slug);
+  router.post('/v1/admin/tenants/:slug/calcom/webhook', async (_req, res) => {
+    const t = gatedTenant(res);
     const sync = await calcom.webhookRegistration.ensure(t);
     res.status(200).json({ action: sync.action, removedDuplicates: sync.removedDuplicates });
   });
 
-  router.post('/v1/admin/tenants/:slug/reconcile', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
-    const t = await tenants.resolve(slug);
+  router.post('/v1/admin/tenants/:slug/reconcile', async (_req, res) => {
+    const t = gatedTenant(res);
     res.status(200).json(await calcom.reconciliation.reconcileTenant(t.id));
   });
 

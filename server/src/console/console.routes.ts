@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
-import { assertTenantAccess, principal, slugParam } from '../admin/admin.auth.js';
+import { gatedTenant } from '../admin/admin.auth.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { validate } from '../http/validate.js';
-import type { TenantsService } from '../tenants/tenants.service.js';
 import { CsrfRejected } from './console.errors.js';
 import { csrfTokenMatches, type ConsoleService } from './console.service.js';
 import { clearCookie, LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './cookies.js';
@@ -102,15 +101,12 @@ export function consoleRoutes(config: Config, service: ConsoleService): Router {
   return router;
 }
 
-/** The console's own admin API additions (behind the admin auth): its audit log. */
-export function consoleAdminRoutes(service: ConsoleService, tenants: TenantsService): Router {
+/** The console's own admin API additions (behind the admin auth and the tenant gate): its audit log. */
+export function consoleAdminRoutes(service: ConsoleService): Router {
   const router = Router();
   router.get('/v1/admin/tenants/:slug/console-audit', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
-    principal(res);
     const q = validate(AuditQuery, req.query, 'query');
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     res.json(await service.auditLog(t.id, q));
   });
   return router;

@@ -28,11 +28,10 @@ export function createAdminConsole(
   const service = createConsoleService(ctx, options.oidc);
   const routes = Router();
   routes.use(consoleRoutes(ctx.config, service));
-  routes.use(consoleAdminRoutes(service, tenants));
+  routes.use(consoleAdminRoutes(service));
   routes.use(
     liveRoutes(
       { webhooks, bookings: createBookingsService(ctx), leads: createLeadsService(ctx), crm: createCrmService(ctx) },
-      tenants,
       { pollMs: 1500, maxStreamMs: 5 * 60_000, ...options.live },
     ),
   );

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
+import { tenantGate } from '../admin/admin.auth.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { liveRoutes, type LiveSources } from './live.js';
 
@@ -44,7 +45,9 @@ describe('live delivery logs (Server-Sent Events)', () => {
       res.locals.admin = { tokenId: null, tenantId: null, tenantSlug: null };
       next();
     });
-    app.use(liveRoutes(sources, tenants, { pollMs: 20, maxStreamMs: 60_000 }));
+    // As app.ts mounts it: the tenant gate before every /v1/admin/tenants/:slug route.
+    app.use('/v1/admin/tenants/:slug', tenantGate(tenants));
+    app.use(liveRoutes(sources, { pollMs: 20, maxStreamMs: 60_000 }));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const stream = openStream(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/admin/tenants/demo/events`);
@@ -69,7 +72,8 @@ describe('live delivery logs (Server-Sent Events)', () => {
       next();
     });
     const tenants = { resolve: async () => ({ id: 'x' }) } as unknown as TenantsService;
-    app.use(liveRoutes({} as LiveSources, tenants, { pollMs: 20, maxStreamMs: 1000 }));
+    app.use('/v1/admin/tenants/:slug', tenantGate(tenants));
+    app.use(liveRoutes({} as LiveSources, { pollMs: 20, maxStreamMs: 1000 }));
     app.use(((err, _req, res, _next) => res.status(err.status ?? 500).json({ code: err.code })) as express.ErrorRequestHandler);
     const { default: request } = await import('supertest');
     const res = await request(app).get('/v1/admin/tenants/other/events');

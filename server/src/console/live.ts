@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
-import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
+import { gatedTenant } from '../admin/admin.auth.js';
 import type { BookingsService } from '../bookings/bookings.service.js';
 import type { CrmService } from '../crm/crm.service.js';
 import type { LeadsService } from '../leads/leads.service.js';
-import type { TenantsService } from '../tenants/tenants.service.js';
 import type { WebhooksService } from '../webhooks/webhooks.service.js';
 
 type LiveTopic = 'webhook-deliveries' | 'bookings' | 'leads' | 'crm';
@@ -33,13 +32,12 @@ const digest = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).di
  * while a stream is open; nothing is looked at when nobody watches. Names only
  * topics: the data itself comes through the admin API, under the same checks.
  */
-export function liveRoutes(sources: LiveSources, tenants: TenantsService, options: LiveOptions): Router {
+export function liveRoutes(sources: LiveSources, options: LiveOptions): Router {
   const router = Router();
 
   router.get('/v1/admin/tenants/:slug/events', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
-    const tenant = await tenants.resolve(slug);
+    // Behind the admin auth and the tenant gate (admin.auth.ts), like every /v1/admin/tenants/:slug route.
+    const tenant = gatedTenant(res);
 
     async function fingerprints(): Promise<Record<LiveTopic, string>> {
       const [deliveries, bookings, leads, crm] = await Promise.all([

@@ -1,56 +1,45 @@
 import { LeadRuleSetInput, ListLeadsQuery } from '@calbridge/shared';
 import { Router } from 'express';
 import { z } from 'zod';
-import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
+import { gatedTenant } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
-import type { TenantsService } from '../tenants/tenants.service.js';
 import { toLead, toLeadBooking, toRuleSet, type LeadsService } from './leads.service.js';
 
 const Id = z.uuid();
 
-/** Leads and lead rules of the admin API. Mounted behind adminAuth. */
-export function leadsRoutes(leads: LeadsService, tenants: TenantsService): Router {
+/** Leads and lead rules of the admin API. Mounted behind adminAuth and the tenant gate. */
+export function leadsRoutes(leads: LeadsService): Router {
   const router = Router();
   const base = '/v1/admin/tenants/:slug';
 
-  router.get(`${base}/lead-rules`, async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
-    const t = await tenants.resolve(slug);
+  router.get(`${base}/lead-rules`, async (_req, res) => {
+    const t = gatedTenant(res);
     res.json(toRuleSet(await leads.getRules(t.id)));
   });
 
   router.put(`${base}/lead-rules`, async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const body = validate(LeadRuleSetInput, req.body);
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     res.json(toRuleSet(await leads.putRules(t.id, body)));
   });
 
   /** How current leads would score under a rule set, stored nowhere (the console's preview). */
   router.post(`${base}/lead-rules/preview`, async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const body = validate(LeadRuleSetInput, req.body);
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     res.json({ data: await leads.previewRules(t.id, body) });
   });
 
   router.get(`${base}/leads`, async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const q = validate(ListLeadsQuery, req.query, 'query');
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     const page = await leads.list(t.id, q);
     res.json({ data: page.data.map(toLead), nextCursor: page.nextCursor });
   });
 
   router.get(`${base}/leads/:id`, async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const id = validate(Id, req.params.id, 'path.id');
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     const { lead, bookings, receipts } = await leads.get(t.id, id);
     res.json({
       ...toLead(lead),

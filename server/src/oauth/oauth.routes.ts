@@ -1,5 +1,5 @@
 import { Router, type ErrorRequestHandler } from 'express';
-import { adminAuth, assertTenantAccess } from '../admin/admin.auth.js';
+import { adminAuth, gatedTenant, tenantGate } from '../admin/admin.auth.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
@@ -23,10 +23,9 @@ function readCookie(header: string | undefined, name: string): string | undefine
 export function oauthRoutes(ctx: Pick<AppContext, 'config' | 'db' | 'logger'>, oauth: OAuthService, tenants: TenantsService): Router {
   const router = Router();
 
-  router.get('/v1/oauth/calcom/:tenant/start', adminAuth(ctx), async (req, res) => {
-    const slug = String(req.params.tenant ?? '');
-    assertTenantAccess(res, slug);
-    const { url, cookie } = await oauth.start(await tenants.resolve(slug));
+  const gate = tenantGate(tenants, { param: 'tenant', routePattern: '/v1/oauth/calcom/:tenant/start' });
+  router.get('/v1/oauth/calcom/:tenant/start', adminAuth(ctx), gate, async (_req, res) => {
+    const { url, cookie } = await oauth.start(gatedTenant(res));
     // The state is bound to this browser: the callback refuses a browser without this cookie.
     res.set('Cache-Control', 'no-store').append('Set-Cookie', cookie).redirect(302, url.toString());
   });

@@ -1,7 +1,7 @@
 import { CreateTenantRequest, UpdateTenantRequest } from '@calbridge/shared';
 import { Router } from 'express';
 import { z } from 'zod';
-import { assertPlatformAccess, assertTenantAccess, principal, slugParam } from '../admin/admin.auth.js';
+import { assertPlatformAccess, gatedTenant, principal } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
 import { toTenant, type TenantsService } from './tenants.service.js';
 
@@ -10,7 +10,7 @@ const ListQuery = z.strictObject({
   cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]*$/).optional(),
 });
 
-/** The tenant directory of the admin API. Mounted behind adminAuth. */
+/** The tenant directory of the admin API. Mounted behind adminAuth; `/:slug` routes also behind the tenant gate. */
 export function tenantsRoutes(tenants: TenantsService): Router {
   const router = Router();
 
@@ -31,25 +31,19 @@ export function tenantsRoutes(tenants: TenantsService): Router {
     res.json({ data, nextCursor: page.nextCursor });
   });
 
-  router.get('/v1/admin/tenants/:slug', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
-    const t = await tenants.resolve(slug);
+  router.get('/v1/admin/tenants/:slug', async (_req, res) => {
+    const t = gatedTenant(res);
     res.json(toTenant(t, await tenants.calcomSummary(t.id)));
   });
 
   router.patch('/v1/admin/tenants/:slug', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const body = validate(UpdateTenantRequest, req.body);
-    const t = await tenants.update(slug, body);
+    const t = await tenants.update(gatedTenant(res), body);
     res.json(toTenant(t, await tenants.calcomSummary(t.id)));
   });
 
-  router.post('/v1/admin/tenants/:slug/webhook-secret', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
-    const t = await tenants.resolve(slug);
+  router.post('/v1/admin/tenants/:slug/webhook-secret', async (_req, res) => {
+    const t = gatedTenant(res);
     const { secret, previousValidUntil } = await tenants.rotateWebhookSecret(t.id);
     res.status(201).set('Cache-Control', 'no-store').json({ secret, previousValidUntil });
   });

@@ -85,8 +85,8 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
     return { data: page, nextCursor };
   }
 
-  async function update(slug: string, patch: UpdateTenantRequest): Promise<TenantRecord> {
-    const t = await resolve(slug);
+  /** Changes the tenant the tenant gate resolved (admin.auth.ts). */
+  async function update(t: TenantRecord, patch: UpdateTenantRequest): Promise<TenantRecord> {
     const updated = await db.withTenant(t.id, async (tx) => {
       const { widget: widgetPatch, ...rest } = patch;
       let widget: TenantRecord['widget'] | undefined;
