@@ -42,6 +42,20 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-base-to-string': 'off', '@typescript-eslint/unbound-method': 'off' },
   },
   {
+    // Raw SQL only in repositories (`*.repository.ts`, SQL taking `tx`) and the database layer
+    // (server/src/db/): every other module asks a repository, so a query is found where its table's
+    // other queries are (issue 17). The job queue's adapter (jobs/queue.ts: graphile-worker's SQL
+    // functions) is the one exception left; it belongs in a jobs repository.
+    files: ['server/src/**/*.ts'],
+    ignores: ['server/src/**/*.repository.ts', 'server/src/db/**', 'server/src/**/*.test.ts', 'server/src/**/*test-support*', 'server/src/**/test-support/**', 'server/src/jobs/queue.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.property.name='query']", message: 'SQL belongs in a *.repository.ts (or server/src/db/): call a repository function here.' },
+      ],
+    },
+  },
+  {
     // Tool configuration and the benches sit outside every package's tsconfig: linted without type information.
     files: ['**/vitest.config.ts', 'vitest.config.ts', '**/vite.config.ts', 'bench/**/*.ts'],
     ...tseslint.configs.disableTypeChecked,

@@ -1,5 +1,6 @@
 import type { Tx } from '../db/db.js';
 import { enqueue } from '../jobs/queue.js';
+import { insertMessages, type CrmEventType } from './crm.repository.js';
 
 /**
  * The CRM outbox: events about leads and bookings become one message per
@@ -9,8 +10,7 @@ import { enqueue } from '../jobs/queue.js';
  * destination, in the order they were written.
  */
 
-/** Every event a destination can receive. */
-export type CrmEventType = 'lead.created' | 'lead.updated' | 'booking.created' | 'booking.cancelled' | 'booking.rescheduled' | 'subject.erased';
+export type { CrmEventType };
 
 /** The job that sends one message; payload `{ tenantId, messageId }`. */
 export const CRM_DELIVER_TASK = 'crm.deliver';
@@ -43,19 +43,8 @@ export interface EmitOptions {
  * job for each. Returns nothing; with no destination it does nothing.
  */
 export async function emitCrmEvent(tx: Tx, e: CrmEvent, options: EmitOptions = {}): Promise<void> {
-  const r = await tx.query<{ id: string }>(
-    `INSERT INTO crm_messages (tenant_id, destination_id, lead_id, order_key, event_type, payload, dedupe_key, next_attempt_at, created_at)
-     SELECT $1, d.id, $2::uuid, coalesce($2::text, gen_random_uuid()::text), $3,
-            jsonb_build_object('type', $3::text, 'timestamp', to_char(coalesce($6::timestamptz, statement_timestamp()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', $4::jsonb),
-            $5, 'epoch', coalesce($6::timestamptz, statement_timestamp())
-       FROM crm_destinations d
-      WHERE d.status = 'active' AND (d.events IS NULL OR $3 = ANY (d.events))
-      ORDER BY d.created_at, d.id
-     ON CONFLICT (tenant_id, destination_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
-     RETURNING id`,
-    [e.tenantId, e.leadId, e.type, JSON.stringify(e.data), options.dedupeKey ?? null, options.now ?? null],
-  );
-  for (const { id } of r.rows) {
+  const ids = await insertMessages(tx, { ...e, now: options.now ?? null, dedupeKey: options.dedupeKey ?? null });
+  for (const id of ids) {
     await enqueue(tx, CRM_DELIVER_TASK, { tenantId: e.tenantId, messageId: id }, { jobKey: deliverJobKey(id), maxAttempts: 5 });
   }
 }

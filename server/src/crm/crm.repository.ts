@@ -1,8 +1,10 @@
 import type { Tx } from '../db/db.js';
-import type { CrmEventType } from './crm.outbox.js';
 
 // SQL of the CRM hand-off. Every function runs inside db.withTenant: row-level
 // security confines it to one tenant.
+
+/** Every event a destination can receive (the outbox, crm.outbox.ts, writes them; kept here, below it, so no import goes back up). */
+export type CrmEventType = 'lead.created' | 'lead.updated' | 'booking.created' | 'booking.cancelled' | 'booking.rescheduled' | 'subject.erased';
 
 export type DestinationKind = 'webhook' | 'hubspot';
 
@@ -114,6 +116,29 @@ export async function retireSecrets(tx: Tx, destinationId: string, now: Date, un
 }
 
 // --- messages ---
+
+/**
+ * One message per active destination subscribed to the event type (crm.outbox.ts), deduplicated per
+ * destination by `dedupeKey`; the new messages' ids, in destination order.
+ */
+export async function insertMessages(
+  tx: Tx,
+  m: { tenantId: string; leadId: string | null; type: CrmEventType; data: Record<string, unknown>; dedupeKey: string | null; now: Date | null },
+): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `INSERT INTO crm_messages (tenant_id, destination_id, lead_id, order_key, event_type, payload, dedupe_key, next_attempt_at, created_at)
+     SELECT $1, d.id, $2::uuid, coalesce($2::text, gen_random_uuid()::text), $3,
+            jsonb_build_object('type', $3::text, 'timestamp', to_char(coalesce($6::timestamptz, statement_timestamp()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', $4::jsonb),
+            $5, 'epoch', coalesce($6::timestamptz, statement_timestamp())
+       FROM crm_destinations d
+      WHERE d.status = 'active' AND (d.events IS NULL OR $3 = ANY (d.events))
+      ORDER BY d.created_at, d.id
+     ON CONFLICT (tenant_id, destination_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+     RETURNING id`,
+    [m.tenantId, m.leadId, m.type, JSON.stringify(m.data), m.dedupeKey, m.now],
+  );
+  return r.rows.map((row) => row.id);
+}
 
 export type MessageStatus = 'pending' | 'delivered' | 'dead' | 'cancelled';
 

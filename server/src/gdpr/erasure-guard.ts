@@ -2,6 +2,7 @@ import { CalcomWebhook } from '@calbridge/shared';
 import type { BookingEvent } from '../bookings/bookings.projection.js';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/db.js';
+import * as repo from './erasure.repository.js';
 import { emailsIn, pseudonymiseBookingColumns, pseudonymiseDelivery, type ErasedSet } from './pseudonymise.js';
 import { existingHasher, normaliseEmail, type SubjectHasher } from './subject.js';
 
@@ -23,9 +24,8 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
     if (!hasher) return null;
     const normalised = [...new Set(emails.map(normaliseEmail))];
     const hashes = normalised.map((e) => hasher.hash(e));
-    const r = await tx.query<{ h: Buffer }>('SELECT subject_hash AS h FROM erased_subjects WHERE subject_hash = ANY($1::bytea[])', [hashes]);
-    if (r.rowCount === 0) return null;
-    const hit = new Set(r.rows.map((row) => row.h.toString('hex')));
+    const hit = await repo.erasedHashes(tx, hashes);
+    if (hit.size === 0) return null;
     const erased = normalised.filter((e) => hit.has(hasher.hash(e).toString('hex')));
     return { set: erasedSet(hasher, erased), emails: erased };
   }
@@ -109,8 +109,7 @@ export function deliveryScreenOpening(tenantId: string, emails: string[]): strin
  * goes in as a literal, so it must be a uuid.
  */
 export function lockThenCheckSql(tenantId: string): string {
-  if (!UUID.test(tenantId)) throw new Error('tenant id is not a uuid');
-  return `SELECT pg_advisory_xact_lock_shared(hashtext('calbridge_gdpr_erasure:' || '${tenantId}')); SELECT 1 FROM erased_subjects LIMIT 1`;
+  return repo.lockSharedThenAnyErasedSql(tenantId);
 }
 
 /** Whether the opening's check found an erased person (its results as `db.withTenant` gives them), or undefined without them. */
@@ -119,11 +118,9 @@ export function anyErasedFromOpening(opened: { rowCount: number | null }[] | und
   return check ? (check.rowCount ?? 0) > 0 : undefined;
 }
 
-const LOCK_KEY = "hashtext('calbridge_gdpr_erasure:' || $1)";
-
 /** Taken by writers of personal data (shared): waits while an erasure of the tenant is running. */
 export async function lockForWrite(tx: Tx, tenantId: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock_shared(${LOCK_KEY})`, [tenantId]);
+  await repo.lockErasureShared(tx, tenantId);
 }
 
 /**
@@ -132,14 +129,12 @@ export async function lockForWrite(tx: Tx, tenantId: string): Promise<void> {
  * and sees an erasure that committed while we waited.
  */
 async function lockForWriteThenAnyErased(tx: Tx, tenantId: string): Promise<boolean> {
-  const results = (await tx.query(lockThenCheckSql(tenantId))) as unknown as { rowCount: number | null }[];
-  return anyErasedFromOpening(results) ?? false;
+  return anyErasedFromOpening(await repo.lockSharedThenAnyErased(tx, tenantId)) ?? false;
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Taken by an erasure (exclusive): waits for writers in flight, then holds new ones until it commits. */
 export async function lockForErasure(tx: Tx, tenantId: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`, [tenantId]);
+  await repo.lockErasureExclusive(tx, tenantId);
 }
 
 export function erasedSet(hasher: SubjectHasher, emails: string[]): ErasedSet {

@@ -206,6 +206,12 @@ export async function deleteNativeRequests(tx: Tx, keys: string[]): Promise<numb
   return r.rowCount ?? 0;
 }
 
+/** Every tenant's id (platform scope: the daily retention task queues one job per tenant). */
+export async function allTenantIds(tx: Tx): Promise<string[]> {
+  const r = await tx.query<{ id: string }>('SELECT id FROM tenants ORDER BY id');
+  return r.rows.map((row) => row.id);
+}
+
 export async function markErased(tx: Tx, tenantId: string, hash: Buffer, now: Date): Promise<void> {
   await tx.query(
     `INSERT INTO erased_subjects (tenant_id, subject_hash, erased_at) VALUES ($1, $2, $3)

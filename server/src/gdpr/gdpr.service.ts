@@ -279,7 +279,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
 
   /** Queues one retention job per tenant (the daily cron task). */
   async function enqueueRetentionAll(): Promise<number> {
-    const ids = await db.withPlatform(async (tx) => (await tx.query<{ id: string }>('SELECT id FROM tenants ORDER BY id')).rows.map((r) => r.id));
+    const ids = await db.withPlatform((tx) => repo.allTenantIds(tx));
     for (const id of ids) {
       await db.withTenant(id, (tx) => enqueue(tx, RETENTION_TENANT_TASK, { tenantId: id }, { jobKey: `gdpr-retention:${id}`, maxAttempts: 3 }));
     }

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { Tx } from '../db/db.js';
 import { tenantSecretStore } from '../tenants/tenants.service.js';
+import { lockSubjectSalt } from './erasure.repository.js';
 
 /** The tenant secret a subject's salted hash is keyed with (32 random bytes, sealed). */
 const SUBJECT_SALT_KIND = 'gdpr_subject_salt';
@@ -61,7 +62,7 @@ export async function existingHasher(tx: Tx, keyring: KeyRing, tenantId: string,
 export async function tenantHasher(tx: Tx, keyring: KeyRing, tenantId: string, now: Date): Promise<SubjectHasher> {
   const found = await existingHasher(tx, keyring, tenantId, now);
   if (found) return found;
-  await tx.query("SELECT pg_advisory_xact_lock(hashtext('calbridge_gdpr_salt:' || $1))", [tenantId]);
+  await lockSubjectSalt(tx, tenantId);
   const again = await existingHasher(tx, keyring, tenantId, now);
   if (again) return again;
   const salt = randomBytes(32);

@@ -146,6 +146,12 @@ export async function receiptsByIds(tx: Tx, ids: string[]): Promise<ReceiptRecor
   return r.rows;
 }
 
+/** The booker of a booking (its first attendee), lower case; null when the booking or its address is missing. */
+export async function bookerEmail(tx: Tx, bookingUid: string): Promise<string | null> {
+  const r = await tx.query<{ email: string | null }>(`SELECT lower(attendees -> 0 ->> 'email') AS email FROM bookings WHERE uid = $1`, [bookingUid]);
+  return r.rows[0]?.email ?? null;
+}
+
 export async function bookingTrigger(tx: Tx, eventId: string): Promise<string | null> {
   const r = await tx.query<{ trigger: string }>(`SELECT trigger_event AS trigger FROM booking_events WHERE id = $1`, [eventId]);
   return r.rows[0]?.trigger ?? null;

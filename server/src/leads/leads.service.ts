@@ -144,8 +144,7 @@ export function createLeadsService(ctx: Pick<AppContext, 'db' | 'clock'>) {
     await db.withTenant(tenantId, async (tx) => {
       // Waits for a GDPR erasure of the tenant in progress, so a lead is never made from data it is removing.
       await lockForWrite(tx, tenantId);
-      const booking = await tx.query<{ email: string | null }>(`SELECT lower(attendees -> 0 ->> 'email') AS email FROM bookings WHERE uid = $1`, [bookingUid]);
-      const email = booking.rows[0]?.email;
+      const email = await repo.bookerEmail(tx, bookingUid);
       // An erased person's bookings keep a placeholder address (GDPR erasure): never a lead.
       if (!email || isErasedPlaceholder(email)) return;
       const trigger = await repo.bookingTrigger(tx, eventId);
