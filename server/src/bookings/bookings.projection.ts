@@ -4,7 +4,8 @@ import type { CalcomWebhook } from '@calbridge/shared';
 import type { Tx } from '../db/db.js';
 import { enqueue } from '../jobs/queue.js';
 import * as repo from './bookings.repository.js';
-import type { Attendee, BookingFields, BookingRecord, BookingStatus, Organizer } from './bookings.repository.js';
+import type { Attendee, BookingRecord, BookingStatus, Organizer } from './bookings.columns.js';
+import type { BookingFields } from './bookings.repository.js';
 import { storable, storableText } from './storable.js';
 import { linkConsentByProof } from './consent-links.js';
 

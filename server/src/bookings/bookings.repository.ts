@@ -1,61 +1,6 @@
 import { statementName, type Tx } from '../db/db.js';
+import { BOOKING_COLUMNS, BOOKING_EVENT_COLUMNS, type Attendee, type BookingEventRecord, type BookingRecord, type BookingStatus, type Organizer } from './bookings.columns.js';
 
-/** A booking's status as Cal.com names it in API v2, lower case. */
-export type BookingStatus = 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'awaiting_host';
-
-export interface Attendee {
-  name: string | null;
-  email: string;
-  timeZone: string | null;
-  noShow?: boolean;
-}
-
-export interface Organizer {
-  id: number | null;
-  name: string | null;
-  email: string | null;
-  username: string | null;
-  timeZone: string | null;
-}
-
-/** One row of `bookings`: the current state of a booking. */
-export interface BookingRecord {
-  uid: string;
-  calcomId: number | null;
-  status: BookingStatus;
-  title: string | null;
-  startTime: Date | null;
-  endTime: Date | null;
-  eventTypeId: number | null;
-  attendees: Attendee[];
-  organizer: Organizer | null;
-  metadata: Record<string, unknown> | null;
-  rescheduledFromUid: string | null;
-  rescheduledToUid: string | null;
-  cancellationReason: string | null;
-  /** BOOKING_REJECTED's `rejectionReason`. */
-  rejectionReason: string | null;
-  meetingStartedAt: Date | null;
-  meetingEndedAt: Date | null;
-  stateEventId: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface BookingEventRecord {
-  id: string;
-  trigger: string;
-  occurredAt: Date;
-  status: BookingStatus | null;
-  source: 'webhook' | 'reconciliation';
-  recordedAt: Date;
-}
-
-const COLUMNS = `uid, calcom_id AS "calcomId", status, title, start_time AS "startTime", end_time AS "endTime",
-  event_type_id AS "eventTypeId", attendees, organizer, metadata, rescheduled_from_uid AS "rescheduledFromUid",
-  rescheduled_to_uid AS "rescheduledToUid", cancellation_reason AS "cancellationReason", rejection_reason AS "rejectionReason",
-  meeting_started_at AS "meetingStartedAt", meeting_ended_at AS "meetingEndedAt", state_event_id AS "stateEventId",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Records an event in a booking's history; null when the same event (uid, trigger, time) is already there. */
 export async function insertEvent(
@@ -326,7 +271,7 @@ export async function linkRescheduledFrom(tx: Tx, uid: string, fromUid: string, 
 }
 
 export async function findBooking(tx: Tx, uid: string): Promise<BookingRecord | null> {
-  const r = await tx.query<BookingRecord>(`SELECT ${COLUMNS} FROM bookings WHERE uid = $1`, [uid]);
+  const r = await tx.query<BookingRecord>(`SELECT ${BOOKING_COLUMNS} FROM bookings WHERE uid = $1`, [uid]);
   return r.rows[0] ?? null;
 }
 
@@ -361,8 +306,7 @@ export async function findBookingConsent(tx: Tx, uid: string): Promise<BookingCo
 
 export async function listEvents(tx: Tx, uid: string): Promise<BookingEventRecord[]> {
   const r = await tx.query<BookingEventRecord>(
-    `SELECT id, trigger_event AS trigger, occurred_at AS "occurredAt", status, source, recorded_at AS "recordedAt"
-       FROM booking_events WHERE booking_uid = $1 ORDER BY occurred_at, rank, recorded_at`,
+    `SELECT ${BOOKING_EVENT_COLUMNS} FROM booking_events WHERE booking_uid = $1 ORDER BY occurred_at, rank, recorded_at`,
     [uid],
   );
   return r.rows;
@@ -381,7 +325,7 @@ export interface BookingFilter {
 /** Bookings by start time (unknown first), then uid; only the transaction's tenant. */
 export async function listBookings(tx: Tx, f: BookingFilter): Promise<BookingRecord[]> {
   const r = await tx.query<BookingRecord>(
-    `SELECT ${COLUMNS} FROM bookings
+    `SELECT ${BOOKING_COLUMNS} FROM bookings
       WHERE ($1::text IS NULL OR status = $1)
         AND ($2::timestamptz IS NULL OR start_time >= $2)
         AND ($3::timestamptz IS NULL OR start_time < $3)

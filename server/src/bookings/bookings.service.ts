@@ -5,7 +5,8 @@ import type { AppContext } from '../context.js';
 import { CursorTime, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { BookingNotFound } from './bookings.errors.js';
 import * as repo from './bookings.repository.js';
-import type { Attendee, BookingConsentRecord, BookingEventRecord, BookingRecord, BookingStatus, Organizer } from './bookings.repository.js';
+import type { Attendee, BookingEventRecord, BookingRecord, BookingStatus, Organizer } from './bookings.columns.js';
+import type { BookingConsentRecord } from './bookings.repository.js';
 
 export type { BookingRecord, BookingEventRecord, BookingStatus, BookingConsentRecord, Attendee, Organizer };
 

@@ -1,6 +1,7 @@
 // How bookings appear in the admin API, the GDPR export and the console: the one view mapper
 // of the bookings capability, shared by every reader.
-import type { BookingConsentRecord, BookingEventRecord, BookingRecord } from './bookings.repository.js';
+import type { BookingEventRecord, BookingRecord } from './bookings.columns.js';
+import type { BookingConsentRecord } from './bookings.repository.js';
 
 /**
  * How the admin API shows the consent behind a booking. Only a proven link shows one

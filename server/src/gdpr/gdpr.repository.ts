@@ -1,4 +1,4 @@
-import type { Attendee, BookingEventRecord, BookingRecord, Organizer } from '../bookings/bookings.service.js';
+import { BOOKING_COLUMNS, BOOKING_EVENT_COLUMNS, type Attendee, type BookingEventRecord, type BookingRecord, type Organizer } from '../bookings/bookings.columns.js';
 import type { Tx } from '../db/db.js';
 import { LEAD, type LeadRecord } from '../leads/leads.columns.js';
 import type { ReceiptInput } from '../sessions/sessions.service.js';
@@ -36,12 +36,6 @@ function escapedEmailPattern(email: string): string {
   return `(^|[^${EMAIL_CHAR}])${regexQuote(encoded)}($|[^${EMAIL_CHAR}]|\\.($|[^a-z0-9]))`;
 }
 
-const BOOKING_COLUMNS = `uid, calcom_id AS "calcomId", status, title, start_time AS "startTime", end_time AS "endTime",
-  event_type_id AS "eventTypeId", attendees, organizer, metadata, rescheduled_from_uid AS "rescheduledFromUid",
-  rescheduled_to_uid AS "rescheduledToUid", cancellation_reason AS "cancellationReason",
-  meeting_started_at AS "meetingStartedAt", meeting_ended_at AS "meetingEndedAt", state_event_id AS "stateEventId",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
-
 /**
  * Bookings that concern the person: they attend, organise, or their email
  * appears in the title, metadata or cancellation reason; oldest first.
@@ -63,8 +57,7 @@ export async function subjectBookings(tx: Tx, email: string): Promise<BookingRec
 
 export async function eventsOf(tx: Tx, uids: string[]): Promise<(BookingEventRecord & { bookingUid: string; inboxId: string | null })[]> {
   const r = await tx.query<BookingEventRecord & { bookingUid: string; inboxId: string | null }>(
-    `SELECT id, booking_uid AS "bookingUid", trigger_event AS trigger, occurred_at AS "occurredAt", status, source,
-            inbox_id AS "inboxId", recorded_at AS "recordedAt"
+    `SELECT ${BOOKING_EVENT_COLUMNS}, booking_uid AS "bookingUid", inbox_id AS "inboxId"
        FROM booking_events WHERE booking_uid = ANY($1::text[]) ORDER BY booking_uid, occurred_at, rank, recorded_at`,
     [uids],
   );

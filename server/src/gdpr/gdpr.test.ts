@@ -137,6 +137,18 @@ describe('subject access export', () => {
     expect(JSON.stringify(doc)).not.toContain(fx.other.email);
   });
 
+  it('when a subject is exported, then each booking reads field for field as the admin API shows it (one column list, one view)', async () => {
+    const doc = await exportOf();
+    for (const exported of doc.bookings as { uid: string; events: unknown[] }[]) {
+      const api = await request(t.app).get(`/v1/admin/tenants/${SLUG}/bookings/${exported.uid}`).set(asAdmin);
+      expect(api.status).toBe(200);
+      const { consent: _consent, ...shown } = api.body as Record<string, unknown>;
+      // Every field, `rejectionReason` too (the export's own column list once lacked it).
+      expect(exported).toEqual(shown);
+      expect(Object.keys(exported)).toContain('rejectionReason');
+    }
+  });
+
   it('when the export is asked for with Accept: application/zip or ?format=zip, then the archive unzips to the same JSON document', async () => {
     const json = await exportOf();
     for (const ask of [{ header: 'application/zip', query: '' }, { header: '*/*', query: '?format=zip' }]) {

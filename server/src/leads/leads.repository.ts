@@ -1,4 +1,5 @@
 import type { LeadExplanationItem } from '@calbridge/shared';
+import { bookingColumns, type BookingRecord } from '../bookings/bookings.columns.js';
 import type { Tx } from '../db/db.js';
 
 // SQL of lead scoring. Every function runs inside db.withTenant (RLS).
@@ -87,32 +88,18 @@ export async function leadIdsAfter(tx: Tx, afterId: string | null, limit: number
   return r.rows.map((x) => x.id);
 }
 
-/** One of a lead's bookings with what scoring and the CRM need from it. */
-export interface LeadBookingRow {
-  uid: string;
-  status: string;
-  title: string | null;
-  startTime: Date | null;
-  endTime: Date | null;
-  eventTypeId: number | null;
-  attendees: { name: string | null; email: string; timeZone: string | null; noShow?: boolean }[];
-  metadata: Record<string, unknown> | null;
-  rescheduledFromUid: string | null;
-  rescheduledToUid: string | null;
-  cancellationReason: string | null;
-  createdAt: Date;
+/** One of a lead's bookings (the booking as bookings reads it) with what scoring and the CRM need besides. */
+export type LeadBookingRow = BookingRecord & {
   /** The body of the latest booking delivery about it (answers, event slug), if any came by webhook. */
   body: string | null;
   /** The consent receipt a proven link ties the booking to (bookings/consent-links.ts), or null. */
   linkedReceiptId: string | null;
-}
+};
 
 /** Bookings whose first attendee (the booker) has this email, oldest first. */
 export async function bookingsOfEmail(tx: Tx, email: string): Promise<LeadBookingRow[]> {
   const r = await tx.query<LeadBookingRow>(
-    `SELECT b.uid, b.status, b.title, b.start_time AS "startTime", b.end_time AS "endTime", b.event_type_id AS "eventTypeId",
-            b.attendees, b.metadata, b.rescheduled_from_uid AS "rescheduledFromUid", b.rescheduled_to_uid AS "rescheduledToUid",
-            b.cancellation_reason AS "cancellationReason", b.created_at AS "createdAt",
+    `SELECT ${bookingColumns('b')},
             (SELECT convert_from(i.body, 'UTF8') FROM booking_events e
                JOIN webhook_inbox i ON i.tenant_id = e.tenant_id AND i.id = e.inbox_id
               WHERE e.booking_uid = b.uid AND i.booking_uid = b.uid AND i.trigger_event LIKE 'BOOKING\\_%' AND i.trigger_event <> 'BOOKING_NO_SHOW_UPDATED'

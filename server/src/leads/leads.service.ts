@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CursorTime, CursorUuid, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { emitCrmEvent, type CrmEventType } from '../crm/crm.outbox.js';
 import { enqueue } from '../jobs/queue.js';
+import { toBooking } from '../bookings/bookings.views.js';
 import { DEFAULT_RULE_SET } from './default-rules.js';
 import { enrich, receiptIdOf, type EnrichedBooking } from './lead-facts.js';
 import { LeadNotFound } from './leads.errors.js';
@@ -260,19 +261,13 @@ export function createLeadsService(ctx: Pick<AppContext, 'db' | 'clock'>) {
 
 export type LeadsService = ReturnType<typeof createLeadsService>;
 
-/** A lead's booking as the admin API and CRM messages show it (the part they share). */
+/**
+ * A lead's booking as the admin API and CRM messages show it (the part they share): fields of the
+ * booking's one view (bookings.views.ts), and the event type's slug from its delivery.
+ */
 export function toLeadBooking(b: EnrichedBooking) {
-  return {
-    uid: b.row.uid,
-    status: b.row.status,
-    title: b.row.title,
-    startTime: b.row.startTime?.toISOString() ?? null,
-    endTime: b.row.endTime?.toISOString() ?? null,
-    eventTypeId: b.row.eventTypeId,
-    eventType: b.facts.eventSlug,
-    rescheduledFromUid: b.row.rescheduledFromUid,
-    rescheduledToUid: b.row.rescheduledToUid,
-  };
+  const { uid, status, title, startTime, endTime, eventTypeId, rescheduledFromUid, rescheduledToUid } = toBooking(b.row);
+  return { uid, status, title, startTime, endTime, eventTypeId, eventType: b.facts.eventSlug, rescheduledFromUid, rescheduledToUid };
 }
 
 export function toLead(l: repo.LeadRecord) {
