@@ -70,7 +70,7 @@ export function createErasureGuard(ctx: Pick<AppContext, 'keyring' | 'clock'>) {
     const cols = pseudonymiseBookingColumns({ attendees: e.fields.attendees ?? [], organizer: e.fields.organizer, metadata: e.fields.metadata }, found.set, found.emails);
     return {
       ...e,
-      fields: { ...e.fields, title: null, cancellationReason: null, attendees: e.fields.attendees ? cols.attendees : null, organizer: cols.organizer, metadata: cols.metadata },
+      fields: { ...e.fields, title: null, cancellationReason: null, rejectionReason: null, attendees: e.fields.attendees ? cols.attendees : null, organizer: cols.organizer, metadata: cols.metadata },
     };
   }
 

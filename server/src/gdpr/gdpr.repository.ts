@@ -38,7 +38,7 @@ function escapedEmailPattern(email: string): string {
 
 /**
  * Bookings that concern the person: they attend, organise, or their email
- * appears in the title, metadata or cancellation reason; oldest first.
+ * appears in the title, metadata, cancellation or rejection reason; oldest first.
  */
 export async function subjectBookings(tx: Tx, email: string): Promise<BookingRecord[]> {
   const r = await tx.query<BookingRecord>(
@@ -49,6 +49,7 @@ export async function subjectBookings(tx: Tx, email: string): Promise<BookingRec
          OR lower(coalesce(metadata::text, '')) ~ $2
          OR lower(coalesce(title, '')) ~ $2
          OR lower(coalesce(cancellation_reason, '')) ~ $2
+         OR lower(coalesce(rejection_reason, '')) ~ $2
       ORDER BY coalesce(start_time, '-infinity'::timestamptz), uid`,
     [email, emailPattern(email)],
   );
@@ -178,7 +179,7 @@ export async function rewriteBooking(
 ): Promise<void> {
   await tx.query(
     `UPDATE bookings SET attendees = $2, attendee_emails = $3, organizer = $4, metadata = $5, title = NULL,
-            cancellation_reason = NULL, updated_at = $6
+            cancellation_reason = NULL, rejection_reason = NULL, updated_at = $6
       WHERE uid = $1`,
     [uid, JSON.stringify(b.attendees), b.attendeeEmails, b.organizer ? JSON.stringify(b.organizer) : null, b.metadata ? JSON.stringify(b.metadata) : null, now],
   );

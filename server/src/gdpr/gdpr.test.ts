@@ -395,6 +395,25 @@ describe('look-alike addresses', () => {
   });
 });
 
+describe('a rejected booking', () => {
+  it('when a person whose booking was rejected with a reason naming them is exported and erased, then the reason is in the export and gone after', async () => {
+    const person = { email: 'rejected.case@example.test', name: 'Rhea Rejectcase' };
+    const booking = { ...fx.bookings.later, uid: 'gdprRejected01', bookingId: 6100 };
+    const reason = `Sorry ${person.name}, that slot is gone`;
+    const at = t.clock.now();
+    await deliverOk(t, SLUG, personBooking('BOOKING_CREATED', at, booking, person, { slug: SLUG }), SECRET);
+    await deliverOk(t, SLUG, personBooking('BOOKING_REJECTED', new Date(at.getTime() + 1000), booking, person, { slug: SLUG, rejectionReason: reason }), SECRET);
+
+    const doc = await exportOf(person.email);
+    expect(doc.bookings.map((b: { uid: string; status: string; rejectionReason: string | null }) => [b.uid, b.status, b.rejectionReason])).toEqual([[booking.uid, 'rejected', reason]]);
+
+    const res = await request(t.app).delete(subjectPath(person.email)).set(asAdmin);
+    expect(res.status).toBe(200);
+    const row = await t.database.owner.query<{ status: string; rejection_reason: string | null }>('SELECT status, rejection_reason FROM bookings WHERE uid = $1', [booking.uid]);
+    expect(row.rows).toEqual([{ status: 'rejected', rejection_reason: null }]);
+  });
+});
+
 describe('erasure racing a delivery', () => {
   it('when a delivery about the person is being stored while they are erased, then the erasure waits for it and erases it too', async () => {
     const person = { email: 'race.case@example.test', name: 'Rita Racecase' };
