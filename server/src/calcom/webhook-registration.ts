@@ -1,3 +1,4 @@
+import { CALCOM_BOOKING_TRIGGERS, type CalcomWebhookTrigger } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import { CalcomRejected } from './calcom.errors.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
@@ -5,19 +6,17 @@ import type { CalcomClient } from './client.js';
 import * as repo from './connections.repository.js';
 import type { TokenVault } from './token-vault.js';
 
-/** Triggers the intake (server/src/webhooks, server/src/bookings) turns into booking state. */
+/**
+ * The triggers we subscribe to, taken from the one list of Cal.com's triggers (shared/src/calcom-webhook.schema.ts):
+ * every one that moves a booking's state, the no-show update, and the meeting's start and end (the
+ * projection keeps those two on the booking). The other meeting triggers would only add history rows.
+ */
 const CALBRIDGE_WEBHOOK_TRIGGERS = [
-  'BOOKING_CREATED',
-  'BOOKING_REQUESTED',
-  'BOOKING_RESCHEDULED',
-  'BOOKING_CANCELLED',
-  'BOOKING_REJECTED',
-  'BOOKING_PAYMENT_INITIATED',
-  'BOOKING_PAID',
+  ...CALCOM_BOOKING_TRIGGERS,
   'BOOKING_NO_SHOW_UPDATED',
   'MEETING_STARTED',
   'MEETING_ENDED',
-] as const;
+] as const satisfies readonly CalcomWebhookTrigger[];
 
 function intakeUrl(publicUrl: string, slug: string): string {
   return `${publicUrl}/v1/webhooks/calcom/${encodeURIComponent(slug)}`;
