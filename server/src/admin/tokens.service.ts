@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { randomToken, sha256 } from '../crypto/tokens.js';
-import { TokenNotFound } from '../errors.js';
+import { TokenNotFound } from './tokens.errors.js';
 import type { AdminPrincipal } from './admin.auth.js';
 import * as repo from './tokens.repository.js';
 

@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 
 export class BookingNotFound extends AppError {
   static readonly code = 'booking_not_found';
+  static override readonly title = 'Booking not found';
   constructor() {
     super(BookingNotFound.code, 404, 'No booking has that uid.');
   }

@@ -17,6 +17,7 @@ export class CalcomError extends AppError {}
 
 export class CalcomRejected extends CalcomError {
   static readonly code = 'calcom_rejected';
+  static override readonly title = 'Cal.com rejected the request';
   constructor(cause: unknown) {
     super(CalcomRejected.code, 422, 'Cal.com refused the request.', { cause });
   }
@@ -24,6 +25,7 @@ export class CalcomRejected extends CalcomError {
 
 export class CalcomNotFound extends CalcomError {
   static readonly code = 'calcom_not_found';
+  static override readonly title = 'Not found at Cal.com';
   constructor(cause: unknown) {
     super(CalcomNotFound.code, 404, 'Cal.com has no such resource.', { cause });
   }
@@ -31,6 +33,7 @@ export class CalcomNotFound extends CalcomError {
 
 export class CalcomUnauthorized extends CalcomError {
   static readonly code = 'calcom_unauthorized';
+  static override readonly title = 'Cal.com refused our credentials';
   constructor(cause: unknown) {
     super(CalcomUnauthorized.code, 502, 'Cal.com did not accept our credentials for this tenant.', { cause });
   }
@@ -38,6 +41,7 @@ export class CalcomUnauthorized extends CalcomError {
 
 export class CalcomRateLimited extends CalcomError {
   static readonly code = 'calcom_rate_limited';
+  static override readonly title = 'Cal.com rate limit reached';
   /** When Cal.com takes calls again, as its reset header said (reconciliation reschedules to it). */
   readonly retryAfterSeconds: number;
   constructor(retryAfterSeconds: number, cause: unknown) {
@@ -51,6 +55,7 @@ export class CalcomRateLimited extends CalcomError {
 
 export class CalcomUnavailable extends CalcomError {
   static readonly code = 'calcom_unavailable';
+  static override readonly title = 'Cal.com unavailable';
   constructor(cause: unknown) {
     super(CalcomUnavailable.code, 502, 'Cal.com is not answering properly; try again shortly.', { cause, headers: { 'Retry-After': '5' } });
   }
@@ -58,6 +63,7 @@ export class CalcomUnavailable extends CalcomError {
 
 export class CalcomTimeout extends CalcomError {
   static readonly code = 'calcom_timeout';
+  static override readonly title = 'Cal.com did not answer in time';
   constructor(cause: unknown) {
     super(CalcomTimeout.code, 504, 'Cal.com did not answer in time.', { cause });
   }
@@ -65,6 +71,7 @@ export class CalcomTimeout extends CalcomError {
 
 export class CalcomBadResponse extends CalcomError {
   static readonly code = 'calcom_bad_response';
+  static override readonly title = 'Unexpected answer from Cal.com';
   constructor(cause: unknown) {
     super(CalcomBadResponse.code, 502, 'Cal.com answered with something we do not understand.', { cause });
   }
@@ -72,6 +79,7 @@ export class CalcomBadResponse extends CalcomError {
 
 export class CalcomNotConnected extends AppError {
   static readonly code = 'calcom_not_connected';
+  static override readonly title = 'Not connected to Cal.com';
   constructor() {
     super(CalcomNotConnected.code, 409, 'This tenant is not connected to Cal.com.');
   }
@@ -79,6 +87,7 @@ export class CalcomNotConnected extends AppError {
 
 export class CalcomAlreadyConnected extends AppError {
   static readonly code = 'calcom_already_connected';
+  static override readonly title = 'Already connected to Cal.com';
   constructor() {
     super(CalcomAlreadyConnected.code, 409, 'This tenant is already connected to Cal.com; disconnect it first.');
   }
@@ -87,25 +96,31 @@ export class CalcomAlreadyConnected extends AppError {
 /** The stored refresh token was refused: an admin must connect the tenant again. */
 export class CalcomNeedsReauth extends AppError {
   static readonly code = 'calcom_needs_reauth';
+  static override readonly title = 'Cal.com connection needs reauthorisation';
   constructor(cause?: unknown) {
     super(CalcomNeedsReauth.code, 409, 'The Cal.com connection of this tenant must be authorised again.', { cause });
   }
 }
 
-export class CalcomNotConfigured extends AppError {
-  constructor(what: 'oauth' | 'platform') {
-    super(
-      `calcom_${what}_not_configured`,
-      503,
-      what === 'oauth'
-        ? 'Cal.com OAuth is not configured (CALCOM_OAUTH_CLIENT_ID / CALCOM_OAUTH_CLIENT_SECRET).'
-        : 'The Cal.com platform client is not configured (CALCOM_PLATFORM_CLIENT_ID / CALCOM_PLATFORM_CLIENT_SECRET).',
-    );
+export class CalcomOAuthNotConfigured extends AppError {
+  static readonly code = 'calcom_oauth_not_configured';
+  static override readonly title = 'Cal.com OAuth not configured';
+  constructor() {
+    super(CalcomOAuthNotConfigured.code, 503, 'Cal.com OAuth is not configured (CALCOM_OAUTH_CLIENT_ID / CALCOM_OAUTH_CLIENT_SECRET).');
+  }
+}
+
+export class CalcomPlatformNotConfigured extends AppError {
+  static readonly code = 'calcom_platform_not_configured';
+  static override readonly title = 'Cal.com platform client not configured';
+  constructor() {
+    super(CalcomPlatformNotConfigured.code, 503, 'The Cal.com platform client is not configured (CALCOM_PLATFORM_CLIENT_ID / CALCOM_PLATFORM_CLIENT_SECRET).');
   }
 }
 
 export class IdempotencyKeyRequired extends AppError {
   static readonly code = 'idempotency_key_required';
+  static override readonly title = 'Idempotency key required';
   constructor() {
     super(IdempotencyKeyRequired.code, 400, 'Send an Idempotency-Key header (8–128 characters of A–Z, a–z, 0–9, "-", "_", ".", ":").');
   }
@@ -113,6 +128,7 @@ export class IdempotencyKeyRequired extends AppError {
 
 export class IdempotencyKeyReused extends AppError {
   static readonly code = 'idempotency_key_reused';
+  static override readonly title = 'Idempotency key reused';
   constructor() {
     super(IdempotencyKeyReused.code, 422, 'This Idempotency-Key was already used for a different request.');
   }

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { CalcomAlreadyConnected, CalcomNotConfigured, CalcomNotConnected } from './calcom.errors.js';
+import { CalcomAlreadyConnected, CalcomPlatformNotConfigured, CalcomNotConnected } from './calcom.errors.js';
 import { enqueue } from '../jobs/queue.js';
 import type { CalcomClient } from './client.js';
 import * as repo from './connections.repository.js';
@@ -55,7 +55,7 @@ export function createConnectionsService(
 
   function platformClient(): { clientId: string; secret: string } {
     const { platformClientId, platformClientSecret } = config.calcom;
-    if (!platformClientId || !platformClientSecret) throw new CalcomNotConfigured('platform');
+    if (!platformClientId || !platformClientSecret) throw new CalcomPlatformNotConfigured();
     return { clientId: platformClientId, secret: platformClientSecret };
   }
 

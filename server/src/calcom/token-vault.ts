@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { CalcomNeedsReauth, CalcomNotConfigured, CalcomNotConnected, CalcomNotFound, CalcomRejected, CalcomTimeout, CalcomUnauthorized, CalcomUnavailable } from './calcom.errors.js';
+import { CalcomNeedsReauth, CalcomPlatformNotConfigured, CalcomNotConnected, CalcomNotFound, CalcomRejected, CalcomTimeout, CalcomUnauthorized, CalcomUnavailable } from './calcom.errors.js';
 import { calcomOAuthConfiguration } from '../oauth/oauth.client.js';
 import { calcomMetrics } from './calcom.metrics.js';
 import type { CalcomClient } from './client.js';
@@ -82,7 +82,7 @@ export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock
   async function callRefresh(c: ConnectionRecord, refreshToken: string): Promise<TokenSet> {
     if (c.kind === 'managed_user') {
       const { platformClientId, platformClientSecret } = config.calcom;
-      if (!platformClientId || !platformClientSecret) throw new CalcomNotConfigured('platform');
+      if (!platformClientId || !platformClientSecret) throw new CalcomPlatformNotConfigured();
       const keys = (k: { accessToken: string; refreshToken: string; accessTokenExpiresAt: number; refreshTokenExpiresAt: number }): TokenSet => ({
         accessToken: k.accessToken,
         refreshToken: k.refreshToken,

@@ -39,6 +39,21 @@ describe('HTTP basics', () => {
     expectProblem(res, 400, 'invalid_json');
   });
 
+  it('when one problem type happens for two different reasons, then the title is the same and the detail says which', async () => {
+    const minted = await request(t.app).post('/v1/admin/tokens').set(asAdmin).send({ label: 'titles' });
+    expect((await request(t.app).post('/v1/admin/tenants').set(asAdmin).send({ slug: 'titles', name: 'Titles', allowedOrigins: [] })).status).toBe(201);
+    const scoped = await request(t.app).post('/v1/admin/tokens').set(asAdmin).send({ tenant: 'titles', label: 'titles scoped' });
+    expect([minted.status, scoped.status]).toEqual([201, 201]);
+    const asScoped = { Authorization: `Bearer ${scoped.body.token}` };
+    const platformOnly = await request(t.app).post('/v1/admin/tenants').set(asScoped).send({ slug: 'nope', name: 'Nope', allowedOrigins: [] });
+    const otherTenant = await request(t.app).get('/v1/admin/tenants/someone-else').set(asScoped);
+    expectProblem(platformOnly, 403, 'forbidden');
+    expectProblem(otherTenant, 403, 'forbidden');
+    expect(platformOnly.body.title).toBe(otherTenant.body.title);
+    expect(platformOnly.body.detail).not.toBe(otherTenant.body.detail);
+    expect(platformOnly.body.title).not.toBe(platformOnly.body.detail);
+  });
+
   it('when the body is larger than the limit, then 413 payload_too_large', async () => {
     const res = await request(t.app)
       .post('/v1/admin/tenants')

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, InvalidJson, NotFound, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
+import { AppError, InternalError, InvalidJson, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /** Turns what body-parser throws into our errors, so every client error has a code. */
@@ -16,12 +16,12 @@ function fromBodyParser(err: unknown): AppError | undefined {
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':
-      return new AppError('invalid_request', 400, 'The request body could not be read.', { cause: err });
+      return new InvalidRequest([], 'The request body could not be read.', err);
     default:
       // Any other client error a library raises on purpose (http-errors with `expose`, e.g. the
       // router's "failed to decode param"): a 400 with our code, not an unhandled 500.
       if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && (err as { expose?: unknown }).expose === true) {
-        return new AppError('invalid_request', 400, 'The request could not be read.', { cause: err });
+        return new InvalidRequest([], 'The request could not be read.', err);
       }
       return undefined;
   }
@@ -39,8 +39,7 @@ function problemType(code: string): string {
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const known = err instanceof AppError ? err : fromBodyParser(err);
-    const error =
-      known ?? new AppError('internal_error', 500, 'Something went wrong on our side; it has been logged.', { cause: err });
+    const error = known ?? new InternalError(err);
     if (!known) {
       logger.error(
         { err: { type: (err as Error)?.name, message: (err as Error)?.message, stack: (err as Error)?.stack }, route: routeOf(req) },
@@ -60,7 +59,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       .send(
         JSON.stringify({
           type: problemType(error.code),
-          title: error.message,
+          title: error.title,
           status: error.status,
           code: error.code,
           detail: error.message,

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
-import { CalcomNotConfigured } from '../calcom/calcom.errors.js';
+import { CalcomOAuthNotConfigured } from '../calcom/calcom.errors.js';
 
 /**
  * openid-client configured for Cal.com's third-party OAuth. Cal.com publishes
@@ -11,7 +11,7 @@ import { CalcomNotConfigured } from '../calcom/calcom.errors.js';
  */
 export function calcomOAuthConfiguration(config: Config, fetch: typeof globalThis.fetch): client.Configuration {
   const { oauthClientId, oauthClientSecret, appUrl, apiUrl } = config.calcom;
-  if (!oauthClientId || !oauthClientSecret) throw new CalcomNotConfigured('oauth');
+  if (!oauthClientId || !oauthClientSecret) throw new CalcomOAuthNotConfigured();
   const server: client.ServerMetadata = {
     issuer: appUrl,
     authorization_endpoint: `${appUrl}/auth/oauth2/authorize`,

@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 /** OAuth callback failures, shown on an HTML page with their code. */
 export class OAuthConsentDenied extends AppError {
   static readonly code = 'oauth_consent_denied';
+  static override readonly title = 'Cal.com consent denied';
   constructor() {
     super(OAuthConsentDenied.code, 400, 'Access was not granted on Cal.com, so the tenant is not connected.');
   }
@@ -11,6 +12,7 @@ export class OAuthConsentDenied extends AppError {
 
 export class OAuthStateInvalid extends AppError {
   static readonly code = 'oauth_state_invalid';
+  static override readonly title = 'OAuth state invalid';
   constructor() {
     super(OAuthStateInvalid.code, 400, 'This sign-in link is not one we issued. Start connecting again from the admin page.');
   }
@@ -18,6 +20,7 @@ export class OAuthStateInvalid extends AppError {
 
 export class OAuthStateExpired extends AppError {
   static readonly code = 'oauth_state_expired';
+  static override readonly title = 'OAuth state expired';
   constructor() {
     super(OAuthStateExpired.code, 400, 'This sign-in link has expired. Start connecting again from the admin page.');
   }
@@ -25,6 +28,7 @@ export class OAuthStateExpired extends AppError {
 
 export class OAuthCodeReplayed extends AppError {
   static readonly code = 'oauth_code_replayed';
+  static override readonly title = 'OAuth code replayed';
   constructor() {
     super(OAuthCodeReplayed.code, 400, 'This sign-in response was already used. Start connecting again if the tenant is not connected.');
   }
@@ -32,6 +36,7 @@ export class OAuthCodeReplayed extends AppError {
 
 export class OAuthCodeRejected extends AppError {
   static readonly code = 'oauth_code_rejected';
+  static override readonly title = 'OAuth code rejected';
   constructor(cause?: unknown) {
     super(OAuthCodeRejected.code, 400, 'Cal.com refused the authorisation code. Start connecting again.', { cause });
   }
@@ -39,6 +44,7 @@ export class OAuthCodeRejected extends AppError {
 
 export class OAuthCallbackInvalid extends AppError {
   static readonly code = 'oauth_callback_invalid';
+  static override readonly title = 'OAuth callback invalid';
   constructor() {
     super(OAuthCallbackInvalid.code, 400, 'The sign-in response from Cal.com is incomplete.');
   }
@@ -51,6 +57,7 @@ export class OAuthCallbackInvalid extends AppError {
  */
 export class OAuthStateBrowserMismatch extends AppError {
   static readonly code = 'oauth_state_browser_mismatch';
+  static override readonly title = 'OAuth state from another browser';
   constructor() {
     super(OAuthStateBrowserMismatch.code,
       400,
@@ -79,6 +86,9 @@ const CALCOM_TOKEN_ERRORS = new Set([
  * Cal.com thinks malformed) where "Cal.com unavailable" would hide it.
  */
 export class OAuthTokenRefused extends AppError {
+  /** One code per OAuth error Cal.com may answer (`calcom_oauth_invalid_client`, …), and `calcom_oauth_unknown_error` for any other. */
+  static readonly codes: readonly string[] = [...CALCOM_TOKEN_ERRORS, 'unknown_error'].map((e) => `calcom_oauth_${e}`);
+  static override readonly title = 'Cal.com refused to issue tokens';
   constructor(calcomError: string, calcomDescription: string | undefined, cause?: unknown) {
     const error = CALCOM_TOKEN_ERRORS.has(calcomError) ? calcomError : 'unknown_error';
     // Cal.com's descriptions are short reason words (e.g. `invalid_client_credentials`); anything else is dropped.

@@ -2,7 +2,7 @@ import type { CreateTenantRequest, Tenant, UpdateTenantRequest } from '@calbridg
 import type { AppContext } from '../context.js';
 import { randomToken } from '../crypto/tokens.js';
 import type { Tx } from '../db/db.js';
-import { TenantExists, TenantNotFound } from '../errors.js';
+import { TenantExists, TenantNotFound } from './tenants.errors.js';
 import { decodeTextCursor } from '../http/cursor.js';
 import * as repo from './tenants.repository.js';
 import * as secrets from './tenant-secrets.repository.js';

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
  */
 export class ConsentVersionUnchanged extends AppError {
   static readonly code = 'consent_version_unchanged';
+  static override readonly title = 'Consent version unchanged';
   constructor() {
     super(ConsentVersionUnchanged.code, 409, 'The consent text or purposes changed: give them a new consent version.');
   }

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { TenantNotFound } from '../errors.js';
+import { TenantNotFound } from '../tenants/tenants.errors.js';
 import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
 import { OriginNotAllowed, WidgetNotConfigured } from '../sessions/sessions.errors.js';
 import { PRIVACY_PAGE } from './privacy.page.js';
