@@ -56,19 +56,6 @@ export default tseslint.config(
     },
   },
   {
-    // One tenant gate (admin/admin.auth.ts): routes take the tenant from gatedTenant(res), never check
-    // the slug or look the tenant up themselves. The webhook admin routes still do (harmlessly, after
-    // the gate) until the intake work moves them over.
-    files: ['server/src/**/*.ts'],
-    ignores: ['server/src/admin/admin.auth.ts', 'server/src/webhooks/webhooks.routes.ts', 'server/src/**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['**/admin/admin.auth.js', './admin.auth.js'], importNames: ['slugParam', 'assertTenantAccess'], message: 'The tenant gate already did this: take the tenant from gatedTenant(res).' }] },
-      ],
-    },
-  },
-  {
     // Tool configuration and the benches sit outside every package's tsconfig: linted without type information.
     files: ['**/vitest.config.ts', 'vitest.config.ts', '**/vite.config.ts', 'bench/**/*.ts'],
     ...tseslint.configs.disableTypeChecked,

@@ -116,7 +116,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   app.use(nativeBookingRoutes(calcom.native, tenants, widgetSessionCheck(sessions), nativeBookingAdmission(sessions)));
   app.use(bookingsRoutes(bookings));
   app.use(sessionsRoutes(sessions, tenants));
-  app.use(webhookAdminRoutes(webhooks, tenants));
+  app.use(webhookAdminRoutes(webhooks));
   app.use(leadsRoutes(createLeadsService(ctx)));
   app.use(crmRoutes(createCrmService(ctx)));
   app.use(gdprRoutes(createGdprService(ctx, { calcom })));

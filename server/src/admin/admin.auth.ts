@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
 import type { AppContext } from '../context.js';
 import { safeEqual, sha256 } from '../crypto/tokens.js';
@@ -49,11 +49,9 @@ export function principal(res: Response): AdminPrincipal {
 
 /**
  * Throws `forbidden` unless the caller may act on the tenant with this slug. Checked before any
- * lookup, so a scoped token learns nothing about other slugs. Only the gate needs it; the webhook
- * admin routes (webhooks/webhooks.routes.ts, owned by the intake work) still repeat it, harmlessly,
- * until they take {@link gatedTenant} like every other route.
+ * lookup, so a scoped token learns nothing about other slugs. Only the gate uses it.
  */
-export function assertTenantAccess(res: Response, slug: string): void {
+function assertTenantAccess(res: Response, slug: string): void {
   const p = principal(res);
   if (p.tenantSlugs ? !p.tenantSlugs.includes(slug) : p.tenantId !== null && p.tenantSlug !== slug) throw new Forbidden();
 }
@@ -63,11 +61,6 @@ export function assertPlatformAccess(res: Response): AdminPrincipal {
   const p = principal(res);
   if (p.tenantId !== null || p.tenantSlugs) throw new Forbidden('This action needs a token that reaches every tenant.');
   return p;
-}
-
-/** The `:slug` route parameter (see {@link assertTenantAccess} for who still reads it). */
-export function slugParam(req: Request): string {
-  return String(req.params.slug ?? '');
 }
 
 /**

@@ -1,9 +1,8 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
 import { SeqCursor } from '@calbridge/shared';
 import { z } from 'zod';
-import { assertTenantAccess, slugParam } from '../admin/admin.auth.js';
+import { gatedTenant } from '../admin/admin.auth.js';
 import { validate } from '../http/validate.js';
-import type { TenantsService } from '../tenants/tenants.service.js';
 import type { WebhookMetrics } from './webhooks.metrics.js';
 import type { WebhooksService } from './webhooks.service.js';
 
@@ -58,15 +57,13 @@ const ListQuery = z.strictObject({
 /**
  * `GET /v1/admin/tenants/:slug/webhook-deliveries`: the delivery log, newest first;
  * `POST …/webhook-deliveries/:id/reprocess`: applies a stored delivery again and
- * answers its new status. Mounted behind adminAuth.
+ * answers its new status. Mounted behind adminAuth and the tenant gate.
  */
-export function webhookAdminRoutes(webhooks: WebhooksService, tenants: TenantsService): Router {
+export function webhookAdminRoutes(webhooks: WebhooksService): Router {
   const router = Router();
   router.get('/v1/admin/tenants/:slug/webhook-deliveries', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const q = validate(ListQuery, req.query, 'query');
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     const page = await webhooks.deliveries(t.id, q.limit, q.cursor ?? null);
     res.json({
       data: page.data.map((d) => ({
@@ -83,10 +80,8 @@ export function webhookAdminRoutes(webhooks: WebhooksService, tenants: TenantsSe
     });
   });
   router.post('/v1/admin/tenants/:slug/webhook-deliveries/:id/reprocess', async (req, res) => {
-    const slug = slugParam(req);
-    assertTenantAccess(res, slug);
     const { id } = validate(z.strictObject({ slug: z.string(), id: DeliveryId }), req.params, 'path');
-    const t = await tenants.resolve(slug);
+    const t = gatedTenant(res);
     const r = await webhooks.reprocess(t.id, id);
     res.set('Cache-Control', 'no-store').json(r);
   });
