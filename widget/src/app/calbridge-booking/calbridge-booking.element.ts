@@ -283,15 +283,18 @@ export class CalbridgeBooking extends LitElement {
   }
 
   /**
-   * On consent, three things start together: the session request (carrying a nonce made
-   * here), a preconnect to the Cal.com origin, and (through `updated`) the view, whose
-   * booking metadata carries the same nonce from the start. A retry keeps the nonce.
+   * On consent, three things start together, in the consent click's own task: a preconnect to
+   * the Cal.com origin, the view (rendered at once, so `updated` frames the booking page before
+   * the click's handler returns, as Cal.com's snippet does), whose booking metadata carries the
+   * nonce made here, and the session request carrying the same nonce (sent right after the
+   * frame, see `beginSession`). A retry keeps the nonce.
    */
   #consent({ config, lazy }: { config: TenantConfig; lazy: Lazy }, consent: ConsentChoice, nonce = lazy.makeNonce()): void {
     this.#cmp?.stop();
     const { signal } = this.#run;
     const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal);
     this.#set({ status: 'open', config, lazy, consent, nonce, session, view: { status: 'waiting' } });
+    this.performUpdate();
     session.then(
       // Recorded by the server: the page hears it even if the view failed meanwhile.
       (r) => signal.aborted || emit(this, 'calbridge-consent', { ...consent, consentReceiptId: r.consentReceiptId }),
@@ -306,13 +309,15 @@ export class CalbridgeBooking extends LitElement {
   }
 
   /**
-   * The view starts loading once shown (its `.frame` box rendered), in the lazy chunk, which
-   * reports back through `#next`.
+   * The view starts loading once shown, in the lazy chunk, which reports back through `#next`.
+   * Called from `updated`, so the `.frame` box the waiting view rendered is there already: the
+   * frame is made in the same task as the consent click (as Cal.com's snippet makes its frame
+   * in its click handler), not one more render later; the loading text follows it in.
    */
   #loadView(s: Open): void {
     const view = { status: 'loading', abort: new AbortController() } as const;
     this.#set({ ...s, view });
-    void this.updateComplete.then(() => s.lazy.loadView(this, s, view, this.#server, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout, this.#next));
+    void s.lazy.loadView(this, s, view, this.#server, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout, this.#next);
   }
 
   /** View `from` moves on to `to`, or fails (retry shows it again); news from a view no longer shown is dropped. */

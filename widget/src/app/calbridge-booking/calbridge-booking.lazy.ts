@@ -17,11 +17,13 @@ export { makeNonce } from '../../entities/session/session.js';
 export { loadView, takeDown } from './calbridge-booking.view.js';
 
 /**
- * The consent click's network work, started together: the session request (with the nonce the
- * frame's metadata also carries) and, for framed modes, a preconnect to the origin
- * the frame loads from. The frame itself starts in the element at the same time.
+ * The consent click's network work: for framed modes a preconnect to the origin the frame loads
+ * from, at once; the session request (with the nonce the frame's metadata also carries) in a
+ * microtask, so still in the click's task but after the element has made the frame (it renders
+ * synchronously after calling this), so the frame's request leaves first; the two then load
+ * in parallel.
  */
 export function beginSession(server: string, config: TenantConfig, consent: ConsentChoice, nonce: string, mode: string, signal: AbortSignal): Promise<Session> {
   if (mode !== 'native') preconnect(frameOrigin(config.calOrigin));
-  return createSession(server, config.tenant, { nonce, consent, context: pageContext(location, document.referrer) }, signal);
+  return Promise.resolve().then(() => createSession(server, config.tenant, { nonce, consent, context: pageContext(location, document.referrer) }, signal));
 }

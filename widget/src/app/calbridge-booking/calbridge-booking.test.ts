@@ -167,8 +167,15 @@ describe('<calbridge-booking>', () => {
   it('should announce loading politely and stay accessible while the session is minted', async () => {
     const el = await mount(html`<calbridge-booking tenant="slow"></calbridge-booking>`);
     await waitUntil(() => $(el, 'form'));
+    // Everything the live region says, as it says it: the fake booking page can be ready within
+    // one polling interval of the click (the frame starts in the click's task).
+    const said: string[] = [];
+    const region = $(el, '[role="status"]')!;
+    const observer = new MutationObserver(() => said.push(region.textContent.trim()));
+    observer.observe(region, { subtree: true, childList: true, characterData: true });
     $(el, 'form button')!.click();
-    await waitUntil(() => live(el) === 'Loading the calendar…');
+    await waitUntil(() => said.includes('Loading the calendar…'), 'loading not announced');
+    observer.disconnect();
     expect($(el, '.panel')).to.equal(deepActiveElement());
     await expectAccessible(el);
     await oneEvent(el, 'calbridge-consent');
@@ -232,6 +239,42 @@ describe('<calbridge-booking>', () => {
     $(el, '.close')!.click();
     await closed;
     expect(deepActiveElement()).to.equal(launcher);
+  });
+
+  it('should frame the booking page in the task of the consent key press, before the session request leaves with the same nonce', async () => {
+    const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
+    const trigger = $(el, '[part="trigger"]')!;
+    trigger.focus();
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => $(el, 'dialog[open] form button'), 'no consent step', { timeout: 5000 });
+    // True from the consent click until the next task: what happens in the click's own task.
+    let inClickTask = false;
+    el.addEventListener('click', () => {
+      inClickTask = true;
+      setTimeout(() => (inClickTask = false));
+    }, { capture: true, once: true });
+    const calls: Array<{ frame: string | undefined; inClickTask: boolean; body: any }> = [];
+    const realFetch = window.fetch;
+    window.fetch = (input, init) => {
+      if (String(input).endsWith('/sessions'))
+        calls.push({ frame: $<HTMLIFrameElement>(el, 'dialog iframe')?.src, inClickTask, body: JSON.parse(String(init?.body)) });
+      return realFetch(input, init);
+    };
+    try {
+      const consent = oneEvent(el, 'calbridge-consent');
+      $(el, 'form button')!.focus();
+      await sendKeys({ press: 'Enter' });
+      await consent;
+    } finally {
+      window.fetch = realFetch;
+    }
+    expect(calls).to.have.length(1);
+    expect(calls[0]!.inClickTask, 'session request in the click task').to.equal(true);
+    // The frame was there when the session request left, already carrying the session's nonce.
+    expect(calls[0]!.frame, 'frame made before the session request').to.be.a('string');
+    expect(new URL(calls[0]!.frame!).searchParams.get('metadata[cb_nonce]')).to.equal(calls[0]!.body.nonce);
+    await waitUntil(() => !$(el, '.frame > p'), 'frame not ready', { timeout: 5000 });
+    await expectAccessible(el);
   });
 
   it('should open a popup whose consent the page already granted straight to the frame, focus on its close button', async () => {

@@ -50,7 +50,7 @@ export function takeDown(v: View): void {
 }
 
 /**
- * Loads the view for `loading` (already shown, with the element's `.frame` box rendered):
+ * Loads the view for `loading` (set, with the `.frame` box the waiting view rendered already there):
  * in native mode the picker's chunk, once the tenant offers native mode and the session may
  * book; otherwise the booking page, framed into the box, whose height then follows the page.
  * A booking made in the frame is announced (`booked`) and reported as `calbridge-booked`.
