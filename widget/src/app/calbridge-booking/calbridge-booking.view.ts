@@ -66,7 +66,10 @@ export async function loadView(host: ViewHost, s: Consented, loading: View & { s
         }),
         s.session,
       ]);
-      return next(loading, { status: 'native', chunk, token: session.token, event: chunk.nativeEvent(config, session, event) });
+      const native = chunk.nativeEvent(config, session, event);
+      // The picker's first page is asked for now, not after it has rendered: the second round trip leaves at once.
+      chunk.prefetchSlots(server, config.tenant, session.token, native);
+      return next(loading, { status: 'native', chunk, token: session.token, event: native });
     }
     const box = host.renderRoot.querySelector<HTMLElement>('.frame');
     if (!box) throw new WidgetError('embed_load_failed');

@@ -7,7 +7,7 @@ import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js
 import { WidgetError } from '../../shared/lib/widget-error.js';
 import './native-booking/native-booking.js';
 
-export { CalbridgeNativeBooking } from './native-booking/native-booking.js';
+export { CalbridgeNativeBooking, prefetchSlots } from './native-booking/native-booking.js';
 
 /** The event type to book: throws `native_unavailable` unless the tenant offers native mode, the session may book and an event is known. */
 export function nativeEvent(config: TenantConfig, session: Session, event: string | undefined): string {

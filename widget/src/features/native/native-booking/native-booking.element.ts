@@ -1,5 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import type { NativeBookingResponse, Slot, SlotsResponse } from '@calbridge/shared';
+import type { NativeBookingResponse, Slot, SlotsQuery, SlotsResponse } from '@calbridge/shared';
 import { createBooking, fetchSlots } from '../../../entities/booking/booking.js';
 import { emit } from '../../../shared/events/emit.js';
 import { AsyncState } from '../../../shared/lib/async-state.js';
@@ -27,6 +27,41 @@ type State =
 
 /** How far ahead the picker pages: this many four-week pages after the current one. */
 const MAX_PAGES = 6;
+
+/** The browser's time zone: the picker's until the visitor picks another. */
+const browserZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** What the picker asks the server for: one page of days from `start`, in `timeZone`. */
+const slotsQuery = (eventType: string, start: string, timeZone: string): SlotsQuery => ({ eventType, ...pageWindow(start), timeZone });
+
+/**
+ * The first page of free times, asked for as soon as the session answers (`prefetchSlots`),
+ * before the picker has rendered; taken once by the first picker whose first request is exactly
+ * this one (same server, tenant, token and query), which then does not ask again. One at a time.
+ */
+let prefetched: { key: string; slots: Promise<SlotsResponse> } | undefined;
+const slotsKey = (server: string, tenant: string, token: string, q: SlotsQuery): string => JSON.stringify([server, tenant, token, q]);
+
+/**
+ * Starts the request for the page a new picker shows first (the week of today in the browser's
+ * time zone), so native mode's second round trip leaves the moment the session answers
+ * instead of after the picker's chunk has rendered it.
+ */
+export function prefetchSlots(server: string, tenant: string, token: string, event: string): void {
+  const q = slotsQuery(event, weekStart(today(browserZone())), browserZone());
+  const slots = fetchSlots(server, tenant, token, q);
+  // Its failure is the picker's to show (it asks again); not an unhandled rejection meanwhile.
+  slots.catch(() => undefined);
+  prefetched = { key: slotsKey(server, tenant, token, q), slots };
+}
+
+/** The prefetched page when it is exactly `q` for this token (once), else nothing. */
+function takePrefetched(server: string, tenant: string, token: string, q: SlotsQuery): Promise<SlotsResponse> | undefined {
+  if (prefetched?.key !== slotsKey(server, tenant, token, q)) return undefined;
+  const { slots } = prefetched;
+  prefetched = undefined;
+  return slots;
+}
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
@@ -90,7 +125,7 @@ export class CalbridgeNativeBooking extends LitElement {
   /** The token calls use: the `token` property, or a renewed one. */
   #token = '';
 
-  #tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  #tz = browserZone();
   #base = '';
   #page = 0;
   #focus = '';
@@ -154,9 +189,10 @@ export class CalbridgeNativeBooking extends LitElement {
 
   #load(): void {
     if (!this.token || !this.event) return;
-    const w = pageWindow(this.#start);
+    const q = slotsQuery(this.event, this.#start, this.#tz);
     void this.#slots.run((signal) =>
-      this.#withToken((token) => fetchSlots(this.server, this.tenant, token, { eventType: this.event, ...w, timeZone: this.#tz }, signal)),
+      // A renewed token never matches the prefetched page: an expired session asks again.
+      this.#withToken((token) => takePrefetched(this.server, this.tenant, token, q) ?? fetchSlots(this.server, this.tenant, token, q, signal)),
     );
   }
 

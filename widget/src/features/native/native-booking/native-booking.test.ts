@@ -77,6 +77,35 @@ describe('<calbridge-booking mode="native">', () => {
     await expectAccessible(el);
   });
 
+  it('should ask for the first page of free times once, as the session answers, and show it', async () => {
+    // Whether the picker was on the page when free times were first asked for.
+    const pickerThere: boolean[] = [];
+    const realFetch = window.fetch;
+    window.fetch = (input, init) => {
+      if (String(input).includes('/slots?')) pickerThere.push(!!document.querySelector('calbridge-booking')?.shadowRoot?.querySelector('calbridge-native-booking'));
+      return realFetch(input, init);
+    };
+    let el: CalbridgeBooking;
+    try {
+      el = await openPicker();
+    } finally {
+      window.fetch = realFetch;
+    }
+    expect(pickerThere).to.deep.equal([false]);
+    const log = await fakeLog();
+    const token = log.filter((e) => e.path === '/v1/widget/native/slots').at(-1)!.authorization;
+    // The request made before the picker rendered is the one the picker shows: no second one.
+    const asked = log.filter((e) => e.path === '/v1/widget/native/slots' && e.authorization === token);
+    expect(asked).to.have.length(1);
+    const q = new URLSearchParams(asked[0]!.query);
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    expect(q.get('timeZone')).to.equal(tz);
+    const firstDay = $n(el, 'td[role="gridcell"]')!.getAttribute('data-day')!;
+    expect(q.get('start')).to.equal(pageWindow(firstDay).start);
+    expect(status(el)).to.match(/free times on/);
+    await expectAccessible(el);
+  });
+
   it('should move through days with arrow keys, Home, End, PageUp and PageDown, selection following focus', async () => {
     const el = await openPicker();
     await tabTo((a) => a.getAttribute('role') === 'gridcell', 'the day grid');
