@@ -77,7 +77,23 @@ async function tenant(): Promise<{ slug: string; id: string }> {
   const slug = `clinic-${++n}`;
   const res = await request(a.app).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: 'Clinic', allowedOrigins: [ORIGIN], calLink: 'clinic/check-up' });
   expect(res.status).toBe(201);
+  // The creation's NOTIFY reaches the instances a moment later and drops what they cached of the tenant;
+  // a test that reads the config right away must not have it dropped halfway through.
+  await heardByAll();
   return { slug, id: res.body.id as string };
+}
+
+let barriers = 0;
+/**
+ * Resolves once both instances have heard every change committed so far: PostgreSQL delivers
+ * notifications in commit order, so hearing a marker sent now means hearing all before it.
+ * The marker names no real tenant, so it drops nothing from a cache.
+ */
+async function heardByAll(): Promise<void> {
+  const slug = `barrier-${++barriers}`;
+  const heard = Promise.all([a, b].map((i) => nextChange(i, (c) => c.slug === slug)));
+  await database.owner.query(`SELECT pg_notify('calbridge_changes', json_build_object('table', 'tenants', 'tenantId', gen_random_uuid(), 'slug', $1::text)::text)`, [slug]);
+  await heard;
 }
 const config = (app: Express, slug: string) => request(app).get(`/v1/widget/${slug}/config`).set('Origin', ORIGIN);
 
