@@ -21,6 +21,8 @@ COPY shared/package.json shared/
 COPY server/package.json server/
 COPY widget/package.json widget/
 COPY test/package.json test/
+COPY admin/package.json admin/
+COPY dev-idp/package.json dev-idp/
 RUN node -e "import('./scripts/lib.mjs').then((m) => m.ensureDependencies())"
 COPY . .
 RUN npm run build
@@ -62,6 +64,8 @@ COPY --from=build /app/server/package.json ./server/package.json
 COPY --from=build /app/server/dist ./server/dist
 COPY --from=build /app/server/migrations ./server/migrations
 COPY --from=build /app/widget/dist ./widget/dist
+# The console staff sign in to (/admin): static files the server serves (CALBRIDGE_ADMIN_DIR).
+COPY --from=build /app/admin/dist ./admin/dist
 USER node
 EXPOSE 8787
 # Ready = the database answers and every migration is applied (GET /readyz); no curl in the slim image.

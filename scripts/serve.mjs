@@ -21,7 +21,10 @@ if (!process.env.CALCOM_OAUTH_CLIENT_ID && !process.env.CALCOM_PLATFORM_CLIENT_I
 
 const main = join(root, 'server', 'dist', 'main.js');
 const widget = join(root, 'widget', 'dist', 'widget.js');
-for (const [file, what] of [[main, 'the server'], [widget, 'the widget']]) {
+// The console is served from CALBRIDGE_ADMIN_DIR when set (config.ts checks nothing there: a missing
+// build would only show as 404s at /admin, so it is caught here, before anyone signs in).
+const consoleIndex = join(process.env.CALBRIDGE_ADMIN_DIR || join(root, 'admin', 'dist'), 'index.html');
+for (const [file, what] of [[main, 'the server'], [widget, 'the widget'], [consoleIndex, 'the admin console']]) {
   if (!existsSync(file)) {
     log(`serve: ${what} is not built (${file} is missing): run \`npm run build\` first`);
     process.exit(1);
