@@ -23,10 +23,43 @@ export default defineConfig({
       transform(code, id) {
         if (!/\/src\/.*\.ts$/.test(id) || id.endsWith('.test.ts')) return null;
         const out = new MagicString(code);
-        for (const m of code.matchAll(/(css|html)`([^`]*)`/g)) {
-          const body = m[2]!;
+        // Every literal part of every css``/html`` template, nested ones (html`` inside an
+        // html`` expression) included: [kind, start, end].
+        const parts: Array<[string, number, number]> = [];
+        const literal = (kind: string, i: number): number => {
+          let s = i;
+          while (i < code.length) {
+            const c = code[i];
+            if (c === '\\') i += 2;
+            else if (c === '`') return parts.push([kind, s, i]), i + 1;
+            else if (c === '$' && code[i + 1] === '{') {
+              parts.push([kind, s, i]);
+              i = expression(i + 2);
+              s = i;
+            } else i++;
+          }
+          return i;
+        };
+        const expression = (i: number): number => {
+          for (let depth = 0; i < code.length; ) {
+            const c = code[i]!;
+            if (c === '`') i = literal(/(css|html)$/.exec(code.slice(0, i))?.[1] ?? '', i + 1);
+            else if (c === "'" || c === '"') i = code.indexOf(c, i + 1) + 1 || code.length;
+            else if (c === '}' && !depth--) return i + 1;
+            else {
+              if (c === '{') depth++;
+              i++;
+            }
+          }
+          return i;
+        };
+        let end = 0;
+        for (const m of code.matchAll(/\b(css|html)`/g)) if (m.index >= end) end = literal(m[1]!, m.index + m[0].length);
+        for (const [kind, start, end] of parts) {
+          if (!kind || start === end) continue;
+          const body = code.slice(start, end);
           const min =
-            m[1] === 'css'
+            kind === 'css'
               ? body
                   .replace(/\s+/g, ' ')
                   .replace(/\s*([{};,>])\s*/g, '$1')
@@ -34,30 +67,10 @@ export default defineConfig({
                   .replace(/;}/g, '}')
                   .replace(/([^\w.])0\./g, '$1.')
                   .replace(/='(\w+)'\]/g, '=$1]')
-                  .trim()
               : body.replace(/>\s*\n\s*</g, '><').replace(/\s*\n\s*/g, ' ');
-          const start = m.index! + m[1]!.length + 1;
-          if (min !== body) out.overwrite(start, start + body.length, min);
+          if (min !== body) out.overwrite(start, end, min);
         }
         return { code: out.toString(), map: out.generateMap({ hires: true, source: id }) };
-      },
-    },
-    {
-      // widget.js names the lazy chunks it may `modulepreload` once the visitor comes near
-      // (calbridge-booking.element.ts CHUNKS): their hashed file names are known only now.
-      // The framed modes' code (our side of Cal.com's embed protocol) is in the lazy chunk, so
-      // that is the chunk "embed" names.
-      name: 'calbridge-chunk-names',
-      generateBundle(_options, bundle) {
-        const file = (suffix: string) =>
-          Object.values(bundle).find((c) => c.type === 'chunk' && c.facadeModuleId?.endsWith(suffix))?.fileName;
-        const entry = bundle['widget.js'];
-        if (entry?.type !== 'chunk') return;
-        for (const [mark, suffix] of [['__CALBRIDGE_CHUNK_EMBED__', '/calbridge-booking.lazy.ts'], ['__CALBRIDGE_CHUNK_NATIVE__', '/native/index.ts']] as const) {
-          const name = file(suffix);
-          if (!name) this.error(`no chunk for ${suffix}`);
-          entry.code = entry.code.replace(mark, `./${name}`);
-        }
       },
     },
     {

@@ -1,50 +1,51 @@
-import { LitElement, html, nothing, type TemplateResult } from 'lit';
+import { LitElement, html, type TemplateResult } from 'lit';
 import type * as LazyChunk from './calbridge-booking.lazy.js';
 import type { CmpController } from '../../features/consent/cmp-controller.js';
 import type { ConsentDetails } from '../../features/consent/consent.js';
+import { consentForm, formPurposes } from '../../features/consent/consent-form.js';
 import type { ConsentChoice, Session } from '../../entities/session/session.js';
 import { bookingLink } from '../../entities/tenant-config/booking-link.js';
-import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
+import { checkTenantConfig, type TenantConfig } from '../../entities/tenant-config/tenant-config.js';
 import { requestJson, widgetUrl } from '../../shared/api/request.js';
 import { emit } from '../../shared/events/emit.js';
 import { LocaleController } from '../../shared/i18n/locale-controller.js';
 import { en, loadStrings, type Strings } from '../../shared/i18n/strings.js';
 import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
-import { DialogController } from '../../shared/ui/dialog-controller.js';
-import { ViewportController } from '../../shared/ui/viewport-controller.js';
+import type { ViewportController } from '../../shared/ui/viewport-controller.js';
 import { styles } from './calbridge-booking.styles.js';
+import type { BookingDialog } from './calbridge-booking.dialog.js';
 import type { View } from './calbridge-booking.view.js';
 
 export type { ConsentDetails };
 
 type Lazy = typeof LazyChunk;
 let lazy: Promise<Lazy> | undefined;
-/**
- * The embed and native chunks' file names, written into widget.js by the build
- * (vite.config.ts), so the element can `modulepreload` them once the visitor comes near.
- */
-const CHUNKS = { embed: '__CALBRIDGE_CHUNK_EMBED__', native: '__CALBRIDGE_CHUNK_NATIVE__' };
-/** Chunks already preloaded on this page: one `<link>` each, however many elements come and go. */
-const preloaded = new Set<string>();
+/** The lazy chunk once it has loaded: consent then frames the booking page in the click's own task. */
+let loaded: Lazy | undefined;
 
 /** Loads (once) the element's lazy chunk; a failed load is retried on the next call. */
 const loadLazy = (): Promise<Lazy> =>
-  (lazy ??= import('./calbridge-booking.lazy.js').catch((e: unknown) => {
-    lazy = undefined;
-    throw new WidgetError('embed_load_failed', 0, { cause: e });
-  }));
+  (lazy ??= import('./calbridge-booking.lazy.js').then(
+    (m) => (loaded = m),
+    (e: unknown) => {
+      lazy = undefined;
+      throw new WidgetError('embed_load_failed', 0, { cause: e });
+    },
+  ));
 
 /**
  * What `<calbridge-booking>` is doing: one status at a time, each with exactly what it needs.
- * `loading` fetches the tenant config and the lazy chunk; `consenting` shows the consent form
- * (or waits for the page's consent manager); `open` has consent: its session is minted while
- * its `view` loads; `failed` shows why, and `retry` goes back to the step that failed.
+ * `loading` fetches the tenant config; `consenting` shows the consent form (or waits for the
+ * page's consent manager) with widget.js's code alone; `open` has consent and the lazy chunk:
+ * its session is minted while its `view` loads; `failed` shows why, and `retry` goes back to
+ * the step that failed.
  */
 type State =
   | { status: 'loading' }
-  | { status: 'consenting'; config: TenantConfig; lazy: Lazy }
+  | Consenting
   | Open
   | { status: 'failed'; error: unknown; retry: () => void; config?: TenantConfig | undefined };
+type Consenting = { status: 'consenting'; config: TenantConfig };
 type Open = { status: 'open'; config: TenantConfig; lazy: Lazy; consent: ConsentChoice; nonce: string; session: Promise<Session>; view: View };
 type Failed = Extract<State, { status: 'failed' }>;
 
@@ -140,21 +141,21 @@ export class CalbridgeBooking extends LitElement {
   #granted?: ConsentDetails | undefined;
   /** Watches the page's consent manager (`consent="tcf"`/`"gcm"`) while consenting. */
   #cmp?: CmpController | undefined;
-  /** Lets a popup's lazy chunk load: the visitor came near the button. */
-  #warmed?: () => void;
   /** Aborted when the tenant or server changes: the config fetch and session request of the old one. */
   #run = new AbortController();
   #tenantKey = '';
 
   #i18n = new LocaleController<Strings>(this, loadStrings, en);
-  #viewport = new ViewportController(this);
-  #modal = new DialogController(this);
+  // Made from the lazy chunk when first needed (decision 0026): the viewport watch once there is
+  // consent (inline, native), the dialog on the first open (popup, floating).
+  #viewport?: ViewportController;
+  #modal?: BookingDialog;
 
   constructor() {
     super();
     this.mode = 'inline';
-    // The first pointer or focus on the element warms up what a click will need: listeners on
-    // the element itself, so nothing is added to the page.
+    // The first pointer or focus on the element loads what a click will need (our own chunk,
+    // nothing from Cal.com), never on idle: listeners on the element itself, so nothing is added to the page.
     // (`pointerover` fires for touch too, before the tap's click.)
     this.addEventListener('pointerover', this.#warm);
     this.addEventListener('focusin', this.#warm);
@@ -164,15 +165,14 @@ export class CalbridgeBooking extends LitElement {
     return this.mode === 'popup' || this.mode === 'floating';
   }
 
-  /** Loads our own chunks (never anything from Cal.com) once the visitor comes near the element. */
-  #warm = (): void => {
-    this.#warmed?.();
-    const chunk = this.mode === 'native' ? CHUNKS.native : CHUNKS.embed;
-    // Unbuilt sources (tests) have no chunk names: nothing to preload.
-    if (chunk[0] === '_' || preloaded.has(chunk)) return;
-    preloaded.add(chunk);
-    document.head.append(Object.assign(document.createElement('link'), { rel: 'modulepreload', href: new URL(chunk, import.meta.url).href }));
-  };
+  /**
+   * Loads our own chunks (never anything from Cal.com) once the visitor comes near the element:
+   * the lazy chunk, then in native mode the picker's. A failed load shows when consent needs
+   * the chunk, and is tried again then.
+   */
+  #warm = (): void => void loadLazy()
+      .then((l): unknown => this.mode === 'native' && l.loadNative())
+      .catch(() => undefined);
 
   get #server(): string {
     return this.server || new URL(import.meta.url).origin;
@@ -219,21 +219,30 @@ export class CalbridgeBooking extends LitElement {
     // The view loads once there is consent and the element is near the viewport (inline) or
     // open; it starts with the session request (consent click), not after its answer.
     const s = this.#state;
-    if (s.status === 'open' && s.view.status === 'waiting' && (this.#dialogMode ? this.#modal.opened : this.#viewport.near)) this.#loadView(s);
+    if (s.status === 'open' && s.view.status === 'waiting' && (this.#dialogMode ? this.#modal?.opened : this.#viewport?.near)) this.#loadView(s);
   }
 
   /** Opens the booking dialog (popup and floating modes) and moves focus into it. */
   async open(): Promise<void> {
-    await this.updateComplete;
-    if (!(await this.#modal.open())) return;
+    // The dialog's code and styles are in the lazy chunk, loading since the pointer or focus came near.
     this.#warm();
-    this.#modal.dialog?.querySelector<HTMLElement>('.close')?.focus();
+    if (!this.#modal)
+      try {
+        this.#modal ??= new (await loadLazy()).BookingDialog(this);
+      } catch (e) {
+        return this.#report(e);
+      }
+    const modal = this.#modal;
+    this.requestUpdate();
+    await this.updateComplete;
+    if (!(await modal.open())) return;
+    modal.dialog?.querySelector<HTMLElement>('.close')?.focus();
     emit(this, 'calbridge-open', {});
   }
 
   /** Closes the booking dialog; focus returns to where it was before `open()`. */
   close(): void {
-    this.#modal.dialog?.close();
+    this.#modal?.dialog?.close();
   }
 
   /**
@@ -247,11 +256,37 @@ export class CalbridgeBooking extends LitElement {
     if (s.status === 'loading' || (s.status === 'failed' && !s.config)) this.#granted = details;
     if (s.status !== 'consenting') return;
     this.#granted = undefined;
-    try {
-      this.#consent(s, s.lazy.checkConsent(s.config, details, 'api'));
-    } catch (e) {
-      this.#report(e);
-    }
+    this.#withLazy(s, (lazy) => {
+      try {
+        this.#consent(s, lazy, lazy.checkConsent(s.config, details, 'api'));
+      } catch (e) {
+        this.#report(e);
+      }
+    });
+  }
+
+  /**
+   * Runs `go` with the lazy chunk while `s` is still shown: in the same task when the chunk has
+   * loaded (the visitor's pointer or focus reached the element first), otherwise once it has,
+   * so a consent click or key press that comes first is kept, never lost, and acted on once. A
+   * chunk that fails to load shows `embed_load_failed`; retry shows the consent step again and
+   * goes on from there.
+   */
+  #withLazy(s: Consenting, go: (lazy: Lazy) => void): void {
+    if (loaded) return go(loaded);
+    loadLazy().then(
+      (l) => this.#state === s && go(l),
+      (e: unknown) =>
+        this.#state === s &&
+        this.#fail(
+          e,
+          () => {
+            this.#set(s);
+            this.#withLazy(s, go);
+          },
+          s.config,
+        ),
+    );
   }
 
   async #loadConfig(): Promise<void> {
@@ -263,20 +298,20 @@ export class CalbridgeBooking extends LitElement {
     this.#set({ status: 'loading' });
     try {
       if (!this.tenant) throw new WidgetError('missing_tenant');
-      // The config is fetched here and checked by the lazy chunk, which loads meanwhile.
-      // Popup and floating show only a button until used: their chunk waits for the first
-      // pointer or focus on the element (or open()); inline and native need it for the consent step.
-      const code = this.#dialogMode ? new Promise<void>((r) => (this.#warmed = r)).then(loadLazy) : loadLazy();
-      const [raw, lazy] = await Promise.all([requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), code]);
-      // With a consent manager to watch, its code comes first: a visitor who already agreed there never sees the form.
+      // The consent step needs only widget.js: the lazy chunk (what consent starts) waits for
+      // the visitor's first pointer or focus on the element (#warm), in every mode.
+      const config = checkTenantConfig(await requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), this.mode);
+      // With a consent manager to watch, its code comes first: a visitor who already agreed there
+      // never sees the form. It is the page's choice (`consent=`), and a chunk of its own.
       const kind = this.consent;
-      const Cmp = kind && (await lazy.loadCmp()).CmpController;
+      const Cmp = kind && (await import('../../features/consent/cmp-controller.js')).CmpController;
       signal.throwIfAborted();
-      const consenting = { status: 'consenting', config: lazy.checkTenantConfig(raw, this.mode), lazy } as const;
+      const consenting: Consenting = { status: 'consenting', config };
       this.#set(consenting);
       void this.updateComplete.then(() => emit(this, 'calbridge-ready', { tenant: consenting.config.tenant, mode: this.mode }));
       if (this.#granted) this.grantConsent(this.#granted);
-      if (Cmp && this.#state === consenting) this.#cmp = new Cmp(this, kind, consenting.config, (c) => this.#consent(consenting, c));
+      if (Cmp && this.#state === consenting)
+        this.#cmp = new Cmp(this, kind, config, (c) => this.#withLazy(consenting, (lazy) => this.#consent(consenting, lazy, c)));
     } catch (e) {
       if (!signal.aborted) this.#fail(e, () => void this.#loadConfig());
     }
@@ -289,8 +324,10 @@ export class CalbridgeBooking extends LitElement {
    * nonce made here, and the session request carrying the same nonce (sent right after the
    * frame, see `beginSession`). A retry keeps the nonce.
    */
-  #consent({ config, lazy }: { config: TenantConfig; lazy: Lazy }, consent: ConsentChoice, nonce = lazy.makeNonce()): void {
+  #consent({ config }: { config: TenantConfig }, lazy: Lazy, consent: ConsentChoice, nonce = lazy.makeNonce()): void {
     this.#cmp?.stop();
+    // Consent given in the element was a click on it: it is in view, and the frame starts in that click's task.
+    if (!this.#dialogMode) (this.#viewport ??= new lazy.ViewportController(this)).near ||= consent.source === 'widget';
     const { signal } = this.#run;
     const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal);
     this.#set({ status: 'open', config, lazy, consent, nonce, session, view: { status: 'waiting' } });
@@ -303,7 +340,7 @@ export class CalbridgeBooking extends LitElement {
         if (s.status !== 'open' || s.session !== session) return;
         // The view started with the session; without a session it cannot be linked: take it down.
         s.lazy.takeDown(s.view);
-        this.#fail(e, () => this.#consent(s, consent, nonce), config);
+        this.#fail(e, () => this.#consent(s, s.lazy, consent, nonce), config);
       },
     );
   }
@@ -333,12 +370,15 @@ export class CalbridgeBooking extends LitElement {
     e.preventDefault();
     const s = this.#state;
     if (s.status !== 'consenting') return;
-    this.#consent(s, { version: s.config.consent.version, purposes: s.lazy.formPurposes(s.config, e.target as HTMLFormElement), source: 'widget' });
-    this.#focusPanel();
+    const consent = { version: s.config.consent.version, purposes: formPurposes(s.config, e.target as HTMLFormElement), source: 'widget' } as const;
+    this.#withLazy(s, (lazy) => {
+      this.#consent(s, lazy, consent);
+      this.#focusPanel();
+    });
   };
 
   #onClose = (): void => {
-    this.#modal.closed();
+    this.#modal?.closed();
     emit(this, 'calbridge-close', {});
   };
 
@@ -393,28 +433,11 @@ export class CalbridgeBooking extends LitElement {
       case 'loading':
         return html`<p>${t.loading}</p>`;
       case 'consenting':
-        return s.lazy.consentForm(s.config, t, this.#onSubmit);
+        return consentForm(s.config, t, this.#onSubmit);
       case 'open':
-        return this.#view(s, t);
+        return s.lazy.viewTemplate(this, s.view, html`<p>${t.loading}</p>`, this.#server, this.#i18n.locale, s.consent);
       case 'failed':
         return this.#error(s, t);
-    }
-  }
-
-  /** After consent: the frame's box (or the native picker), which loads while the session is minted. */
-  #view(s: Open, t: Strings): TemplateResult {
-    const v = s.view;
-    const loading = html`<p>${t.loading}</p>`;
-    switch (v.status) {
-      case 'native':
-        return v.chunk.nativeView(this, this.#server, v.token, v.event, this.#i18n.locale, s.consent);
-      case 'waiting':
-      case 'loading':
-      case 'framed':
-      case 'booked':
-        // embed-core appends the frame to the box: the empty comment ends Lit's part before it,
-        // so clearing the loading text never takes the frame with it.
-        return this.mode === 'native' ? loading : html`<div class="frame" part="frame">${v.status === 'loading' ? loading : nothing}<!----></div>`;
     }
   }
 
@@ -434,16 +457,7 @@ export class CalbridgeBooking extends LitElement {
       >
         ${t.book}
       </button>
-      <dialog part="dialog" aria-labelledby="title" @close=${this.#onClose}>
-        ${this.#modal.guard(true)}
-        <header>
-          <h2 id="title">${t.book}</h2>
-          <button part="close-button" class="close" aria-label=${t.close} @click=${this.close}>✕</button>
-        </header>
-        ${this.#modal.opened ? this.#panel(t) : nothing}
-        ${this.#modal.guard(false)}
-      </dialog>
-      ${live}
+      ${this.#modal?.render(t, () => this.#panel(t), this.#onClose, this.close)} ${live}
     </div>`;
   }
 }

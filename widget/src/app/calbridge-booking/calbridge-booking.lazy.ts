@@ -1,20 +1,19 @@
-// Entry of the lazy chunk the element fetches in parallel with the tenant config: the consent
-// step, session creation, the origin-checked frame session (our own side of Cal.com's embed
-// protocol) and booking reports. It holds no third-party code, so fetching it before consent is
-// fine; keeping it out of widget.js keeps the initial script small. The
-// config answer is fetched by widget.js in parallel and checked here (the reader is ~1 KB).
+// Entry of the lazy chunk the element fetches when the visitor first comes near it (pointer or
+// focus on the element, or `open()`/`grantConsent()`/a consent manager), never on idle: what
+// consent starts (session creation, the origin-checked frame session, our own side of Cal.com's
+// embed protocol, booking reports). It holds no third-party code, so fetching it before consent
+// is fine. The consent step itself (config reader and form) is in widget.js, so inline and
+// native show it without this chunk (decision 0026).
 import { createSession, pageContext, type ConsentChoice, type Session } from '../../entities/session/session.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
 import { frameOrigin } from '../../features/embed/frame-url.js';
 import { preconnect } from '../../shared/lib/preconnect.js';
 
-export { checkTenantConfig } from '../../entities/tenant-config/tenant-config.js';
-export { consentForm } from '../../features/consent/consent-form.js';
-export { checkConsent, cmpConsent, formPurposes } from '../../features/consent/consent.js';
-/** The page's consent manager is watched only where `consent="tcf"`/`"gcm"` asks for it: its code is a chunk of its own. */
-export const loadCmp = () => import('../../features/consent/cmp-controller.js');
+export { checkConsent } from '../../features/consent/consent.js';
 export { makeNonce } from '../../entities/session/session.js';
-export { loadView, takeDown } from './calbridge-booking.view.js';
+export { loadNative, loadView, takeDown, viewTemplate } from './calbridge-booking.view.js';
+export { BookingDialog } from './calbridge-booking.dialog.js';
+export { ViewportController } from '../../shared/ui/viewport-controller.js';
 
 /**
  * The consent click's network work: for framed modes a preconnect to the origin the frame loads

@@ -1,6 +1,7 @@
 import { css } from 'lit';
 
 // Colours use light-dark(); `theme` (or the tenant's theme) sets color-scheme on .base.
+// The open dialog's own rules are in calbridge-booking.dialog.ts (lazy chunk, decision 0026).
 export const styles = css`
   :host {
     display: block;
@@ -87,44 +88,12 @@ export const styles = css`
     outline: 3px solid var(--a);
     outline-offset: 2px;
   }
-  dialog {
-    width: min(56rem, 100vw - 2rem);
-    max-height: calc(100dvh - 2rem);
-    padding: 0;
-    border: 0;
-  }
-  dialog[open] {
-    animation: in 0.2s;
-  }
-  @keyframes in {
-    from {
-      opacity: 0;
-    }
-  }
-  header {
-    display: flex;
-    justify-content: space-between;
-    align-items: center;
-    padding-inline-start: 1rem;
-  }
-  .close {
-    width: 44px;
-    height: 44px;
-    border: 0;
-    background: none;
-    color: inherit;
-  }
   .sr-only {
     position: absolute;
     width: 1px;
     height: 1px;
     overflow: hidden;
     clip-path: inset(50%);
-  }
-  @media (prefers-reduced-motion: reduce) {
-    dialog[open] {
-      animation: none;
-    }
   }
   @media (forced-colors: active) {
     button {

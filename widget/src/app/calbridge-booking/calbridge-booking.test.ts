@@ -182,12 +182,12 @@ describe('<calbridge-booking>', () => {
   });
 
   it('should open a labelled modal dialog, trap focus, close on Escape and return focus to the trigger', async () => {
+    const ready = new Promise((r) => document.addEventListener('calbridge-ready', r, { once: true }));
     const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
-    // A popup loads its code when the visitor comes near: focus is enough, and then it is ready.
-    const ready = oneEvent(el, 'calbridge-ready');
+    // Ready with the config alone, before any pointer or focus; the dialog's code loads when they come (decision 0026).
+    await ready;
     const trigger = $(el, '[part="trigger"]')!;
     trigger.focus();
-    await ready;
     const opened = oneEvent(el, 'calbridge-open');
     await sendKeys({ press: 'Enter' });
     await opened;
@@ -278,11 +278,11 @@ describe('<calbridge-booking>', () => {
   });
 
   it('should open a popup whose consent the page already granted straight to the frame, focus on its close button', async () => {
+    const ready = new Promise((r) => document.addEventListener('calbridge-ready', r, { once: true }));
     const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
     const trigger = $(el, '[part="trigger"]')!;
-    const ready = oneEvent(el, 'calbridge-ready');
-    trigger.focus();
     await ready;
+    trigger.focus();
     const consent = oneEvent(el, 'calbridge-consent');
     el.grantConsent({ purposes: ['booking'] });
     await consent;

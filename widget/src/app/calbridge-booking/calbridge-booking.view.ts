@@ -1,6 +1,7 @@
 // What <calbridge-booking> shows after consent (the framed booking page, or native mode's
 // picker) and how it loads: part of the element's lazy chunk, since nothing here runs before
 // consent, which keeps widget.js within its budget.
+import { html, nothing, type TemplateResult } from 'lit';
 import type * as NativeChunk from '../../features/native/index.js';
 import type { ConsentChoice, Session } from '../../entities/session/session.js';
 import { bookingLink } from '../../entities/tenant-config/booking-link.js';
@@ -27,6 +28,7 @@ type Next = (from: View, to: View | WidgetError) => void;
 
 /** What the view reads from its element: the attributes that prefill and theme the booking page. */
 interface ViewHost extends HTMLElement {
+  readonly tenant: string;
   readonly mode: string;
   readonly event?: string | undefined;
   readonly name?: string | undefined;
@@ -42,6 +44,30 @@ interface Consented {
   nonce: string;
   session: Promise<Session>;
 }
+
+/**
+ * After consent, what the element's panel shows (rendered by the element, so Lit's host is the
+ * element): native mode's picker, or the box the frame goes into, with `loading` while it loads.
+ */
+export function viewTemplate(host: ViewHost, v: View, loading: TemplateResult, server: string, locale: string, consent: ConsentChoice): TemplateResult {
+  switch (v.status) {
+    case 'native':
+      return v.chunk.nativeView(host, server, v.token, v.event, locale, consent);
+    case 'waiting':
+    case 'loading':
+    case 'framed':
+    case 'booked':
+      // The frame is appended to the box: the empty comment ends Lit's part before it,
+      // so clearing the loading text never takes the frame with it.
+      return host.mode === 'native' ? loading : html`<div class="frame" part="frame">${v.status === 'loading' ? loading : nothing}<!----></div>`;
+  }
+}
+
+/** Native mode's picker chunk (loaded when the visitor comes near a native element, or on consent). */
+export const loadNative = (): Promise<typeof NativeChunk> =>
+  import('../../features/native/index.js').catch((e: unknown) => {
+    throw new WidgetError('embed_load_failed', 0, { cause: e });
+  });
 
 /** Stops what a view runs: its load (which takes its half-made frame down) or its frame. */
 export function takeDown(v: View): void {
@@ -60,12 +86,7 @@ export async function loadView(host: ViewHost, s: Consented, loading: View & { s
   const event = host.event || config.defaultEvent;
   try {
     if (host.mode === 'native') {
-      const [chunk, session] = await Promise.all([
-        import('../../features/native/index.js').catch((e: unknown) => {
-          throw new WidgetError('embed_load_failed', 0, { cause: e });
-        }),
-        s.session,
-      ]);
+      const [chunk, session] = await Promise.all([loadNative(), s.session]);
       const native = chunk.nativeEvent(config, session, event);
       // The picker's first page is asked for now, not after it has rendered: the second round trip leaves at once.
       chunk.prefetchSlots(server, config.tenant, session.token, native);

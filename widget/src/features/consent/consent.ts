@@ -34,8 +34,3 @@ export const cmpConsent = (config: TenantConfig, source: 'tcf' | 'gcm'): Consent
   source,
 });
 
-/** The purposes chosen in the consent form: required ones always, optional ones when checked. */
-export const formPurposes = (config: TenantConfig, form: HTMLFormElement): string[] =>
-  config.consent.purposes
-    .filter((p) => p.required || (form.elements.namedItem(p.id) as HTMLInputElement | null)?.checked)
-    .map((p) => p.id);

@@ -1,0 +1,188 @@
+/**
+ * Issue 15: the JavaScript a page fetches before the visitor's first interaction, counted from
+ * outside (a page loaded and left alone), in every mode, against the real product (sandbox +
+ * server + embedded database) in Debian Chromium: every script the page fetched, gzip -9 of
+ * each body, must total ≤ 10 KiB (10,240 B). The element's own chunk loads on the first
+ * pointer or focus on it, so a consent click or key press that comes before it has loaded must
+ * be kept and acted on once (docs/decisions/0026-first-js.md).
+ */
+import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import type { Browser, Page, Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
+import { startProduct, type RunningProduct } from '../support/product.js';
+
+const GOAL = 10_240;
+
+let product: RunningProduct;
+let browser: Browser;
+let site: Server;
+let siteOrigin: string;
+const pages = new Map<string, string>();
+
+beforeAll(async () => {
+  product = await startProduct();
+  browser = await launchChromium();
+  site = createServer((req, res) => {
+    const html = pages.get(req.url ?? '');
+    if (html === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+  siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
+  const admin = { authorization: `Bearer ${product.adminToken}`, 'content-type': 'application/json' };
+  for (const slug of ['demo', 'demo-native']) {
+    const t = await (await fetch(`${product.url}/v1/admin/tenants/${slug}`, { headers: admin })).json();
+    const patched = await fetch(`${product.url}/v1/admin/tenants/${slug}`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...t.allowedOrigins, siteOrigin] }) });
+    expect(patched.status).toBe(200);
+  }
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => (site ? site.close(r) : r(undefined)));
+  await product?.stop();
+  if (product) rmSync(product.dataDir, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A client page with one element in `mode`, in the README's module form or its `loader.js` form. */
+async function openPage(mode: string, form: 'module' | 'loader' = 'module'): Promise<{ page: Page; scripts: () => Promise<Array<{ url: string; gzip: number }>> }> {
+  const path = `/first-js-${++n}.html`;
+  const script = form === 'loader' ? `<script src="${product.url}/loader.js" async></script>` : `<script type="module" src="${product.url}/widget.js"></script>`;
+  pages.set(
+    path,
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title>${script}</head>
+<body><main><h1>Book an appointment</h1><calbridge-booking tenant="${mode === 'native' ? 'demo-native' : 'demo'}" mode="${mode}"></calbridge-booking></main></body></html>`,
+  );
+  const page = await browser.newPage();
+  const seen: Array<Promise<{ url: string; gzip: number }>> = [];
+  page.on('response', (r) => {
+    if (r.request().resourceType() === 'script') seen.push(r.body().then((b) => ({ url: r.url(), gzip: gzipSync(b, { level: 9 }).length })));
+  });
+  await page.addInitScript(() => {
+    const w = window as unknown as { __events: Array<{ type: string; detail: unknown }> };
+    w.__events = [];
+    for (const type of ['calbridge-ready', 'calbridge-consent', 'calbridge-error'])
+      document.addEventListener(type, (e) => w.__events.push({ type, detail: (e as CustomEvent).detail }));
+  });
+  await page.goto(`${siteOrigin}${path}`);
+  return { page, scripts: () => Promise.all(seen) };
+}
+
+const events = (page: Page, type: string) =>
+  page.evaluate((t) => (window as unknown as { __events: Array<{ type: string; detail: unknown }> }).__events.filter((e) => e.type === t).map((e) => e.detail), type);
+
+/** The page is loaded and left alone: the element said it is ready and the network has gone quiet. */
+async function leftAlone(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as unknown as { __events: Array<{ type: string }> }).__events.some((e) => e.type === 'calbridge-ready'));
+  await page.waitForLoadState('networkidle');
+}
+
+const isLazyChunk = (url: string) => /\/chunks\/calbridge-booking\.lazy-[\w-]+\.js$/.test(url);
+
+/** Holds the element's lazy chunk until `release()`; `requested` resolves when the page asks for it. */
+async function holdLazyChunk(page: Page): Promise<{ requested: Promise<void>; release: () => Promise<void> }> {
+  let asked!: () => void;
+  const requested = new Promise<void>((r) => (asked = r));
+  let held: Route | undefined;
+  await page.route(isLazyChunk, (route) => {
+    held = route;
+    asked();
+  });
+  return { requested, release: async () => held?.continue() };
+}
+
+describe('<calbridge-booking>: JavaScript before the first interaction', () => {
+  it.each(['inline', 'native', 'popup', 'floating'])(
+    'when a page with the README snippet in %s mode is loaded and left alone, then every script it fetched totals at most 10 KiB gzip and the consent step (or the button) is there',
+    async (mode) => {
+      const { page, scripts } = await openPage(mode);
+      try {
+        await leftAlone(page);
+        const fetched = await scripts();
+        const total = fetched.reduce((a, s) => a + s.gzip, 0);
+        console.log(`${mode}: ${total} B gzip before the first interaction (${fetched.map((s) => `${new URL(s.url).pathname} ${s.gzip}`).join(', ')})`);
+        expect(fetched.map((s) => new URL(s.url).pathname)).toEqual(['/widget.js']);
+        expect(total).toBeLessThanOrEqual(GOAL);
+        // What the visitor needs first is there, with its accessible name, from widget.js alone.
+        if (mode === 'inline' || mode === 'native') await expect(page.getByRole('button', { name: 'Agree and show calendar' }).isVisible()).resolves.toBe(true);
+        else await expect(page.getByRole('button', { name: 'Book a call' }).isVisible()).resolves.toBe(true);
+        expect(await events(page, 'calbridge-ready')).toEqual([{ tenant: mode === 'native' ? 'demo-native' : 'demo', mode }]);
+      } finally {
+        await page.close();
+      }
+    },
+    60_000,
+  );
+
+  it('when the classic loader.js form is used and the page is left alone, then it fetches loader.js and widget.js only (the figure is printed)', async () => {
+    const { page, scripts } = await openPage('inline', 'loader');
+    try {
+      await leftAlone(page);
+      const fetched = await scripts();
+      const total = fetched.reduce((a, s) => a + s.gzip, 0);
+      console.log(`inline, loader.js form: ${total} B gzip before the first interaction (${fetched.map((s) => `${new URL(s.url).pathname} ${s.gzip}`).join(', ')})`);
+      expect(fetched.map((s) => new URL(s.url).pathname).sort()).toEqual(['/loader.js', '/widget.js']);
+      expect(fetched.some((s) => isLazyChunk(s.url))).toBe(false);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it('when the consent button is clicked before the element has its code (no pointer came first), then the click is kept: one session, and the booking page is framed', async () => {
+    const { page } = await openPage('inline');
+    try {
+      await leftAlone(page);
+      const chunk = await holdLazyChunk(page);
+      // A click with no pointer movement before it (a script, an assistive technology): no pointerover, no focus.
+      await page.evaluate(() => document.querySelector('calbridge-booking')!.shadowRoot!.querySelector<HTMLButtonElement>('form[part=consent] button')!.click());
+      await chunk.requested;
+      // While the chunk is on its way, the consent step is still shown and nothing was recorded.
+      expect(await page.getByRole('button', { name: 'Agree and show calendar' }).isVisible()).toBe(true);
+      expect(await events(page, 'calbridge-consent')).toEqual([]);
+      await chunk.release();
+      await page.waitForFunction(() => (window as unknown as { __events: Array<{ type: string }> }).__events.some((e) => e.type === 'calbridge-consent'), undefined, { timeout: 15_000 });
+      const frame = await (await page.waitForSelector('calbridge-booking iframe', { state: 'attached', timeout: 30_000 })).contentFrame();
+      await frame!.waitForSelector('#booking-form', { timeout: 30_000 });
+      const consents = (await events(page, 'calbridge-consent')) as Array<{ source: string; purposes: string[] }>;
+      expect(consents).toHaveLength(1);
+      expect(consents[0]!.source).toBe('widget');
+      expect(await events(page, 'calbridge-error')).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it('when a keyboard user tabs to the consent button and presses Enter while the code is still loading, then the key press is kept and native mode shows its free times', async () => {
+    const { page } = await openPage('native');
+    try {
+      await leftAlone(page);
+      const chunk = await holdLazyChunk(page);
+      // Tab from the top of the page until the agree button has focus (focus reaching the element starts the load).
+      for (let i = 0; i < 10; i++) {
+        await page.keyboard.press('Tab');
+        const name = await page.evaluate(() => {
+          let el = document.activeElement;
+          while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+          return el?.textContent?.trim() ?? '';
+        });
+        if (name === 'Agree and show calendar') break;
+      }
+      expect(await page.evaluate(() => document.querySelector('calbridge-booking')!.shadowRoot!.activeElement?.textContent?.trim())).toBe('Agree and show calendar');
+      await chunk.requested;
+      await page.keyboard.press('Enter');
+      expect(await events(page, 'calbridge-consent')).toEqual([]);
+      await chunk.release();
+      await page.waitForSelector('calbridge-booking .slots button', { timeout: 30_000 });
+      const consents = (await events(page, 'calbridge-consent')) as Array<{ source: string }>;
+      expect(consents).toHaveLength(1);
+      expect(consents[0]!.source).toBe('widget');
+      expect(await events(page, 'calbridge-error')).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+});
