@@ -1,11 +1,20 @@
 import type { ConsentChoice } from '../../entities/session/session.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
-import { cmpConsent } from './consent.js';
 
 // Consent read from the page's own consent manager, so a site with a cookie banner does not
 // ask twice: an IAB TCF v2.2 CMP (`consent="tcf"`) or Google Consent Mode (`consent="gcm"`).
 // Only a positive, explicit signal counts; anything else leaves the widget's own consent step
 // in place. The receipt records the source (`tcf`, `gcm`).
+
+/**
+ * Consent from the page's consent manager (`tcf`, `gcm`): the tenant's required purposes, nothing
+ * optional. Here, not in consent.ts, so the lazy chunk and this one share no module (no third chunk).
+ */
+const cmpConsent = (config: TenantConfig, source: 'tcf' | 'gcm'): ConsentChoice => ({
+  version: config.consent.version,
+  purposes: config.consent.purposes.filter((p) => p.required).map((p) => p.id),
+  source,
+});
 
 /** The TCF v2.2 `TCData` fields we read (IAB TCF v2.2 CMP API, `addEventListener`). */
 interface TcData {

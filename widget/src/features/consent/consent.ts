@@ -27,10 +27,3 @@ export function checkConsent(config: TenantConfig, details: ConsentDetails, sour
   return { version, purposes: given, source };
 }
 
-/** Consent from the page's consent manager (`tcf`, `gcm`): the tenant's required purposes, nothing optional. */
-export const cmpConsent = (config: TenantConfig, source: 'tcf' | 'gcm'): ConsentChoice => ({
-  version: config.consent.version,
-  purposes: config.consent.purposes.filter((p) => p.required).map((p) => p.id),
-  source,
-});
-
