@@ -7,6 +7,7 @@
  * be kept and acted on once (docs/decisions/0026-first-js.md).
  */
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -16,6 +17,18 @@ import { launchChromium } from '../support/browser.js';
 import { startProduct, type RunningProduct } from '../support/product.js';
 
 const GOAL = 10_240;
+/** axe-core, as the widget's own tests use it (injected by the driver, after the count). */
+const AXE = createRequire(new URL('../../widget/package.json', import.meta.url)).resolve('axe-core/axe.min.js');
+
+/** WCAG 2.x A/AA violations axe finds inside the element (shadow DOM included). */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(c: Element, o: object): Promise<{ violations: Array<{ id: string }> }> } }).axe;
+    const r = await axe.run(document.querySelector('calbridge-booking')!, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
+    return r.violations.map((v) => v.id);
+  });
+}
 
 let product: RunningProduct;
 let browser: Browser;
@@ -111,6 +124,7 @@ describe('<calbridge-booking>: JavaScript before the first interaction', () => {
         if (mode === 'inline' || mode === 'native') await expect(page.getByRole('button', { name: 'Agree and show calendar' }).isVisible()).resolves.toBe(true);
         else await expect(page.getByRole('button', { name: 'Book a call' }).isVisible()).resolves.toBe(true);
         expect(await events(page, 'calbridge-ready')).toEqual([{ tenant: mode === 'native' ? 'demo-native' : 'demo', mode }]);
+        expect(await axeViolations(page)).toEqual([]);
       } finally {
         await page.close();
       }
@@ -143,6 +157,7 @@ describe('<calbridge-booking>: JavaScript before the first interaction', () => {
       // While the chunk is on its way, the consent step is still shown and nothing was recorded.
       expect(await page.getByRole('button', { name: 'Agree and show calendar' }).isVisible()).toBe(true);
       expect(await events(page, 'calbridge-consent')).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
       await chunk.release();
       await page.waitForFunction(() => (window as unknown as { __events: Array<{ type: string }> }).__events.some((e) => e.type === 'calbridge-consent'), undefined, { timeout: 15_000 });
       const frame = await (await page.waitForSelector('calbridge-booking iframe', { state: 'attached', timeout: 30_000 })).contentFrame();
