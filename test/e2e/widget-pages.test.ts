@@ -245,8 +245,8 @@ describe('<calbridge-booking> on pages that change', () => {
       const baseline = await counts();
       console.log('before the widget was used:', JSON.stringify(before), '\nafter one frame came and went (baseline):', JSON.stringify(baseline));
       // Nothing page-wide is left: the same listeners, intervals, styles and frames as before.
-      // Only the <link>s stay in <head>: the preconnect to Cal.com and the modulepreload of
-      // our chunk (one each per page, however many elements come and go).
+      // Only a <link> stays in <head>: the preconnect to Cal.com (one per page, however many
+      // elements come and go).
       expect({ ...baseline, headLinks: 0 }).toEqual({ ...before, headLinks: 0 });
 
       // 50 times: the same consented element moved out and back in (a single-page app), its
