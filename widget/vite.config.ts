@@ -58,7 +58,7 @@ export default defineConfig({
         for (const [kind, start, end] of parts) {
           if (!kind || start === end) continue;
           const body = code.slice(start, end);
-          const min =
+          const min: string =
             kind === 'css'
               ? body
                   .replace(/\s+/g, ' ')
@@ -68,7 +68,10 @@ export default defineConfig({
                   .replace(/([^\w.])0\./g, '$1.')
                   .replace(/='(\w+)'\]/g, '=$1]')
               : body.replace(/>\s*\n\s*</g, '><').replace(/\s*\n\s*/g, ' ');
-          if (min !== body) out.overwrite(start, end, min);
+          // A css`` template's text is trimmed at its ends (whitespace there means nothing).
+          const trimmed = kind === 'css' ? (code[start - 1] === '`' ? min.trimStart() : min) : min;
+          const final = kind === 'css' && code[end] === '`' ? trimmed.trimEnd() : trimmed;
+          if (final !== body) out.overwrite(start, end, final);
         }
         return { code: out.toString(), map: out.generateMap({ hires: true, source: id }) };
       },

@@ -1,4 +1,5 @@
-import { css, html, nothing, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import { html, nothing, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import { css } from '../../shared/ui/css.js';
 import type { Strings } from '../../shared/i18n/strings.js';
 import { DialogController } from '../../shared/ui/dialog-controller.js';
 

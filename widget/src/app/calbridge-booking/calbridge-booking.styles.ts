@@ -1,4 +1,4 @@
-import { css } from 'lit';
+import { css } from '../../shared/ui/css.js';
 
 // Colours use light-dark(); `theme` (or the tenant's theme) sets color-scheme on .base.
 // The open dialog's own rules are in calbridge-booking.dialog.ts (lazy chunk, decision 0026).

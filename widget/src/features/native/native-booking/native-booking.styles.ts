@@ -1,4 +1,4 @@
-import { css } from 'lit';
+import { css } from '../../../shared/ui/css.js';
 
 // Inherits the host element's custom properties (--a accent, --r radius) through the shadow tree.
 export const styles = css`
