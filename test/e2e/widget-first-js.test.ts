@@ -101,7 +101,7 @@ async function holdLazyChunk(page: Page): Promise<{ requested: Promise<void>; re
   let asked!: () => void;
   const requested = new Promise<void>((r) => (asked = r));
   let held: Route | undefined;
-  await page.route(isLazyChunk, (route) => {
+  await page.route((url: URL) => isLazyChunk(url.href), (route) => {
     held = route;
     asked();
   });
