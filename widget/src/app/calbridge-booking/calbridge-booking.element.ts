@@ -171,8 +171,20 @@ export class CalbridgeBooking extends LitElement {
    * the chunk, and is tried again then.
    */
   #warm = (): void => void loadLazy()
-      .then((l): unknown => this.mode === 'native' && l.loadNative())
+      .then((l): unknown => {
+        // Popup, floating: the (closed) dialog is made as soon as its code is here, so a click opens it at once.
+        if (this.#dialogMode) this.#dialog(l);
+        return this.mode === 'native' && l.loadNative();
+      })
       .catch(() => undefined);
+
+  #dialog(lazy: Lazy): BookingDialog {
+    if (!this.#modal) {
+      this.#modal = new lazy.BookingDialog(this);
+      this.requestUpdate();
+    }
+    return this.#modal;
+  }
 
   get #server(): string {
     return this.server || new URL(import.meta.url).origin;
@@ -226,14 +238,13 @@ export class CalbridgeBooking extends LitElement {
   async open(): Promise<void> {
     // The dialog's code and styles are in the lazy chunk, loading since the pointer or focus came near.
     this.#warm();
-    if (!this.#modal)
+    let modal = this.#modal;
+    if (!modal)
       try {
-        this.#modal ??= new (await loadLazy()).BookingDialog(this);
+        modal = this.#dialog(await loadLazy());
       } catch (e) {
         return this.#report(e);
       }
-    const modal = this.#modal;
-    this.requestUpdate();
     await this.updateComplete;
     if (!(await modal.open())) return;
     modal.dialog?.querySelector<HTMLElement>('.close')?.focus();
