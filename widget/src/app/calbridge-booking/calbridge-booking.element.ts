@@ -292,7 +292,7 @@ export class CalbridgeBooking extends LitElement {
   #consent({ config, lazy }: { config: TenantConfig; lazy: Lazy }, consent: ConsentChoice, nonce = lazy.makeNonce()): void {
     this.#cmp?.stop();
     const { signal } = this.#run;
-    const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal);
+    const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal, this.#event(config));
     this.#set({ status: 'open', config, lazy, consent, nonce, session, view: { status: 'waiting' } });
     this.performUpdate();
     session.then(
