@@ -129,29 +129,33 @@ export function createSessionsService(
 
       const now = ctx.clock.now();
       const sessionId = randomUUID();
-      const receipt = await ctx.db.withTenant(tenant.id, (tx) =>
-        insertReceipt(tx, {
-          tenantId: tenant.id,
-          sessionId,
-          consentVersion: consent.version,
-          consentTextSha256: consentTextHash(consent.text),
-          purposes,
-          pageOrigin: origin,
-          pageUrl: body.context.pageUrl,
-          referrer: body.context.referrer,
-          utm: Object.fromEntries(Object.entries(body.context.utm).filter(([, v]) => v)),
-          ipPrefix: client.ipPrefix,
-          userAgentFamily: client.userAgentFamily,
-          createdAt: now,
-          // Only the hash: the nonce itself is the proof a booking's metadata must carry (session-proof.ts).
-          nonceSha256: body.nonce ? sha256(body.nonce) : null,
-          consentSource: body.consent.source ?? 'widget',
-          clickIds: Object.fromEntries(Object.entries(body.context.clickIds ?? {}).filter(([, v]) => v)),
-        }),
-      );
+      // Whether the session may book is read beside the receipt's insert, not after it (one round trip less).
+      const [receipt, calcom] = await Promise.all([
+        ctx.db.withTenant(tenant.id, (tx) =>
+          insertReceipt(tx, {
+            tenantId: tenant.id,
+            sessionId,
+            consentVersion: consent.version,
+            consentTextSha256: consentTextHash(consent.text),
+            purposes,
+            pageOrigin: origin,
+            pageUrl: body.context.pageUrl,
+            referrer: body.context.referrer,
+            utm: Object.fromEntries(Object.entries(body.context.utm).filter(([, v]) => v)),
+            ipPrefix: client.ipPrefix,
+            userAgentFamily: client.userAgentFamily,
+            createdAt: now,
+            // Only the hash: the nonce itself is the proof a booking's metadata must carry (session-proof.ts).
+            nonceSha256: body.nonce ? sha256(body.nonce) : null,
+            consentSource: body.consent.source ?? 'widget',
+            clickIds: Object.fromEntries(Object.entries(body.context.clickIds ?? {}).filter(([, v]) => v)),
+          }),
+        ),
+        tenants.calcomSummary(tenant.id),
+      ]);
       const expiresAt = new Date(now.getTime() + ctx.config.sessionTtlSeconds * 1000);
       // Native mode books through the server, so only a tenant whose config publishes it lets sessions do that.
-      const native = publishedModes(modes, await tenants.calcomSummary(tenant.id)).includes('native');
+      const native = publishedModes(modes, calcom).includes('native');
       const scopes: SessionScope[] = native ? ['bookings:observe', 'bookings:create'] : ['bookings:observe'];
       const token = await tokens.sign({ sessionId, consentReceiptId: receipt.id, tenantId: tenant.id, origin, scopes, expiresAt }, now);
       const first = native ? await slots : undefined;
