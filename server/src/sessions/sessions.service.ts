@@ -35,7 +35,7 @@ const NATIVE_BOOKINGS_PER_ADDRESS_PER_HOUR = 6;
 export const OBSERVED_PER_SESSION = 3;
 
 /** Free times of a tenant's event (native-booking.service.ts `slots`, passed in by app.ts). */
-export type FirstSlots = (tenant: TenantRecord, q: SlotsQuery) => Promise<SlotsResponse>;
+type FirstSlots = (tenant: TenantRecord, q: SlotsQuery) => Promise<SlotsResponse>;
 
 /**
  * The first page `q` from `firstSlots`, or undefined when it fails or has not answered within
