@@ -73,7 +73,7 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   const webhooks = createWebhooksService(ctx, tenants);
   const bookings = createBookingsService(ctx);
   const widget = createWidgetService(ctx);
-  const sessions = createSessionsService(ctx, widget, tenants);
+  const sessions = createSessionsService(ctx, widget, tenants, calcom.native.slots);
   const widgetConfigs = createWidgetConfigCache({ tenants, widget, changes: ctx.changes });
 
   const app = express();

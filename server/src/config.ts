@@ -84,6 +84,7 @@ const EnvSchema = z.object({
     .default(0),
   CALBRIDGE_WIDGET_DIR: z.string().min(1).default(defaultWidgetDir),
   CALBRIDGE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
+  CALBRIDGE_SESSION_SLOTS_DEADLINE_MS: z.coerce.number().int().min(0).max(5_000).default(150),
   CALCOM_API_URL: url.default('https://api.cal.com/v2'),
   CALCOM_APP_URL: url.default('https://app.cal.com'),
   CALCOM_OAUTH_CLIENT_ID: z.string().min(1).optional(),
@@ -151,6 +152,8 @@ export interface Config {
   trustProxy: number;
   widgetDir: string;
   sessionTtlSeconds: number;
+  /** How long a native session's answer may wait for its first page of free times (decision 0027). */
+  sessionSlotsDeadlineMs: number;
   /** Bearer token `/metrics` requires; unset: `/metrics` is not served (404). */
   metricsToken: string | undefined;
   /** Serve `*.map` next to widget.js (off by default: they reveal the source). */
@@ -256,6 +259,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     trustProxy: e.CALBRIDGE_TRUST_PROXY,
     widgetDir: e.CALBRIDGE_WIDGET_DIR,
     sessionTtlSeconds: e.CALBRIDGE_SESSION_TTL_SECONDS,
+    sessionSlotsDeadlineMs: e.CALBRIDGE_SESSION_SLOTS_DEADLINE_MS,
     metricsToken: e.CALBRIDGE_METRICS_TOKEN,
     serveSourceMaps: e.CALBRIDGE_SERVE_SOURCE_MAPS,
     calcom: {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TimeZone } from './tenant.schema.js';
+import { TimeZone } from './web.schema.js';
 
 // Native booking mode: <calbridge-booking mode="native"> shows our own slot picker and form and
 // books through the server (`/v1/widget/:tenant/slots`, `/v1/widget/:tenant/bookings`, Bearer
@@ -29,6 +29,15 @@ export const SlotsResponse = z.object({
   days: z.array(z.object({ date: z.iso.date(), slots: z.array(Slot) })),
 });
 export type SlotsResponse = z.infer<typeof SlotsResponse>;
+
+/**
+ * Native mode's first page of free times, carried by the session answer
+ * (`CreateSessionResponse.slots`): the answer to the `SlotsQuery` the session request named, with
+ * the window it covers, so the picker takes it only for exactly the page it shows first
+ * (decision 0027).
+ */
+export const SessionSlots = SlotsResponse.extend({ start: Instant, end: Instant });
+export type SessionSlots = z.infer<typeof SessionSlots>;
 
 /**
  * Body of `POST /v1/widget/:tenant/bookings`, sent with an `Idempotency-Key` header (8–128 of

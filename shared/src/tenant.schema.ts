@@ -1,27 +1,14 @@
 import { z } from 'zod';
-import { TenantSlug, WebOrigin } from './web.schema.js';
+import { TenantSlug, TimeZone, WebOrigin } from './web.schema.js';
 import { WidgetSettings, WidgetSettingsPatch } from './widget-settings.schema.js';
 
-export { SeqCursor, TenantSlug, WebOrigin } from './web.schema.js';
+export { SeqCursor, TenantSlug, TimeZone, WebOrigin } from './web.schema.js';
 
 /** A Cal.com link: `user/event-slug` (or `team/x/event-slug`), as used by the embed's `calLink`. */
 export const CalLink = z
   .string()
   .max(200)
   .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+){1,2}$/, 'a Cal.com link such as "jane/intro-call"');
-
-/** An IANA time zone name known to this runtime, e.g. `Europe/London`. */
-export const TimeZone = z.string().max(64).refine(
-  (value) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: value });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'an IANA time zone such as Europe/London' },
-);
 
 /** Body of `POST /v1/admin/tenants`. Unknown fields are refused so typos never pass silently. */
 export const CreateTenantRequest = z.strictObject({

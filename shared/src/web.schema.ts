@@ -36,3 +36,16 @@ export const SeqCursor = z
   .regex(/^[0-9]{1,19}$/, 'a cursor this API issued')
   // zod runs every check even after the regex failed: BigInt() only sees digits.
   .refine((v) => /^[0-9]{1,19}$/.test(v) && BigInt(v) <= MAX_BIGINT, 'a cursor this API issued');
+
+/** An IANA time zone name known to this runtime, e.g. `Europe/London`. */
+export const TimeZone = z.string().max(64).refine(
+  (value) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an IANA time zone such as Europe/London' },
+);

@@ -66,6 +66,17 @@ describe('CreateSessionRequest', () => {
   it('refuses an empty purpose list', () => {
     expect(CreateSessionRequest.safeParse({ ...body, consent: { version: 'v1', purposes: [] } }).success).toBe(false);
   });
+
+  const slots = { eventType: 'intro-call', start: '2026-11-29T00:00:00Z', end: '2026-12-29T00:00:00Z', timeZone: 'Europe/Berlin' };
+
+  it('carries the first page of free times native mode wants', () => {
+    expect(CreateSessionRequest.parse({ ...body, slots })).toEqual({ ...body, slots });
+  });
+
+  it('drops a slots query it cannot read instead of refusing the session', () => {
+    for (const bad of [{ ...slots, timeZone: 'Mars/Base' }, { ...slots, start: 'soon' }, { ...slots, extra: 1 }, 'intro-call'])
+      expect(CreateSessionRequest.parse({ ...body, slots: bad })).toEqual({ ...body, slots: undefined });
+  });
 });
 
 describe('CreateSessionResponse', () => {
@@ -79,6 +90,25 @@ describe('CreateSessionResponse', () => {
     };
     expect(CreateSessionResponse.parse(r)).toEqual(r);
     expect(CreateSessionResponse.safeParse({ ...r, expiresAt: 'soon' }).success).toBe(false);
+  });
+
+  it('may carry the first page of free times with the window it covers', () => {
+    const r = {
+      token: 'eyJ.x.y',
+      sessionId: 's1',
+      consentReceiptId: 'r1',
+      expiresAt: '2026-11-25T12:00:00.000Z',
+      scopes: ['bookings:observe', 'bookings:create'],
+      slots: {
+        eventType: 'intro-call',
+        timeZone: 'UTC',
+        start: '2026-11-29T00:00:00Z',
+        end: '2026-12-29T00:00:00Z',
+        days: [{ date: '2026-12-01', slots: [{ start: '2026-12-01T09:00:00Z', end: '2026-12-01T09:30:00Z' }] }],
+      },
+    };
+    expect(CreateSessionResponse.parse(r)).toEqual(r);
+    expect(CreateSessionResponse.safeParse({ ...r, slots: { ...r.slots, start: undefined } }).success).toBe(false);
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SessionSlots, SlotsQuery } from './native-booking.schema.js';
 import { TenantSlug, WebOrigin } from './web.schema.js';
 
 // Contracts between <calbridge-booking> and the server's public widget API
@@ -118,6 +119,12 @@ export const CreateSessionRequest = z.strictObject({
     utm: UtmParams,
     clickIds: ClickIds.optional(),
   }),
+  /**
+   * Native mode: the page of free times the picker shows first. When the session may book, the
+   * server asks Cal.com for it while minting and answers it in `slots`. A query the server cannot
+   * read is dropped, never a reason to refuse the session (decision 0027).
+   */
+  slots: SlotsQuery.optional().catch(undefined),
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
 
@@ -137,6 +144,11 @@ export const CreateSessionResponse = z.object({
   /** ISO 8601 instant after which the token is refused. */
   expiresAt: z.iso.datetime({ offset: true }),
   scopes: z.array(SessionScope),
+  /**
+   * Native mode: the free times the request's `slots` query asked for, when Cal.com answered
+   * them within the session's short deadline; absent otherwise (the picker then asks itself).
+   */
+  slots: SessionSlots.optional(),
 });
 export type CreateSessionResponse = z.infer<typeof CreateSessionResponse>;
 

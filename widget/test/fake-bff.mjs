@@ -30,8 +30,12 @@ const TENANTS = {
   flaky: { calLink: 'fake', defaultEvent: 'intro', config: 'fail-once' },
   // Native mode: the config offers it and sessions carry the booking scope.
   native: { calLink: 'fake', defaultEvent: 'intro', native: true },
-  // Native mode whose first session has expired by the time the picker uses it.
-  nativeexpired: { calLink: 'fake', defaultEvent: 'intro', native: true, expireFirst: true },
+  // Native mode whose session answers without the first page of free times (as the server does
+  // when Cal.com misses the session's deadline): the picker asks for them itself.
+  nativelate: { calLink: 'fake', defaultEvent: 'intro', native: true, lateSlots: true },
+  // Native mode whose first session has expired by the time the picker uses it (its answer carries
+  // no free times, so the picker's own request meets the expiry).
+  nativeexpired: { calLink: 'fake', defaultEvent: 'intro', native: true, expireFirst: true, lateSlots: true },
   // Native mode asked for on a tenant that does not offer it.
   nonative: { calLink: 'fake', defaultEvent: 'intro' },
 };
@@ -143,6 +147,7 @@ export function fakeBff() {
         return problem(ctx, 429, 'rate_limited', 'Too many requests');
       }
       if (tenant.sessions === 'slow') await new Promise((r) => setTimeout(r, 1500));
+      const q = body ? JSON.parse(body) : undefined;
       const n = ++seq;
       if (tenant.expireFirst && !tenant.expiredOne) {
         tenant.expiredOne = true;
@@ -156,6 +161,8 @@ export function fakeBff() {
         consentReceiptId: `rcpt-${n}`,
         expiresAt: new Date(Date.now() + 5 * 60_000).toISOString(),
         scopes: tenant.native ? ['bookings:observe', 'bookings:create'] : ['bookings:observe'],
+        // As the server does (decision 0027): the first page the request named, when the session may book.
+        ...(tenant.native && !tenant.lateSlots && q?.slots ? { slots: { ...q.slots, days: fakeSlots(q.slots.start, q.slots.end) } } : {}),
       });
       return;
     }

@@ -1,7 +1,9 @@
+import type { Express } from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SANDBOX_DEMO_API_KEY, SANDBOX_DEMO_EVENT_SLUG } from '../../../test/calcom-sandbox/index.js';
 import { weekdayAtUtc } from '../../../test/calcom-sandbox/test-support.js';
+import { createApp } from '../app.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
 import { asAdmin, asMetrics } from '../test-support/app.js';
 import { connectWithOAuth, PUBLIC_URL, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
@@ -364,6 +366,153 @@ describe('native booking', () => {
 
   it('when our intake URL is used, then it is the public URL with the tenant slug', () => {
     expect(PUBLIC_URL).toBe(h.config.publicUrl);
+  });
+});
+
+describe('a native session answer carries its first page of free times (decision 0027)', () => {
+  const SITE = 'https://first.test';
+  /** The page the picker shows first, as the widget names it in the session request. */
+  const page = () => {
+    const start = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() - 1));
+    return { eventType: SANDBOX_DEMO_EVENT_SLUG, start: start.toISOString(), end: new Date(start.getTime() + 30 * 86_400_000).toISOString(), timeZone: 'UTC' };
+  };
+  /** Cal.com's own answer to a slots request our server made (the intercept sees only its URL). */
+  const calcomSlots = (url: URL) => globalThis.fetch(url, { headers: { 'cal-api-version': '2024-09-04' } });
+  /** Requests our server made to Cal.com's `/v2/slots`, counted at its fetch. */
+  let slotCalls = 0;
+
+  /**
+   * An instance that waits up to 5 s for the first page, where a test needs Cal.com's answer to
+   * be in the session's whatever the machine's load; the default instance keeps the default deadline.
+   */
+  let patient: Express;
+
+  async function mint(slug: string, extra: Record<string, unknown> = {}, via: Express = app()): Promise<request.Response> {
+    const config = await request(via).get(`/v1/widget/${slug}/config`).set('Origin', SITE);
+    expect(config.status).toBe(200);
+    return request(via)
+      .post(`/v1/widget/${slug}/sessions`)
+      .set('Origin', SITE)
+      .send({ consent: { version: config.body.consent.version, purposes: ['booking'] }, context: { pageUrl: `${SITE}/book`, referrer: '', utm: {} }, ...extra });
+  }
+  const slotsRoute = (slug: string, token: string, q: Record<string, string>) =>
+    request(app()).get(`/v1/widget/${slug}/slots`).query(q).set('Origin', SITE).set('Authorization', `Bearer ${token}`);
+
+  beforeAll(async () => {
+    // Two tenants on two Cal.com accounts with different hours: the demo user's weekdays 9–17,
+    // and an account whose intro call is only on Saturdays.
+    const { db, fetch, clock, logger } = h.instances[0]!.ctx;
+    patient = createApp({ config: { ...h.config, sessionSlotsDeadlineMs: 5_000 }, db, fetch, clock, logger });
+    h.sandbox.control.seedUser({ username: 'saturday-owner' });
+    h.sandbox.control.seedEventType({ username: 'saturday-owner', slug: SANDBOX_DEMO_EVENT_SLUG, days: [6], startTime: '10:00', endTime: '12:00' });
+    for (const slug of ['first', 'other', 'unlinked']) {
+      expect((await request(app()).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [SITE], calLink: 'demo/intro-call' })).status).toBe(201);
+    }
+    expect((await connectWithOAuth(h, app(), 'first')).callback.status).toBe(200);
+    h.sandbox.control.setOAuthBehaviour({ username: 'saturday-owner' });
+    try {
+      expect((await connectWithOAuth(h, app(), 'other')).callback.status).toBe(200);
+    } finally {
+      h.sandbox.control.setOAuthBehaviour({ username: 'demo' });
+    }
+  });
+  beforeEach(() => {
+    slotCalls = 0;
+    h.intercept = (_method, url) => {
+      if (url.pathname.endsWith('/v2/slots')) slotCalls++;
+      return undefined;
+    };
+  });
+  afterEach(() => {
+    h.intercept = undefined;
+  });
+
+  it('when a native session is minted with its first page named, then its answer carries those free times, the same the slots route answers', async () => {
+    const q = page();
+    const res = await mint('first', { slots: q }, patient);
+    expect(res.status).toBe(201);
+    expect(res.body.scopes).toContain('bookings:create');
+    expect(res.body.slots).toMatchObject({ eventType: q.eventType, timeZone: 'UTC', start: q.start, end: q.end });
+    expect(res.body.slots.days.length).toBeGreaterThan(0);
+    const route = await slotsRoute('first', res.body.token, q);
+    expect(route.status).toBe(200);
+    expect(res.body.slots.days).toEqual(route.body.days);
+  });
+
+  it("when two tenants' sessions name the same page, then each answer carries its own Cal.com account's free times only", async () => {
+    const q = page();
+    const [first, other] = await Promise.all([mint('first', { slots: q }, patient), mint('other', { slots: q }, patient)]);
+    const weekdays = (days: Array<{ date: string }>) => new Set(days.map((d) => new Date(`${d.date}T00:00:00Z`).getUTCDay()));
+    expect(first.status).toBe(201);
+    expect(other.status).toBe(201);
+    expect(weekdays(other.body.slots.days)).toEqual(new Set([6]));
+    expect([...weekdays(first.body.slots.days)].every((d) => d >= 1 && d <= 5)).toBe(true);
+    expect(other.body.slots.days).toEqual((await slotsRoute('other', other.body.token, q)).body.days);
+  });
+
+  it('when Cal.com fails, then the session still answers, without free times', async () => {
+    h.intercept = (_method, url) => (url.pathname.endsWith('/v2/slots') ? new Response('{"status":"error"}', { status: 500 }) : undefined);
+    const res = await mint('first', { slots: page() }, patient);
+    expect(res.status).toBe(201);
+    expect(res.body.scopes).toContain('bookings:create');
+    expect(res.body).not.toHaveProperty('slots');
+  });
+
+  it('when Cal.com has not answered by the deadline, then the session answers without free times, and the picker gets them with its own request', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    h.intercept = (_method, url) => (url.pathname.endsWith('/v2/slots') ? held.then(() => calcomSlots(url)) : undefined);
+    const q = page();
+    // Cal.com answers only after the session has: slower than the deadline, whatever it is.
+    const res = await mint('first', { slots: q });
+    release();
+    expect(res.status).toBe(201);
+    expect(res.body.scopes).toContain('bookings:create');
+    expect(res.body).not.toHaveProperty('slots');
+    const picker = await slotsRoute('first', res.body.token, q);
+    expect(picker.status).toBe(200);
+    expect(picker.body.days.length).toBeGreaterThan(0);
+  });
+
+  it('when the same page of the same tenant is asked for while a call for it is in flight, then Cal.com is asked once; another tenant gets its own call', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    h.intercept = (_method, url) => {
+      if (!url.pathname.endsWith('/v2/slots')) return undefined;
+      slotCalls++;
+      return held.then(() => calcomSlots(url));
+    };
+    const ctx = h.instances[0]!.ctx;
+    const tenants = createTenantsService(ctx);
+    const native = createCalcom(ctx, tenants).native;
+    const [first, other] = [(await tenants.find('first'))!, (await tenants.find('other'))!];
+    const q = page();
+    // The session's call, then the picker's while it is in flight (no await in between).
+    const calls = [native.slots(first, q), native.slots(first, q), native.slots(other, q)];
+    await vi.waitFor(() => expect(slotCalls).toBe(2));
+    release();
+    const [a, b, c] = await Promise.all(calls);
+    expect(b).toEqual(a);
+    expect(c!.days).not.toEqual(a!.days);
+    expect(slotCalls).toBe(2);
+    // Once answered, nothing is kept: the next ask is a new call.
+    await native.slots(first, q);
+    expect(slotCalls).toBe(3);
+  });
+
+  it('when the slots query cannot be read, then the session answers without free times and Cal.com is not asked', async () => {
+    const res = await mint('first', { slots: { ...page(), timeZone: 'Mars/Base' } }, patient);
+    expect(res.status).toBe(201);
+    expect(res.body).not.toHaveProperty('slots');
+    expect(slotCalls).toBe(0);
+  });
+
+  it('when the tenant cannot book natively (no Cal.com connection), then its session carries no free times and Cal.com is not asked', async () => {
+    const res = await mint('unlinked', { slots: page() }, patient);
+    expect(res.status).toBe(201);
+    expect(res.body.scopes).toEqual(['bookings:observe']);
+    expect(res.body).not.toHaveProperty('slots');
+    expect(slotCalls).toBe(0);
   });
 });
 

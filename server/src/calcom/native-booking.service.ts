@@ -34,8 +34,15 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
     return c.calcomUsername;
   }
 
-  /** Free slots grouped by day in the visitor's time zone. */
-  async function slots(tenant: TenantRecord, q: SlotsQuery): Promise<SlotsResponse> {
+  /**
+   * Calls for free times in flight, by tenant and query: a second asker of the same page joins
+   * the first call instead of making another (the session answer that stopped waiting for its
+   * first page, then the picker asking for it: decision 0027). Not a cache: an entry lives for
+   * one call only, so nothing is ever served stale; it is the tenant's own (its id is in the key).
+   */
+  const slotsInFlight = new Map<string, Promise<SlotsResponse>>();
+
+  async function fetchSlots(tenant: TenantRecord, q: SlotsQuery): Promise<SlotsResponse> {
     const data = await deps.calcom.slots.list(
       { kind: 'none' },
       { eventTypeSlug: q.eventType, username: await username(tenant.id), start: q.start, end: q.end, timeZone: q.timeZone },
@@ -44,6 +51,16 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
       .sort()
       .map((date) => ({ date, slots: data[date]!.map((s) => ({ start: s.start, end: s.end })) }));
     return { eventType: q.eventType, timeZone: q.timeZone, days };
+  }
+
+  /** Free slots grouped by day in the visitor's time zone. */
+  function slots(tenant: TenantRecord, q: SlotsQuery): Promise<SlotsResponse> {
+    const key = JSON.stringify([tenant.id, q.eventType, q.start, q.end, q.timeZone]);
+    const running = slotsInFlight.get(key);
+    if (running) return running;
+    const call = fetchSlots(tenant, q).finally(() => slotsInFlight.delete(key));
+    slotsInFlight.set(key, call);
+    return call;
   }
 
   /**

@@ -1,5 +1,14 @@
 import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
-import type { CreateSessionRequest, CreateSessionResponse, ObservedBookingRequest, ObservedBookingResponse, SessionScope } from '@calbridge/shared';
+import type {
+  CreateSessionRequest,
+  CreateSessionResponse,
+  ObservedBookingRequest,
+  ObservedBookingResponse,
+  SessionScope,
+  SessionSlots,
+  SlotsQuery,
+  SlotsResponse,
+} from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import { RateLimited } from '../errors.js';
 import type { TenantRecord, TenantsService } from '../tenants/tenants.service.js';
@@ -25,6 +34,28 @@ const NATIVE_BOOKINGS_PER_ADDRESS_PER_HOUR = 6;
 /** Bookings a session may report (`bookings/observed`); a visitor books once or twice in one session. */
 export const OBSERVED_PER_SESSION = 3;
 
+/** Free times of a tenant's event (native-booking.service.ts `slots`, passed in by app.ts). */
+type FirstSlots = (tenant: TenantRecord, q: SlotsQuery) => Promise<SlotsResponse>;
+
+/**
+ * The first page `q` from `firstSlots`, or undefined when it fails or has not answered within
+ * `deadlineMs` of being asked (`CALBRIDGE_SESSION_SLOTS_DEADLINE_MS`, 150 ms). It is asked as soon
+ * as the session request is admitted, in parallel with the minting, so a session whose minting
+ * takes longer waits for nothing more. Never a rejection: a session cannot fail because of it,
+ * and past the deadline the picker asks itself, joining the call still in flight
+ * (native-booking.service.ts). Decision 0027.
+ */
+function firstPage(firstSlots: FirstSlots, tenant: TenantRecord, q: SlotsQuery, deadlineMs: number): Promise<SessionSlots | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), deadlineMs);
+    timer.unref();
+    void firstSlots(tenant, q).then(
+      (r) => resolve({ ...r, start: q.start, end: q.end }),
+      () => resolve(undefined),
+    ).finally(() => clearTimeout(timer));
+  });
+}
+
 export interface ClientInfo {
   /** The `Origin` header, or undefined. */
   origin: string | undefined;
@@ -39,6 +70,8 @@ export function createSessionsService(
   ctx: Pick<AppContext, 'db' | 'clock' | 'config'>,
   widget: WidgetService,
   tenants: Pick<TenantsService, 'calcomSummary'>,
+  /** Native mode's free times, asked for while a session that names its first page is minted. */
+  firstSlots?: FirstSlots,
 ) {
   const tokens = createSessionTokens(ctx.config.encryptionKeys);
 
@@ -61,10 +94,14 @@ export function createSessionsService(
     const windowMs = SESSION_LIMITS.windowSeconds * 1000;
     const windowStart = new Date(now - (now % windowMs));
     const retryAfter = (windowStart.getTime() + windowMs - now) / 1000;
-    const byAddress = await ctx.db.withTenant(tenant.id, (tx) => hit(tx, tenant.id, addressBucket('addr', address), windowStart));
-    if (byAddress > SESSION_LIMITS.perAddress) throw new RateLimited(retryAfter);
-    const byTenant = await ctx.db.withTenant(tenant.id, (tx) => hit(tx, tenant.id, 'tenant', windowStart));
-    if (byTenant > SESSION_LIMITS.perTenant) throw new RateLimited(retryAfter);
+    // One transaction for both counts (one round trip less before every session answer); the
+    // tenant is counted only when the address is within its limit, as before. Every mint takes
+    // the address row before the tenant row, so two mints never wait on each other in a cycle.
+    const refused = await ctx.db.withTenant(tenant.id, async (tx) => {
+      if ((await hit(tx, tenant.id, addressBucket('addr', address), windowStart)) > SESSION_LIMITS.perAddress) return true;
+      return (await hit(tx, tenant.id, 'tenant', windowStart)) > SESSION_LIMITS.perTenant;
+    });
+    if (refused) throw new RateLimited(retryAfter);
   }
 
   return {
@@ -89,35 +126,44 @@ export function createSessionsService(
       if (purposes.some((p) => !known.has(p))) throw new ConsentInvalid('Unknown consent purpose.');
       if (consent.purposes.some((p) => p.required && !purposes.includes(p.id))) throw new ConsentInvalid('A required purpose is missing.');
       if (new URL(body.context.pageUrl).origin !== origin) throw new ConsentInvalid('The page URL is not on the requesting origin.');
+      // Native mode's first page of free times, asked for now (admitted, consent valid) and in
+      // parallel with the minting; kept only if the session may book (the scope check below).
+      const modes = widget.config(tenant).modes;
+      const slots = body.slots && firstSlots && modes.includes('native') ? firstPage(firstSlots, tenant, body.slots, ctx.config.sessionSlotsDeadlineMs) : undefined;
 
       const now = ctx.clock.now();
       const sessionId = randomUUID();
-      const receipt = await ctx.db.withTenant(tenant.id, (tx) =>
-        insertReceipt(tx, {
-          tenantId: tenant.id,
-          sessionId,
-          consentVersion: consent.version,
-          consentTextSha256: consentTextHash(consent.text),
-          purposes,
-          pageOrigin: origin,
-          pageUrl: body.context.pageUrl,
-          referrer: body.context.referrer,
-          utm: Object.fromEntries(Object.entries(body.context.utm).filter(([, v]) => v)),
-          ipPrefix: client.ipPrefix,
-          userAgentFamily: client.userAgentFamily,
-          createdAt: now,
-          // Only the hash: the nonce itself is the proof a booking's metadata must carry (session-proof.ts).
-          nonceSha256: body.nonce ? sha256(body.nonce) : null,
-          consentSource: body.consent.source ?? 'widget',
-          clickIds: Object.fromEntries(Object.entries(body.context.clickIds ?? {}).filter(([, v]) => v)),
-        }),
-      );
+      // Whether the session may book is read beside the receipt's insert, not after it (one round trip less).
+      const [receipt, calcom] = await Promise.all([
+        ctx.db.withTenant(tenant.id, (tx) =>
+          insertReceipt(tx, {
+            tenantId: tenant.id,
+            sessionId,
+            consentVersion: consent.version,
+            consentTextSha256: consentTextHash(consent.text),
+            purposes,
+            pageOrigin: origin,
+            pageUrl: body.context.pageUrl,
+            referrer: body.context.referrer,
+            utm: Object.fromEntries(Object.entries(body.context.utm).filter(([, v]) => v)),
+            ipPrefix: client.ipPrefix,
+            userAgentFamily: client.userAgentFamily,
+            createdAt: now,
+            // Only the hash: the nonce itself is the proof a booking's metadata must carry (session-proof.ts).
+            nonceSha256: body.nonce ? sha256(body.nonce) : null,
+            consentSource: body.consent.source ?? 'widget',
+            clickIds: Object.fromEntries(Object.entries(body.context.clickIds ?? {}).filter(([, v]) => v)),
+          }),
+        ),
+        tenants.calcomSummary(tenant.id),
+      ]);
       const expiresAt = new Date(now.getTime() + ctx.config.sessionTtlSeconds * 1000);
       // Native mode books through the server, so only a tenant whose config publishes it lets sessions do that.
-      const native = publishedModes(widget.config(tenant).modes, await tenants.calcomSummary(tenant.id)).includes('native');
+      const native = publishedModes(modes, calcom).includes('native');
       const scopes: SessionScope[] = native ? ['bookings:observe', 'bookings:create'] : ['bookings:observe'];
       const token = await tokens.sign({ sessionId, consentReceiptId: receipt.id, tenantId: tenant.id, origin, scopes, expiresAt }, now);
-      return { token, sessionId, consentReceiptId: receipt.id, expiresAt: expiresAt.toISOString(), scopes };
+      const first = native ? await slots : undefined;
+      return { token, sessionId, consentReceiptId: receipt.id, expiresAt: expiresAt.toISOString(), scopes, ...(first ? { slots: first } : {}) };
     },
 
     /**

@@ -47,7 +47,7 @@ export interface CalcomHarness {
    * Test hook on our server's requests to Cal.com: return a Response to answer in the sandbox's
    * place (e.g. a list page that misses an entry), or undefined to let the request through.
    */
-  intercept: ((method: string, url: URL) => Response | undefined) | undefined;
+  intercept: ((method: string, url: URL) => Response | Promise<Response> | undefined) | undefined;
   addInstance(): CalbridgeInstance;
   close(): Promise<void>;
 }

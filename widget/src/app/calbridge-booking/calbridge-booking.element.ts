@@ -174,7 +174,10 @@ export class CalbridgeBooking extends LitElement {
       .then((l): unknown => {
         // Popup, floating: the (closed) dialog is made as soon as its code is here, so a click opens it at once.
         if (this.#dialogMode) this.#dialog(l);
-        return this.mode === 'native' && l.loadNative();
+        if (this.mode !== 'native') return;
+        // The page's first use of Intl's dates, paid now rather than in the consent click (decision 0027).
+        l.warmFirstPage();
+        return l.loadNative();
       })
       .catch(() => undefined);
 
@@ -340,7 +343,7 @@ export class CalbridgeBooking extends LitElement {
     // Consent given in the element was a click on it: it is in view, and the frame starts in that click's task.
     if (!this.#dialogMode) (this.#viewport ??= new lazy.ViewportController(this)).near ||= consent.source === 'widget';
     const { signal } = this.#run;
-    const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal);
+    const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal, this.#event(config));
     this.#set({ status: 'open', config, lazy, consent, nonce, session, view: { status: 'waiting' } });
     this.performUpdate();
     session.then(

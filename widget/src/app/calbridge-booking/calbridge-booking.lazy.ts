@@ -7,9 +7,12 @@
 import { createSession, pageContext, type ConsentChoice, type Session } from '../../entities/session/session.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
 import { frameOrigin } from '../../features/embed/frame-url.js';
+import { firstPageQuery, warmFirstPage } from '../../features/native/first-page.js';
 import { preconnect } from '../../shared/lib/preconnect.js';
 
 export { checkConsent } from '../../features/consent/consent.js';
+/** Native mode readies the first page's date arithmetic as this chunk arrives (decision 0027). */
+export { warmFirstPage };
 export { makeNonce } from '../../entities/session/session.js';
 export { loadNative, loadView, takeDown, viewTemplate } from './calbridge-booking.view.js';
 export { BookingDialog } from './calbridge-booking.dialog.js';
@@ -20,9 +23,11 @@ export { ViewportController } from '../../shared/ui/viewport-controller.js';
  * from, at once; the session request (with the nonce the frame's metadata also carries) in a
  * microtask, so still in the click's task but after the element has made the frame (it renders
  * synchronously after calling this), so the frame's request leaves first; the two then load
- * in parallel.
+ * in parallel. Native mode's session request names the picker's first page of free times, which
+ * the server answers with the session (decision 0027): one round trip to the first times, not two.
  */
-export function beginSession(server: string, config: TenantConfig, consent: ConsentChoice, nonce: string, mode: string, signal: AbortSignal): Promise<Session> {
+export function beginSession(server: string, config: TenantConfig, consent: ConsentChoice, nonce: string, mode: string, signal: AbortSignal, event?: string): Promise<Session> {
   if (mode !== 'native') preconnect(frameOrigin(config.calOrigin));
-  return Promise.resolve().then(() => createSession(server, config.tenant, { nonce, consent, context: pageContext(location, document.referrer) }, signal));
+  const slots = mode === 'native' && event ? { slots: firstPageQuery(event) } : {};
+  return Promise.resolve().then(() => createSession(server, config.tenant, { nonce, consent, context: pageContext(location, document.referrer), ...slots }, signal));
 }

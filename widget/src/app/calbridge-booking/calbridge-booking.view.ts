@@ -88,8 +88,8 @@ export async function loadView(host: ViewHost, s: Consented, loading: View & { s
     if (host.mode === 'native') {
       const [chunk, session] = await Promise.all([loadNative(), s.session]);
       const native = chunk.nativeEvent(config, session, event);
-      // The picker's first page is asked for now, not after it has rendered: the second round trip leaves at once.
-      chunk.prefetchSlots(server, config.tenant, session.token, native);
+      // The picker's first page: from the session's answer when it carries it, else asked for now, before the picker renders.
+      chunk.prefetchSlots(server, config.tenant, session.token, native, session.slots);
       return next(loading, { status: 'native', chunk, token: session.token, event: native });
     }
     const box = host.renderRoot.querySelector<HTMLElement>('.frame');

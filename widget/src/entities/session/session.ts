@@ -2,8 +2,12 @@ import type { ClickIds, CreateSessionRequest, CreateSessionResponse, ObservedBoo
 import { requestJson, widgetUrl } from '../../shared/api/request.js';
 import { isObj, isStr, must } from '../../shared/lib/read.js';
 
-/** A short-lived widget session, minted by the server once the visitor consented. */
-export type Session = CreateSessionResponse;
+/**
+ * A short-lived widget session, minted by the server once the visitor consented. Native mode's
+ * first page of free times (`slots`) is read by the native chunk, which uses it (its reader is
+ * there), so it stays unchecked here.
+ */
+export type Session = Omit<CreateSessionResponse, 'slots'> & { slots?: unknown };
 export type ConsentChoice = CreateSessionRequest['consent'];
 export type PageContext = CreateSessionRequest['context'];
 

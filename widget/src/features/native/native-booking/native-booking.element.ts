@@ -1,10 +1,12 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+// Some 400 time zone options: rendered again only when the zone changes, not on every day or page.
+import { guard } from 'lit/directives/guard.js';
 import type { NativeBookingResponse, Slot, SlotsQuery, SlotsResponse } from '@calbridge/shared';
-import { createBooking, fetchSlots } from '../../../entities/booking/booking.js';
+import { createBooking, fetchSlots, readSlots } from '../../../entities/booking/booking.js';
 import { emit } from '../../../shared/events/emit.js';
 import { AsyncState } from '../../../shared/lib/async-state.js';
 import { toWidgetError, WidgetError } from '../../../shared/lib/widget-error.js';
-import { addDays, formatDay, formatTime, moveFocus, PAGE_DAYS, pageDays, pageWindow, timeZones, today, weekStart } from '../calendar.js';
+import { addDays, browserZone, firstPageQuery, formatDay, formatTime, moveFocus, PAGE_DAYS, pageDays, slotsQuery, timeZones, today, weekStart } from '../calendar.js';
 import { LocaleController } from '../../../shared/i18n/locale-controller.js';
 import { fill, nativeStrings, type NativeStrings } from '../native-strings.js';
 import { styles } from './native-booking.styles.js';
@@ -28,28 +30,28 @@ type State =
 /** How far ahead the picker pages: this many four-week pages after the current one. */
 const MAX_PAGES = 6;
 
-/** The browser's time zone: the picker's until the visitor picks another. */
-const browserZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-
-/** What the picker asks the server for: one page of days from `start`, in `timeZone`. */
-const slotsQuery = (eventType: string, start: string, timeZone: string): SlotsQuery => ({ eventType, ...pageWindow(start), timeZone });
-
 /**
- * The first page of free times, asked for as soon as the session answers (`prefetchSlots`),
- * before the picker has rendered; taken once by the first picker whose first request is exactly
- * this one (same server, tenant, token and query), which then does not ask again. One at a time.
+ * The first page of free times: from the session's answer (decision 0027), or asked for as soon
+ * as the session answers (`prefetchSlots`), before the picker has rendered; taken once by the first
+ * picker whose first request is exactly this one (same server, tenant, token and query), which
+ * then does not ask again. One at a time.
  */
 let prefetched: { key: string; slots: Promise<SlotsResponse> } | undefined;
 const slotsKey = (server: string, tenant: string, token: string, q: SlotsQuery): string => JSON.stringify([server, tenant, token, q]);
 
 /**
- * Starts the request for the page a new picker shows first (the week of today in the browser's
- * time zone), so native mode's second round trip leaves the moment the session answers
- * instead of after the picker's chunk has rendered it.
+ * Readies the page a new picker shows first (today's week in the browser's time zone): the
+ * session answer's `carried` page when it is exactly that page, else a request sent now, so the
+ * second round trip (when there is one) leaves the moment the session answers instead of after
+ * the picker has rendered.
  */
-export function prefetchSlots(server: string, tenant: string, token: string, event: string): void {
-  const q = slotsQuery(event, weekStart(today(browserZone())), browserZone());
-  const slots = fetchSlots(server, tenant, token, q);
+export function prefetchSlots(server: string, tenant: string, token: string, event: string, carried?: unknown): void {
+  const q = firstPageQuery(event);
+  const page = readSlots(carried);
+  // The window it covers (readSlots checks the rest): taken only for exactly the first page.
+  const { start, end } = (page ?? {}) as { start?: unknown; end?: unknown };
+  const same = page && page.eventType === q.eventType && page.timeZone === q.timeZone && start === q.start && end === q.end;
+  const slots = same ? Promise.resolve({ eventType: page.eventType, timeZone: page.timeZone, days: page.days }) : fetchSlots(server, tenant, token, q);
   // Its failure is the picker's to show (it asks again); not an unhandled rejection meanwhile.
   slots.catch(() => undefined);
   prefetched = { key: slotsKey(server, tenant, token, q), slots };
@@ -404,7 +406,7 @@ export class CalbridgeNativeBooking extends LitElement {
     return html`<div class="tz">
         <label for="tz">${t.timeZone}</label>
         <select id="tz" @change=${this.#onTimeZone}>
-          ${timeZones(this.#tz).map((z) => html`<option value=${z} ?selected=${z === this.#tz}>${z.replace(/_/g, ' ')}</option>`)}
+          ${guard([this.#tz], () => timeZones(this.#tz).map((z) => html`<option value=${z} ?selected=${z === this.#tz}>${z.replace(/_/g, ' ')}</option>`))}
         </select>
       </div>
       <div class="nav">

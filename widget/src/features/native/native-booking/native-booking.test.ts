@@ -70,14 +70,43 @@ describe('<calbridge-booking mode="native">', () => {
     expect(grid.querySelectorAll('[tabindex="0"]')).to.have.length(1);
     expect($n<HTMLSelectElement>(el, 'select#tz')!.value).to.equal(Intl.DateTimeFormat().resolvedOptions().timeZone);
     expect($n(el, 'label[for="tz"]')!.textContent).to.equal('Time zone');
-    const slots = (await fakeLog()).filter((e) => e.path === '/v1/widget/native/slots');
-    expect(slots.at(-1)!.authorization).to.match(/^Bearer tok-\d+$/);
-    expect(new URLSearchParams(slots.at(-1)!.query).get('eventType')).to.equal('intro');
+    // The first page came with the session, asked for by the session request after consent.
+    expect((await fakeLog()).filter((e) => e.path === '/v1/widget/native/sessions').at(-1)!.body.slots.eventType).to.equal('intro');
     expect(status(el)).to.match(/free times on/);
     await expectAccessible(el);
   });
 
-  it('should ask for the first page of free times once, as the session answers, and show it', async () => {
+  it('should show the first page of free times the session answer carries, without asking for them again', async () => {
+    const slotsAsked: string[] = [];
+    const before = (await fakeLog()).length;
+    const realFetch = window.fetch;
+    window.fetch = (input, init) => {
+      if (String(input).includes('/slots?')) slotsAsked.push(String(input));
+      return realFetch(input, init);
+    };
+    let el: CalbridgeBooking;
+    try {
+      el = await openPicker();
+    } finally {
+      window.fetch = realFetch;
+    }
+    expect(slotsAsked).to.deep.equal([]);
+    const log = (await fakeLog()).slice(before);
+    expect(log.some((e) => e.path === '/v1/widget/native/slots')).to.equal(false);
+    // The session request named the page the picker shows: the week of today, in the browser's zone.
+    const asked = log.filter((e) => e.path === '/v1/widget/native/sessions').at(-1)!.body.slots;
+    const firstDay = $n(el, 'td[role="gridcell"]')!.getAttribute('data-day')!;
+    expect(asked).to.deep.equal({ eventType: 'intro', ...pageWindow(firstDay), timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone });
+    expect($n(el, 'td.free')).to.not.equal(null);
+    expect(status(el)).to.match(/free times on/);
+    await expectAccessible(el);
+    // The keyboard reaches the times shown from the session's answer.
+    await tabTo((a) => a.getAttribute('role') === 'gridcell', 'the day grid');
+    await sendKeys({ press: 'Enter' });
+    expect(deepActiveElement()?.getAttribute('part')).to.equal('slot');
+  });
+
+  it('should ask for the first page of free times once, as the session answers, when the answer does not carry them', async () => {
     // Whether the picker was on the page when free times were first asked for.
     const pickerThere: boolean[] = [];
     const realFetch = window.fetch;
@@ -87,15 +116,15 @@ describe('<calbridge-booking mode="native">', () => {
     };
     let el: CalbridgeBooking;
     try {
-      el = await openPicker();
+      el = await openPicker('nativelate');
     } finally {
       window.fetch = realFetch;
     }
     expect(pickerThere).to.deep.equal([false]);
     const log = await fakeLog();
-    const token = log.filter((e) => e.path === '/v1/widget/native/slots').at(-1)!.authorization;
+    const token = log.filter((e) => e.path === '/v1/widget/nativelate/slots').at(-1)!.authorization;
     // The request made before the picker rendered is the one the picker shows: no second one.
-    const asked = log.filter((e) => e.path === '/v1/widget/native/slots' && e.authorization === token);
+    const asked = log.filter((e) => e.path === '/v1/widget/nativelate/slots' && e.authorization === token);
     expect(asked).to.have.length(1);
     const q = new URLSearchParams(asked[0]!.query);
     const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
