@@ -124,5 +124,3 @@ export function createSharedBudget(ctx: Pick<AppContext, 'db' | 'clock' | 'confi
 
   return { take, observe };
 }
-
-export type SharedBudget = ReturnType<typeof createSharedBudget>;
