@@ -122,6 +122,35 @@ describe('one budget for every instance', () => {
     expect((await budgets[0]!.take('platform_client', 'visitor')).granted).toBe(true);
   });
 
+  it("when calls come at any times over five minutes, then no window of Cal.com's, wherever it starts, holds more than the limit, and a refused caller is told the moment the oldest counted slot leaves", async () => {
+    const budgets = [createSharedBudget(ctx(0)), createSharedBudget(ctx(1))];
+    const slotMs = WINDOW_MS / 6;
+    // Start on a slot boundary so the expected times below are exact.
+    h.clock.set(new Date(Math.ceil(h.clock.now().getTime() / slotMs) * slotMs));
+    const t0 = h.clock.now().getTime();
+    // A fixed pseudo-random walk (no wall clock): steps of 0–9 s, two instances taking in turn.
+    let seed = 7;
+    const granted: number[] = [];
+    let firstRefusal: { at: number; until: number } | undefined;
+    for (let i = 0; i < 80; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      h.clock.advance(seed % 9000);
+      const r = await budgets[i % 2]!.take('token_endpoint', 'visitor');
+      if (r.granted) granted.push(h.clock.now().getTime());
+      else firstRefusal ??= { at: h.clock.now().getTime(), until: r.until.getTime() };
+    }
+    expect(h.clock.now().getTime() - t0).toBeGreaterThan(5 * WINDOW_MS);
+    for (const [i, start] of granted.entries()) {
+      const inWindow = granted.slice(i).filter((t) => t < start + WINDOW_MS).length;
+      expect(inWindow).toBeLessThanOrEqual(LIMIT);
+    }
+    // Room comes back when the slot of the oldest call still counted is a window and a slot behind.
+    const counted = granted.filter((t) => t <= firstRefusal!.at && t >= Math.floor((firstRefusal!.at - WINDOW_MS) / slotMs) * slotMs);
+    expect(firstRefusal!.until).toBe(Math.floor(counted[0]! / slotMs) * slotMs + WINDOW_MS + slotMs);
+    // Over five minutes the budget let through most of what Cal.com would have (≥ 4 per 70 s).
+    expect(granted.length).toBeGreaterThanOrEqual(Math.floor((h.clock.now().getTime() - t0) / (WINDOW_MS + slotMs)) * LIMIT);
+  });
+
   it('when background work takes from the budget, then it leaves the reserve to visitors', async () => {
     const budget = createSharedBudget(ctx());
     const background = await Promise.all(Array.from({ length: 4 }, () => budget.take('token_endpoint', 'background')));
