@@ -210,8 +210,7 @@ export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock
     }
     let refused: { reason: string; kind: ConnectionKind } | null = null;
     const seen: Seen[] = [];
-    const result = await db
-      .withTenant(tenantId, async (tx) => {
+    const locked = db.withTenant(tenantId, async (tx) => {
       const c = await repo.lockConnection(tx, tenantId);
       if (!c) throw new CalcomNotConnected();
       if (c.status !== 'connected') throw new CalcomNeedsReauth();
@@ -240,9 +239,9 @@ export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock
         refused = { reason: err.reason, kind: c.kind };
         return null;
       }
-    })
-      // Cal.com's count, recorded once the row lock is let go (success or not).
-      .finally(() => Promise.all(seen.map((s) => budget.observe(s.tracker, s.reading))));
+    });
+    // Cal.com's count, recorded once the row lock is let go (success or not).
+    const result = await locked.finally(() => Promise.all(seen.map((s) => budget.observe(s.tracker, s.reading))));
     if (result) return result;
     const r = refused as { reason: string; kind: ConnectionKind } | null;
     metrics.refreshes.inc({ kind: r?.kind ?? 'oauth', outcome: 'refused' });
