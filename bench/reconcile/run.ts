@@ -9,11 +9,15 @@
 // 3. Time is compressed: the interval is BENCH_RECONCILE_INTERVAL_MINUTES (default 5, instead of 15)
 //    and Cal.com's 60 s window and block are scaled by the same factor (5/15: 20 s); the limit per
 //    window stays Cal.com's (500 per access token, 120 per address; BENCH_RECONCILE_LIMIT=<n> sets
-//    one number for every tracker instead), so the budget per interval is the real one. Our own
+//    one number for every token tracker instead; the address's is BENCH_RECONCILE_REFRESH_LIMIT), so the budget per interval is the real one. Our own
 //    database work is not compressed: "worker time" below says what it needs of the real interval.
 // 4. Plans the pass (enqueueAll, as the cron does) and runs BENCH_RECONCILE_WORKERS (default 2)
 //    job workers of BENCH_RECONCILE_CONCURRENCY (default 2) each, as separate instances would, until
 //    every tenant is done. BENCH_RECONCILE_PAGE (default 100, Calbridge's page) reads fewer per call.
+// 5. BENCH_RECONCILE_EXPIRED=1: every tenant's access token has run out when the pass starts, so each
+//    pass first refreshes at Cal.com's token endpoint, which counts by our address across tenants
+//    (decision 0030). The instances share the budget in PostgreSQL: BENCH_RECONCILE_REFRESH_LIMIT
+//    (default Cal.com's 120) per window (scaled like the rest), less the visitors' reserve.
 // Prints time to finish against the interval, requests per token and window against the limit,
 // 429s, deferrals, and how evenly the starts are spread. Figures are printed, not asserted.
 import { createHash } from 'node:crypto';
@@ -53,6 +57,8 @@ const WORKERS = num('BENCH_RECONCILE_WORKERS', 2);
 const CONCURRENCY = num('BENCH_RECONCILE_CONCURRENCY', 2);
 const PAGE = num('BENCH_RECONCILE_PAGE', 100);
 const LIMIT = process.env.BENCH_RECONCILE_LIMIT ? num('BENCH_RECONCILE_LIMIT', 500) : null;
+const EXPIRED = process.env.BENCH_RECONCILE_EXPIRED === '1';
+const REFRESH_LIMIT = num('BENCH_RECONCILE_REFRESH_LIMIT', 120);
 const INTERVAL_MS = INTERVAL_MINUTES * 60_000;
 /** Real interval 15 min, real window 60 s: the window shrinks as the interval does. */
 const SCALE = INTERVAL_MS / (15 * 60_000);
@@ -65,7 +71,13 @@ const cluster = await lib.startThrowawayPostgres();
 try {
   await migrate(cluster.url);
   const database = { ownerUrl: cluster.url } as TestDatabase;
-  const h = await startCalcomHarness(database, { LOG_LEVEL: 'warn', CALBRIDGE_RECONCILE_INTERVAL_MINUTES: String(INTERVAL_MINUTES) });
+  const h = await startCalcomHarness(database, {
+    LOG_LEVEL: 'warn',
+    CALBRIDGE_RECONCILE_INTERVAL_MINUTES: String(INTERVAL_MINUTES),
+    // The shared budget's window scaled like Cal.com's (whole seconds), its limit the one the sandbox enforces.
+    CALBRIDGE_CALCOM_RATE_WINDOW_SECONDS: String(Math.max(6, Math.round(WINDOW_MS / 1000))),
+    CALBRIDGE_CALCOM_TOKEN_ENDPOINT_LIMIT: String(REFRESH_LIMIT),
+  });
   const setupStarted = Date.now();
 
   // The demo user's bookings, before any tenant's webhook exists.
@@ -101,10 +113,18 @@ try {
   console.log(`\nreconcile: ${TENANTS} tenants connected (OAuth, one access token each), ${BOOKINGS} bookings each to read, set up in ${s(Date.now() - setupStarted)}`);
 
   // Cal.com's limits, time scaled with the interval.
-  h.sandbox.control.setRateLimit(LIMIT ?? 'calcom', { windowMs: WINDOW_MS, blockMs: WINDOW_MS });
+  const byKind = LIMIT === null ? { apiKey: 120, accessToken: 500, oauthClient: 500 } : { apiKey: LIMIT, accessToken: LIMIT, oauthClient: LIMIT };
+  h.sandbox.control.setRateLimit({ ...byKind, other: REFRESH_LIMIT }, { windowMs: WINDOW_MS, blockMs: WINDOW_MS });
+  if (EXPIRED) {
+    // Every token has run out, ours and Cal.com's: each pass must refresh first.
+    const owner = new pg.Pool({ connectionString: cluster.url, max: 1 });
+    await owner.query("UPDATE calcom_connections SET access_expires_at = now() - interval '1 minute'");
+    await owner.end();
+    h.sandbox.control.expireAccessTokens();
+  }
 
   // What Calbridge asks of Cal.com during the pass: time, token (hashed), status, headers.
-  const seen: Array<{ t: number; token: string; status: number; remaining: number; limit: number }> = [];
+  const seen: Array<{ t: number; token: string; status: number; remaining: number; limit: number; refresh: boolean }> = [];
   const recordingFetch: typeof fetch = async (input, init) => {
     const res = await h.fetch(input, init);
     const auth = new Headers(init?.headers).get('authorization') ?? 'none';
@@ -114,6 +134,7 @@ try {
       status: res.status,
       remaining: Number(res.headers.get('x-ratelimit-remaining-default') ?? NaN),
       limit: Number(res.headers.get('x-ratelimit-limit-default') ?? NaN),
+      refresh: new URL(input instanceof Request ? input.url : String(input)).pathname.endsWith('/auth/oauth2/token'),
     });
     return res;
   };
@@ -149,7 +170,7 @@ try {
           },
         },
       });
-      return { db, calcom, worker };
+      return { db, calcom, worker, ctx };
     }),
   );
 
@@ -169,6 +190,11 @@ try {
     await new Promise((ok) => setTimeout(ok, 500));
   }
   const tEnd = Math.max(...finishes.values(), t0);
+  const deferredBy = new Map<string, number>();
+  for (const i of instances) {
+    const metric = await i.ctx.metrics.registry.getSingleMetric('calbridge_calcom_reconcile_deferred_total')?.get();
+    for (const v of metric?.values ?? []) deferredBy.set(String(v.labels.reason), (deferredBy.get(String(v.labels.reason)) ?? 0) + v.value);
+  }
   for (const i of instances) {
     await i.worker.stop();
     await i.db.close();
@@ -176,10 +202,8 @@ try {
   await owner.end();
 
   // Requests per token and window, counted as the throttler does: a window starts at its first hit.
-  const byToken = new Map<string, number[]>();
-  for (const r of seen) if (r.token) (byToken.get(r.token) ?? byToken.set(r.token, []).get(r.token)!).push(r.t);
-  let maxPerWindow = 0;
-  for (const times of byToken.values()) {
+  const mostInOneWindow = (times: number[]) => {
+    let most = 0;
     let start = -Infinity;
     let n = 0;
     for (const t of times.sort((a, b) => a - b)) {
@@ -188,8 +212,22 @@ try {
         n = 0;
       }
       n += 1;
-      maxPerWindow = Math.max(maxPerWindow, n);
+      most = Math.max(most, n);
     }
+    return most;
+  };
+  const byToken = new Map<string, number[]>();
+  for (const r of seen) if (!r.refresh) (byToken.get(r.token) ?? byToken.set(r.token, []).get(r.token)!).push(r.t);
+  let maxPerWindow = 0;
+  for (const times of byToken.values()) maxPerWindow = Math.max(maxPerWindow, mostInOneWindow(times));
+  // Token refreshes: one tracker (our address) for every tenant and instance.
+  const refreshes = seen.filter((r) => r.refresh);
+  // Also the worst 60-s-equivalent stretch wherever it starts (a window of Cal.com's may start at any hit).
+  const refreshTimes = refreshes.map((r) => r.t).sort((a, b) => a - b);
+  let slidingMost = 0;
+  for (let i = 0, j = 0; j < refreshTimes.length; j++) {
+    while (refreshTimes[j]! - refreshTimes[i]! >= WINDOW_MS) i++;
+    slidingMost = Math.max(slidingMost, j - i + 1);
   }
   const refused = seen.filter((r) => r.status === 429).length;
   const minRemaining = Math.min(...seen.map((r) => r.remaining).filter((n) => Number.isFinite(n)));
@@ -208,7 +246,10 @@ try {
   console.log(`limit per token and window: ${LIMIT ?? "Cal.com's (500 per access token)"}; reserve for visitors ${h.config.reconcile.reservePercent} %; page ${PAGE}; ${WORKERS} workers × ${CONCURRENCY}`);
   console.log(`\nfinished: ${finishes.size}/${planned} tenants in ${s(tEnd - t0)} = ${((tEnd - t0) / INTERVAL_MS * 100).toFixed(0)} % of the interval`);
   console.log(`requests to Cal.com: ${seen.length}; most by one token in one window ${maxPerWindow} (limit ${Number.isFinite(limitSeen) ? limitSeen : 'none'}); lowest Remaining seen ${Number.isFinite(minRemaining) ? minRemaining : 'n/a'}`);
-  console.log(`429 answers: ${refused}; passes put off to a reset: ${deferrals}`);
+  console.log(`429 answers: ${refused}; passes put off to a reset: ${deferrals} (${[...deferredBy].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`);
+  console.log(
+    `token refreshes at Cal.com (tracked by our address, all tenants and instances): ${refreshes.length}; most in one window from a first hit ${mostInOneWindow(refreshes.map((r) => r.t))}, in any window-long stretch ${slidingMost} (limit ${REFRESH_LIMIT}, background cap ${REFRESH_LIMIT - Math.floor((REFRESH_LIMIT * h.config.sharedLimits.reservePercent) / 100)}); 429s ${refreshes.filter((r) => r.status === 429).length}`,
+  );
   console.log(`requests per tenth of the interval: ${perTenth.join(' ')}`);
   console.log(`starts per tenth of the interval:   ${startsPerTenth.join(' ')}`);
   console.log(`gap between starts: ideal ${s((INTERVAL_MS * 0.8) / planned)}; p50 ${s(percentile(gaps, 50))}, p99 ${s(percentile(gaps, 99))}, max ${s(gaps.at(-1) ?? 0)}`);

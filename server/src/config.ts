@@ -102,6 +102,14 @@ const EnvSchema = z.object({
     .refine((m) => [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60].includes(m), 'must divide 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60')
     .default(15),
   CALBRIDGE_RECONCILE_RESERVE_PERCENT: z.coerce.number().int().min(0).max(90).default(20),
+  // Cal.com's trackers shared across tenants (server/src/calcom/shared-budget.service.ts, decision 0030):
+  // token refreshes carry no bearer token, so Cal.com counts OAuth refreshes by our address and
+  // managed-user refreshes by the platform client (apps/api/v2/src/lib/throttler-guard.ts; its
+  // RATE_LIMIT_DEFAULT_LIMIT 120, RATE_LIMIT_DEFAULT_LIMIT_OAUTH_CLIENT 500, RATE_LIMIT_DEFAULT_TTL_MS 60 s).
+  CALBRIDGE_CALCOM_TOKEN_ENDPOINT_LIMIT: z.coerce.number().int().min(1).max(100_000).default(120),
+  CALBRIDGE_CALCOM_PLATFORM_CLIENT_LIMIT: z.coerce.number().int().min(1).max(100_000).default(500),
+  CALBRIDGE_CALCOM_RATE_WINDOW_SECONDS: z.coerce.number().int().min(6).max(3600).default(60),
+  CALBRIDGE_CALCOM_REFRESH_RESERVE_PERCENT: z.coerce.number().int().min(0).max(90).default(20),
   CALBRIDGE_CRM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   CALBRIDGE_CRM_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
   CALBRIDGE_HUBSPOT_API_URL: url.default('https://api.hubapi.com'),
@@ -169,6 +177,14 @@ export interface Config {
   reconcile: {
     intervalMinutes: number;
     /** Per cent of Cal.com's per-token limit reconciliation never spends (left for visitors). */
+    reservePercent: number;
+  };
+  /** Budgets of Cal.com's trackers shared across tenants (token refreshes), per window. */
+  sharedLimits: {
+    tokenEndpointPerWindow: number;
+    platformClientPerWindow: number;
+    windowSeconds: number;
+    /** Per cent of each shared limit background refreshes (reconciliation) never spend: left for visitors. */
     reservePercent: number;
   };
   crm: {
@@ -271,6 +287,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       platformClientSecret: e.CALCOM_PLATFORM_CLIENT_SECRET,
     },
     reconcile: { intervalMinutes: e.CALBRIDGE_RECONCILE_INTERVAL_MINUTES, reservePercent: e.CALBRIDGE_RECONCILE_RESERVE_PERCENT },
+    sharedLimits: {
+      tokenEndpointPerWindow: e.CALBRIDGE_CALCOM_TOKEN_ENDPOINT_LIMIT,
+      platformClientPerWindow: e.CALBRIDGE_CALCOM_PLATFORM_CLIENT_LIMIT,
+      windowSeconds: e.CALBRIDGE_CALCOM_RATE_WINDOW_SECONDS,
+      reservePercent: e.CALBRIDGE_CALCOM_REFRESH_RESERVE_PERCENT,
+    },
     crm: {
       allowInsecureLoopbackDestinations: e.CALBRIDGE_CRM_ALLOW_INSECURE_LOOPBACK_DESTINATIONS,
       timeoutMs: e.CALBRIDGE_CRM_TIMEOUT_MS,

@@ -296,4 +296,56 @@ describe('rate limits (throttler-guard.ts)', () => {
     const client = await callJson(`${sandbox.apiUrl}/me`, { headers: { 'x-cal-client-id': 'some-client' } });
     expect(client.headers.get('x-ratelimit-limit-default')).toBe('500');
   });
+
+  it("when OAuth token requests of different clients come from one address, then they share the address's count of 120 (no token, no client id header)", async () => {
+    sandbox.control.setRateLimit('calcom');
+    const token = (clientId: string, headers: Record<string, string> = {}) =>
+      callJson(`${sandbox.apiUrl}/auth/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: { grant_type: 'refresh_token', client_id: clientId, client_secret: 'x', refresh_token: 'not-a-token' },
+      });
+    // The guard counts before the endpoint answers: refused refreshes count too.
+    const first = await token('client-a');
+    expect(first.status).toBe(401);
+    expect(first.headers.get('x-ratelimit-limit-default')).toBe('120');
+    expect(first.headers.get('x-ratelimit-remaining-default')).toBe('119');
+    const other = await token('client-b');
+    expect(other.headers.get('x-ratelimit-remaining-default')).toBe('118');
+    // Another egress address (Cloudflare's cf-connecting-ip) has its own count.
+    const elsewhere = await token('client-a', { 'cf-connecting-ip': '203.0.113.7' });
+    expect(elsewhere.headers.get('x-ratelimit-remaining-default')).toBe('119');
+  });
+
+  it('when the address has used its limit on token requests, then the next one is refused with 429 for the block, whichever client asks', async () => {
+    sandbox.control.setRateLimit({ apiKey: 120, accessToken: 500, oauthClient: 500, other: 2 });
+    const token = (clientId: string) =>
+      callJson(`${sandbox.apiUrl}/auth/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: { grant_type: 'refresh_token', client_id: clientId, client_secret: 'x', refresh_token: 'not-a-token' },
+      });
+    await token('client-a');
+    await token('client-b');
+    const limited = await token('client-c');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-ratelimit-remaining-default')).toBe('0');
+    expect(limited.headers.get('x-ratelimit-reset-default')).toBe('60');
+    sandbox.control.advanceTime(61_000);
+    expect((await token('client-a')).status).toBe(401);
+  });
+
+  it("when managed users' refreshes go through one platform client, then they share the client's count of 500 whatever the user", async () => {
+    sandbox.control.setRateLimit('calcom');
+    const refresh = (refreshToken: string) =>
+      callJson(`${sandbox.apiUrl}/oauth/platform-client/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-cal-client-id': 'platform-client', 'x-cal-secret-key': 'wrong' },
+        body: { refreshToken },
+      });
+    const first = await refresh('user-1-token');
+    expect(first.headers.get('x-ratelimit-limit-default')).toBe('500');
+    expect(first.headers.get('x-ratelimit-remaining-default')).toBe('499');
+    expect((await refresh('user-2-token')).headers.get('x-ratelimit-remaining-default')).toBe('498');
+  });
 });

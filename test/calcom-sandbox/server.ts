@@ -35,15 +35,21 @@ export function buildRouter(sx: SandboxContext, control: SandboxControl): Router
  */
 function throttle(ctx: RequestContext, state: RateLimitState, now: number): void {
   if (state.limits === null || !ctx.url.pathname.startsWith('/v2/')) return;
+  // Any Authorization header counts as a token, a Basic one too (the guard only strips "Bearer ").
   const bearer = ctx.req.headers.authorization?.replace('Bearer ', '');
   const clientId = ctx.req.headers['x-cal-client-id'];
+  // Behind Cloudflare the address is cf-connecting-ip's, else the socket's (getTracker). So every
+  // call without a token or client id from one egress address shares one count: OAuth token
+  // refreshes at /v2/auth/oauth2/token of every tenant, which has no @Throttle of its own
+  // (apps/api/v2/src/modules/auth/oauth2/controllers/oauth2-token.controller.ts).
+  const address = ctx.req.headers['cf-connecting-ip'] ?? ctx.req.socket.remoteAddress ?? 'unknown';
   const [tracker, limit] = bearer
     ? bearer.startsWith('cal_')
       ? [`api_key_${bearer}`, state.limits.apiKey]
       : [`access_token_${bearer}`, state.limits.accessToken]
     : clientId
       ? [`oauth_client_${String(clientId)}`, state.limits.oauthClient]
-      : [`ip_${ctx.req.socket.remoteAddress ?? 'unknown'}`, state.limits.other];
+      : [`ip_${String(address)}`, state.limits.other];
   let w = state.windows.get(tracker);
   if (!w || w.resetAt <= now) {
     // A new window starts at its first hit; a block outlives the window it began in.

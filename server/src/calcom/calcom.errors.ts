@@ -53,6 +53,25 @@ export class CalcomRateLimited extends CalcomError {
   }
 }
 
+/**
+ * Our shared budget of a Cal.com tracker counted across tenants (token refreshes: decision 0030) is
+ * spent for now, and the tenant's access token cannot wait: no call is made, so none can be refused
+ * and lengthen a block. Retry-After says when the budget has room again.
+ */
+export class CalcomRefreshBudgetSpent extends CalcomError {
+  static readonly code = 'calcom_refresh_budget_spent';
+  static override readonly title = 'Cal.com token refresh budget spent';
+  /** When the budget has room again. */
+  readonly until: Date;
+  constructor(until: Date, now: Date) {
+    const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+    super(CalcomRefreshBudgetSpent.code, 503, "Cal.com's limit on token refreshes is reached for now; try again later.", {
+      headers: { 'Retry-After': String(seconds) },
+    });
+    this.until = until;
+  }
+}
+
 export class CalcomUnavailable extends CalcomError {
   static readonly code = 'calcom_unavailable';
   static override readonly title = 'Cal.com unavailable';

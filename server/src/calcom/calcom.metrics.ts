@@ -7,6 +7,7 @@ export interface CalcomMetrics {
   reconciled: Counter<'result'>;
   retries: Counter<'status'>;
   reconcileDeferred: Counter<'reason'>;
+  sharedBudget: Counter<'tracker' | 'purpose' | 'outcome'>;
 }
 
 const byRegistry = new WeakMap<Registry, CalcomMetrics>();
@@ -17,7 +18,7 @@ export function calcomMetrics(registry: Registry): CalcomMetrics {
     m = {
       refreshes: new Counter({
         name: 'calbridge_calcom_token_refreshes_total',
-        help: 'Cal.com token refreshes by connection kind and outcome (refreshed, forced = managed user recovered with force-refresh, refused, failed).',
+        help: 'Cal.com token refreshes by connection kind and outcome (refreshed, forced = managed user recovered with force-refresh, refused, failed, budget_spent = put off because the shared budget was spent, stale = the current token used a little longer because the shared budget was spent).',
         labelNames: ['kind', 'outcome'] as const,
         registers: [registry],
       }),
@@ -41,8 +42,14 @@ export function calcomMetrics(registry: Registry): CalcomMetrics {
       }),
       reconcileDeferred: new Counter({
         name: 'calbridge_calcom_reconcile_deferred_total',
-        help: "Tenant reconciliations put off past Cal.com's rate-limit reset, by reason (budget = its headers said the budget was down to the reserve; refused = a 429; abandoned = put off too often, left to the next pass).",
+        help: "Tenant reconciliations put off past Cal.com's rate-limit reset, by reason (budget = its headers said the budget was down to the reserve; refused = a 429; shared_budget = a token refresh found the budget shared across tenants spent; abandoned = put off too often, left to the next pass).",
         labelNames: ['reason'] as const,
+        registers: [registry],
+      }),
+      sharedBudget: new Counter({
+        name: 'calbridge_calcom_shared_budget_total',
+        help: "Units asked of the budgets of Cal.com's trackers shared across tenants (token_endpoint = OAuth refreshes by our address, platform_client = managed-user refreshes), by purpose (visitor, background) and outcome (taken, refused).",
+        labelNames: ['tracker', 'purpose', 'outcome'] as const,
         registers: [registry],
       }),
     };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { success } from './envelope.js';
-import type { CalcomAuth, CalcomHttp, CalcomOperation } from './http.js';
+import type { CalcomAuth, CalcomHttp, CalcomOperation, RateLimitObserver } from './http.js';
 
 /**
  * Platform managed users, through the agency's platform OAuth client
@@ -63,9 +63,10 @@ export function managedUsersApi(http: CalcomHttp) {
       (await http.request(managedUserOperations.create, { auth: platform(clientId, secret), params: { clientId }, body: input })).data,
     remove: async (clientId: string, secret: string, userId: number) =>
       (await http.request(managedUserOperations.remove, { auth: platform(clientId, secret), params: { clientId, userId } })).data,
-    forceRefresh: async (clientId: string, secret: string, userId: number) =>
-      (await http.request(managedUserOperations.forceRefresh, { auth: platform(clientId, secret), params: { clientId, userId } })).data,
-    refresh: async (clientId: string, secret: string, refreshToken: string) =>
-      (await http.request(managedUserOperations.refresh, { auth: platform(clientId, secret), params: { clientId }, body: { refreshToken } })).data,
+    // With an observer (the shared budget's), a 429 is not retried here: the caller puts the refresh off.
+    forceRefresh: async (clientId: string, secret: string, userId: number, rateLimit?: RateLimitObserver) =>
+      (await http.request(managedUserOperations.forceRefresh, { auth: platform(clientId, secret), params: { clientId, userId }, ...(rateLimit ? { rateLimit } : {}) })).data,
+    refresh: async (clientId: string, secret: string, refreshToken: string, rateLimit?: RateLimitObserver) =>
+      (await http.request(managedUserOperations.refresh, { auth: platform(clientId, secret), params: { clientId }, body: { refreshToken }, ...(rateLimit ? { rateLimit } : {}) })).data,
   };
 }

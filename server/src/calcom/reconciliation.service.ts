@@ -2,7 +2,7 @@ import type { AppContext } from '../context.js';
 import { type BookingRecord } from '../bookings/bookings.service.js';
 import { applyBookingEvent, findBookingState, healBooking, type BookingEvent } from '../bookings/bookings.projection.js';
 import { createErasureGuard } from '../gdpr/erasure-guard.js';
-import { CalcomNeedsReauth, CalcomNotConnected, CalcomRateLimited } from './calcom.errors.js';
+import { CalcomNeedsReauth, CalcomNotConnected, CalcomRateLimited, CalcomRefreshBudgetSpent } from './calcom.errors.js';
 import { enqueue } from '../jobs/queue.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { BookingOutput } from './bookings.js';
@@ -153,7 +153,7 @@ export function createReconciliation(
     let newest = conn.lastSyncedAt?.getTime() ?? 0;
     let newestRead: number | undefined;
     const budget = new RateBudget(() => clock.now().getTime(), ctx.config.reconcile.reservePercent);
-    let deferred: { until: Date; reason: 'budget' | 'refused' } | null = null;
+    let deferred: { until: Date; reason: 'budget' | 'refused' | 'shared_budget' } | null = null;
     for (let skip = 0; ; skip += pageSize) {
       // Cal.com said the budget is down to what we leave for visitors: no call before its reset.
       const until = budget.blockedUntil();
@@ -163,10 +163,19 @@ export function createReconciliation(
       }
       let page: Awaited<ReturnType<CalcomClient['bookings']['list']>>;
       try {
-        page = await deps.vault.withCredentials(tenantId, ({ auth }) =>
-          deps.calcom.bookings.list(auth, { ...(since ? { afterUpdatedAt: since } : {}), sortUpdatedAt: 'asc', take: pageSize, skip }, budget),
+        // Background: it refreshes ahead of the next pass and leaves the shared budget's reserve to visitors.
+        page = await deps.vault.withCredentials(
+          tenantId,
+          ({ auth }) => deps.calcom.bookings.list(auth, { ...(since ? { afterUpdatedAt: since } : {}), sortUpdatedAt: 'asc', take: pageSize, skip }, budget),
+          'background',
         );
       } catch (err) {
+        // The token needs a refresh and the budget of refreshes shared by every tenant is spent: no
+        // call was made; the pass goes on when the budget has room (decision 0030).
+        if (err instanceof CalcomRefreshBudgetSpent) {
+          deferred = { until: new Date(Math.max(err.until.getTime(), clock.now().getTime() + 1000)), reason: 'shared_budget' };
+          break;
+        }
         // A 429 (someone else spent the budget, or a token refresh was refused) carries no Retry-After;
         // its reset header is the block's end. This page is read again then, nothing is lost.
         if (!(err instanceof CalcomRateLimited)) throw err;
