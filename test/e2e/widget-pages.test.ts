@@ -130,12 +130,14 @@ async function bookThrough(page: Page, mode: string): Promise<void> {
 }
 
 /**
- * Waits until the framed booking page in `host` has sized its box and the page has stopped
- * moving: the box grows as the page reports its height, and scroll anchoring moves everything
- * with it, so a click aimed at another element a moment earlier could land on the frame.
+ * Waits until the framed booking page in `host` is ready and the page has stopped moving
+ * (focus moving to the element scrolls the page), so a click aimed at another element lands there.
  */
 async function frameSettled(page: Page, host: string): Promise<void> {
-  await page.waitForFunction((h) => !!document.querySelector(h)?.shadowRoot?.querySelector('.frame[style*="height"]'), host);
+  await page.waitForFunction((h) => {
+    const root = document.querySelector(h)?.shadowRoot;
+    return !!root?.querySelector('.frame iframe') && !root.querySelector('.frame > p');
+  }, host);
   await page.waitForFunction(
     (h) => {
       const w = window as unknown as { __stable?: number; __last?: string };
@@ -185,8 +187,7 @@ describe('<calbridge-booking> on strict pages', () => {
     try {
       await bookThrough(page, 'inline');
       // The consent moved focus (and the page) down to the inline frame. Back at the top, once
-      // nothing moves, the popup's trigger is where a click aims: clicking while Playwright
-      // scrolls it back into view as the frame resizes sent the click into the frame.
+      // nothing moves, the popup's trigger is where a click aims.
       await page.evaluate(() => scrollTo(0, 0));
       await frameSettled(page, 'calbridge-booking[mode=inline]');
       await bookThrough(page, 'popup');

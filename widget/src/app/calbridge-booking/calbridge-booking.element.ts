@@ -46,7 +46,7 @@ type State =
   | Open
   | { status: 'failed'; error: unknown; retry: () => void; config?: TenantConfig | undefined };
 type Consenting = { status: 'consenting'; config: TenantConfig };
-type Open = { status: 'open'; config: TenantConfig; lazy: Lazy; consent: ConsentChoice; nonce: string; session: Promise<Session>; view: View };
+type Open = { status: 'open'; config: TenantConfig; lazy: Lazy; consent: ConsentChoice; nonce: string; session: Promise<Session>; send: () => void; view: View };
 type Failed = Extract<State, { status: 'failed' }>;
 
 /** Presentation modes: the Cal.com page `inline`, in a `popup` or from a `floating` launcher, or `native` (our own slot picker). */
@@ -93,7 +93,7 @@ export type CalbridgeTheme = 'light' | 'dark' | 'auto';
  * @cssproperty --calbridge-background - Background of the inline box and the dialog.
  * @cssproperty --calbridge-color - Text colour.
  * @cssproperty --calbridge-radius - Corner radius.
- * @cssproperty --calbridge-inline-height - Height reserved for the inline booking page before it reports its size (default 700px).
+ * @cssproperty --calbridge-inline-height - Height of the inline box from the first paint (default 700px): the booking page scrolls inside it when taller, and nothing after the element moves.
  */
 export class CalbridgeBooking extends LitElement {
   static override styles = styles;
@@ -248,9 +248,14 @@ export class CalbridgeBooking extends LitElement {
       } catch (e) {
         return this.#report(e);
       }
-    await this.updateComplete;
-    if (!(await modal.open())) return;
+    // Once the dialog exists and no update is pending, no await: the launcher click's own task
+    // renders the content into the closed dialog, opens it (one style and layout pass for the
+    // whole dialog) and focuses it, so its first paint is the very next frame.
+    if (this.isUpdatePending) await this.updateComplete;
+    if (!modal.open(() => this.performUpdate())) return;
     modal.dialog?.querySelector<HTMLElement>('.close')?.focus();
+    // Announced after the caller's code, as before: a listener added right after open() still hears it.
+    await Promise.resolve();
     emit(this, 'calbridge-open', {});
   }
 
@@ -332,20 +337,23 @@ export class CalbridgeBooking extends LitElement {
   }
 
   /**
-   * On consent, three things start together, in the consent click's own task: a preconnect to
-   * the Cal.com origin, the view (rendered at once, so `updated` frames the booking page before
-   * the click's handler returns, as Cal.com's snippet does), whose booking metadata carries the
-   * nonce made here, and the session request carrying the same nonce (sent right after the
-   * frame, see `beginSession`). A retry keeps the nonce.
+   * On consent, in the consent click's own task: a preconnect to the Cal.com origin and the view
+   * (rendered at once, so `updated` frames the booking page before the click's handler returns,
+   * as Cal.com's snippet does), whose booking metadata carries the nonce made here. The session
+   * request carrying the same nonce follows once the frame's document has loaded (the view calls
+   * `send`; at once when no frame started now; see `beginSession`). A retry keeps the nonce.
    */
   #consent({ config }: { config: TenantConfig }, lazy: Lazy, consent: ConsentChoice, nonce = lazy.makeNonce()): void {
     this.#cmp?.stop();
     // Consent given in the element was a click on it: it is in view, and the frame starts in that click's task.
     if (!this.#dialogMode) (this.#viewport ??= new lazy.ViewportController(this)).near ||= consent.source === 'widget';
     const { signal } = this.#run;
-    const session = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal, this.#event(config));
-    this.#set({ status: 'open', config, lazy, consent, nonce, session, view: { status: 'waiting' } });
+    const [session, send] = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal, this.#event(config));
+    this.#set({ status: 'open', config, lazy, consent, nonce, session, send, view: { status: 'waiting' } });
     this.performUpdate();
+    // No frame started in this click (inline far from view, dialog not open): nothing to wait for.
+    // (A view that failed at once has no `view` here; its load sends the request itself.)
+    if ((this.#state as Partial<Open>).view?.status === 'waiting') send();
     session.then(
       // Recorded by the server: the page hears it even if the view failed meanwhile.
       (r) => signal.aborted || emit(this, 'calbridge-consent', { ...consent, consentReceiptId: r.consentReceiptId }),

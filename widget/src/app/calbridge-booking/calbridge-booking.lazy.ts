@@ -20,14 +20,36 @@ export { ViewportController } from '../../shared/ui/viewport-controller.js';
 
 /**
  * The consent click's network work: for framed modes a preconnect to the origin the frame loads
- * from, at once; the session request (with the nonce the frame's metadata also carries) in a
- * microtask, so still in the click's task but after the element has made the frame (it renders
- * synchronously after calling this), so the frame's request leaves first; the two then load
- * in parallel. Native mode's session request names the picker's first page of free times, which
- * the server answers with the session (decision 0027): one round trip to the first times, not two.
+ * from, at once; the session request (with the nonce the frame's metadata also carries) when
+ * `send` is called (native mode: at once). The element makes the frame in the click's own task
+ * and sends the session request once the booking page's document has loaded (its
+ * `__iframeReady`), the frame has failed or gone, no frame is being made, or the page is going
+ * away: until then the frame's request and its page's first load have the network, the main
+ * thread and (on one machine) the CPU to themselves (decision 0028). Native mode's session
+ * request names the picker's first page of free times, which the server answers with the
+ * session (decision 0027): one round trip to the first times, not two.
  */
-export function beginSession(server: string, config: TenantConfig, consent: ConsentChoice, nonce: string, mode: string, signal: AbortSignal, event?: string): Promise<Session> {
+export function beginSession(
+  server: string,
+  config: TenantConfig,
+  consent: ConsentChoice,
+  nonce: string,
+  mode: string,
+  signal: AbortSignal,
+  event?: string,
+): [session: Promise<Session>, send: () => void] {
   if (mode !== 'native') preconnect(frameOrigin(config.calOrigin));
+  // The page as it was when the visitor consented.
+  const context = pageContext(location, document.referrer);
   const slots = mode === 'native' && event ? { slots: firstPageQuery(event) } : {};
-  return Promise.resolve().then(() => createSession(server, config.tenant, { nonce, consent, context: pageContext(location, document.referrer), ...slots }, signal));
+  let send!: () => void;
+  const gate = new Promise<void>((r) => (send = r));
+  // A page going away before then still records the consent it took (the request is keepalive).
+  addEventListener('pagehide', send, { once: true });
+  const session = gate.then(() => {
+    removeEventListener('pagehide', send);
+    return createSession(server, config.tenant, { nonce, consent, context, ...slots }, signal);
+  });
+  if (mode === 'native') send();
+  return [session, send];
 }

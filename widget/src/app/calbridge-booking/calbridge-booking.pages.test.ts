@@ -172,8 +172,11 @@ describe('<calbridge-booking> on real pages', () => {
     history.replaceState(null, '', `${location.pathname}?name=Grace%20Hopper&email=grace%40example.com&utm_source=news&utm_campaign=winter&gclid=G-123&fbclid=FB-456`);
     try {
       const el = await fixture<CalbridgeBooking>(html`<calbridge-booking tenant="demo" email="attr@example.com"></calbridge-booking>`);
+      const consented = oneEvent(el, 'calbridge-consent');
       el.grantConsent({ purposes: ['booking'] });
       const src = new URL((await frameOf(el)).src);
+      // The session request follows the frame (once its page has loaded).
+      await consented;
       expect(src.searchParams.get('name')).to.equal('Grace Hopper');
       // The element's attribute wins over the URL.
       expect(src.searchParams.get('email')).to.equal('attr@example.com');

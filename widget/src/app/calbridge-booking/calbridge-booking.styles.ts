@@ -2,6 +2,8 @@ import { css } from '../../shared/ui/css.js';
 
 // Colours use light-dark(); `theme` (or the tenant's theme) sets color-scheme on .base.
 // The open dialog's own rules are in calbridge-booking.dialog.ts (lazy chunk, decision 0026).
+// The loading text's margin would collapse through .frame and move it (and its frame) when the
+// text goes; without it nothing moves (decision 0028).
 export const styles = css`
   :host {
     display: block;
@@ -41,6 +43,7 @@ export const styles = css`
     margin: -1rem;
   }
   .frame > p {
+    margin: 0;
     padding: 1rem;
   }
   fieldset {

@@ -56,6 +56,17 @@ const frameOf = async (el: CalbridgeBooking): Promise<HTMLIFrameElement> => {
   return $<HTMLIFrameElement>(el, 'iframe')!;
 };
 
+/** Resolves when a framed page has posted its size (`__dimensionChanged`), whoever handles it. */
+const dimensionReported = () =>
+  new Promise<number>((resolve) => {
+    const on = (e: MessageEvent) => {
+      if ((e.data as { type?: string } | null)?.type !== '__dimensionChanged') return;
+      removeEventListener('message', on);
+      resolve((e.data as { data: { iframeHeight: number } }).data.iframeHeight);
+    };
+    addEventListener('message', on);
+  });
+
 const bookingMessage = (ns: string, uid: string) => ({
   originator: 'CAL',
   type: 'bookingSuccessfulV2',
@@ -108,6 +119,7 @@ describe('<calbridge-booking>', () => {
     await sendKeys({ press: 'Tab' });
     expect(deepActiveElement()?.textContent).to.contain('Agree');
     const consent = oneEvent(el, 'calbridge-consent');
+    const reported = dimensionReported();
     await sendKeys({ press: 'Enter' });
     const { detail } = await consent;
     expect(detail.purposes).to.deep.equal(['booking', 'marketing']);
@@ -132,9 +144,13 @@ describe('<calbridge-booking>', () => {
     expect(src.searchParams.has('metadata[cb_receipt]')).to.equal(false);
     expect(frame.title).to.equal('Booking calendar');
 
-    // The frame reports its height; the reserved box follows it.
-    await waitUntil(() => $(el, '.frame')!.style.height === '480px', 'frame height not applied', { timeout: 5000 });
+    // The page reports its height (480px): inline, the box keeps the height it was given from
+    // the first paint (700px by default), so nothing after the element moves.
     await waitUntil(() => !$(el, '.frame > p'), 'still loading', { timeout: 5000 });
+    await reported;
+    expect($(el, '.frame')!.style.height).to.equal('');
+    expect($(el, '.frame')!.getBoundingClientRect().height).to.equal(700);
+    expect(el.getBoundingClientRect().height).to.equal(700);
     await expectAccessible(el);
   });
 
@@ -241,39 +257,74 @@ describe('<calbridge-booking>', () => {
     expect(deepActiveElement()).to.equal(launcher);
   });
 
-  it('should frame the booking page in the task of the consent key press, before the session request leaves with the same nonce', async () => {
+  it("should open the dialog in the launcher click's task, frame the booking page in the consent key press's task, and send the session request with the same nonce once the booking page has loaded", async () => {
     const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
     const trigger = $(el, '[part="trigger"]')!;
+    const ready = oneEvent(el, 'calbridge-ready');
     trigger.focus();
+    await ready;
+    // Focus brought the chunk, which made the (closed) dialog (decision 0026).
+    await waitUntil(() => $(el, 'dialog'), 'no dialog made', { timeout: 5000 });
+    // The launcher's click opens the dialog with its consent step and focus in it, in its own task.
+    let atClick: unknown[] = [];
+    el.addEventListener('click', () => (atClick = [$(el, 'dialog')!.matches(':modal'), !!$(el, 'dialog form button'), deepActiveElement() === $(el, '.close')]), { once: true });
     await sendKeys({ press: 'Enter' });
-    await waitUntil(() => $(el, 'dialog[open] form button'), 'no consent step', { timeout: 5000 });
-    // True from the consent click until the next task: what happens in the click's own task.
-    let inClickTask = false;
-    el.addEventListener('click', () => {
-      inClickTask = true;
-      setTimeout(() => (inClickTask = false));
-    }, { capture: true, once: true });
-    const calls: Array<{ frame: string | undefined; inClickTask: boolean; body: any }> = [];
+    expect(atClick).to.deep.equal([true, true, true]);
+    // The consent key press's own task makes the frame (its form's submit, after the element's handler).
+    let frameAtClick: string | undefined;
+    $(el, 'dialog form')!.addEventListener('submit', () => (frameAtClick = $<HTMLIFrameElement>(el, 'dialog iframe')?.src), { once: true });
+    let pageLoaded = false;
+    const onMessage = (e: MessageEvent) => (pageLoaded ||= (e.data as { type?: string } | null)?.type === '__iframeReady');
+    addEventListener('message', onMessage);
+    const calls: Array<{ frame: string | undefined; pageLoaded: boolean; body: any }> = [];
     const realFetch = window.fetch;
     window.fetch = (input, init) => {
-      if (String(input).endsWith('/sessions'))
-        calls.push({ frame: $<HTMLIFrameElement>(el, 'dialog iframe')?.src, inClickTask, body: JSON.parse(String(init?.body)) });
+      if (String(input).endsWith('/sessions')) calls.push({ frame: $<HTMLIFrameElement>(el, 'dialog iframe')?.src, pageLoaded, body: JSON.parse(String(init?.body)) });
       return realFetch(input, init);
     };
     try {
       const consent = oneEvent(el, 'calbridge-consent');
       $(el, 'form button')!.focus();
       await sendKeys({ press: 'Enter' });
+      expect(frameAtClick, 'frame made in the click task').to.be.a('string');
+      await consent;
+    } finally {
+      window.fetch = realFetch;
+      removeEventListener('message', onMessage);
+    }
+    expect(calls).to.have.length(1);
+    // The session request left once the booking page's document had loaded, carrying the frame's nonce.
+    expect(calls[0]!.pageLoaded, 'session request after the page loaded').to.equal(true);
+    expect(calls[0]!.frame).to.equal(frameAtClick);
+    expect(new URL(frameAtClick!).searchParams.get('metadata[cb_nonce]')).to.equal(calls[0]!.body.nonce);
+    await waitUntil(() => !$(el, '.frame > p'), 'frame not ready', { timeout: 5000 });
+    await expectAccessible(el);
+  });
+
+  it('should send the session request when the page goes away before the booking page has loaded, and none before', async () => {
+    const el = await mount(html`<calbridge-booking tenant="silentframe"></calbridge-booking>`);
+    await waitUntil(() => $(el, 'form'), 'no consent form', { timeout: 5000 });
+    const sessions = async () => (await fakeLog()).filter((e) => e.path === '/v1/widget/silentframe/sessions').length;
+    const before = await sessions();
+    const keepalive: boolean[] = [];
+    const realFetch = window.fetch;
+    window.fetch = (input, init) => {
+      if (String(input).endsWith('/sessions')) keepalive.push(!!init?.keepalive);
+      return realFetch(input, init);
+    };
+    try {
+      $(el, 'form button')!.click();
+      // The frame's page never says it has loaded: no session request yet, its frame is there.
+      await frameOf(el);
+      expect(keepalive).to.deep.equal([]);
+      const consent = oneEvent(el, 'calbridge-consent');
+      dispatchEvent(new PageTransitionEvent('pagehide'));
       await consent;
     } finally {
       window.fetch = realFetch;
     }
-    expect(calls).to.have.length(1);
-    expect(calls[0]!.inClickTask, 'session request in the click task').to.equal(true);
-    // The frame was there when the session request left, already carrying the session's nonce.
-    expect(calls[0]!.frame, 'frame made before the session request').to.be.a('string');
-    expect(new URL(calls[0]!.frame!).searchParams.get('metadata[cb_nonce]')).to.equal(calls[0]!.body.nonce);
-    await waitUntil(() => !$(el, '.frame > p'), 'frame not ready', { timeout: 5000 });
+    expect(keepalive).to.deep.equal([true]);
+    expect(await sessions()).to.equal(before + 1);
     await expectAccessible(el);
   });
 
@@ -287,11 +338,15 @@ describe('<calbridge-booking>', () => {
     el.grantConsent({ purposes: ['booking'] });
     await consent;
     const opened = oneEvent(el, 'calbridge-open');
+    const reported = dimensionReported();
     await sendKeys({ press: 'Enter' });
     await opened;
     expect(deepActiveElement()).to.equal($(el, '.close'));
     await frameOf(el);
     await waitUntil(() => !$(el, '.frame > p'), 'frame not ready', { timeout: 5000 });
+    // In the dialog (top layer, nothing after it to move) the box follows the page's height.
+    expect(await reported).to.equal(480);
+    await waitUntil(() => $(el, '.frame')!.style.height === '480px', 'dialog box does not follow the page', { timeout: 5000 });
     await expectAccessible(el);
     const closed = oneEvent(el, 'calbridge-close');
     await sendKeys({ press: 'Escape' });

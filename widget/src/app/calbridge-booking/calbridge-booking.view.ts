@@ -43,6 +43,8 @@ interface Consented {
   consent: ConsentChoice;
   nonce: string;
   session: Promise<Session>;
+  /** Lets the session request go: once the frame's document has loaded, or the frame has failed. */
+  send: () => void;
 }
 
 /**
@@ -78,7 +80,8 @@ export function takeDown(v: View): void {
 /**
  * Loads the view for `loading` (set, with the `.frame` box the waiting view rendered already there):
  * in native mode the picker's chunk, once the tenant offers native mode and the session may
- * book; otherwise the booking page, framed into the box, whose height then follows the page.
+ * book; otherwise the booking page, framed into the box (inline, the box keeps its reserved
+ * height and the page scrolls inside the frame; in a dialog the box follows the page's height).
  * A booking made in the frame is announced (`booked`) and reported as `calbridge-booked`.
  */
 export async function loadView(host: ViewHost, s: Consented, loading: View & { status: 'loading' }, server: string, frameTitle: string, timeout: number, next: Next): Promise<void> {
@@ -93,6 +96,7 @@ export async function loadView(host: ViewHost, s: Consented, loading: View & { s
       return next(loading, { status: 'native', chunk, token: session.token, event: native });
     }
     const box = host.renderRoot.querySelector<HTMLElement>('.frame');
+    const dialog = host.mode === 'popup' || host.mode === 'floating';
     if (!box) throw new WidgetError('embed_load_failed');
     let shown: View = loading;
     const show = (v: View) => {
@@ -112,18 +116,25 @@ export async function loadView(host: ViewHost, s: Consented, loading: View & { s
         report: { server, tenant: config.tenant, session: () => s.session, consent: s.consent, eventType: event ?? null },
       },
       {
-        resize: (h) => (box.style.height = `${h}px`),
+        // Inline, the box keeps the height it had from the first paint (decision 0028): content
+        // after the element never moves, and a taller booking page scrolls inside its frame, as
+        // Cal.com's own page does in embed-core's modal (ui-utils.ts getMaxHeightForModal). In a
+        // dialog (top layer, nothing after it) the box follows the page and the dialog scrolls.
+        resize: (h) => dialog && (box.style.height = `${h}px`),
         booked: (detail, error) => {
           show({ status: 'booked', embed });
           if (error) emit(host, 'calbridge-error', { code: error.code, status: error.status });
           emit(host, 'calbridge-booked', detail);
         },
         failed: (e) => next(shown, e),
+        loaded: s.send,
       },
     );
     await embed.mount(box, loading.abort.signal);
     show({ status: 'framed', embed });
   } catch (e) {
     next(loading, toWidgetError(e, 'server_error'));
+  } finally {
+    s.send();
   }
 }

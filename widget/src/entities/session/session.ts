@@ -73,14 +73,14 @@ export function pageContext(location: Location | URL, referrer: string): PageCon
   return { pageUrl: location.origin + location.pathname, referrer: ref, utm, clickIds };
 }
 
-/** `POST /v1/widget/:tenant/sessions`. */
+/** `POST /v1/widget/:tenant/sessions` (keepalive: it may be sent as the page goes away). */
 export const createSession = async (
   server: string,
   tenant: string,
   body: CreateSessionRequest,
   signal?: AbortSignal,
 ): Promise<Session> =>
-  must(readSession(await requestJson(widgetUrl(server, tenant, 'sessions'), { method: 'POST', body }, signal)));
+  must(readSession(await requestJson(widgetUrl(server, tenant, 'sessions'), { method: 'POST', body, keepalive: true }, signal)));
 
 /** `POST /v1/widget/:tenant/bookings/observed` with the session's bearer token. */
 export const observeBooking = (

@@ -14,6 +14,8 @@ export interface EmbedCallbacks {
   /** A booking was made and reported to the server (`error` when the report failed). */
   booked(detail: CalbridgeBookedDetail, error?: WidgetError): void;
   failed(error: WidgetError): void;
+  /** The booking page's document has loaded (`__iframeReady`; again after a reload inside the frame). */
+  loaded(): void;
 }
 
 export interface EmbedOptions {
@@ -80,7 +82,10 @@ export class EmbedSession {
     frame.className = 'cal-embed';
     frame.name = `cal-embed=${this.namespace}`;
     frame.title = frameTitle;
-    frame.style.cssText = 'display:block;border:0;width:100%;height:100%;min-height:300px;visibility:hidden';
+    // Out of flow over its box (positioned here, not in widget.js's styles): the loading text the
+    // element shows in the box until the page is ready goes without moving the frame (decision 0028).
+    frame.style.cssText = 'display:block;position:absolute;inset:0;border:0;width:100%;height:100%;min-height:300px;visibility:hidden';
+    container.style.position = 'relative';
     frame.src = frameUrl({ calOrigin, calLink, namespace: this.namespace, config, colorScheme: getComputedStyle(container).colorScheme });
     window.addEventListener('message', this.#onMessage);
     container.append(frame);
@@ -117,6 +122,8 @@ export class EmbedSession {
       case '__iframeReady':
         frame.style.visibility = '';
         frame.contentWindow?.postMessage({ originator: 'CAL', method: 'parentKnowsIframeReady' }, this.#origin);
+        // After answering: the page's own next step goes first.
+        this.on.loaded();
         break;
       case 'linkReady':
         this.#ready?.(null);

@@ -10,7 +10,7 @@ const KNOWN: readonly WidgetErrorCode[] = ['tenant_not_found', 'origin_not_allow
  */
 export async function requestJson(
   url: string,
-  init: { method?: 'GET' | 'POST'; body?: unknown; token?: string; headers?: Record<string, string> },
+  init: { method?: 'GET' | 'POST'; body?: unknown; token?: string; headers?: Record<string, string>; keepalive?: boolean },
   signal?: AbortSignal,
 ): Promise<unknown> {
   const headers: Record<string, string> = { ...init.headers };
@@ -23,6 +23,7 @@ export async function requestJson(
       headers,
       body: init.body === undefined ? null : JSON.stringify(init.body),
       credentials: 'omit',
+      keepalive: !!init.keepalive,
       signal: signal ?? null,
     });
   } catch (e) {

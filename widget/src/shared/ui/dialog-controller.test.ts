@@ -16,7 +16,7 @@ declare global {
 class DialogHost extends LitElement {
   modal = new DialogController(this);
   override render() {
-    return html`<button class="trigger" @click=${() => void this.modal.open()}>Open</button>
+    return html`<button class="trigger" @click=${() => this.modal.open(() => this.performUpdate())}>Open</button>
       <dialog aria-labelledby="t" @close=${() => this.modal.closed()}>
         ${this.modal.guard(true)}
         <h2 id="t">Title</h2>
@@ -36,8 +36,11 @@ describe('DialogController', () => {
     const el = await fixture<DialogHost>(html`<test-dialog-host></test-dialog-host>`);
     const trigger = $(el, '.trigger');
     trigger.focus();
+    // Everything happens in the click's task: open, modal, its content rendered.
+    let inClick: unknown[] = [];
+    trigger.addEventListener('click', () => (inClick = [el.modal.opened, el.shadowRoot!.querySelector('dialog')!.matches(':modal'), !!el.shadowRoot!.querySelector('dialog .first')]));
     await sendKeys({ press: 'Enter' });
-    await el.updateComplete;
+    expect(inClick).to.deep.equal([true, true, true]);
     const dialog = el.shadowRoot!.querySelector('dialog')!;
     expect([el.modal.opened, dialog.matches(':modal')]).to.deep.equal([true, true]);
     $(el, '.last').focus();
@@ -58,8 +61,8 @@ describe('DialogController', () => {
 
   it('should not open twice, and forget the open dialog when the host is removed', async () => {
     const el = await fixture<DialogHost>(html`<test-dialog-host></test-dialog-host>`);
-    expect(await el.modal.open()).to.not.equal(false);
-    expect(await el.modal.open()).to.equal(false);
+    expect(el.modal.open()).to.equal(true);
+    expect(el.modal.open()).to.equal(false);
     el.remove();
     expect(el.modal.opened).to.equal(false);
   });

@@ -21,18 +21,19 @@ export class DialogController implements ReactiveController {
   }
 
   /**
-   * Opens the dialog modally, remembering the focused element; resolves once the content has
-   * rendered: true, or false when there is no dialog or it was open already.
+   * Opens the dialog modally, remembering the focused element: true, or false when there is no
+   * dialog or it was open already. Synchronous, so a click's own task does all of it: `render`
+   * (the host's `performUpdate`) puts the content into the dialog while it is still closed, so
+   * showing it lays the whole dialog out once, not once empty and again with its content.
    */
-  async open(): Promise<boolean> {
+  open(render: () => void = () => {}): boolean {
     const dialog = this.dialog;
     if (!dialog || dialog.open) return false;
     this.#returnTo = deepActiveElement();
     this.opened = true;
-    dialog.showModal();
     this.#host.requestUpdate();
-    // Not updateComplete's own answer: it is false when that render asked for another one.
-    await this.#host.updateComplete;
+    render();
+    dialog.showModal();
     return true;
   }
 
