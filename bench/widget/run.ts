@@ -13,10 +13,10 @@
 //    a. inline: cumulative layout shift (PerformanceObserver 'layout-shift') from page load to
 //       the booking page loaded in the frame — ours through the consent click, Cal's plain
 //       inline embed from page load. CLS counts shifts without recent input, as browsers
-//       report it; "all shifts" adds those within 500 ms of an input. Two more pages show where
-//       the shift comes from: one whose CSS reserves the element's default 700px before
-//       widget.js defines it (`calbridge-booking:not(:defined)`), one reserving the booking
-//       page's real height there and in `--calbridge-inline-height`.
+//       report it; "all shifts" adds those within 500 ms of an input. Two more pages: the README
+//       snippet, whose CSS reserves the element's 700px before widget.js defines it
+//       (`calbridge-booking:not(:defined)`), and one reserving the booking page's own height
+//       (what it reports) there and in `--calbridge-inline-height`, so it needs no inner scroll.
 //    b. popup and floating: time from the launcher click to the open dialog (ours: the native
 //       <dialog> open with its first paint; Cal: its modal box attached and painted), and to the
 //       booking page inside it (ours after the consent click, which Cal's snippet skips).
@@ -161,6 +161,9 @@ const SHIFT_OBSERVER = `
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) window.__shifts.push({ value: e.value, input: e.hadRecentInput, at: e.startTime });
   }).observe({ type: 'layout-shift', buffered: true });
+  // The heights the framed booking page asks for (its own height).
+  window.__sized = [];
+  addEventListener('message', (e) => { if (e.data && e.data.type === '__dimensionChanged') window.__sized.push(e.data.data.iframeHeight); });
   // Event Timing: each real input's duration (input delay + processing + next paint), kept with
   // the control label the bench set just before the click.
   window.__inp = [];
@@ -223,7 +226,8 @@ async function inlineOurs(browser: Browser, path = '/ours-inline.html') {
     await settle(page);
     const s = await shifts(page);
     const loaded = await page.evaluate(() => document.querySelector('calbridge-booking')!.getBoundingClientRect().height);
-    return { cls: cls(s), all: allShift(s), reserved, loaded, beforeInput, beforeBooking, inp: await inpOf(page) };
+    const asked = await page.evaluate(() => Math.max(0, ...((window as any).__sized as number[])));
+    return { cls: cls(s), all: allShift(s), reserved, loaded, asked, beforeInput, beforeBooking, inp: await inpOf(page) };
   } finally {
     await page.close();
   }
@@ -370,7 +374,7 @@ async function dialogCal(browser: Browser, mode: 'popup' | 'floating') {
   }
 }
 
-type InlineRun = { cls: number; all: number; reserved: number; loaded: number; beforeInput: number; beforeBooking: number; inp: Record<string, number> };
+type InlineRun = { cls: number; all: number; reserved: number; loaded: number; asked: number; beforeInput: number; beforeBooking: number; inp: Record<string, number> };
 let siteOrigin = '';
 try {
   product = await startProduct({ env: { CALBRIDGE_WIDGET_DIR: outDir, LOG_LEVEL: 'error' } });
@@ -422,9 +426,9 @@ try {
     }
   }
 
-  // Where the shift comes from: the same page when it also reserves the element's default
-  // height before widget.js runs, and when it reserves the booking page's real height (measured above).
-  const measured = Math.round(median(results.inlineOurs.map((r) => r.loaded)));
+  // The README snippet (the element's 700px reserved before widget.js runs), and a page reserving
+  // the booking page's own height (what it reported above), which then needs no inner scroll.
+  const measured = Math.round(median(results.inlineOurs.map((r) => r.asked)));
   pages.set('/ours-inline-default.html', oursPage('inline', 700));
   pages.set('/ours-inline-reserved.html', oursPage('inline', measured));
   for (let i = 0; i < RUNS; i++) {
@@ -473,7 +477,7 @@ try {
   const cc = median(results.inlineCal.map((r) => r.cls));
   line('CLS, bare snippet (no reservation)', oc.toFixed(4), cc.toFixed(4), ratio(oc, cc));
   line('all shifts (incl. within 500 ms of input)', median(results.inlineOurs.map((r) => r.all)).toFixed(4), median(results.inlineCal.map((r) => r.all)).toFixed(4), '');
-  line(`  height reserved → loaded (px)`, `${median(results.inlineOurs.map((r) => r.reserved))} → ${measured}`, '0 → frame', '');
+  line(`  box before → after; page's own height (px)`, `${median(results.inlineOurs.map((r) => r.reserved))} → ${median(results.inlineOurs.map((r) => r.loaded))}; ${measured}`, '0 → frame', '');
   const dc = median(results.inlineDefault.map((r) => r.cls));
   line('CLS, README snippet (reserves 700px)', dc.toFixed(4), cc.toFixed(4), ratio(dc, cc));
   const da = median(results.inlineDefault.map((r) => r.all));
