@@ -322,18 +322,43 @@ export interface BookingFilter {
   limit: number;
 }
 
-/** Bookings by start time (unknown first), then uid; only the transaction's tenant. */
+/**
+ * Bookings by start time (unknown first), then uid; only the transaction's tenant. Each condition
+ * is one PostgreSQL may use as an index condition under row-level security, where only leakproof
+ * operators on plain columns qualify (migration 0018, decision 0029): `status = …`, `start_time >= …`,
+ * the keyset position as a row comparison on (start_time, uid), in the order of bookings_by_start_time
+ * and bookings_by_status; the email through booking_emails, as `attendee_emails @> …` is not leakproof.
+ * So a page reads its own rows however many bookings the tenant has. `start_time NULLS FIRST` is the
+ * order `coalesce(start_time, '-infinity')` gave before, without an expression the index cannot use.
+ * Only the conditions asked for are in the statement: an unused one written as `$n IS NULL OR …`
+ * would keep the email's semi-join from being planned as one.
+ */
 export async function listBookings(tx: Tx, f: BookingFilter): Promise<BookingRecord[]> {
+  const values: unknown[] = [];
+  const param = (v: unknown, type: string) => {
+    values.push(v);
+    return `$${values.length}::${type}`;
+  };
+  const where: string[] = [];
+  if (f.status !== null) where.push(`status = ${param(f.status, 'text')}`);
+  if (f.from !== null) where.push(`start_time >= ${param(f.from, 'timestamptz')}`);
+  if (f.to !== null) where.push(`start_time < ${param(f.to, 'timestamptz')}`);
+  if (f.email !== null) where.push(`uid IN (SELECT booking_uid FROM booking_emails WHERE email = ${param(f.email, 'text')})`);
+  if (f.after !== null) {
+    // After a known start: later starts, or the same start and a later uid (unknown starts came before).
+    // After an unknown start: the remaining unknown ones by uid, then every known start.
+    where.push(
+      f.after.startTime === null
+        ? `(start_time IS NOT NULL OR uid > ${param(f.after.uid, 'text')})`
+        : `(start_time, uid) > (${param(f.after.startTime, 'timestamptz')}, ${param(f.after.uid, 'text')})`,
+    );
+  }
   const r = await tx.query<BookingRecord>(
     `SELECT ${BOOKING_COLUMNS} FROM bookings
-      WHERE ($1::text IS NULL OR status = $1)
-        AND ($2::timestamptz IS NULL OR start_time >= $2)
-        AND ($3::timestamptz IS NULL OR start_time < $3)
-        AND ($4::text IS NULL OR attendee_emails @> ARRAY[$4::text])
-        AND ($6::text IS NULL OR (coalesce(start_time, '-infinity'::timestamptz), uid) > (coalesce($5::timestamptz, '-infinity'::timestamptz), $6::text))
-      ORDER BY coalesce(start_time, '-infinity'::timestamptz), uid
-      LIMIT $7`,
-    [f.status, f.from, f.to, f.email, f.after?.startTime ?? null, f.after?.uid ?? null, f.limit],
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY start_time NULLS FIRST, uid
+      LIMIT ${param(f.limit, 'int')}`,
+    values,
   );
   return r.rows;
 }

@@ -85,12 +85,23 @@ export const DEFAULT_DB_TIMEOUTS: DbTimeouts = { acquireMs: 3_000, statementMs: 
 const CLIENT_GRACE_MS = 1_000;
 
 /**
- * The server-side deadlines as connection startup options: in force for every statement of
- * the session, including those a library (graphile-worker) sends. PgBouncer in transaction
+ * JIT compilation off, for every statement we send, whatever the server's default. PostgreSQL 17
+ * ships with `jit = on`: a statement whose *estimated* cost passes `jit_above_cost` (100,000) is
+ * compiled with LLVM first, which costs tens of milliseconds, while every statement here reads
+ * one tenant's rows through an index in a few milliseconds at most; an estimate inflated by a
+ * large table is enough to trigger it (issue 16, docs/decisions/0029-scale-tail-latency.md).
+ * Set by the application rather than left to the server's configuration so the embedded
+ * cluster (whose binaries carry no LLVM) and a deployment's own PostgreSQL behave alike.
+ */
+const JIT_OFF = 'off';
+
+/**
+ * The server-side deadlines (and {@link JIT_OFF}) as connection startup options: in force for every
+ * statement of the session, including those a library (graphile-worker) sends. PgBouncer in transaction
  * mode drops startup options; `transaction()` sets them again per transaction for that reason.
  */
 function timeoutStartupOptions(t: DbTimeouts): string {
-  return `-c statement_timeout=${t.statementMs} -c lock_timeout=${t.lockMs} -c idle_in_transaction_session_timeout=${t.idleInTransactionMs}`;
+  return `-c statement_timeout=${t.statementMs} -c lock_timeout=${t.lockMs} -c idle_in_transaction_session_timeout=${t.idleInTransactionMs} -c jit=${JIT_OFF}`;
 }
 
 /** pg.Pool settings that bound every wait: acquiring, each query on the client side, and the server's deadlines. */
@@ -131,6 +142,7 @@ export function createDb(options: CreateDbOptions): Db {
     ['statement_timeout', String(timeouts.statementMs)],
     ['lock_timeout', String(timeouts.lockMs)],
     ['idle_in_transaction_session_timeout', String(timeouts.idleInTransactionMs)],
+    ['jit', JIT_OFF],
   ] as const;
   pool.on('error', (err) => options.onError?.(err));
   pool.on('connect', (client) => client.on('error', (err) => options.onError?.(err)));

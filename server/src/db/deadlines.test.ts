@@ -87,4 +87,11 @@ describe('database deadlines', () => {
     );
     expect(settings).toEqual({ s: '300ms', l: '200ms', i: '5s' });
   });
+
+  it('when a tenant transaction or a library on the same pool asks whether statements may be JIT-compiled, then the server says off', async () => {
+    // PostgreSQL 17 defaults to jit = on; a compile costs tens of ms on a statement that runs in a few (decision 0029).
+    const inTransaction = await db.withTenant(NO_TENANT, async (tx) => (await tx.query<{ jit: string }>("SELECT current_setting('jit') AS jit")).rows[0]!.jit);
+    const inSession = (await db.pool.query<{ jit: string }>("SELECT current_setting('jit') AS jit")).rows[0]!.jit;
+    expect({ inTransaction, inSession }).toEqual({ inTransaction: 'off', inSession: 'off' });
+  });
 });

@@ -51,6 +51,7 @@ async function sqlSearch(needle: string): Promise<{ table: string; key: string }
   );
   const keys: Record<string, string> = {
     bookings: 'uid',
+    booking_emails: 'booking_uid',
     webhook_inbox: 'id::text',
     consent_receipts: 'id::text',
     leads: 'id::text',
@@ -75,6 +76,8 @@ function exportKeys(doc: Record<string, unknown[]>): Record<string, Set<string>>
   const ids = (list: unknown[], k: string) => new Set(list.map((x) => String((x as Record<string, unknown>)[k])));
   return {
     bookings: ids(doc.bookings!, 'uid'),
+    // The attendee addresses of bookings, one row each, for the admin email filter (migration 0018): the bookings section covers them.
+    booking_emails: ids(doc.bookings!, 'uid'),
     webhook_inbox: ids(doc.rawDeliveries!, 'id'),
     consent_receipts: ids(doc.consentReceipts!, 'id'),
     leads: ids(doc.leads!, 'id'),
@@ -105,7 +108,7 @@ describe('subject access export', () => {
         const owner = await t.database.owner.query<{ tenant: string }>(
           hit.table === 'calcom_booking_requests'
             ? 'SELECT tenant_id::text AS tenant FROM calcom_booking_requests WHERE idempotency_key = $1'
-            : `SELECT tenant_id::text AS tenant FROM ${hit.table} WHERE ${hit.table === 'bookings' ? 'uid' : 'id::text'} = $1`,
+            : `SELECT tenant_id::text AS tenant FROM ${hit.table} WHERE ${hit.table === 'bookings' ? 'uid' : hit.table === 'booking_emails' ? 'booking_uid' : 'id::text'} = $1`,
           [hit.key],
         );
         if (owner.rows.every((r) => r.tenant !== tenantId)) continue;

@@ -96,7 +96,10 @@ export type LeadBookingRow = BookingRecord & {
   linkedReceiptId: string | null;
 };
 
-/** Bookings whose first attendee (the booker) has this email, oldest first. */
+/**
+ * Bookings whose first attendee (the booker) has this email, oldest first. Found through
+ * booking_emails, whose lookup is an index condition under row-level security (migration 0018).
+ */
 export async function bookingsOfEmail(tx: Tx, email: string): Promise<LeadBookingRow[]> {
   const r = await tx.query<LeadBookingRow>(
     `SELECT ${bookingColumns('b')},
@@ -107,7 +110,7 @@ export async function bookingsOfEmail(tx: Tx, email: string): Promise<LeadBookin
             l.consent_receipt_id AS "linkedReceiptId"
        FROM bookings b
        LEFT JOIN booking_consent_links l ON l.tenant_id = b.tenant_id AND l.booking_uid = b.uid
-      WHERE b.attendee_emails @> ARRAY[$1::text] AND lower(b.attendees -> 0 ->> 'email') = $1
+      WHERE b.uid IN (SELECT booking_uid FROM booking_emails WHERE email = $1) AND lower(b.attendees -> 0 ->> 'email') = $1
       ORDER BY b.created_at, b.uid`,
     [email],
   );

@@ -5,6 +5,11 @@ import type { Db, Tx } from '../db/db.js';
 export interface CapturedPlan {
   sql: string;
   plan: PlanNode;
+  /** With `analyze`: the server's own times for the statement, in ms (EXPLAIN ANALYZE's Planning and Execution Time). */
+  planningMs?: number;
+  executionMs?: number;
+  /** With `analyze`: milliseconds spent compiling the statement with JIT, when PostgreSQL chose to. */
+  jitMs?: number;
 }
 
 interface PlanNode {
@@ -22,8 +27,12 @@ const EXPLAINABLE = /^\s*(SELECT|WITH|UPDATE|DELETE|INSERT)\b/i;
  * transaction is first EXPLAINed in that transaction (inside a savepoint, so a
  * statement EXPLAIN cannot take does not abort it): the plans of the real
  * statements, with their real values, under row-level security as `calbridge_app`.
+ * With `analyze`, EXPLAIN (ANALYZE, BUFFERS) runs the statement and the savepoint is
+ * then rolled back, so a write takes effect once, when the app's own statement runs;
+ * the plan carries actual rows, buffers and the server's planning and execution times.
  */
-export function explainingDb(db: Db, plans: CapturedPlan[]): Db {
+export function explainingDb(db: Db, plans: CapturedPlan[], options: { analyze?: boolean } = {}): Db {
+  const explain = options.analyze ? 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)' : 'EXPLAIN (FORMAT JSON)';
   function wrap(tx: Tx): Tx {
     const query = async (config: string | pg.QueryConfig, values?: unknown[]) => {
       const text = typeof config === 'string' ? config : config.text;
@@ -31,9 +40,10 @@ export function explainingDb(db: Db, plans: CapturedPlan[]): Db {
       if (EXPLAINABLE.test(text) && !text.includes(';')) {
         await tx.query('SAVEPOINT calbridge_explain');
         try {
-          const r = await tx.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>({ text: `EXPLAIN (FORMAT JSON) ${text}`, values: args });
-          plans.push({ sql: text, plan: r.rows[0]!['QUERY PLAN'][0]!.Plan });
-          await tx.query('RELEASE SAVEPOINT calbridge_explain');
+          const r = await tx.query<{ 'QUERY PLAN': { Plan: PlanNode; 'Planning Time'?: number; 'Execution Time'?: number; JIT?: { Timing?: { Total?: number } } }[] }>({ text: `${explain} ${text}`, values: args });
+          const out = r.rows[0]!['QUERY PLAN'][0]!;
+          plans.push({ sql: text, plan: out.Plan, planningMs: out['Planning Time'], executionMs: out['Execution Time'], jitMs: out.JIT?.Timing?.Total });
+          await tx.query(options.analyze ? 'ROLLBACK TO SAVEPOINT calbridge_explain' : 'RELEASE SAVEPOINT calbridge_explain');
         } catch {
           await tx.query('ROLLBACK TO SAVEPOINT calbridge_explain');
         }
@@ -107,4 +117,48 @@ export async function scansWithoutTenantIndex(owner: pg.Pool, plans: CapturedPla
   };
   for (const p of plans) walk(p.sql, p.plan);
   return problems;
+}
+
+/** A scan of a tenant-owned table that read more rows only to throw them away than it kept (EXPLAIN ANALYZE's "Rows Removed by …"). */
+export interface FilteredScan {
+  sql: string;
+  node: string;
+  relation: string | undefined;
+  index: string | undefined;
+  removed: number;
+  /** The scan's index (or recheck) condition and its filter. */
+  condition: string;
+}
+
+/**
+ * Every scan of a tenant-owned table, in plans captured with `analyze`, that discarded more rows
+ * after reading them than it kept: by a filter, or by a bitmap heap scan's recheck (a sequential scan of a table of at
+ * most SMALL_TABLE_PAGES pages aside). A scan whose index conditions say
+ * which rows are wanted reads those and no more; one that discards rows reads in proportion to
+ * something else, usually all the tenant's rows (the index served only tenant_id, or none).
+ */
+export async function scansThatFilterAway(owner: pg.Pool, plans: CapturedPlan[]): Promise<FilteredScan[]> {
+  const tables = new Set(
+    (await owner.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant_id'`)).rows.map((r) => r.t),
+  );
+  const small = new Set(
+    (await owner.query<{ t: string }>(`SELECT relname AS t FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relpages <= $1`, [SMALL_TABLE_PAGES])).rows.map((r) => r.t),
+  );
+  const found: FilteredScan[] = [];
+  const walk = (sql: string, n: PlanNode) => {
+    const relation = n['Relation Name'];
+    const removed = Number(n['Rows Removed by Filter'] ?? 0) + Number(n['Rows Removed by Index Recheck'] ?? 0);
+    // As in scansWithoutTenantIndex: reading a table of a few pages whole is the planner's choice, and costs what an index walk would.
+    const wholeSmallTable = n['Node Type'] === 'Seq Scan' && relation !== undefined && small.has(relation);
+    // More rows thrown away than kept: the scan's reading grows with something other than its answer.
+    // (Fewer is the planner trading a few discarded rows for a cheaper plan on a small tenant, as when
+    // 50 ids of a tenant's 60 messages are looked up together.)
+    const kept = Number(n['Actual Rows'] ?? 0);
+    if (relation && tables.has(relation) && removed > kept && !wholeSmallTable) {
+      found.push({ sql, node: n['Node Type'], relation, index: n['Index Name'], removed, condition: String(n['Index Cond'] ?? n['Recheck Cond'] ?? '') + ' / ' + String(n.Filter ?? '') });
+    }
+    for (const c of n.Plans ?? []) walk(sql, c);
+  };
+  for (const p of plans) walk(p.sql, p.plan);
+  return found;
 }

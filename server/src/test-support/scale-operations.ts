@@ -57,6 +57,9 @@ export async function startScaleHarness(ctx: AppContext, adminToken: string): Pr
   const erasable = (t: ScaleTarget, k: number) => t.bookings - 2 - 2 * (k % Math.floor(t.bookings / 4));
 
   const operations: ScaleOperation[] = [
+    // The floor: one row by primary key through the same HTTP, auth and tenant gate. What the other
+    // reads take beyond it is theirs; on a busy machine its own tail is the machine's.
+    { name: 'tenant: one (the HTTP floor)', run: (t) => call('GET', admin(t)).then(() => undefined) },
     { name: 'bookings: list', run: (t) => call('GET', `${admin(t)}/bookings?limit=50`).then(() => undefined) },
     { name: 'bookings: status', run: (t) => call('GET', `${admin(t)}/bookings?status=cancelled&limit=50`).then(() => undefined) },
     {
