@@ -119,7 +119,8 @@ export function freePort() {
  * Starts a throwaway PostgreSQL cluster in a temporary directory on a free port.
  * initdb refuses to run as root, so as root the cluster belongs to the postgres user.
  */
-export async function startThrowawayPostgres() {
+/** `settings`: extra `name=value` server settings (e.g. a bench's opt-in pg_stat_statements). */
+export async function startThrowawayPostgres({ settings = [] } = {}) {
   const bin = embeddedPostgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'calbridge-pg-'));
   const port = await freePort();
@@ -131,7 +132,7 @@ export async function startThrowawayPostgres() {
   const data = join(dir, 'data');
   const quiet = { stdio: ['ignore', 'ignore', 'inherit'] };
   run(...asPg(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']), quiet);
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300${settings.map((x) => ` -c ${x}`).join('')}`;
   run(...asPg(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', opts, 'start']), quiet);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
