@@ -24,6 +24,7 @@ import { bookingsRoutes } from './bookings/bookings.routes.js';
 import { createBookingsService } from './bookings/bookings.service.js';
 import { webhookMetrics } from './webhooks/webhooks.metrics.js';
 import { webhookAdminRoutes, webhookIntakeRoutes } from './webhooks/webhooks.routes.js';
+import { webhookIntakeFastPath } from './webhooks/webhooks.fast-path.js';
 import { createWebhooksService } from './webhooks/webhooks.service.js';
 import { createTenantsService } from './tenants/tenants.service.js';
 import { widgetRoutes } from './widget/widget.routes.js';
@@ -132,9 +133,11 @@ export function createApp(deps: AppDependencies | AppContext): Express {
 
   // Page views: a cached widget config is answered before Express sets the request up
   // (`app(req, res)` calls `app.handle`; widget/widget.config-fast-path.ts says why).
+  // Cal.com deliveries likewise (webhooks/webhooks.fast-path.ts, decision 0031).
   const pageView = widgetConfigFastPath(widgetConfigs, ctx.metrics);
+  const delivery = webhookIntakeFastPath(webhooks, { metrics: ctx.metrics, webhookMetrics: webhookMetrics(ctx.metrics.registry), logger: ctx.logger });
   const withHandle = app as unknown as { handle(req: IncomingMessage, res: ServerResponse, next?: unknown): void };
   const handle = withHandle.handle.bind(app);
-  withHandle.handle = (req, res, next) => (pageView(req, res) ? undefined : handle(req, res, next));
+  withHandle.handle = (req, res, next) => (pageView(req, res) || delivery(req, res) ? undefined : handle(req, res, next));
   return app;
 }

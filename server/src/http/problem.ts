@@ -31,41 +31,44 @@ function problemType(code: string): string {
   return `urn:calbridge:problem:${code}`;
 }
 
+/** What an error answers: status, its own headers and the problem document (serialised). */
+export interface ProblemAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
 /**
  * The one place errors become HTTP answers: `application/problem+json` with a
  * stable `code`. Unknown errors are logged (without request data) and answered
- * as a generic 500; no stack or internal message ever reaches a client.
+ * as a generic 500; no stack or internal message ever reaches a client. `route`
+ * is the route pattern (never the raw path), for the log line.
  */
+export function problemAnswer(err: unknown, logger: Logger, route: string): ProblemAnswer {
+  const known = err instanceof AppError ? err : fromBodyParser(err);
+  const error = known ?? new InternalError(err);
+  if (!known) {
+    logger.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message, stack: (err as Error)?.stack }, route }, 'unhandled error');
+  } else if (error.status >= 500) {
+    logger.warn({ code: error.code, route, cause: (error.cause as Error | undefined)?.message }, 'request failed');
+  }
+  return {
+    status: error.status,
+    headers: error.headers,
+    body: JSON.stringify({ type: problemType(error.code), title: error.title, status: error.status, code: error.code, detail: error.message, ...error.extra }),
+  };
+}
+
+/** {@link problemAnswer} as Express's error handler. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const known = err instanceof AppError ? err : fromBodyParser(err);
-    const error = known ?? new InternalError(err);
-    if (!known) {
-      logger.error(
-        { err: { type: (err as Error)?.name, message: (err as Error)?.message, stack: (err as Error)?.stack }, route: routeOf(req) },
-        'unhandled error',
-      );
-    } else if (error.status >= 500) {
-      logger.warn({ code: error.code, route: routeOf(req), cause: (error.cause as Error | undefined)?.message }, 'request failed');
-    }
+    const answer = problemAnswer(err, logger, routeOf(req));
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);
-    res
-      .status(error.status)
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          type: problemType(error.code),
-          title: error.title,
-          status: error.status,
-          code: error.code,
-          detail: error.message,
-          ...error.extra,
-        }),
-      );
+    for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v);
+    res.status(answer.status).type('application/problem+json').send(answer.body);
   };
 }
 

@@ -12,26 +12,31 @@ import type { WebhooksService } from './webhooks.service.js';
  * lost for good (Cal.com does not resend), so the limit only stops abuse.
  * Anything above it is refused with 413 before it is read (it cannot be verified).
  */
-const WEBHOOK_BODY_LIMIT = '1mb';
+export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
 
-const STORED = Buffer.from(JSON.stringify({ received: true, duplicate: false }));
-const DUPLICATE = Buffer.from(JSON.stringify({ received: true, duplicate: true }));
-const SPOOLED = Buffer.from(JSON.stringify({ received: true, duplicate: false, spooled: true }));
+/** The three answers to a delivery, serialised once (here and in webhooks.fast-path.ts). */
+export const INTAKE_ANSWERS = {
+  stored: Buffer.from(JSON.stringify({ received: true, duplicate: false })),
+  duplicate: Buffer.from(JSON.stringify({ received: true, duplicate: true })),
+  spooled: Buffer.from(JSON.stringify({ received: true, duplicate: false, spooled: true })),
+};
 
 /**
  * `POST /v1/webhooks/calcom/:tenant`: mounted before the JSON parser, because
  * the signature covers the exact bytes. Answers 200 `{ duplicate }` only after
- * the delivery is committed.
+ * the delivery is committed. Deliveries with a declared length within the limit
+ * are answered before Express by webhooks.fast-path.ts, the same way; this route
+ * answers the rest (chunked or encoded bodies, odd spellings of the path).
  */
 export function webhookIntakeRoutes(webhooks: WebhooksService, metrics: WebhookMetrics): Router {
   const router = Router();
   // Any content type: Cal.com sends JSON, or form-encoded bodies for some templates, and the bytes are what is signed.
   // No inflating: Cal.com does not compress, the signature covers the bytes as sent, and a compressed body is refused (415).
-  router.post('/v1/webhooks/calcom/:tenant', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT, inflate: false }), async (req, res) => {
+  router.post('/v1/webhooks/calcom/:tenant', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES, inflate: false }), async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const result = await webhooks.receive(String(req.params.tenant ?? ''), req.get('x-cal-signature-256'), body);
     // 202 when the database was away and the delivery waits in the local spool: acknowledged all the same.
-    const [status, answer] = result.spooled ? [202, SPOOLED] : [200, result.duplicate ? DUPLICATE : STORED];
+    const [status, answer] = result.spooled ? [202, INTAKE_ANSWERS.spooled] : [200, result.duplicate ? INTAKE_ANSWERS.duplicate : INTAKE_ANSWERS.stored];
     // Three fixed answers, serialised once; no ETag (nothing caches a POST's answer; res.json would hash each one).
     res.status(status).set({ 'Cache-Control': 'no-store', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(answer.length) }).end(answer);
   });
