@@ -2,7 +2,7 @@
 // booking records, in the caller's tenant transaction.
 import type { CalcomWebhook } from '@calbridge/shared';
 import type { Tx } from '../db/db.js';
-import { enqueue } from '../jobs/queue.js';
+import { enqueue, enqueueMany } from '../jobs/queue.js';
 import * as repo from './bookings.repository.js';
 import type { Attendee, BookingRecord, BookingStatus, Organizer } from './bookings.columns.js';
 import type { BookingFields } from './bookings.repository.js';
@@ -289,17 +289,33 @@ export async function applyCalcomWebhookAfter(
   inboxId: string,
   now: Date,
   before: repo.PrecedingWrites,
+  deferred?: DeferredJobs,
 ): Promise<{ passed: boolean; row: Record<string, unknown>; events: AppliedEvent[] }> {
   if (w.kind === 'booking') {
     const [first, ...rest] = eventsFromCalcom(w, inboxId);
-    const done = await repo.recordAndApplyAfter(tx, recordInput(tenantId, first!, now), before);
+    const input = recordInput(tenantId, first!, now);
+    const done = await repo.recordAndApplyAfter(tx, deferred ? { ...input, task: null } : input, before);
     if (!done.passed) return { passed: false, row: done.row, events: [] };
+    // The job the statement would have queued for a recorded event, queued by queueDeferredJobs instead.
+    if (deferred && done.event) deferred.push({ tenantId, bookingUid: input.uid, eventId: done.event.eventId });
     const applied = await afterRecorded(tx, tenantId, first!, now, done.event);
     return { passed: true, row: done.row, events: await applyBookingDelivery(tx, tenantId, w, inboxId, now, [applied], rest) };
   }
   const done = await repo.precedingWrites(tx, before);
   if (!done.passed) return { passed: false, row: done.row, events: [] };
   return { passed: true, row: done.row, events: await applyOtherDelivery(tx, tenantId, w, inboxId, now) };
+}
+
+/**
+ * The {@link BOOKING_CHANGED_TASK} jobs of several deliveries' first events, collected by
+ * {@link applyCalcomWebhookAfter} and queued together by {@link queueDeferredJobs} in the same
+ * transaction (decision 0031): a group commit queues its jobs in one call.
+ */
+export type DeferredJobs = { tenantId: string; bookingUid: string; eventId: string }[];
+
+/** Queues what {@link applyCalcomWebhookAfter} deferred; call before the transaction commits. */
+export async function queueDeferredJobs(tx: Tx, jobs: DeferredJobs): Promise<void> {
+  await enqueueMany(tx, BOOKING_CHANGED_TASK, jobs);
 }
 
 /** A booking delivery's events (those in `applied` already recorded, `pending` or else all of them still to go), then what follows from them. */

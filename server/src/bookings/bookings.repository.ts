@@ -87,7 +87,7 @@ const RECORD_AND_APPLY_FROM_EV = `
       updated_at = EXCLUDED.updated_at
     RETURNING state_event_id
   ), job AS (
-    SELECT calbridge_enqueue($22, json_build_object('tenantId', $1::text, 'bookingUid', $2::text, 'eventId', ev.id::text)) FROM ev
+    SELECT calbridge_enqueue($22, json_build_object('tenantId', $1::text, 'bookingUid', $2::text, 'eventId', ev.id::text)) FROM ev WHERE $22::text IS NOT NULL
   )`;
 const EVENT_COLUMNS = '$1, $2, $19, $16, $17, $20, $21, $4, $18';
 const INSERT_EVENT = 'INSERT INTO booking_events (tenant_id, booking_uid, trigger_event, occurred_at, rank, source, inbox_id, status, recorded_at)';
@@ -147,7 +147,9 @@ export async function recordAndApply(tx: Tx, b: RecordInput): Promise<{ eventId:
 
 type RecordInput = {
   tenantId: string; uid: string; trigger: string; source: string; inboxId: string | null;
-  status: BookingStatus; occurredAt: Date; rank: number; now: Date; task: string;
+  status: BookingStatus; occurredAt: Date; rank: number; now: Date;
+  /** The job queued for a recorded event; null: the caller queues it (bookings.projection.ts, DeferredJobs). */
+  task: string | null;
 } & BookingFields;
 
 function recordValues(b: RecordInput): unknown[] {

@@ -34,6 +34,16 @@ async function metric(name: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** The queued jobs about a booking, as the worker will read them. */
+async function jobsOf(uid: string): Promise<{ task: string; tenantId: string; bookingUid: string; eventId: string; maxAttempts: number }[]> {
+  const r = await t.database.owner.query<{ task: string; payload: Record<string, string>; max_attempts: number }>(
+    `SELECT t.identifier AS task, j.payload, j.max_attempts FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+      WHERE j.payload->>'bookingUid' = $1`,
+    [uid],
+  );
+  return r.rows.map((j) => ({ task: j.task, tenantId: j.payload.tenantId!, bookingUid: j.payload.bookingUid!, eventId: j.payload.eventId!, maxAttempts: j.max_attempts }));
+}
+
 /** Takes every connection of the app's pool; the returned function gives them back. */
 async function holdPool(): Promise<() => void> {
   const pool = t.database.db.pool;
@@ -104,6 +114,8 @@ describe('group commit', () => {
     for (const g of good) {
       const b = await t.database.owner.query('SELECT tenant_id FROM bookings WHERE uid = $1', [g.uid]);
       expect(b.rows, g.uid).toEqual([{ tenant_id: ids.get(slug) }]);
+      // The group's jobs went with its rollback; each delivery stored again alone queued its own, once.
+      expect((await jobsOf(g.uid)).length, g.uid).toBe(1);
     }
     const kept = await t.database.owner.query<{ status: string; reason: string }>(`SELECT status, reason FROM webhook_inbox WHERE tenant_id = $1 AND trigger_event = 'MEETING_STARTED'`, [ids.get(slug)]);
     expect(kept.rows).toEqual([{ status: 'unprocessed', reason: expect.stringMatching(/^booking_unknown:/) }]);
@@ -141,5 +153,31 @@ describe('group commit', () => {
     expect(answers.map((a) => a.body.duplicate).sort()).toEqual([false, true]);
     expect((await t.database.owner.query(`SELECT 1 FROM webhook_inbox WHERE booking_uid = 'grp-twice'`)).rowCount).toBe(1);
     expect((await t.database.owner.query(`SELECT 1 FROM bookings WHERE uid = 'grp-twice'`)).rowCount).toBe(1);
+    // The duplicate queued nothing: one job, for the one recorded event.
+    expect((await jobsOf('grp-twice')).length).toBe(1);
+  }, 60_000);
+
+  it('when a group commits, then its booking.changed jobs are queued with it, one per recorded event, as a delivery alone queues its own', async () => {
+    const slug = 'grp-a';
+    const later = new Date(t.clock.now().getTime() + 60_000);
+    const deliveries = [
+      { slug, body: created(slug, 'grp-jobs-1') },
+      { slug, body: created(slug, 'grp-jobs-2') },
+      // A second event of the same booking in the same group: its own job.
+      { slug, body: bookingBody('BOOKING_CANCELLED', later, { uid: 'grp-jobs-1', metadata: { calbridge_tenant: slug } }) },
+    ];
+    const groupsBefore = await metric('calbridge_webhook_commit_group_size_count');
+    const answers = await deliverTogether(deliveries);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect((await metric('calbridge_webhook_commit_group_size_count')) - groupsBefore).toBe(1);
+    // Alone (no group): the job comes from the delivery's own statement.
+    expect((await deliver(t.app, slug, created(slug, 'grp-jobs-alone'), { secret: secretOf(slug) })).status).toBe(200);
+
+    for (const uid of ['grp-jobs-1', 'grp-jobs-2', 'grp-jobs-alone']) {
+      const events = await t.database.owner.query<{ id: string }>('SELECT id::text FROM booking_events WHERE booking_uid = $1 ORDER BY id', [uid]);
+      const jobs = await jobsOf(uid);
+      expect(jobs.map((j) => j.eventId).sort(), uid).toEqual(events.rows.map((e) => e.id).sort());
+      for (const j of jobs) expect(j, uid).toEqual({ task: 'booking.changed', tenantId: ids.get(slug), bookingUid: uid, eventId: expect.any(String), maxAttempts: 25 });
+    }
   }, 60_000);
 });

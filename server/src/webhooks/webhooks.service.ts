@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID } from 'node:crypto';
 import { CALBRIDGE_TENANT_METADATA_KEY, CalcomBookingUid, CalcomInstant, CalcomWebhook, TenantSlug } from '@calbridge/shared';
-import { applyCalcomWebhook, applyCalcomWebhookAfter, NotApplicableYet } from '../bookings/bookings.projection.js';
+import { applyCalcomWebhook, applyCalcomWebhookAfter, NotApplicableYet, queueDeferredJobs, type DeferredJobs } from '../bookings/bookings.projection.js';
 import { storableText } from '../bookings/storable.js';
 import type { AppContext } from '../context.js';
 import { isUnavailable, type Tx } from '../db/db.js';
@@ -304,7 +304,7 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
   }
 
   /** A readable delivery (screened for erased people), stored and applied inside the tenant's transaction `tx`. */
-  async function storeIn(tx: Tx, tenantId: string, d: Readable, anyErased: boolean | undefined): Promise<Stored> {
+  async function storeIn(tx: Tx, tenantId: string, d: Readable, anyErased: boolean | undefined, deferred?: DeferredJobs): Promise<Stored> {
     const { body, receivedAt, read, emails } = d;
     const screened = await erasure.screenDelivery(tx, tenantId, body, read.webhook, { emails, anyErased });
     const stored = inboxRow(tenantId, body, receivedAt, read, 'processed', null, screened.body);
@@ -316,7 +316,7 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
         : { duplicate: true, trigger: read.trigger };
     }
     // Stored and applied in one statement for a booking delivery; a duplicate applies nothing.
-    const done = await applyCalcomWebhookAfter(tx, tenantId, screened.webhook, stored.id, receivedAt, repo.inboxWrites(stored));
+    const done = await applyCalcomWebhookAfter(tx, tenantId, screened.webhook, stored.id, receivedAt, repo.inboxWrites(stored), deferred);
     if (!done.passed) return { duplicate: true, trigger: read.trigger };
     return { duplicate: false, trigger: read.trigger, deliveryId: String(done.row.deliveryId), status: 'processed', reason: null };
   }
@@ -374,7 +374,11 @@ export function createWebhooksService(ctx: Pick<AppContext, 'db' | 'clock' | 'co
         // In booking order: concurrent groups then lock their bookings in one order and cannot deadlock over them.
         const order = group.map((d, i) => i).sort((a, b) => byBooking(group[a]!, group[b]!));
         const out: Stored[] = new Array<Stored>(group.length);
-        for (const i of order) out[i] = await storeIn(tx, tenantId, group[i]!, anyErased);
+        // A group's booking.changed jobs are queued in one call before its COMMIT (decision 0031);
+        // a delivery alone keeps its job in its own statement (one round trip fewer).
+        const deferred: DeferredJobs | undefined = group.length > 1 ? [] : undefined;
+        for (const i of order) out[i] = await storeIn(tx, tenantId, group[i]!, anyErased, deferred);
+        if (deferred && deferred.length > 0) await queueDeferredJobs(tx, deferred);
         return out;
       }, lockThenCheckSql(tenantId));
     } catch (err) {
