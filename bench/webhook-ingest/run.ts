@@ -11,7 +11,8 @@
 //    of the same size: the database ceiling.
 // 5. Prints deliveries/s, p50/p99 latency of both and their ratio, the CPU time each
 //    process (load generator, server, PostgreSQL) spent per delivery in each phase, and
-//    checks that every 200 is stored exactly once and nothing else is.
+//    checks that every 200 is stored exactly once (inbox row, event, booking, outbox job)
+//    and nothing else is.
 //
 // Opt-in, for finding where the CPU goes (they cost CPU themselves: compare figures only between
 // runs with the same options):
@@ -296,12 +297,14 @@ try {
   const inbox = await q(`SELECT booking_uid AS uid, count(*)::int AS n FROM webhook_inbox WHERE booking_uid LIKE 'app-%' GROUP BY 1`);
   const events = await q(`SELECT booking_uid AS uid, count(*)::int AS n FROM booking_events WHERE booking_uid LIKE 'app-%' GROUP BY 1`);
   const bookings = await q(`SELECT uid, count(*)::int AS n FROM bookings WHERE uid LIKE 'app-%' GROUP BY 1`);
+  // Every stored booking event has its booking.changed job (the outbox), queued once.
+  const jobs = await q(`SELECT payload->>'bookingUid' AS uid, count(*)::int AS n FROM graphile_worker._private_jobs WHERE payload->>'bookingUid' LIKE 'app-%' GROUP BY 1`);
   const check = (rows: { uid: string; n: number }[]) => ({
     lost: [...accepted].filter((u) => !rows.some((r) => r.uid === u)).length,
     duplicated: rows.filter((r) => r.n > 1).length,
     unexpected: rows.filter((r) => !accepted.has(r.uid)).length,
   });
-  const integrity = { inbox: check(inbox), events: check(events), bookings: check(bookings) };
+  const integrity = { inbox: check(inbox), events: check(events), bookings: check(bookings), jobs: check(jobs) };
   await pool.end();
 
   const rate = (r: { ok: number; seconds: number }) => r.ok / r.seconds;
