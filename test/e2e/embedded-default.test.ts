@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { repoRoot, startProduct, type RunningProduct } from '../support/product.js';
 
 // The end-to-end scenarios run against what `npm start` gives a new user: the launcher, the
@@ -194,6 +194,8 @@ describe('npm start on its embedded PostgreSQL, used like production', () => {
   });
 
   it('when PostgreSQL is frozen, then /readyz and the API answer within seconds, a verified delivery is spooled, and after it thaws the server serves again and the delivery is stored', async () => {
+    // What the product said is the only trace of a failure that happens inside it (a crash, a lost connection).
+    onTestFailed(() => console.error(`npm start said (last 80 lines):\n${product.output.slice(-80).join('\n')}`));
     const frozenUid = `emb-frozen-${randomUUID().slice(0, 8)}`;
     const pids = clusterPids();
     // A backend may end between listing and signalling (ESRCH): only the live ones are frozen.

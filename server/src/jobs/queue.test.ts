@@ -89,4 +89,48 @@ describe('job queue', () => {
       await failing.stop();
     }
   });
+  it('when the database does not answer while a failed attempt is being recorded, then the server keeps running and the attempt is recorded once it answers', async () => {
+    // The worker records an attempt's outcome without awaiting it; a deadline hit there was an
+    // unhandled rejection that ended the whole server. Here the job's row is held locked by
+    // another session while the attempt fails, so recording it hits lock_timeout first.
+    const { logger } = capturingLogger();
+    const holder = await t.database.owner.connect();
+    let jobId = '';
+    let failedOnce!: () => void;
+    const attempted = new Promise<void>((ok) => (failedOnce = ok));
+    await t.database.db.withTenant(tenantId, (tx) => enqueue(tx, 'test.unrecorded', { tenantId }, { maxAttempts: 3 }));
+    const w = await startWorker({
+      connectionString: t.database.ownerUrl,
+      logger,
+      pollIntervalMs: 100,
+      timeouts: { acquireMs: 1_000, statementMs: 2_000, lockMs: 300, idleInTransactionMs: 15_000 },
+      handlers: {
+        'test.unrecorded': async (_payload, job) => {
+          if (job.attempts > 1) return;
+          jobId = job.id;
+          await holder.query('BEGIN');
+          await holder.query('SELECT 1 FROM graphile_worker._private_jobs WHERE id = $1 FOR UPDATE', [job.id]);
+          failedOnce();
+          throw new Error('receiver said no');
+        },
+      },
+    });
+    const waitingForTheRow = async () =>
+      (await t.database.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).rows[0]!.n;
+    try {
+      await attempted;
+      // The recording waits for the row, then gives up at lock_timeout: the moment that used to end the process.
+      await expect.poll(waitingForTheRow, { interval: 20 }).toBeGreaterThan(0);
+      await expect.poll(waitingForTheRow).toBe(0);
+      await holder.query('COMMIT');
+      // Retried by graphile-worker (it backs off a few seconds), then the job runs again and succeeds.
+      await expect
+        .poll(async () => (await t.database.owner.query<{ n: number }>('SELECT count(*)::int AS n FROM graphile_worker._private_jobs WHERE id = $1', [jobId])).rows[0]!.n, { timeout: 30_000, interval: 200 })
+        .toBe(0);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      await w.stop();
+    }
+  }, 60_000);
 });

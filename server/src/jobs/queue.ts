@@ -116,6 +116,33 @@ function jobMetrics(registry: Registry, pool: pg.Pool) {
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Starts a worker for these handlers on its own small pool (owner role; handlers use db.withTenant for data). */
+/**
+ * graphile-worker records a job's outcome (complete or fail) without awaiting it, and retries that
+ * only for errors whose `code` is in its RETRYABLE_ERROR_CODES (serialisation failures, 57P03,
+ * EHOSTUNREACH, ETIMEDOUT; graphile-worker dist/lib.js). Our own deadlines (pg's query_timeout,
+ * the pool's connection timeout, statement_timeout, lock_timeout) and a dropped connection carry no such code, so a database that
+ * froze or restarted while an outcome was being recorded became an unhandled rejection and ended
+ * the whole server (the frozen-database e2e test caught it). These are transient for us: they go
+ * to graphile-worker as ETIMEDOUT (the original code kept as `originalCode`), which it retries with
+ * backoff (3 s up to 2 min). Errors with a SQLSTATE (the database answered) are left alone.
+ */
+function asTransient(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const code = (err as { code?: unknown }).code;
+  const transient =
+    /^(Query read timeout|timeout exceeded when trying to connect|Connection terminated)/.test(err.message) ||
+    TRANSIENT_CODES.has(String(code)) ||
+    // SQLSTATE class 08: connection exception.
+    /^08[0-9A-Z]{3}$/.test(String(code));
+  return transient ? Object.assign(err, { code: 'ETIMEDOUT', originalCode: code }) : err;
+}
+/**
+ * Node's network errors, and the SQLSTATEs of our own deadlines and of a server going away:
+ * statement_timeout (57014), lock_timeout (55P03), admin/crash shutdown (57P01, 57P02).
+ * Anything else the database answers (a constraint, a bad statement) is not retried.
+ */
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57014', '55P03', '57P01', '57P02']);
+
 export async function startWorker(options: {
   connectionString: string;
   handlers: Record<string, JobHandler>;
@@ -140,7 +167,19 @@ export async function startWorker(options: {
     log.warn({ err: err.message }, 'job queue connection failed');
   };
   pool.on('error', onError);
-  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    // Every query graphile-worker makes on this client: deadline errors presented as transient (asTransient).
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    client.query = ((...args: unknown[]) => {
+      const result = query(...args);
+      return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(asTransient(err))) : result;
+    }) as typeof client.query;
+  });
+  // The same for getting a connection (graphile-worker uses the promise form).
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  pool.connect = ((...args: unknown[]) =>
+    args.length ? connect(...args) : (connect() as Promise<pg.PoolClient>).catch((err: unknown) => Promise.reject(asTransient(err)))) as typeof pool.connect;
   const taskList: TaskList = {};
   for (const [name, handler] of Object.entries(options.handlers)) {
     const task: Task = async (payload, helpers) => {
