@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { transformSync } from 'esbuild';
 import MagicString from 'magic-string';
 import { defineConfig } from 'vite';
 
@@ -12,7 +13,7 @@ export default defineConfig({
     rolldownOptions: {
       // Lets shared modules merge into widget.js instead of an extra chunk on the initial load.
       preserveEntrySignatures: 'allow-extension',
-      output: { minify: true, chunkFileNames: 'chunks/[name]-[hash].js' },
+      output: { minify: true, comments: false, chunkFileNames: 'chunks/[name]-[hash].js' },
     },
   },
   plugins: [
@@ -80,11 +81,9 @@ export default defineConfig({
       name: 'calbridge-demo-page',
       generateBundle() {
         this.emitFile({ type: 'asset', fileName: 'index.html', source: readFileSync('demo/index.html', 'utf8') });
-        // The classic-script form of the snippet; comments and indentation dropped (it is ES5).
-        const loader = readFileSync('loader/loader.js', 'utf8')
-          .replace(/\/\*[\s\S]*?\*\//g, '')
-          .replace(/^\s*\/\/.*$/gm, '')
-          .replace(/\n\s*/g, '');
+        // The classic-script form of the snippet, minified as ES5 (it must run anywhere): it is
+        // fetched before widget.js, so its bytes count in the first-interaction budget (issue 15).
+        const loader = transformSync(readFileSync('loader/loader.js', 'utf8'), { minify: true, target: 'es5' }).code.trimEnd();
         this.emitFile({ type: 'asset', fileName: 'loader.js', source: loader });
       },
     },
