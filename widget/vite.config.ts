@@ -8,7 +8,10 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   build: {
     target: 'es2022',
-    sourcemap: true,
+    // Maps without a `sourceMappingURL` comment: the server names them in a `SourceMap` header when
+    // it serves them (security-headers.ts), so the comment's bytes are not fetched before the
+    // first interaction (issue 15, decision 0032).
+    sourcemap: 'hidden',
     lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'widget.js' },
     rolldownOptions: {
       // Lets shared modules merge into widget.js instead of an extra chunk on the initial load.
@@ -68,7 +71,8 @@ export default defineConfig({
                   .replace(/;}/g, '}')
                   .replace(/([^\w.])0\./g, '$1.')
                   .replace(/='(\w+)'\]/g, '=$1]')
-              : body.replace(/>\s*\n\s*</g, '><').replace(/\s*\n\s*/g, ' ');
+              : // A line break before a tag's `>` or `/>` is the formatter's (attributes on their own lines).
+                body.replace(/\s*\n\s*(\/?>)/g, '$1').replace(/>\s*\n\s*</g, '><').replace(/\s*\n\s*/g, ' ');
           // A css`` template's text is trimmed at its ends (whitespace there means nothing).
           const trimmed = kind === 'css' ? (code[start - 1] === '`' ? min.trimStart() : min) : min;
           const final = kind === 'css' && code[end] === '`' ? trimmed.trimEnd() : trimmed;

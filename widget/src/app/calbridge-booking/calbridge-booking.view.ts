@@ -10,7 +10,25 @@ import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js
 import type { EmbedSession } from '../../features/embed/index.js';
 import { EmbedSession as Embed } from '../../features/embed/embed-session.js';
 import { emit } from '../../shared/events/emit.js';
+import { css } from '../../shared/ui/css.js';
 import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
+
+/**
+ * The box the booking page is framed into (added to the element's shadow root at consent,
+ * before the box first renders; decision 0032). The loading text's margin would collapse
+ * through .frame and move it (and its frame) when the text goes; without it nothing moves
+ * (decision 0028).
+ */
+export const viewStyles = css`
+  .frame {
+    height: var(--h);
+    margin: -1rem;
+  }
+  .frame > p {
+    margin: 0;
+    padding: 1rem;
+  }
+`;
 
 /**
  * What an open element shows: `waiting` until it is near the viewport (inline) or its dialog
@@ -27,7 +45,7 @@ export type View =
 type Next = (from: View, to: View | WidgetError) => void;
 
 /** What the view reads from its element: the attributes that prefill and theme the booking page. */
-interface ViewHost extends HTMLElement {
+export interface ViewHost extends HTMLElement {
   readonly tenant: string;
   readonly mode: string;
   readonly event?: string | undefined;
