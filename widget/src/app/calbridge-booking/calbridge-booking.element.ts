@@ -187,10 +187,8 @@ export class CalbridgeBooking extends LitElement {
       .then((l): unknown => {
         // Popup, floating: the (closed) dialog is made as soon as its code is here, so a click opens it at once.
         if (this.#dialogMode) this.#dialog(l);
-        if (this.mode !== 'native') return;
-        // The page's first use of Intl's dates, paid now rather than in the consent click (decision 0027).
-        l.warmFirstPage();
-        return l.loadNative();
+        // Native mode: the picker's chunk, and the page's first use of Intl's dates paid now rather than in the consent click (decision 0027).
+        if (this.mode === 'native') return l.warmNative();
       })
       .catch(() => undefined);
 
@@ -407,7 +405,7 @@ export class CalbridgeBooking extends LitElement {
       case 'failed':
         return this.#message(s.error, t);
       case 'open':
-        return s.view.status === 'booked' ? t.booked : s.view.status === 'loading' ? t.loading : '';
+        return s.lazy.announce(s.view, t);
       default:
         return '';
     }
@@ -425,7 +423,7 @@ export class CalbridgeBooking extends LitElement {
       case 'consenting':
         return consentForm(s.config, t, this.#onSubmit);
       case 'open':
-        return s.lazy.viewTemplate(this, s.view, html`<p>${t.loading}</p>`, this.#server, this.#i18n.locale, s.consent);
+        return s.lazy.viewTemplate(this, s, t.loading, this.#server, this.#i18n.locale);
       case 'failed':
         return this.#error(s, t);
     }

@@ -6,11 +6,16 @@
 // decision 0032). The consent step itself (config reader and form) is in widget.js, so inline and
 // native show it without this chunk (decision 0026).
 import { warmFirstPage } from '../../features/native/first-page.js';
+import { loadNative } from './calbridge-booking.view.js';
 
 export { checkConsent } from '../../features/consent/consent.js';
-/** Native mode readies the first page's date arithmetic as this chunk arrives (decision 0027). */
-export { warmFirstPage };
-export { loadNative, takeDown, viewTemplate } from './calbridge-booking.view.js';
+export { announce, takeDown, viewTemplate } from './calbridge-booking.view.js';
+
+/**
+ * Native mode, once the visitor comes near: the first page's date arithmetic readied (decision
+ * 0027), and the picker's chunk loaded.
+ */
+export const warmNative = (): Promise<unknown> => (warmFirstPage(), loadNative());
 export { openWith, showView } from './calbridge-booking.open.js';
 export { BookingDialog } from './calbridge-booking.dialog.js';
 export { ViewportController } from '../../shared/ui/viewport-controller.js';
