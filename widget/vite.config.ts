@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { transformSync } from 'esbuild';
 import MagicString from 'magic-string';
 import { defineConfig } from 'vite';
 
@@ -7,12 +8,15 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   build: {
     target: 'es2022',
-    sourcemap: true,
+    // Maps without a `sourceMappingURL` comment: the server names them in a `SourceMap` header when
+    // it serves them (security-headers.ts), so the comment's bytes are not fetched before the
+    // first interaction (issue 15, decision 0032).
+    sourcemap: 'hidden',
     lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'widget.js' },
     rolldownOptions: {
       // Lets shared modules merge into widget.js instead of an extra chunk on the initial load.
       preserveEntrySignatures: 'allow-extension',
-      output: { minify: true, chunkFileNames: 'chunks/[name]-[hash].js' },
+      output: { minify: true, comments: false, chunkFileNames: 'chunks/[name]-[hash].js' },
     },
   },
   plugins: [
@@ -67,7 +71,8 @@ export default defineConfig({
                   .replace(/;}/g, '}')
                   .replace(/([^\w.])0\./g, '$1.')
                   .replace(/='(\w+)'\]/g, '=$1]')
-              : body.replace(/>\s*\n\s*</g, '><').replace(/\s*\n\s*/g, ' ');
+              : // A line break before a tag's `>` or `/>` is the formatter's (attributes on their own lines).
+                body.replace(/\s*\n\s*(\/?>)/g, '$1').replace(/>\s*\n\s*</g, '><').replace(/\s*\n\s*/g, ' ');
           // A css`` template's text is trimmed at its ends (whitespace there means nothing).
           const trimmed = kind === 'css' ? (code[start - 1] === '`' ? min.trimStart() : min) : min;
           const final = kind === 'css' && code[end] === '`' ? trimmed.trimEnd() : trimmed;
@@ -80,11 +85,9 @@ export default defineConfig({
       name: 'calbridge-demo-page',
       generateBundle() {
         this.emitFile({ type: 'asset', fileName: 'index.html', source: readFileSync('demo/index.html', 'utf8') });
-        // The classic-script form of the snippet; comments and indentation dropped (it is ES5).
-        const loader = readFileSync('loader/loader.js', 'utf8')
-          .replace(/\/\*[\s\S]*?\*\//g, '')
-          .replace(/^\s*\/\/.*$/gm, '')
-          .replace(/\n\s*/g, '');
+        // The classic-script form of the snippet, minified as ES5 (it must run anywhere): it is
+        // fetched before widget.js, so its bytes count in the first-interaction budget (issue 15).
+        const loader = transformSync(readFileSync('loader/loader.js', 'utf8'), { minify: true, target: 'es5' }).code.trimEnd();
         this.emitFile({ type: 'asset', fileName: 'loader.js', source: loader });
       },
     },

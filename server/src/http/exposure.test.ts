@@ -25,7 +25,8 @@ const INLINE = "document.body.dataset.ready = 'yes';";
 const widgetDir = mkdtempSync(join(tmpdir(), 'calbridge-widget-'));
 mkdirSync(join(widgetDir, 'chunks'));
 writeFileSync(join(widgetDir, 'index.html'), `<!doctype html><html lang="en"><head><title>demo</title><script type="module" src="./widget.js"></script></head><body><script type="module">${INLINE}</script></body></html>`);
-writeFileSync(join(widgetDir, 'widget.js'), 'export {};\n//# sourceMappingURL=widget.js.map\n');
+// As built: no sourceMappingURL comment (decision 0032); the server names the map in a header.
+writeFileSync(join(widgetDir, 'widget.js'), 'export {};\n');
 writeFileSync(join(widgetDir, 'widget.js.map'), '{"version":3,"sources":[],"mappings":""}');
 writeFileSync(join(widgetDir, 'chunks', 'a.js.map'), '{"version":3,"sources":[],"mappings":""}');
 
@@ -70,6 +71,15 @@ describe('pages, scripts, metrics and source maps (finding 9)', () => {
       expect(csp).toBeUndefined();
       expect(res.headers['access-control-allow-origin']).toBe('*');
     }
+  });
+
+  it('when source maps are switched on, then widget.js names its map in a SourceMap header; when off, it names none', async () => {
+    const on = await request((await appFor({ CALBRIDGE_SERVE_SOURCE_MAPS: 'true' })).app).get('/widget.js');
+    expect(on.status).toBe(200);
+    expect(on.headers['sourcemap']).toBe('widget.js.map');
+    const off = await request((await appFor()).app).get('/widget.js');
+    expect(off.status).toBe(200);
+    expect(off.headers['sourcemap']).toBeUndefined();
   });
 
   it('when the demo page carries an inline script, then only that exact script is allowed, by its hash', async () => {

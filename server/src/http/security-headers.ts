@@ -63,10 +63,18 @@ export function demoPage(widgetDir: string, calOrigin: string): RequestHandler {
   };
 }
 
-/** `*.map` files are answered 404 unless source maps are switched on (they reveal the source). */
+/**
+ * `*.map` files are answered 404 unless source maps are switched on (they reveal the source).
+ * The widget's scripts carry no `sourceMappingURL` comment (its bytes count before the visitor's
+ * first interaction, issue 15; decision 0032): when maps are served, a `SourceMap` header names
+ * each script's map instead, which browsers' developer tools follow the same way. `loader.js`
+ * has no map.
+ */
 export function sourceMapGate(serve: boolean): RequestHandler {
-  return (req, _res, next) => {
+  return (req, res, next) => {
     if (!serve && /\.map$/i.test(req.path)) throw new NotFound();
+    const script = /\/([^/]+\.js)$/.exec(req.path)?.[1];
+    if (serve && script && script !== 'loader.js') res.setHeader('SourceMap', `${script}.map`);
     next();
   };
 }

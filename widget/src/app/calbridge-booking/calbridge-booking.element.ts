@@ -3,7 +3,7 @@ import type * as LazyChunk from './calbridge-booking.lazy.js';
 import type { CmpController } from '../../features/consent/cmp-controller.js';
 import type { ConsentDetails } from '../../features/consent/consent.js';
 import { consentForm, formPurposes } from '../../features/consent/consent-form.js';
-import type { ConsentChoice, Session } from '../../entities/session/session.js';
+import type { ConsentChoice } from '../../entities/session/session.js';
 import { bookingLink } from '../../entities/tenant-config/booking-link.js';
 import { checkTenantConfig, type TenantConfig } from '../../entities/tenant-config/tenant-config.js';
 import { requestJson, widgetUrl } from '../../shared/api/request.js';
@@ -14,7 +14,7 @@ import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
 import type { ViewportController } from '../../shared/ui/viewport-controller.js';
 import { styles } from './calbridge-booking.styles.js';
 import type { BookingDialog } from './calbridge-booking.dialog.js';
-import type { View } from './calbridge-booking.view.js';
+import type { Hooks, Open as OpenState } from './calbridge-booking.open.js';
 
 export type { ConsentDetails };
 
@@ -46,7 +46,8 @@ type State =
   | Open
   | { status: 'failed'; error: unknown; retry: () => void; config?: TenantConfig | undefined };
 type Consenting = { status: 'consenting'; config: TenantConfig };
-type Open = { status: 'open'; config: TenantConfig; lazy: Lazy; consent: ConsentChoice; nonce: string; session: Promise<Session>; send: () => void; view: View };
+/** Its steps are in the lazy chunk (calbridge-booking.open.ts), which only this state needs. */
+type Open = OpenState<Lazy>;
 type Failed = Extract<State, { status: 'failed' }>;
 
 /** Presentation modes: the Cal.com page `inline`, in a `popup` or from a `floating` launcher, or `native` (our own slot picker). */
@@ -150,6 +151,18 @@ export class CalbridgeBooking extends LitElement {
   // consent (inline, native), the dialog on the first open (popup, floating).
   #viewport?: ViewportController;
   #modal?: BookingDialog;
+  /**
+   * The lazy chunk's consent and view steps (calbridge-booking.open.ts) reach the state machine
+   * only through these; it stays private to the element (decision 0032).
+   */
+  #hooks: Hooks<Lazy> = {
+    el: this,
+    get: () => this.#state,
+    set: (s, now) => this.#set(s, now),
+    fail: (e, retry, config) => this.#fail(e, retry, config),
+    srv: () => this.#server,
+    sig: () => this.#run.signal,
+  };
 
   constructor() {
     super();
@@ -174,10 +187,8 @@ export class CalbridgeBooking extends LitElement {
       .then((l): unknown => {
         // Popup, floating: the (closed) dialog is made as soon as its code is here, so a click opens it at once.
         if (this.#dialogMode) this.#dialog(l);
-        if (this.mode !== 'native') return;
-        // The page's first use of Intl's dates, paid now rather than in the consent click (decision 0027).
-        l.warmFirstPage();
-        return l.loadNative();
+        // Native mode: the picker's chunk, and the page's first use of Intl's dates paid now rather than in the consent click (decision 0027).
+        if (this.mode === 'native') return l.warmNative();
       })
       .catch(() => undefined);
 
@@ -197,9 +208,11 @@ export class CalbridgeBooking extends LitElement {
     return this.event || config.defaultEvent;
   }
 
-  #set(state: State): void {
+  /** Shows `state`: at the next update, or in this task when `now` (the consent click's own task). */
+  #set(state: State, now?: boolean): void {
     this.#state = state;
     this.requestUpdate();
+    if (now) this.performUpdate();
   }
 
   /** Tells the page (`calbridge-error`); the state is the caller's to change. */
@@ -234,29 +247,23 @@ export class CalbridgeBooking extends LitElement {
     // The view loads once there is consent and the element is near the viewport (inline) or
     // open; it starts with the session request (consent click), not after its answer.
     const s = this.#state;
-    if (s.status === 'open' && s.view.status === 'waiting' && (this.#dialogMode ? this.#modal?.opened : this.#viewport?.near)) this.#loadView(s);
+    if (s.status === 'open' && s.view.status === 'waiting' && (this.#dialogMode ? this.#modal?.opened : this.#viewport?.near))
+      s.lazy.showView(this.#hooks, s, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout);
   }
 
   /** Opens the booking dialog (popup and floating modes) and moves focus into it. */
   async open(): Promise<void> {
-    // The dialog's code and styles are in the lazy chunk, loading since the pointer or focus came near.
+    // The dialog's code and styles are in the lazy chunk, loading since the pointer or focus came
+    // near: once it is here, the dialog opens in this task (BookingDialog.show).
     this.#warm();
-    let modal = this.#modal;
-    if (!modal)
+    let lazy = loaded;
+    if (!lazy)
       try {
-        modal = this.#dialog(await loadLazy());
+        lazy = await loadLazy();
       } catch (e) {
         return this.#report(e);
       }
-    // Once the dialog exists and no update is pending, no await: the launcher click's own task
-    // renders the content into the closed dialog, opens it (one style and layout pass for the
-    // whole dialog) and focuses it, so its first paint is the very next frame.
-    if (this.isUpdatePending) await this.updateComplete;
-    if (!modal.open(() => this.performUpdate())) return;
-    modal.dialog?.querySelector<HTMLElement>('.close')?.focus();
-    // Announced after the caller's code, as before: a listener added right after open() still hears it.
-    await Promise.resolve();
-    emit(this, 'calbridge-open', {});
+    return this.#dialog(lazy).show(() => this.performUpdate());
   }
 
   /** Closes the booking dialog; focus returns to where it was before `open()`. */
@@ -337,56 +344,15 @@ export class CalbridgeBooking extends LitElement {
   }
 
   /**
-   * On consent, in the consent click's own task: a preconnect to the Cal.com origin and the view
-   * (rendered at once, so `updated` frames the booking page before the click's handler returns,
-   * as Cal.com's snippet does), whose booking metadata carries the nonce made here. The session
-   * request carrying the same nonce follows once the frame's document has loaded (the view calls
-   * `send`; at once when no frame started now; see `beginSession`). A retry keeps the nonce.
+   * On consent (the click's own task when the chunk is here): the consent manager's watch
+   * stops, then the chunk's `openWith` mints the session and shows the view.
    */
-  #consent({ config }: { config: TenantConfig }, lazy: Lazy, consent: ConsentChoice, nonce = lazy.makeNonce()): void {
+  #consent({ config }: { config: TenantConfig }, lazy: Lazy, consent: ConsentChoice): void {
     this.#cmp?.stop();
     // Consent given in the element was a click on it: it is in view, and the frame starts in that click's task.
     if (!this.#dialogMode) (this.#viewport ??= new lazy.ViewportController(this)).near ||= consent.source === 'widget';
-    const { signal } = this.#run;
-    const [session, send] = lazy.beginSession(this.#server, config, consent, nonce, this.mode, signal, this.#event(config));
-    this.#set({ status: 'open', config, lazy, consent, nonce, session, send, view: { status: 'waiting' } });
-    this.performUpdate();
-    // No frame started in this click (inline far from view, dialog not open): nothing to wait for.
-    // (A view that failed at once has no `view` here; its load sends the request itself.)
-    if ((this.#state as Partial<Open>).view?.status === 'waiting') send();
-    session.then(
-      // Recorded by the server: the page hears it even if the view failed meanwhile.
-      (r) => signal.aborted || emit(this, 'calbridge-consent', { ...consent, consentReceiptId: r.consentReceiptId }),
-      (e: unknown) => {
-        const s = this.#state;
-        if (s.status !== 'open' || s.session !== session) return;
-        // The view started with the session; without a session it cannot be linked: take it down.
-        s.lazy.takeDown(s.view);
-        this.#fail(e, () => this.#consent(s, s.lazy, consent, nonce), config);
-      },
-    );
+    lazy.openWith(this.#hooks, lazy, config, consent);
   }
-
-  /**
-   * The view starts loading once shown, in the lazy chunk, which reports back through `#next`.
-   * Called from `updated`, so the `.frame` box the waiting view rendered is there already: the
-   * frame is made in the same task as the consent click (as Cal.com's snippet makes its frame
-   * in its click handler), not one more render later; the loading text follows it in.
-   */
-  #loadView(s: Open): void {
-    const view = { status: 'loading', abort: new AbortController() } as const;
-    this.#set({ ...s, view });
-    void s.lazy.loadView(this, s, view, this.#server, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout, this.#next);
-  }
-
-  /** View `from` moves on to `to`, or fails (retry shows it again); news from a view no longer shown is dropped. */
-  #next = (from: View, to: View | WidgetError): void => {
-    const s = this.#state;
-    if (s.status !== 'open' || s.view !== from) return;
-    if (!(to instanceof WidgetError)) return this.#set({ ...s, view: to });
-    s.lazy.takeDown(from);
-    this.#fail(to, () => this.#set({ ...s, view: { status: 'waiting' } }), s.config);
-  };
 
   #onSubmit = (e: SubmitEvent): void => {
     e.preventDefault();
@@ -439,7 +405,7 @@ export class CalbridgeBooking extends LitElement {
       case 'failed':
         return this.#message(s.error, t);
       case 'open':
-        return s.view.status === 'booked' ? t.booked : s.view.status === 'loading' ? t.loading : '';
+        return s.lazy.announce(s.view, t);
       default:
         return '';
     }
@@ -457,7 +423,7 @@ export class CalbridgeBooking extends LitElement {
       case 'consenting':
         return consentForm(s.config, t, this.#onSubmit);
       case 'open':
-        return s.lazy.viewTemplate(this, s.view, html`<p>${t.loading}</p>`, this.#server, this.#i18n.locale, s.consent);
+        return s.lazy.viewTemplate(this, s, t.loading, this.#server, this.#i18n.locale);
       case 'failed':
         return this.#error(s, t);
     }

@@ -1,9 +1,8 @@
 import { css } from '../../shared/ui/css.js';
 
 // Colours use light-dark(); `theme` (or the tenant's theme) sets color-scheme on .base.
-// The open dialog's own rules are in calbridge-booking.dialog.ts (lazy chunk, decision 0026).
-// The loading text's margin would collapse through .frame and move it (and its frame) when the
-// text goes; without it nothing moves (decision 0028).
+// The open dialog's own rules are in calbridge-booking.dialog.ts (lazy chunk, decision 0026);
+// the post-consent frame box's in calbridge-booking.view.ts (lazy chunk, decision 0032).
 export const styles = css`
   :host {
     display: block;
@@ -25,26 +24,15 @@ export const styles = css`
   [data-theme='dark'] {
     color-scheme: dark;
   }
-  .inline,
-  dialog {
+  .inline {
     background: var(--b);
     color: inherit;
     border-radius: var(--r);
-  }
-  .inline {
     min-height: var(--h);
   }
   .panel {
     padding: 1rem;
     outline: 0;
-  }
-  .frame {
-    height: var(--h);
-    margin: -1rem;
-  }
-  .frame > p {
-    margin: 0;
-    padding: 1rem;
   }
   fieldset {
     border: 0;

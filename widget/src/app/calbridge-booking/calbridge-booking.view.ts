@@ -10,7 +10,26 @@ import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js
 import type { EmbedSession } from '../../features/embed/index.js';
 import { EmbedSession as Embed } from '../../features/embed/embed-session.js';
 import { emit } from '../../shared/events/emit.js';
+import type { Strings } from '../../shared/i18n/strings.js';
+import { css } from '../../shared/ui/css.js';
 import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
+
+/**
+ * The box the booking page is framed into (added to the element's shadow root at consent,
+ * before the box first renders; decision 0032). The loading text's margin would collapse
+ * through .frame and move it (and its frame) when the text goes; without it nothing moves
+ * (decision 0028).
+ */
+export const viewStyles = css`
+  .frame {
+    height: var(--h);
+    margin: -1rem;
+  }
+  .frame > p {
+    margin: 0;
+    padding: 1rem;
+  }
+`;
 
 /**
  * What an open element shows: `waiting` until it is near the viewport (inline) or its dialog
@@ -27,7 +46,7 @@ export type View =
 type Next = (from: View, to: View | WidgetError) => void;
 
 /** What the view reads from its element: the attributes that prefill and theme the booking page. */
-interface ViewHost extends HTMLElement {
+export interface ViewHost extends HTMLElement {
   readonly tenant: string;
   readonly mode: string;
   readonly event?: string | undefined;
@@ -49,9 +68,10 @@ interface Consented {
 
 /**
  * After consent, what the element's panel shows (rendered by the element, so Lit's host is the
- * element): native mode's picker, or the box the frame goes into, with `loading` while it loads.
+ * element): native mode's picker, or the box the frame goes into, with the `loading` text while it loads.
  */
-export function viewTemplate(host: ViewHost, v: View, loading: TemplateResult, server: string, locale: string, consent: ConsentChoice): TemplateResult {
+export function viewTemplate(host: ViewHost, { view: v, consent }: { view: View; consent: ConsentChoice }, loadingText: string, server: string, locale: string): TemplateResult {
+  const loading = html`<p>${loadingText}</p>`;
   switch (v.status) {
     case 'native':
       return v.chunk.nativeView(host, server, v.token, v.event, locale, consent);
@@ -64,6 +84,9 @@ export function viewTemplate(host: ViewHost, v: View, loading: TemplateResult, s
       return host.mode === 'native' ? loading : html`<div class="frame" part="frame">${v.status === 'loading' ? loading : nothing}<!----></div>`;
   }
 }
+
+/** What the element's polite live region says for an open view: loading, then the confirmed booking. */
+export const announce = (v: View, t: Strings): string => (v.status === 'booked' ? t.booked : v.status === 'loading' ? t.loading : '');
 
 /** Native mode's picker chunk (loaded when the visitor comes near a native element, or on consent). */
 export const loadNative = (): Promise<typeof NativeChunk> =>
