@@ -9,10 +9,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
+import { startClientSite, type ClientSite } from '../support/client-site.js';
 import { freePort, repoRoot, startProduct, type RunningProduct } from '../support/product.js';
 
 // axe-core is the widget's dev dependency; its UMD build is injected into each page as a script.
@@ -22,36 +22,19 @@ let product: RunningProduct;
 let browser: Browser;
 let calOrigin: string;
 let admin: Record<string, string>;
-/** The client's website: a real local server (Chromium's local-network checks treat pages Playwright fulfils as public). */
-let site: Server;
-let siteOrigin: string;
-const pages = new Map<string, string>();
+/** The client's website (test/support/client-site.ts), its origin registered for the demo tenant. */
+let site: ClientSite;
 
 beforeAll(async () => {
   product = await startProduct();
   browser = await launchChromium();
   calOrigin = new URL(product.sandboxUrl!).origin;
   admin = { authorization: `Bearer ${product.adminToken}`, 'content-type': 'application/json' };
-  site = createServer((req, res) => {
-    const body = pages.get(req.url ?? '');
-    if (body === undefined) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body);
-  });
-  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
-  // "localhost" against the product's "127.0.0.1": another site, as a client's website is.
-  siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
-  // The client registers its website's origin for the demo tenant.
-  const demo = await (await fetch(`${product.url}/v1/admin/tenants/demo`, { headers: admin })).json();
-  const patched = await fetch(`${product.url}/v1/admin/tenants/demo`, {
-    method: 'PATCH',
-    headers: admin,
-    body: JSON.stringify({ allowedOrigins: [...demo.allowedOrigins, siteOrigin] }),
-  });
-  expect(patched.status).toBe(200);
+  site = await startClientSite(product, ['demo']);
 });
 afterAll(async () => {
   await browser?.close();
-  await new Promise((r) => (site ? site.close(r) : r(undefined)));
+  await site?.close();
   await product?.stop();
   if (product) rmSync(product.dataDir, { recursive: true, force: true });
 });
@@ -82,9 +65,8 @@ async function openHost(options: HostOptions = {}): Promise<Host> {
   const requests: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
   const path = `/page-${++pageCount}.html`;
-  pages.set(
-    path,
-    `<!doctype html>
+  site.pages.set(path, {
+    html: `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A client's website</title>
 <script type="module" src="${product.url}/widget.js"></script></head>
 <body><main><h1>Book an appointment</h1>
@@ -96,8 +78,8 @@ async function openHost(options: HostOptions = {}): Promise<Host> {
   for (const type of ['calbridge-ready', 'calbridge-consent', 'calbridge-open', 'calbridge-close', 'calbridge-booked', 'calbridge-error'])
     document.addEventListener(type, (e) => window.__events.push({ type, detail: e.detail }));
 </script></body></html>`,
-  );
-  await page.goto(`${siteOrigin}${path}`);
+  });
+  await page.goto(`${site.origin}${path}`);
   return { page, requests, events: () => page.evaluate(() => (window as any).__events) };
 }
 

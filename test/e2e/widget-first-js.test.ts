@@ -9,12 +9,11 @@
  */
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
+import { startClientSite, type ClientSite } from '../support/client-site.js';
 import { startProduct, type RunningProduct } from '../support/product.js';
 
 const GOAL = 10_240;
@@ -33,30 +32,16 @@ async function axeViolations(page: Page): Promise<string[]> {
 
 let product: RunningProduct;
 let browser: Browser;
-let site: Server;
-let siteOrigin: string;
-const pages = new Map<string, string>();
+let site: ClientSite;
 
 beforeAll(async () => {
   product = await startProduct();
   browser = await launchChromium();
-  site = createServer((req, res) => {
-    const html = pages.get(req.url ?? '');
-    if (html === undefined) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  });
-  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
-  siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
-  const admin = { authorization: `Bearer ${product.adminToken}`, 'content-type': 'application/json' };
-  for (const slug of ['demo', 'demo-native']) {
-    const t = await (await fetch(`${product.url}/v1/admin/tenants/${slug}`, { headers: admin })).json();
-    const patched = await fetch(`${product.url}/v1/admin/tenants/${slug}`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...t.allowedOrigins, siteOrigin] }) });
-    expect(patched.status).toBe(200);
-  }
+  site = await startClientSite(product, ['demo', 'demo-native']);
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
-  await new Promise((r) => (site ? site.close(r) : r(undefined)));
+  await site?.close();
   await product?.stop();
   if (product) rmSync(product.dataDir, { recursive: true, force: true });
 });
@@ -66,11 +51,10 @@ let n = 0;
 async function openPage(mode: string, form: 'module' | 'loader' = 'module'): Promise<{ page: Page; scripts: () => Promise<Array<{ url: string; gzip: number }>> }> {
   const path = `/first-js-${++n}.html`;
   const script = form === 'loader' ? `<script src="${product.url}/loader.js" async></script>` : `<script type="module" src="${product.url}/widget.js"></script>`;
-  pages.set(
-    path,
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title>${script}</head>
+  site.pages.set(path, {
+    html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title>${script}</head>
 <body><main><h1>Book an appointment</h1><calbridge-booking tenant="${mode === 'native' ? 'demo-native' : 'demo'}" mode="${mode}"></calbridge-booking></main></body></html>`,
-  );
+  });
   const page = await browser.newPage();
   const seen: Array<Promise<{ url: string; gzip: number }>> = [];
   page.on('response', (r) => {
@@ -82,7 +66,7 @@ async function openPage(mode: string, form: 'module' | 'loader' = 'module'): Pro
     for (const type of ['calbridge-ready', 'calbridge-consent', 'calbridge-error'])
       document.addEventListener(type, (e) => w.__events.push({ type, detail: (e as CustomEvent).detail }));
   });
-  await page.goto(`${siteOrigin}${path}`);
+  await page.goto(`${site.origin}${path}`);
   return { page, scripts: () => Promise.all(seen) };
 }
 

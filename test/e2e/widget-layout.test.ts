@@ -7,22 +7,19 @@
  * the keyboard reaches its last control there, and leaves the frame again.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
+import { startClientSite, type ClientSite } from '../support/client-site.js';
 import { repoRoot, startProduct, type RunningProduct } from '../support/product.js';
 
 const axeSource = readFileSync(createRequire(join(repoRoot, 'widget', 'package.json')).resolve('axe-core/axe.min.js'), 'utf8');
 
 let product: RunningProduct;
 let browser: Browser;
-let site: Server;
-let siteOrigin: string;
-let page: string;
+let site: ClientSite;
 
 /** The README's "Put it on a website" lines, with only the host and the tenant's slug filled in. */
 const readmeSnippet = (bff: string) => `<script type="module" src="${bff}/widget.js"></script>
@@ -32,31 +29,20 @@ const readmeSnippet = (bff: string) => `<script type="module" src="${bff}/widget
 beforeAll(async () => {
   product = await startProduct();
   browser = await launchChromium();
-  site = createServer((req, res) => {
-    if (req.url !== '/book.html') return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
-  });
-  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
-  siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
+  site = await startClientSite(product, ['demo']);
   // Text and a link after the element: whatever the element's height does moves them.
-  page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title></head>
+  site.pages.set('/book.html', {
+    html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title></head>
 <body><main><h1>Book an appointment</h1>
 ${readmeSnippet(product.url)}
 <h2>Visit us</h2>${'<p class="after">Opening hours, our address and the rest of the page follow the booking area.</p>'.repeat(4)}
 <p><a href="#contact" id="contact">Contact us</a></p>
-</main></body></html>`;
-  const admin = { authorization: `Bearer ${product.adminToken}`, 'content-type': 'application/json' };
-  const demo = await (await fetch(`${product.url}/v1/admin/tenants/demo`, { headers: admin })).json();
-  const patched = await fetch(`${product.url}/v1/admin/tenants/demo`, {
-    method: 'PATCH',
-    headers: admin,
-    body: JSON.stringify({ allowedOrigins: [...demo.allowedOrigins, siteOrigin] }),
+</main></body></html>`,
   });
-  expect(patched.status).toBe(200);
 });
 afterAll(async () => {
   await browser?.close();
-  await new Promise((r) => (site ? site.close(r) : r(undefined)));
+  await site?.close();
   await product?.stop();
   if (product) rmSync(product.dataDir, { recursive: true, force: true });
 });
@@ -101,7 +87,7 @@ describe("the README's inline snippet on a client page", () => {
     const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       await p.addInitScript(RECORDER);
-      await p.goto(`${siteOrigin}/book.html`);
+      await p.goto(`${site.origin}/book.html`);
       await p.waitForSelector('calbridge-booking form[part=consent]');
       expect(await axeViolations(p)).toEqual([]);
 

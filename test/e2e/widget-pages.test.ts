@@ -10,43 +10,27 @@
  * Every page records CSP violations; a test passes only with none.
  */
 import { rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
+import { startClientSite, type ClientSite } from '../support/client-site.js';
 import { startProduct, type RunningProduct } from '../support/product.js';
 
 let product: RunningProduct;
 let browser: Browser;
-let site: Server;
-let siteOrigin: string;
+let site: ClientSite;
 let calOrigin: string;
-/** path → [html, CSP header] */
-const pages = new Map<string, { html: string; csp?: string }>();
 
 beforeAll(async () => {
   product = await startProduct();
   browser = await launchChromium();
   calOrigin = new URL(product.sandboxUrl!).origin;
-  site = createServer((req, res) => {
-    const p = pages.get(req.url ?? '');
-    if (!p) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...(p.csp ? { 'content-security-policy': p.csp } : {}) }).end(p.html);
-  });
-  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
-  siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
-  const admin = { authorization: `Bearer ${product.adminToken}`, 'content-type': 'application/json' };
-  for (const slug of ['demo', 'demo-native']) {
-    const t = await (await fetch(`${product.url}/v1/admin/tenants/${slug}`, { headers: admin })).json();
-    const patched = await fetch(`${product.url}/v1/admin/tenants/${slug}`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...t.allowedOrigins, siteOrigin] }) });
-    expect(patched.status).toBe(200);
-  }
+  site = await startClientSite(product, ['demo', 'demo-native']);
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
-  await new Promise((r) => (site ? site.close(r) : r(undefined)));
+  await site?.close();
   await product?.stop();
   if (product) rmSync(product.dataDir, { recursive: true, force: true });
 });
@@ -82,7 +66,7 @@ async function openPage(o: PageOptions): Promise<{ page: Page; violations: () =>
     o.form === 'loader'
       ? `<script src="${product.url}/loader.js" async nonce="${nonce}"></script>`
       : `<script type="module" src="${product.url}/widget.js" nonce="${nonce}"></script>`;
-  pages.set(path, {
+  site.pages.set(path, {
     html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title>${script}</head>
 <body><main><h1>Book an appointment</h1>${o.body}</main></body></html>`,
     ...(o.csp ? { csp: o.csp(nonce) } : {}),
@@ -112,7 +96,7 @@ async function openPage(o: PageOptions): Promise<{ page: Page; violations: () =>
       clear(id);
     }) as typeof window.clearInterval;
   });
-  await page.goto(`${siteOrigin}${path}`);
+  await page.goto(`${site.origin}${path}`);
   return { page, errors, violations: () => page.evaluate(() => (window as unknown as { __violations: string[] }).__violations) };
 }
 
