@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { RunningProduct } from './product.js';
 
 /** A page of the client's website: its HTML and, when set, the CSP header it is served with. */
-export interface SitePage {
+interface SitePage {
   html: string;
   csp?: string;
 }
