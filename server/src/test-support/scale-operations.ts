@@ -36,11 +36,17 @@ export interface ScaleHarness {
   close(): Promise<void>;
 }
 
-export async function startScaleHarness(ctx: AppContext, adminToken: string): Promise<ScaleHarness> {
-  const app = createApp(ctx);
-  const server: Server = createServer(app);
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/**
+ * `server`: the origin of an app already running on `ctx`'s database (bench:scale runs it in a
+ * process of its own); without it the harness serves `createApp(ctx)` itself.
+ */
+export async function startScaleHarness(ctx: AppContext, adminToken: string, server?: string): Promise<ScaleHarness> {
+  let own: Server | undefined;
+  if (!server) {
+    own = createServer(createApp(ctx));
+    await new Promise<void>((ok) => own!.listen(0, '127.0.0.1', ok));
+  }
+  const base = server ?? `http://127.0.0.1:${(own!.address() as AddressInfo).port}`;
   const tenants = createTenantsService(ctx);
   const gdpr = createGdprService(ctx, { calcom: createCalcom(ctx, tenants) });
 
@@ -134,8 +140,9 @@ export async function startScaleHarness(ctx: AppContext, adminToken: string): Pr
     operations,
     close: () =>
       new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
+        if (!own) return ok();
+        own.close(() => ok());
+        own.closeAllConnections();
       }),
   };
 }
