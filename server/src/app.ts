@@ -69,7 +69,7 @@ export function createContext(deps: AppDependencies): AppContext {
  */
 export function createApp(deps: AppDependencies | AppContext): Express {
   const ctx = 'keyring' in deps ? deps : createContext(deps);
-  const tenants = createTenantsService(ctx);
+  const tenants = createTenantsService(ctx, { cache: true });
   const calcom = createCalcom(ctx, tenants);
   const webhooks = createWebhooksService(ctx, tenants);
   const bookings = createBookingsService(ctx);

@@ -1,7 +1,8 @@
-import type { CreateTenantRequest, Tenant, UpdateTenantRequest } from '@calbridge/shared';
+import { TenantSlug, type CreateTenantRequest, type Tenant, type UpdateTenantRequest } from '@calbridge/shared';
 import type { AppContext } from '../context.js';
 import { randomToken } from '../crypto/tokens.js';
 import type { Tx } from '../db/db.js';
+import { createSlugCache } from '../db/slug-cache.js';
 import { TenantExists, TenantNotFound } from './tenants.errors.js';
 import { decodeTextCursor } from '../http/cursor.js';
 import * as repo from './tenants.repository.js';
@@ -34,21 +35,42 @@ export function toTenant(t: TenantRecord, calcom: Tenant['calcom'] = { kind: 'no
   };
 }
 
-export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'changes'>) {
+/**
+ * `cache`: keep tenants looked up by slug in this process while the change feed is live
+ * (db/slug-cache.ts), for the instance's request path: the admin API's tenant gate, webhook
+ * intake and the widget routes then skip a transaction per request. Its own writes drop the
+ * entry at once; other instances' within a NOTIFY. Off for short-lived services (jobs, sweeps),
+ * which would otherwise each subscribe to the feed.
+ */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'changes'>, opts: { cache?: boolean } = {}) {
   const { db, keyring, clock, config } = ctx;
   // This instance's caches hear its own writes at once; other instances through the NOTIFY of migration 0017.
   const changed = (t: TenantRecord) => ctx.changes?.emit({ table: 'tenants', tenantId: t.id, slug: t.slug });
+  const load = (slug: string) => db.withPlatform((tx) => repo.findTenantBySlug(tx, slug));
+  // One record serves many requests: frozen, so code that changes it fails loudly instead of changing it for all.
+  const bySlug = opts.cache
+    ? createSlugCache({ changes: ctx.changes, load: async (slug) => deepFreeze(await load(slug)), tenantId: (t: TenantRecord) => t.id })
+    : null;
 
   /** Finds a tenant by slug across the directory, or throws `tenant_not_found`. */
   async function resolve(slug: string): Promise<TenantRecord> {
-    const t = await db.withPlatform((tx) => repo.findTenantBySlug(tx, slug));
+    const t = await find(slug);
     if (!t) throw new TenantNotFound();
     return t;
   }
 
   /** Finds a tenant by slug, or null; for callers that must not reveal which slugs exist. */
   async function find(slug: string): Promise<TenantRecord | null> {
-    return db.withPlatform((tx) => repo.findTenantBySlug(tx, slug));
+    // Only well-formed slugs are kept: a made-up path cannot fill memory with long keys (no stored slug is malformed).
+    return bySlug && TenantSlug.safeParse(slug).success ? bySlug.get(slug) : load(slug);
   }
 
   /** Finds a tenant by id, or null (job payloads and OAuth states carry ids, not slugs). */

@@ -248,3 +248,33 @@ describe('the config cache across instances (LISTEN/NOTIFY)', () => {
     expect((await config(b.app, again.slug)).body.theme).toBe('dark');
   });
 });
+
+describe('the tenant directory cache behind the admin API (LISTEN/NOTIFY)', () => {
+  const adminRead = (app: Express, slug: string) => request(app).get(`/v1/admin/tenants/${slug}`).set(asAdmin);
+
+  it('when a tenant is renamed through one instance, then that instance shows it at once and the other as soon as it hears of it', async () => {
+    const { slug, id } = await tenant();
+    expect((await adminRead(b.app, slug)).body.name).toBe('Clinic');
+    // B resolves the tenant from memory: a change nobody announces does not reach its admin API either.
+    await silentThemeChange(slug, 'light');
+    expect((await adminRead(b.app, slug)).body.widget.theme).toBeUndefined();
+
+    const heard = nextChange(b, id);
+    const patched = await request(a.app).patch(`/v1/admin/tenants/${slug}`).set(asAdmin).send({ name: 'Clinic Renamed' });
+    expect(patched.status).toBe(200);
+    expect((await adminRead(a.app, slug)).body.name).toBe('Clinic Renamed');
+    await heard;
+    const after = await adminRead(b.app, slug);
+    expect(after.body).toMatchObject({ name: 'Clinic Renamed', widget: { theme: 'light' } });
+  });
+
+  it('when an unknown slug was asked for and the tenant is then created, then every instance finds it', async () => {
+    const slug = `clinic-admin-late-${++n}`;
+    expect((await adminRead(b.app, slug)).body.code).toBe('tenant_not_found');
+    const heard = nextChange(b, (c) => c.slug === slug);
+    expect((await request(a.app).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: 'Late', allowedOrigins: [ORIGIN] })).status).toBe(201);
+    expect((await adminRead(a.app, slug)).status).toBe(200);
+    await heard;
+    expect((await adminRead(b.app, slug)).status).toBe(200);
+  });
+});
