@@ -138,6 +138,26 @@ export function seedCalcomUser(h: CalcomHarness, username: string): { id: number
   return { id: user.id, username, apiKey };
 }
 
+/** Per sandbox, the consent given last: the approving user is one setting, so consents take turns. */
+const consents = new WeakMap<CalcomHarness, Promise<unknown>>();
+
+/** Runs `give` (Cal.com's consent page) with `username` as the sandbox's approving user, one at a time per sandbox. */
+function asApprover<T>(h: CalcomHarness, username: string | undefined, give: () => Promise<T>): Promise<T> {
+  if (!username) return give();
+  const turn = (consents.get(h) ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(async () => {
+      h.sandbox.control.setOAuthBehaviour({ username });
+      try {
+        return await give();
+      } finally {
+        h.sandbox.control.setOAuthBehaviour({ username: SANDBOX_DEMO_USERNAME });
+      }
+    });
+  consents.set(h, turn);
+  return turn;
+}
+
 /**
  * Runs the whole OAuth dance: start (admin) → Cal.com's consent page → our callback. Returns the callback response.
  * Cal.com's consent is given as `as` (a sandbox username; the sandbox's approving user, `demo` unless set).
@@ -150,10 +170,7 @@ export async function connectWithOAuth(
 ): Promise<{ start: request.Response; callbackUrl: string; callback: request.Response }> {
   const start = await request(app).get(`/v1/oauth/calcom/${slug}/start`).set(asAdmin).redirects(0);
   if (start.status !== 302) throw new Error(`start answered ${start.status}: ${start.text}`);
-  if (opts.as) h.sandbox.control.setOAuthBehaviour({ username: opts.as });
-  const consent = await fetch(start.headers.location!, { redirect: 'manual' }).finally(() => {
-    if (opts.as) h.sandbox.control.setOAuthBehaviour({ username: SANDBOX_DEMO_USERNAME });
-  });
+  const consent = await asApprover(h, opts.as, () => fetch(start.headers.location!, { redirect: 'manual' }));
   const back = consent.headers.get('location');
   if (!back?.startsWith(REDIRECT_URI)) throw new Error(`Cal.com did not redirect back: ${consent.status}`);
   const callbackUrl = back.slice(PUBLIC_URL.length);
