@@ -76,6 +76,10 @@ describe('one Cal.com account is connected to one tenant at a time', () => {
     for (let round = 0; round < 2; round++) {
       const refreshes = h.sandbox.control.stats().tokenRefreshes;
       accessTokenRunsOut();
+      // The refused tenant holds no token to refresh with (had it kept one, its refresh would have
+      // deleted the holder's refresh token at Cal.com).
+      const refused = await request(app()).post('/v1/admin/tenants/second/reconcile').set(asAdmin);
+      expect(refused.body.code).toBe('calcom_not_connected');
       const res = await request(app()).post('/v1/admin/tenants/holder/reconcile').set(asAdmin);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(h.sandbox.control.stats().tokenRefreshes).toBe(refreshes + 1);
