@@ -2,9 +2,10 @@
 // with Cal.com's rate limits (issue 16, "Reconciliation at agency size").
 //
 // 1. Starts a throwaway PostgreSQL (scripts/lib.mjs), migrates it, starts the sandbox and Calbridge.
-// 2. Seeds BENCH_RECONCILE_BOOKINGS (default 20) bookings of the sandbox's demo user, then connects
-//    BENCH_RECONCILE_TENANTS (default 1,000) tenants through the real OAuth flow: each holds its own
-//    access token, which is what Cal.com's throttler counts (apps/api/v2/src/lib/throttler-guard.ts).
+// 2. Connects BENCH_RECONCILE_TENANTS (default 1,000) tenants through the real OAuth flow, each to a
+//    Cal.com account of its own (one account serves one tenant: decision 0034) on which
+//    BENCH_RECONCILE_BOOKINGS (default 20) bookings were made first: each holds its own access token,
+//    which is what Cal.com's throttler counts (apps/api/v2/src/lib/throttler-guard.ts).
 //    Webhooks are registered after the bookings exist, so only reconciliation can bring them.
 // 3. Time is compressed: the interval is BENCH_RECONCILE_INTERVAL_MINUTES (default 5, instead of 15)
 //    and Cal.com's 60 s window and block are scaled by the same factor (5/15: 20 s); the limit per
@@ -33,8 +34,8 @@ const { createDb } = await import('../../server/src/db/db.js');
 const { createContext } = await import('../../server/src/app.js');
 const { systemClock } = await import('../../server/src/clock.js');
 const { createLogger } = await import('../../server/src/logger.js');
-const { startCalcomHarness, connectWithOAuth } = await import('../../server/src/test-support/calcom.js');
-const { SANDBOX_DEMO_API_KEY, SANDBOX_DEMO_EVENT_SLUG } = await import('../../test/calcom-sandbox/index.js');
+const { startCalcomHarness, connectWithOAuth, seedCalcomUser } = await import('../../server/src/test-support/calcom.js');
+const { SANDBOX_DEMO_EVENT_SLUG } = await import('../../test/calcom-sandbox/index.js');
 const { weekdayAtUtc } = await import('../../test/calcom-sandbox/test-support.js');
 const { asAdmin } = await import('../../server/src/test-support/app.js');
 const { createCalcom } = await import('../../server/src/calcom/calcom.js');
@@ -80,19 +81,23 @@ try {
   });
   const setupStarted = Date.now();
 
-  // The demo user's bookings, before any tenant's webhook exists.
-  for (let i = 0; i < BOOKINGS; i++) {
-    const res = await fetch(`${h.sandbox.apiUrl}/bookings`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}`, 'cal-api-version': '2024-08-13', 'content-type': 'application/json' },
-      body: JSON.stringify({
-        start: weekdayAtUtc(new Date(), 7 + Math.floor(i / 8), 9 + (i % 8)).toISOString(),
-        eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG,
-        username: 'demo',
-        attendee: { name: `Guest ${i}`, email: `guest${i}@example.com`, timeZone: 'UTC' },
-      }),
-    });
-    if (res.status !== 201) throw new Error(`seeding booking ${i}: ${res.status} ${await res.text()}`);
+  /** A tenant's own Cal.com account and its bookings, made before the tenant's webhook exists. */
+  async function seedAccount(slug: string): Promise<string> {
+    const { username, apiKey } = seedCalcomUser(h, `${slug}-owner`);
+    for (let i = 0; i < BOOKINGS; i++) {
+      const res = await fetch(`${h.sandbox.apiUrl}/bookings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'cal-api-version': '2024-08-13', 'content-type': 'application/json' },
+        body: JSON.stringify({
+          start: weekdayAtUtc(new Date(), 7 + Math.floor(i / 8), 9 + (i % 8)).toISOString(),
+          eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG,
+          username,
+          attendee: { name: `Guest ${i}`, email: `guest${i}@example.com`, timeZone: 'UTC' },
+        }),
+      });
+      if (res.status !== 201) throw new Error(`seeding booking ${i} of ${slug}: ${res.status} ${await res.text()}`);
+    }
+    return username;
   }
   const app = h.instances[0]!.app;
   const slugs = Array.from({ length: TENANTS }, (_, i) => `agency-${String(i).padStart(4, '0')}`);
@@ -105,7 +110,7 @@ try {
           body: JSON.stringify({ slug, name: slug, allowedOrigins: [] }),
         });
         if (created.status !== 201) throw new Error(`tenant ${slug}: ${created.status}`);
-        const { callback } = await connectWithOAuth(h, app, slug);
+        const { callback } = await connectWithOAuth(h, app, slug, { as: await seedAccount(slug) });
         if (callback.status !== 200) throw new Error(`connect ${slug}: ${callback.status}`);
       }),
     );

@@ -112,6 +112,24 @@ export class CalcomAlreadyConnected extends AppError {
   }
 }
 
+/**
+ * The Cal.com account is held by another tenant's live connection. Cal.com keeps one refresh token
+ * per OAuth client and user (OAuthRefreshTokenRepository.rotateTokenForUser deletes the others), and
+ * a user's bookings and webhook cannot be split between tenants: one account, one tenant (decision
+ * 0034). The message never says which tenant holds it.
+ */
+export class CalcomAccountInUse extends AppError {
+  static readonly code = 'calcom_account_in_use';
+  static override readonly title = 'Cal.com account already in use';
+  constructor() {
+    super(
+      CalcomAccountInUse.code,
+      409,
+      'This Cal.com account is already connected to another site in Calbridge. Disconnect it there first, or sign in to Cal.com with another account.',
+    );
+  }
+}
+
 /** The stored refresh token was refused: an admin must connect the tenant again. */
 export class CalcomNeedsReauth extends AppError {
   static readonly code = 'calcom_needs_reauth';

@@ -6,7 +6,7 @@ import { weekdayAtUtc } from '../../../test/calcom-sandbox/test-support.js';
 import { createApp } from '../app.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
 import { asAdmin, asMetrics } from '../test-support/app.js';
-import { connectWithOAuth, PUBLIC_URL, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
+import { connectWithOAuth, PUBLIC_URL, seedCalcomUser, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 import { jobCrontab, jobHandlers } from '../jobs/handlers.js';
 import { enqueue, startWorker } from '../jobs/queue.js';
@@ -15,6 +15,8 @@ import { RECONCILE_TENANT_TASK } from './reconciliation.service.js';
 
 let database: TestDatabase;
 let h: CalcomHarness;
+/** The busy tenant's own Cal.com account. */
+let busyOwner: { username: string; apiKey: string };
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -31,11 +33,15 @@ afterAll(async () => {
 
 const app = () => h.instances[0]!.app;
 
-/** Calls Cal.com (the sandbox) as its demo user would, outside Calbridge. */
-async function calApi(path: string, body?: unknown): Promise<any> {
+/**
+ * Calls Cal.com (the sandbox) as its demo user would, outside Calbridge, or as another user with its
+ * API key. One Cal.com account serves one tenant (decision 0034): the demo user is heal's, and the
+ * other tenants here connect accounts of their own (seedCalcomUser).
+ */
+async function calApi(path: string, body?: unknown, apiKey = SANDBOX_DEMO_API_KEY): Promise<any> {
   const res = await fetch(`${h.sandbox.apiUrl}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}`, 'cal-api-version': '2024-08-13', 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${apiKey}`, 'cal-api-version': '2024-08-13', 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = (await res.json()) as { data: unknown };
@@ -46,7 +52,8 @@ async function calApi(path: string, body?: unknown): Promise<any> {
 describe('one refresh for many requests across instances', () => {
   it('when fifty requests on two instances need a refresh at once, then Cal.com sees exactly one refresh and all fifty succeed', async () => {
     const second = h.addInstance();
-    expect((await connectWithOAuth(h, app(), 'busy')).callback.status).toBe(200);
+    busyOwner = seedCalcomUser(h, 'busy-owner');
+    expect((await connectWithOAuth(h, app(), 'busy', { as: busyOwner.username })).callback.status).toBe(200);
     const before = h.sandbox.control.stats().tokenRefreshes;
     h.clock.advance(29 * 60 * 1000);
 
@@ -64,7 +71,7 @@ describe('one refresh for many requests across instances', () => {
 
 describe('the tenant webhook at Cal.com (string ids, 409, rotated secrets)', () => {
   const ours = async (slug: string) =>
-    ((await (await fetch(`${h.sandbox.apiUrl}/webhooks`, { headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}` } })).json()) as {
+    ((await (await fetch(`${h.sandbox.apiUrl}/webhooks`, { headers: { authorization: `Bearer ${busyOwner.apiKey}` } })).json()) as {
       data: Array<{ id: string; subscriberUrl: string; secret?: string }>;
     }).data.filter((w) => w.subscriberUrl === `${PUBLIC_URL}/v1/webhooks/calcom/${slug}`);
 
@@ -115,22 +122,31 @@ describe('the tenant webhook at Cal.com (string ids, 409, rotated secrets)', () 
 
 describe('reconciliation heals dropped webhooks', () => {
   it('when Cal.com drops every delivery, then reconcile creates what was missed and the result equals full delivery', async () => {
-    // Arrange: two tenants connected to the same Cal.com user, each with its own webhook.
+    // Arrange: two tenants, each on its own Cal.com account with its own webhook (one account serves
+    // one tenant), and the same bookings made, cancelled and moved on both.
+    const fullOwner = seedCalcomUser(h, 'full-owner');
     expect((await connectWithOAuth(h, app(), 'heal')).callback.status).toBe(200);
-    expect((await connectWithOAuth(h, app(), 'full')).callback.status).toBe(200);
+    expect((await connectWithOAuth(h, app(), 'full', { as: fullOwner.username })).callback.status).toBe(200);
     h.sandbox.control.setFaults({ drop: true });
     const firstDelivery = h.sandbox.control.deliveries().length;
     const now = new Date();
     const attendee = { name: 'Ada', email: 'ada@example.com', timeZone: 'Europe/London' };
-    const a = await calApi('/bookings', { start: weekdayAtUtc(now, 3, 10).toISOString(), eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee });
-    const b = await calApi('/bookings', { start: weekdayAtUtc(now, 3, 11).toISOString(), eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee: { ...attendee, email: 'bob@example.com' } });
-    const c = await calApi('/bookings', { start: weekdayAtUtc(now, 3, 12).toISOString(), eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee, metadata: { ref: 'x1' } });
-    await calApi(`/bookings/${b.uid}/cancel`, { cancellationReason: 'clash' });
-    const moved = await calApi(`/bookings/${c.uid}/reschedule`, { start: weekdayAtUtc(now, 4, 13).toISOString() });
+    const story = async (username: string, apiKey: string) => {
+      const made = (start: Date, extra: Record<string, unknown>) =>
+        calApi('/bookings', { start: start.toISOString(), eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username, attendee, ...extra }, apiKey);
+      const a = await made(weekdayAtUtc(now, 3, 10), {});
+      const b = await made(weekdayAtUtc(now, 3, 11), { attendee: { ...attendee, email: 'bob@example.com' } });
+      const c = await made(weekdayAtUtc(now, 3, 12), { metadata: { ref: 'x1' } });
+      await calApi(`/bookings/${b.uid}/cancel`, { cancellationReason: 'clash' }, apiKey);
+      const moved = await calApi(`/bookings/${c.uid}/reschedule`, { start: weekdayAtUtc(now, 4, 13).toISOString() }, apiKey);
+      return { a, b, c, moved } as Record<'a' | 'b' | 'c' | 'moved', { uid: string }>;
+    };
+    const { a, b, c, moved } = await story('demo', SANDBOX_DEMO_API_KEY);
+    const onFull = await story(fullOwner.username, fullOwner.apiKey);
     await h.sandbox.control.flush();
     const dropped = h.sandbox.control.deliveries().slice(firstDelivery);
     expect(dropped.every((d) => d.state === 'dropped')).toBe(true);
-    // 5 events × each of this user's subscribers (the two here, and the 'busy' tenant's)
+    // 5 events on each account, each to its one subscriber
     expect(dropped.filter((d) => /\/calcom\/(heal|full)$/.test(d.subscriberUrl))).toHaveLength(10);
     h.sandbox.control.resetFaults();
 
@@ -156,7 +172,20 @@ describe('reconciliation heals dropped webhooks', () => {
     const viaReconcile = await list('heal');
     const viaWebhooks = await list('full');
     expect(viaReconcile.map((x) => x.uid).sort()).toEqual([a.uid, b.uid, c.uid, moved.uid].sort());
-    expect(viaReconcile).toEqual(viaWebhooks);
+    // The same story on two accounts: equal records but for what each account has its own of (uids,
+    // ids, the host, the video call's room), which are named by their part in the story instead.
+    const parts = (ids: Record<string, { uid: string }>) => new Map(Object.entries(ids).map(([part, x]) => [x.uid, part]));
+    const inStory = (records: Record<string, unknown>[], names: Map<string, string>) =>
+      records
+        .map(({ uid, rescheduledFromUid, rescheduledToUid, metadata, calcomId: _i, eventTypeId: _e, organizer: _o, title: _t, ...rest }) => ({
+          ...rest,
+          metadata: { ...(metadata as object), videoCallUrl: typeof (metadata as { videoCallUrl?: unknown }).videoCallUrl },
+          uid: names.get(String(uid)),
+          rescheduledFromUid: rescheduledFromUid == null ? rescheduledFromUid : names.get(String(rescheduledFromUid)),
+          rescheduledToUid: rescheduledToUid == null ? rescheduledToUid : names.get(String(rescheduledToUid)),
+        }))
+        .sort((x, y) => String(x.uid).localeCompare(String(y.uid)));
+    expect(inStory(viaReconcile, parts({ a, b, c, moved }))).toEqual(inStory(viaWebhooks, parts(onFull)));
     expect(viaReconcile.find((x) => x.uid === b.uid)).toMatchObject({ status: 'cancelled', cancellationReason: 'clash' });
     expect(viaReconcile.find((x) => x.uid === c.uid)).toMatchObject({ status: 'cancelled', rescheduledToUid: moved.uid });
   });
@@ -232,8 +261,9 @@ describe('native booking', () => {
   }
 
   beforeAll(async () => {
-    expect((await request(app()).patch('/v1/admin/tenants/shop').set(asAdmin).send({ allowedOrigins: [SHOP], calLink: 'demo/intro-call' })).status).toBe(200);
-    expect((await connectWithOAuth(h, app(), 'shop')).callback.status).toBe(200);
+    seedCalcomUser(h, 'shop-owner');
+    expect((await request(app()).patch('/v1/admin/tenants/shop').set(asAdmin).send({ allowedOrigins: [SHOP], calLink: 'shop-owner/intro-call' })).status).toBe(200);
+    expect((await connectWithOAuth(h, app(), 'shop', { as: 'shop-owner' })).callback.status).toBe(200);
     const s = await mintSession();
     expect(s.scopes).toEqual(['bookings:observe', 'bookings:create']);
     session = `Bearer ${s.token}`;
@@ -338,7 +368,9 @@ describe('native booking', () => {
   });
 
   it('when the slot is taken, then 422 calcom_rejected and the key can be used again', async () => {
-    const [taken] = h.sandbox.control.bookings().filter((x) => x.status === 'accepted') as unknown as { start: string }[];
+    const [taken] = h.sandbox.control
+      .bookings()
+      .filter((x) => x.status === 'accepted' && (x.hosts as Array<{ username: string }>)[0]?.username === 'shop-owner') as unknown as { start: string }[];
     // A fresh session: the first one has made its two bookings (the per-session cap).
     const fresh = await mintSession();
     const res = await native
@@ -399,16 +431,17 @@ describe('a native session answer carries its first page of free times (decision
     request(app()).get(`/v1/widget/${slug}/slots`).query(q).set('Origin', SITE).set('Authorization', `Bearer ${token}`);
 
   beforeAll(async () => {
-    // Two tenants on two Cal.com accounts with different hours: the demo user's weekdays 9–17,
-    // and an account whose intro call is only on Saturdays.
+    // Two tenants on two Cal.com accounts with different hours: an account with the demo user's
+    // weekdays 9–17, and one whose intro call is only on Saturdays.
     const { db, fetch, clock, logger } = h.instances[0]!.ctx;
     patient = createApp({ config: { ...h.config, sessionSlotsDeadlineMs: 5_000 }, db, fetch, clock, logger });
     h.sandbox.control.seedUser({ username: 'saturday-owner' });
     h.sandbox.control.seedEventType({ username: 'saturday-owner', slug: SANDBOX_DEMO_EVENT_SLUG, days: [6], startTime: '10:00', endTime: '12:00' });
     for (const slug of ['first', 'other', 'unlinked']) {
-      expect((await request(app()).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [SITE], calLink: 'demo/intro-call' })).status).toBe(201);
+      expect((await request(app()).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [SITE], calLink: 'first-owner/intro-call' })).status).toBe(201);
     }
-    expect((await connectWithOAuth(h, app(), 'first')).callback.status).toBe(200);
+    seedCalcomUser(h, 'first-owner');
+    expect((await connectWithOAuth(h, app(), 'first', { as: 'first-owner' })).callback.status).toBe(200);
     h.sandbox.control.setOAuthBehaviour({ username: 'saturday-owner' });
     try {
       expect((await connectWithOAuth(h, app(), 'other')).callback.status).toBe(200);
@@ -517,10 +550,14 @@ describe('a native session answer carries its first page of free times (decision
 });
 
 describe('reconciliation reads real Cal.com outputs item by item and heals metadata, no-shows and statuses', () => {
+  /** Each tenant's own Cal.com account (one account serves one tenant). */
+  const owners = new Map<string, { username: string; apiKey: string }>();
+
   beforeAll(async () => {
     for (const slug of ['loose', 'meta', 'odd']) {
       expect((await request(app()).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [] })).status).toBe(201);
-      expect((await connectWithOAuth(h, app(), slug)).callback.status).toBe(200);
+      owners.set(slug, seedCalcomUser(h, `${slug}-owner`));
+      expect((await connectWithOAuth(h, app(), slug, { as: `${slug}-owner` })).callback.status).toBe(200);
     }
   });
 
@@ -530,12 +567,13 @@ describe('reconciliation reads real Cal.com outputs item by item and heals metad
     return (res.body.booking ?? res.body) as Record<string, any>;
   };
 
-  /** A booking made at Cal.com while every delivery to us is lost. */
-  async function missedBooking(daysAhead: number, hour: number, extra: Record<string, unknown> = {}): Promise<any> {
+  /** A booking made at Cal.com, on the tenant's account, while every delivery to us is lost. */
+  async function missedBooking(slug: string, daysAhead: number, hour: number): Promise<any> {
+    const { username, apiKey } = owners.get(slug)!;
     h.sandbox.control.setFaults({ drop: true });
     try {
       const start = weekdayAtUtc(new Date(), daysAhead, hour).toISOString();
-      return await calApi('/bookings', { start, eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username: 'demo', attendee: { name: 'Kim', email: 'kim@example.com', timeZone: 'UTC' }, ...extra });
+      return await calApi('/bookings', { start, eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG, username, attendee: { name: 'Kim', email: 'kim@example.com', timeZone: 'UTC' } }, apiKey);
     } finally {
       await h.sandbox.control.flush();
       h.sandbox.control.resetFaults();
@@ -543,8 +581,8 @@ describe('reconciliation reads real Cal.com outputs item by item and heals metad
   }
 
   it('when Cal.com returns the loose cases (deleted event type, nameless or unknown host, awaiting_host, null updatedAt, "" reason), then every booking is read and stored', async () => {
-    const a = await missedBooking(18, 9);
-    const b = await missedBooking(18, 10);
+    const a = await missedBooking('loose', 18, 9);
+    const b = await missedBooking('loose', 18, 10);
     h.sandbox.control.loosenBooking(a.uid, { eventTypeDeleted: true, hostNameNull: true, updatedAtNull: true, status: 'awaiting_host' });
     h.sandbox.control.loosenBooking(b.uid, { noUser: true, cancellationReasonEmpty: true });
     const res = await request(app()).post('/v1/admin/tenants/loose/reconcile').set(asAdmin);
@@ -555,8 +593,8 @@ describe('reconciliation reads real Cal.com outputs item by item and heals metad
   });
 
   it('when one item of a page cannot be read, then it is logged without personal data, counted, skipped, and the rest of the page is applied', async () => {
-    const good = await missedBooking(19, 9);
-    const page = (await (await fetch(`${h.sandbox.apiUrl}/bookings?take=100`, { headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}`, 'cal-api-version': '2024-08-13' } })).json()) as {
+    const good = await missedBooking('odd', 19, 9);
+    const page = (await (await fetch(`${h.sandbox.apiUrl}/bookings?take=100`, { headers: { authorization: `Bearer ${owners.get('odd')!.apiKey}`, 'cal-api-version': '2024-08-13' } })).json()) as {
       data: unknown[];
       pagination: unknown;
     };
@@ -587,15 +625,20 @@ describe('reconciliation reads real Cal.com outputs item by item and heals metad
   });
 
   it('when a confirmation delivery carried only { videoCallUrl }, then reconcile merges back cb_receipt and the UTM keys, dropping nothing', async () => {
-    h.sandbox.control.seedEventType({ username: 'demo', slug: 'needs-ok', requiresConfirmation: true });
+    const { username, apiKey } = owners.get('meta')!;
+    h.sandbox.control.seedEventType({ username, slug: 'needs-ok', requiresConfirmation: true });
     const start = weekdayAtUtc(new Date(), 16, 13).toISOString();
-    const booking = await calApi('/bookings', {
-      start,
-      eventTypeSlug: 'needs-ok',
-      username: 'demo',
-      attendee: { name: 'Mo', email: 'mo@example.com', timeZone: 'UTC' },
-      metadata: { cb_receipt: 'rcpt-123', utm_source: 'newsletter', calbridge_tenant: 'meta' },
-    });
+    const booking = await calApi(
+      '/bookings',
+      {
+        start,
+        eventTypeSlug: 'needs-ok',
+        username,
+        attendee: { name: 'Mo', email: 'mo@example.com', timeZone: 'UTC' },
+        metadata: { cb_receipt: 'rcpt-123', utm_source: 'newsletter', calbridge_tenant: 'meta' },
+      },
+      apiKey,
+    );
     h.sandbox.control.confirmBooking(booking.uid);
     await h.sandbox.control.flush();
     const res = await request(app()).post('/v1/admin/tenants/meta/reconcile').set(asAdmin);
@@ -606,7 +649,7 @@ describe('reconciliation reads real Cal.com outputs item by item and heals metad
   });
 
   it('when a no-show mark was never delivered, then reconcile sets it on the attendee', async () => {
-    const booking = await missedBooking(17, 14);
+    const booking = await missedBooking('meta', 17, 14);
     await request(app()).post('/v1/admin/tenants/meta/reconcile').set(asAdmin);
     h.sandbox.control.setFaults({ drop: true });
     h.sandbox.control.markNoShow(booking.uid, [{ email: 'kim@example.com', absent: true }]);

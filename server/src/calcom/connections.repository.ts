@@ -1,4 +1,5 @@
 import type { Tx } from '../db/db.js';
+import { CalcomAccountInUse } from './calcom.errors.js';
 
 export type ConnectionKind = 'oauth' | 'managed_user';
 type ConnectionStatus = 'connected' | 'needs_reauth';
@@ -49,10 +50,19 @@ export interface NewConnection {
   now: Date;
 }
 
-/** Creates the connection, or replaces it on reconnect (status back to connected, sync point kept for the same user). */
+/** The partial unique index of migration 0020: one `connected` row per Cal.com user, across every tenant. */
+const ONE_TENANT_PER_ACCOUNT = 'calcom_connections_one_tenant_per_account';
+
+/**
+ * Creates the connection, or replaces it on reconnect (status back to connected, sync point kept for
+ * the same user). Throws {@link CalcomAccountInUse} when another tenant's live connection holds the
+ * same Cal.com user: the unique index decides, so two callbacks racing for one account cannot both
+ * win (a check read first could not see the other tenant's row under row-level security anyway).
+ */
 export async function upsertConnection(tx: Tx, c: NewConnection): Promise<void> {
-  await tx.query(
-    `INSERT INTO calcom_connections (tenant_id, kind, status, calcom_user_id, calcom_username, tokens_ciphertext, key_id,
+  try {
+    await tx.query(
+      `INSERT INTO calcom_connections (tenant_id, kind, status, calcom_user_id, calcom_username, tokens_ciphertext, key_id,
        access_expires_at, refresh_expires_at, connected_at, updated_at)
      VALUES ($1, $2, 'connected', $3, $4, $5, $6, $7, $8, $9, $9)
      ON CONFLICT (tenant_id) DO UPDATE SET
@@ -63,8 +73,13 @@ export async function upsertConnection(tx: Tx, c: NewConnection): Promise<void> 
        tokens_ciphertext = EXCLUDED.tokens_ciphertext, key_id = EXCLUDED.key_id,
        access_expires_at = EXCLUDED.access_expires_at, refresh_expires_at = EXCLUDED.refresh_expires_at,
        token_version = calcom_connections.token_version + 1, connected_at = EXCLUDED.connected_at, updated_at = EXCLUDED.updated_at`,
-    [c.tenantId, c.kind, c.calcomUserId, c.calcomUsername, c.tokensCiphertext, c.keyId, c.accessExpiresAt, c.refreshExpiresAt, c.now],
-  );
+      [c.tenantId, c.kind, c.calcomUserId, c.calcomUsername, c.tokensCiphertext, c.keyId, c.accessExpiresAt, c.refreshExpiresAt, c.now],
+    );
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string };
+    if (e.code === '23505' && e.constraint === ONE_TENANT_PER_ACCOUNT) throw new CalcomAccountInUse();
+    throw err;
+  }
 }
 
 export async function updateTokens(

@@ -1,12 +1,12 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_DEMO_API_KEY, SANDBOX_DEMO_EVENT_SLUG } from '../../../test/calcom-sandbox/index.js';
+import { SANDBOX_DEMO_EVENT_SLUG } from '../../../test/calcom-sandbox/index.js';
 import { weekdayAtUtc } from '../../../test/calcom-sandbox/test-support.js';
 import { enqueue, startWorker } from '../jobs/queue.js';
 import { jobHandlers } from '../jobs/handlers.js';
 import { createTenantsService } from '../tenants/tenants.service.js';
 import { asAdmin, asMetrics } from '../test-support/app.js';
-import { connectWithOAuth, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
+import { connectWithOAuth, seedCalcomUser, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 import { createCalcom } from './calcom.js';
 import { createReconciliation, RECONCILE_TENANT_TASK } from './reconciliation.service.js';
@@ -119,31 +119,38 @@ describe('a reconciliation pass is spread over the interval', () => {
 });
 
 describe("Cal.com's rate limit is obeyed", () => {
-  let bookingUids: string[];
+  /** Per tenant, the uids of the bookings on its Cal.com account that it must end up with. */
+  const bookingUids = new Map<string, string[]>();
 
   beforeAll(async () => {
+    // Each tenant on its own Cal.com account: one account serves one tenant (decision 0034).
+    const owners = new Map<string, { username: string; apiKey: string }>();
     for (const slug of ['lean', 'spent', 'good', 'broken']) {
       await createTenant(slug);
-      expect((await connectWithOAuth(h, app(), slug)).callback.status).toBe(200);
+      owners.set(slug, seedCalcomUser(h, `${slug}-owner`));
+      expect((await connectWithOAuth(h, app(), slug, { as: `${slug}-owner` })).callback.status).toBe(200);
     }
-    // Five bookings our webhooks never hear of: only reconciliation can bring them.
+    // Five bookings on each account that our webhooks never hear of: only reconciliation can bring them.
     h.sandbox.control.setFaults({ drop: true });
-    bookingUids = [];
-    for (let i = 0; i < 5; i++) {
-      const res = await fetch(`${h.sandbox.apiUrl}/bookings`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${SANDBOX_DEMO_API_KEY}`, 'cal-api-version': '2024-08-13', 'content-type': 'application/json' },
-        body: JSON.stringify({
-          start: weekdayAtUtc(new Date(), 8, 10 + i).toISOString(),
-          eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG,
-          username: 'demo',
-          attendee: { name: `Guest ${i}`, email: `guest${i}@example.com`, timeZone: 'UTC' },
-        }),
-      });
-      expect(res.status).toBe(201);
-      bookingUids.push(((await res.json()) as { data: { uid: string } }).data.uid);
+    for (const slug of ['lean', 'spent', 'good']) {
+      const { username, apiKey } = owners.get(slug)!;
+      const uids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${h.sandbox.apiUrl}/bookings`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKey}`, 'cal-api-version': '2024-08-13', 'content-type': 'application/json' },
+          body: JSON.stringify({
+            start: weekdayAtUtc(new Date(), 8, 10 + i).toISOString(),
+            eventTypeSlug: SANDBOX_DEMO_EVENT_SLUG,
+            username,
+            attendee: { name: `Guest ${i}`, email: `guest${i}@example.com`, timeZone: 'UTC' },
+          }),
+        });
+        expect(res.status).toBe(201);
+        uids.push(((await res.json()) as { data: { uid: string } }).data.uid);
+      }
+      bookingUids.set(slug, uids.sort());
     }
-    bookingUids.sort();
     await h.sandbox.control.flush();
     h.sandbox.control.resetFaults();
   });
@@ -173,7 +180,7 @@ describe("Cal.com's rate limit is obeyed", () => {
       const rest = await reconciliation.reconcileJob(tenantId, queued!.payload.deferrals, queued!.payload.resumeAfter);
       expect(rest?.deferredUntil).toBeUndefined();
       expect(calls.n).toBe(6);
-      expect(await storedUids('lean')).toEqual(bookingUids);
+      expect(await storedUids('lean')).toEqual(bookingUids.get('lean'));
     } finally {
       calls.stop();
       h.sandbox.control.setRateLimit(null);
@@ -215,7 +222,7 @@ describe("Cal.com's rate limit is obeyed", () => {
         expect(runs).toBeLessThan(5);
         job = (await queuedFor(tenantId))[0]!;
       }
-      expect(await storedUids('spent')).toEqual(bookingUids);
+      expect(await storedUids('spent')).toEqual(bookingUids.get('spent'));
     } finally {
       h.sandbox.control.setRateLimit(null);
     }
@@ -238,13 +245,13 @@ describe("Cal.com's rate limit is obeyed", () => {
                                 WHERE t.identifier = 'calcom.reconcile.tenant' AND j.last_error IS NOT NULL AND j.payload->>'tenantId' = $1`;
     const worker = await startWorker({ connectionString: database.ownerUrl, handlers: jobHandlers(ctx()), logger: ctx().logger, pollIntervalMs: 50 });
     try {
-      await expect.poll(async () => (await storedUids('good')).length, { timeout: 15_000 }).toBe(bookingUids.length);
+      await expect.poll(async () => (await storedUids('good')).length, { timeout: 15_000 }).toBe(bookingUids.get('good')!.length);
       await expect
         .poll(async () => (await database.owner.query(failedReconciles, [broken])).rows[0].n, { timeout: 15_000 })
         .toBe(1);
     } finally {
       await worker.stop();
     }
-    expect(await storedUids('good')).toEqual(bookingUids);
+    expect(await storedUids('good')).toEqual(bookingUids.get('good'));
   });
 });

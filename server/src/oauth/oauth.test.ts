@@ -4,7 +4,7 @@ import { SANDBOX_DEMO_API_KEY } from '../../../test/calcom-sandbox/index.js';
 import { SECRET_PURPOSE } from '../calcom/token-vault.js';
 import { createKeyRing } from '../crypto/keyring.js';
 import { asAdmin, asMetrics, TEST_ADMIN_TOKEN } from '../test-support/app.js';
-import { bindingCookieOf, connectWithOAuth, PUBLIC_URL, REDIRECT_URI, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
+import { bindingCookieOf, connectWithOAuth, PUBLIC_URL, REDIRECT_URI, seedCalcomUser, startCalcomHarness, type CalcomHarness } from '../test-support/calcom.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 
 let database: TestDatabase;
@@ -114,7 +114,9 @@ describe('connecting a tenant with Cal.com OAuth', () => {
 
   it('when the exchange happens, then our server sends Cal.com the confidential shape only: no code_verifier (Cal.com would answer 400)', async () => {
     const before = h.sandbox.control.stats().codeExchanges;
-    const { callback } = await connectWithOAuth(h, app(), 'eta');
+    // Its own Cal.com account: acme holds the demo user, and one account serves one tenant (decision 0034).
+    seedCalcomUser(h, 'eta-owner');
+    const { callback } = await connectWithOAuth(h, app(), 'eta', { as: 'eta-owner' });
     // The sandbox refuses any confidential exchange carrying code_verifier or another unknown property,
     // so a 200 here means the body was exactly client_id, grant_type, code, redirect_uri, client_secret.
     expect(callback.status).toBe(200);
@@ -123,7 +125,9 @@ describe('connecting a tenant with Cal.com OAuth', () => {
 
   it('when the callback comes from a browser that did not start the flow (no cookie), then a page with code oauth_state_browser_mismatch and the state still works for the real admin', async () => {
     const start = await request(app()).get('/v1/oauth/calcom/epsilon/start').set(asAdmin).redirects(0);
-    const consent = await fetch(start.headers.location!, { redirect: 'manual' });
+    seedCalcomUser(h, 'epsilon-owner');
+    h.sandbox.control.setOAuthBehaviour({ username: 'epsilon-owner' });
+    const consent = await fetch(start.headers.location!, { redirect: 'manual' }).finally(() => h.sandbox.control.setOAuthBehaviour({ username: 'demo' }));
     const back = consent.headers.get('location')!.slice(PUBLIC_URL.length);
     const exchanges = h.sandbox.control.stats().codeExchanges;
     const victim = keep(await request(app()).get(back));
@@ -157,10 +161,9 @@ describe('connecting a tenant with Cal.com OAuth', () => {
 
   it('when the same callback is replayed, then a page with code oauth_code_replayed and no second exchange', async () => {
     // beta is a different Cal.com account: Cal.com keeps one live refresh token per client and user
-    // (OAuthRefreshTokenRepository.rotateTokenForUser), so two tenants on one account would revoke each other's.
-    h.sandbox.control.seedUser({ username: 'beta-owner' });
-    h.sandbox.control.setOAuthBehaviour({ username: 'beta-owner' });
-    const { start, callbackUrl } = await connectWithOAuth(h, app(), 'beta').finally(() => h.sandbox.control.setOAuthBehaviour({ username: 'demo' }));
+    // (OAuthRefreshTokenRepository.rotateTokenForUser), so one account serves one tenant (decision 0034).
+    seedCalcomUser(h, 'beta-owner');
+    const { start, callbackUrl } = await connectWithOAuth(h, app(), 'beta', { as: 'beta-owner' });
     const exchanges = h.sandbox.control.stats().codeExchanges;
     const replay = keep(await request(app()).get(callbackUrl).set('Cookie', bindingCookieOf(start)));
     expect(replay.status).toBe(400);
@@ -263,7 +266,7 @@ describe('the token vault', () => {
   });
 
   it('when a needs_reauth tenant connects again, then it is connected', async () => {
-    const { callback } = await connectWithOAuth(h, app(), 'beta');
+    const { callback } = await connectWithOAuth(h, app(), 'beta', { as: 'beta-owner' });
     expect(callback.status).toBe(200);
     const tenant = await request(app()).get('/v1/admin/tenants/beta').set(asAdmin);
     expect(tenant.body.calcom.status).toBe('connected');

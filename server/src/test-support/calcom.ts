@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
 import {
+  SANDBOX_DEMO_EVENT_SLUG,
+  SANDBOX_DEMO_USERNAME,
   SANDBOX_OAUTH_CLIENT_ID,
   SANDBOX_OAUTH_CLIENT_SECRET,
   SANDBOX_PLATFORM_CLIENT_ID,
@@ -124,11 +126,51 @@ export async function startCalcomHarness(database: TestDatabase, env: Record<str
   };
 }
 
-/** Runs the whole OAuth dance: start (admin) → Cal.com's consent page → our callback. Returns the callback response. */
-export async function connectWithOAuth(h: CalcomHarness, app: Express, slug: string): Promise<{ start: request.Response; callbackUrl: string; callback: request.Response }> {
+/**
+ * A Cal.com user of the sandbox for one tenant, with the demo user's event type (`intro-call`, weekdays
+ * 9–17 London) and the API key `cal_test_<username>`. One Cal.com account is connected to one tenant
+ * at a time (decision 0034), so tests that connect several tenants give each its own.
+ */
+export function seedCalcomUser(h: CalcomHarness, username: string): { id: number; username: string; apiKey: string } {
+  const apiKey = `cal_test_${username.replace(/[^a-z0-9]/gi, '_')}`;
+  const user = h.sandbox.control.seedUser({ username, apiKey });
+  h.sandbox.control.seedEventType({ username, slug: SANDBOX_DEMO_EVENT_SLUG });
+  return { id: user.id, username, apiKey };
+}
+
+/** Per sandbox, the consent given last: the approving user is one setting, so consents take turns. */
+const consents = new WeakMap<CalcomHarness, Promise<unknown>>();
+
+/** Runs `give` (Cal.com's consent page) with `username` as the sandbox's approving user, one at a time per sandbox. */
+function asApprover<T>(h: CalcomHarness, username: string | undefined, give: () => Promise<T>): Promise<T> {
+  if (!username) return give();
+  const turn = (consents.get(h) ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(async () => {
+      h.sandbox.control.setOAuthBehaviour({ username });
+      try {
+        return await give();
+      } finally {
+        h.sandbox.control.setOAuthBehaviour({ username: SANDBOX_DEMO_USERNAME });
+      }
+    });
+  consents.set(h, turn);
+  return turn;
+}
+
+/**
+ * Runs the whole OAuth dance: start (admin) → Cal.com's consent page → our callback. Returns the callback response.
+ * Cal.com's consent is given as `as` (a sandbox username; the sandbox's approving user, `demo` unless set).
+ */
+export async function connectWithOAuth(
+  h: CalcomHarness,
+  app: Express,
+  slug: string,
+  opts: { as?: string } = {},
+): Promise<{ start: request.Response; callbackUrl: string; callback: request.Response }> {
   const start = await request(app).get(`/v1/oauth/calcom/${slug}/start`).set(asAdmin).redirects(0);
   if (start.status !== 302) throw new Error(`start answered ${start.status}: ${start.text}`);
-  const consent = await fetch(start.headers.location!, { redirect: 'manual' });
+  const consent = await asApprover(h, opts.as, () => fetch(start.headers.location!, { redirect: 'manual' }));
   const back = consent.headers.get('location');
   if (!back?.startsWith(REDIRECT_URI)) throw new Error(`Cal.com did not redirect back: ${consent.status}`);
   const callbackUrl = back.slice(PUBLIC_URL.length);
