@@ -31,6 +31,12 @@ export function calcomAdminRoutes(calcom: Calcom): Router {
     res.status(204).end();
   });
 
+  // Forgets an OAuth connection (a managed user is removed with the route above).
+  router.delete('/v1/admin/tenants/:slug/calcom/oauth', async (_req, res) => {
+    const { webhookRemoved } = await calcom.connections.disconnectOAuth(gatedTenant(res));
+    res.status(200).set('Cache-Control', 'no-store').json({ webhookRemoved });
+  });
+
   router.post('/v1/admin/tenants/:slug/calcom/webhook', async (_req, res) => {
     const t = gatedTenant(res);
     const sync = await calcom.webhookRegistration.ensure(t);

@@ -109,7 +109,29 @@ export function createConnectionsService(
     await db.withTenant(tenant.id, (tx) => repo.deleteConnection(tx, tenant.id));
   }
 
-  return { summary, connectOAuth, provisionManagedUser, removeManagedUser, registerWebhook };
+  /**
+   * Forgets an OAuth connection, so its Cal.com account may serve another tenant (one account, one
+   * tenant: decision 0034). Our webhook at Cal.com is removed first when the stored tokens still work;
+   * when they do not (or Cal.com does not answer) the connection is forgotten anyway, and the next
+   * tenant to connect that account removes the leftover webhook (`ensure`). Cal.com has no endpoint
+   * to revoke the tokens: the account's next refresh through our client deletes them.
+   */
+  async function disconnectOAuth(tenant: { id: string; slug: string }): Promise<{ webhookRemoved: boolean }> {
+    const c = await db.withTenant(tenant.id, (tx) => repo.findConnection(tx, tenant.id));
+    if (!c || c.kind !== 'oauth') throw new CalcomNotConnected();
+    let webhookRemoved = false;
+    if (c.status === 'connected') {
+      try {
+        webhookRemoved = (await webhooks.remove(tenant)) > 0;
+      } catch (err) {
+        logger.warn({ component: 'calcom', tenantId: tenant.id, code: (err as { code?: string }).code }, 'webhook removal failed; the connection is forgotten anyway');
+      }
+    }
+    await db.withTenant(tenant.id, (tx) => repo.deleteConnection(tx, tenant.id));
+    return { webhookRemoved };
+  }
+
+  return { summary, connectOAuth, disconnectOAuth, provisionManagedUser, removeManagedUser, registerWebhook };
 }
 
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;

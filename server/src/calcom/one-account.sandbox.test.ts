@@ -137,9 +137,12 @@ describe('one Cal.com account is connected to one tenant at a time', () => {
     const refused = await request(app()).post('/v1/admin/tenants/holder/reconcile').set(asAdmin);
     expect(refused.body.code).toBe('calcom_needs_reauth');
 
+    expect(await webhookTenants(owner.apiKey)).toEqual(['holder']);
     const taken = await connectWithOAuth(h, app(), 'second', { as: owner.username });
     expect(taken.callback.status).toBe(200);
     expect((await request(app()).get('/v1/admin/tenants/second').set(asAdmin)).body.calcom).toMatchObject({ kind: 'oauth', status: 'connected' });
+    // The first holder's webhook would keep sending this account's bookings to its records: gone.
+    expect(await webhookTenants(owner.apiKey)).toEqual(['second']);
 
     const holderBefore = await row('holder');
     const again = await connectWithOAuth(h, app(), 'holder', { as: owner.username });
@@ -147,6 +150,32 @@ describe('one Cal.com account is connected to one tenant at a time', () => {
     expect(again.callback.text).toContain('data-code="calcom_account_in_use"');
     expect(await row('holder')).toEqual(holderBefore);
     expect(holderBefore).toMatchObject({ status: 'needs_reauth' });
+  });
+});
+
+describe('disconnecting an OAuth connection', () => {
+  it('when an admin disconnects a tenant, then its webhook leaves the Cal.com account and another tenant may connect that account', async () => {
+    const moving = seedCalcomUser(h, 'moving-owner');
+    for (const slug of ['old-site', 'new-site']) expect((await request(app()).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: slug, allowedOrigins: [] })).status).toBe(201);
+    expect((await connectWithOAuth(h, app(), 'old-site', { as: moving.username })).callback.status).toBe(200);
+    expect(await webhookTenants(moving.apiKey)).toEqual(['old-site']);
+    expect((await connectWithOAuth(h, app(), 'new-site', { as: moving.username })).callback.status).toBe(409);
+
+    const res = await request(app()).delete('/v1/admin/tenants/old-site/calcom/oauth').set(asAdmin);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ webhookRemoved: true });
+    expect(await webhookTenants(moving.apiKey)).toEqual([]);
+    expect((await request(app()).get('/v1/admin/tenants/old-site').set(asAdmin)).body.calcom).toMatchObject({ kind: 'none', status: 'disconnected' });
+
+    expect((await connectWithOAuth(h, app(), 'new-site', { as: moving.username })).callback.status).toBe(200);
+    expect(await webhookTenants(moving.apiKey)).toEqual(['new-site']);
+  });
+
+  it('when the tenant has no OAuth connection, then disconnecting answers 409 calcom_not_connected', async () => {
+    expect((await request(app()).post('/v1/admin/tenants').set(asAdmin).send({ slug: 'never-connected', name: 'Never', allowedOrigins: [] })).status).toBe(201);
+    const res = await request(app()).delete('/v1/admin/tenants/never-connected/calcom/oauth').set(asAdmin);
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('calcom_not_connected');
   });
 });
 

@@ -18,8 +18,10 @@ const CALBRIDGE_WEBHOOK_TRIGGERS = [
   'MEETING_ENDED',
 ] as const satisfies readonly CalcomWebhookTrigger[];
 
+const INTAKE_PATH = '/v1/webhooks/calcom/';
+
 function intakeUrl(publicUrl: string, slug: string): string {
-  return `${publicUrl}/v1/webhooks/calcom/${encodeURIComponent(slug)}`;
+  return `${publicUrl}${INTAKE_PATH}${encodeURIComponent(slug)}`;
 }
 
 export type WebhookSync = { action: 'created' | 'updated'; webhookId: string; removedDuplicates: number };
@@ -54,9 +56,14 @@ export function createWebhookRegistration(
     const secret = await currentSecret(tenant.id);
     const wanted = { subscriberUrl, triggers: [...CALBRIDGE_WEBHOOK_TRIGGERS], active: true, secret };
     const result = await vault.withCredentials(tenant.id, async ({ auth }) => {
-      const ours = (await calcom.webhooks.list(auth)).filter((w) => w.subscriberUrl === subscriberUrl);
+      const hooks = await calcom.webhooks.list(auth);
+      const ours = hooks.filter((w) => w.subscriberUrl === subscriberUrl);
+      // A webhook of this deployment for another tenant on this Cal.com account is left over from the
+      // tenant that held the account before (one account, one tenant: decision 0034); left there,
+      // it would keep sending this tenant's bookings to that tenant's records.
+      const leftover = hooks.filter((w) => w.subscriberUrl !== subscriberUrl && w.subscriberUrl.startsWith(`${config.publicUrl}${INTAKE_PATH}`));
       const [keep, ...extra] = ours;
-      for (const w of extra) await calcom.webhooks.remove(auth, w.id);
+      for (const w of [...extra, ...leftover]) await calcom.webhooks.remove(auth, w.id);
       // The output never reveals the secret reliably, so an existing webhook is always updated (PATCH): that also
       // pushes a rotated secret to Cal.com.
       if (keep) {
@@ -89,7 +96,20 @@ export function createWebhookRegistration(
     await ensure(tenant);
   }
 
-  return { ensure, ensureById };
+  /**
+   * Removes the tenant's webhook at Cal.com (what `ensure` made), before its connection is forgotten.
+   * Returns how many were removed.
+   */
+  async function remove(tenant: { id: string; slug: string }): Promise<number> {
+    const subscriberUrl = intakeUrl(config.publicUrl, tenant.slug);
+    return vault.withCredentials(tenant.id, async ({ auth }) => {
+      const ours = (await calcom.webhooks.list(auth)).filter((w) => w.subscriberUrl === subscriberUrl);
+      for (const w of ours) await calcom.webhooks.remove(auth, w.id);
+      return ours.length;
+    });
+  }
+
+  return { ensure, ensureById, remove };
 }
 
 export type WebhookRegistration = ReturnType<typeof createWebhookRegistration>;

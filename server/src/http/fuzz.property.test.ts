@@ -53,6 +53,7 @@ const ROUTES: [method: string, path: string][] = [
   ['get', '/v1/oauth/calcom/:slug/start'],
   ['post', '/v1/admin/tenants/:slug/calcom/managed-user'],
   ['delete', '/v1/admin/tenants/:slug/calcom/managed-user'],
+  ['delete', '/v1/admin/tenants/:slug/calcom/oauth'],
   ['post', '/v1/admin/tenants/:slug/calcom/webhook'],
   ['post', '/v1/admin/tenants/:slug/reconcile'],
   ['get', '/v1/admin/tenants/:slug/subjects/:email/export'],
