@@ -10,9 +10,10 @@
 //    visibility map and hint bits a freshly loaded table lacks, the planner's statistics) and
 //    CHECKPOINT (the load's dirty pages written out before timing, not during it). It then warms
 //    up (every operation once for every sampled tenant, untimed) and times BENCH_SCALE_RUNS rounds
-//    (default 200) of every operation in turn, round r on sampled tenant r mod 20, so a burst of
-//    load from a neighbour lands on all operations alike rather than on one's tail. p99 of 200 is
-//    the third slowest run, not the slowest.
+//    (default 1,000) of every operation in turn, round r on sampled tenant r mod 20, so a burst of
+//    load from a neighbour lands on all operations alike rather than on one's tail. p99 of 1,000 is
+//    the tenth slowest run: with 200 it was the second, and one burst of the shared machine's noise
+//    (a garbage collection, another process) decided it from run to run.
 // 4. The admin API is the real app in a process of its own (bench/scale/server.ts: createApp with
 //    its change feed), as a deployment runs it. Beside the client's p50/p99 (HTTP included; on a
 //    shared machine they carry its noise) it prints the app's (from the request's arrival to its
@@ -52,7 +53,7 @@ const SIZES = (process.env.BENCH_SCALE_SIZES ?? '10000,100000,1000000')
   .map((s) => Number(s.trim()))
   .filter((n) => Number.isFinite(n) && n > 0)
   .sort((a, b) => a - b);
-const RUNS = Math.max(2, Number(process.env.BENCH_SCALE_RUNS ?? 200));
+const RUNS = Math.max(2, Number(process.env.BENCH_SCALE_RUNS ?? 1000));
 const SAMPLE = Math.min(TENANTS, 20);
 /** BENCH_PG_STATEMENTS=1: PostgreSQL with pg_stat_statements, and each size's slowest statements printed. */
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
@@ -97,7 +98,12 @@ try {
       LOG_LEVEL: 'warn',
     },
     // BENCH_CPU_PROFILE=<dir> writes a CPU profile of the server process.
-    execArgv: [...process.execArgv, ...(process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [])],
+    // BENCH_SERVER_NODE_OPTIONS: extra V8/Node flags for the server process only (e.g. to try a GC setting).
+    execArgv: [
+      ...process.execArgv,
+      ...(process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []),
+      ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? []),
+    ],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const [{ port }] = (await Promise.race([once(server, 'message'), once(server, 'exit').then(() => Promise.reject(new Error('bench/scale/server.ts exited')))])) as [{ port: number }];
