@@ -6,20 +6,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { createApp } from '../../server/src/app.js';
-import { systemClock } from '../../server/src/clock.js';
-import { parseConfig, readEnvironment } from '../../server/src/config.js';
-import { createChangeFeed } from '../../server/src/db/changes.js';
-import { createDb } from '../../server/src/db/db.js';
-import { createMetrics } from '../../server/src/http/metrics.js';
-import { createLogger } from '../../server/src/logger.js';
+import { realApp } from '../support/real-app.js';
 
-const config = parseConfig(readEnvironment());
-const logger = createLogger({ level: config.logLevel });
-const db = createDb({ connectionString: config.databaseUrl!, max: config.databasePoolMax });
-const changes = createChangeFeed({ connectionString: config.databaseUrl!, logger });
-await changes.whenLive();
-const app = createApp({ config, db, fetch: globalThis.fetch, clock: systemClock, logger, changes, metrics: createMetrics({ defaultMetrics: true }) });
+const { app, close } = await realApp();
 
 let appMs = 0;
 let gcMs: number[] = [];
@@ -40,4 +29,4 @@ process.on('message', (m) => {
   }
 });
 server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }));
-process.on('SIGTERM', () => server.close(() => void changes.close().then(() => db.close()).then(() => process.exit(0))));
+process.on('SIGTERM', () => server.close(() => void close().then(() => process.exit(0))));
