@@ -91,10 +91,10 @@ function next<L>(h: Hooks<L>, from: View, to: View | WidgetError): void {
  * The consent click's network work: for framed modes a preconnect to the origin the frame loads
  * from, at once; the session request (with the nonce the frame's metadata also carries) when
  * `send` is called (native mode: at once). The element makes the frame in the click's own task
- * and sends the session request once the booking page's document has loaded (its
- * `__iframeReady`), the frame has failed or gone, no frame is being made, or the page is going
- * away: until then the frame's request and its page's first load have the network, the main
- * thread and (on one machine) the CPU to themselves (decision 0028). Native mode's session
+ * and sends the session request once the booking page has shown itself (its `linkReady`), the
+ * frame has failed or gone, no frame is being made, or the page is going away: until then the
+ * frame's request, its page's load and its showing itself have the network, the main thread and
+ * (on one machine) the CPU to themselves (decisions 0028, 0036). Native mode's session
  * request names the picker's first page of free times, which the server answers with the
  * session (decision 0027): one round trip to the first times, not two.
  */

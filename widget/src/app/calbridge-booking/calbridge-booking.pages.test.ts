@@ -175,7 +175,7 @@ describe('<calbridge-booking> on real pages', () => {
       const consented = oneEvent(el, 'calbridge-consent');
       el.grantConsent({ purposes: ['booking'] });
       const src = new URL((await frameOf(el)).src);
-      // The session request follows the frame (once its page has loaded).
+      // The session request follows the frame (once its page has shown itself).
       await consented;
       expect(src.searchParams.get('name')).to.equal('Grace Hopper');
       // The element's attribute wins over the URL.

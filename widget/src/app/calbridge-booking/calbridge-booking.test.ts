@@ -257,7 +257,7 @@ describe('<calbridge-booking>', () => {
     expect(deepActiveElement()).to.equal(launcher);
   });
 
-  it("should open the dialog in the launcher click's task, frame the booking page in the consent key press's task, and send the session request with the same nonce once the booking page has loaded", async () => {
+  it("should open the dialog in the launcher click's task, frame the booking page in the consent key press's task, and send the session request with the same nonce once the booking page has shown itself", async () => {
     const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
     const trigger = $(el, '[part="trigger"]')!;
     const ready = oneEvent(el, 'calbridge-ready');
@@ -274,7 +274,7 @@ describe('<calbridge-booking>', () => {
     let frameAtClick: string | undefined;
     $(el, 'dialog form')!.addEventListener('submit', () => (frameAtClick = $<HTMLIFrameElement>(el, 'dialog iframe')?.src), { once: true });
     let pageLoaded = false;
-    const onMessage = (e: MessageEvent) => (pageLoaded ||= (e.data as { type?: string } | null)?.type === '__iframeReady');
+    const onMessage = (e: MessageEvent) => (pageLoaded ||= (e.data as { type?: string } | null)?.type === 'linkReady');
     addEventListener('message', onMessage);
     const calls: Array<{ frame: string | undefined; pageLoaded: boolean; body: any }> = [];
     const realFetch = window.fetch;
@@ -293,8 +293,8 @@ describe('<calbridge-booking>', () => {
       removeEventListener('message', onMessage);
     }
     expect(calls).to.have.length(1);
-    // The session request left once the booking page's document had loaded, carrying the frame's nonce.
-    expect(calls[0]!.pageLoaded, 'session request after the page loaded').to.equal(true);
+    // The session request left once the booking page had shown itself (linkReady), carrying the frame's nonce.
+    expect(calls[0]!.pageLoaded, 'session request after the page showed itself').to.equal(true);
     expect(calls[0]!.frame).to.equal(frameAtClick);
     expect(new URL(frameAtClick!).searchParams.get('metadata[cb_nonce]')).to.equal(calls[0]!.body.nonce);
     await waitUntil(() => !$(el, '.frame > p'), 'frame not ready', { timeout: 5000 });

@@ -62,7 +62,7 @@ interface Consented {
   consent: ConsentChoice;
   nonce: string;
   session: Promise<Session>;
-  /** Lets the session request go: once the frame's document has loaded, or the frame has failed. */
+  /** Lets the session request go: once the booking page has shown itself (`linkReady`), or the frame has failed. */
   send: () => void;
 }
 
@@ -150,7 +150,6 @@ export async function loadView(host: ViewHost, s: Consented, loading: View & { s
           emit(host, 'calbridge-booked', detail);
         },
         failed: (e) => next(shown, e),
-        loaded: s.send,
       },
     );
     await embed.mount(box, loading.abort.signal);

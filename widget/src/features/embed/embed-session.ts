@@ -14,8 +14,6 @@ export interface EmbedCallbacks {
   /** A booking was made and reported to the server (`error` when the report failed). */
   booked(detail: CalbridgeBookedDetail, error?: WidgetError): void;
   failed(error: WidgetError): void;
-  /** The booking page's document has loaded (`__iframeReady`; again after a reload inside the frame). */
-  loaded(): void;
 }
 
 export interface EmbedOptions {
@@ -121,9 +119,9 @@ export class EmbedSession {
     switch (m.type) {
       case '__iframeReady':
         frame.style.visibility = '';
+        // Nothing else here: the page shows itself in a task of its own on (when same-site) this
+        // thread, so work done now would come before it (decision 0036).
         frame.contentWindow?.postMessage({ originator: 'CAL', method: 'parentKnowsIframeReady' }, this.#origin);
-        // After answering: the page's own next step goes first.
-        this.on.loaded();
         break;
       case 'linkReady':
         this.#ready?.(null);

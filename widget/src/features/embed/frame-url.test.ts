@@ -107,7 +107,7 @@ describe('frame URL parity with @calcom/embed-core 1.5.3', () => {
         frameTitle: 'Booking calendar',
         timeout: 10_000,
       },
-      { resize: () => {}, booked: () => {}, failed: () => {}, loaded: () => {} },
+      { resize: () => {}, booked: () => {}, failed: () => {} },
     );
     // embed-core frames the same namespace first, on the same origin (it throws on messages of a
     // namespace it does not know, so it must know ours): its frame's messages reach our
