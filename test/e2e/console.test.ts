@@ -175,6 +175,14 @@ describe('admin console in Chromium, on npm start', () => {
     await page.getByRole('button', { name: 'Register webhook' }).click();
     await page.getByText('Register webhook: done.').waitFor();
     expect(await axeViolations(page)).toEqual([]);
+    // One Cal.com account serves one site (decision 0034): the account can be let go, and connected again.
+    await page.getByRole('button', { name: 'Disconnect Cal.com account' }).click();
+    await page.getByText('Disconnect Cal.com account: done.').waitFor();
+    await page.locator('.badge.status-disconnected').waitFor();
+    await page.getByRole('link', { name: 'Connect with Cal.com' }).click();
+    await page.getByText('Bright Smiles is connected to Cal.com as demo').waitFor();
+    await page.goto(`${consoleUrl}/admin/tenants/bright-smiles/calcom`);
+    await page.locator('.badge.status-connected').waitFor();
 
     // "Install": the site's origin goes into "Allowed origins" with the one-click fix; the snippet is copied.
     await page.getByRole('link', { name: 'Install' }).click();

@@ -49,11 +49,16 @@ export class CbSectionCalcom extends LightElement {
         <dt>Connected</dt><dd>${fmtDate(c.connectedAt)}</dd>
         <dt>Cal link</dt><dd class="mono">${this.tenant.calLink ?? '—'}</dd>
       </dl>
-      ${c.status === 'needs_reauth' ? html`<p class="warning" role="alert">Cal.com refused the stored authorisation: reconnect.</p>` : nothing}
+      ${c.status === 'needs_reauth'
+        ? html`<p class="warning" role="alert">Cal.com refused the stored authorisation, or another site now holds this Cal.com account: reconnect, or connect another account.</p>`
+        : nothing}
       <div class="actions">
         <a class="button" href="/v1/oauth/calcom/${this.tenant.slug}/start">${connected || c.status === 'needs_reauth' ? 'Reconnect with Cal.com' : 'Connect with Cal.com'}</a>
         <button type="button" ?disabled=${this.busy} @click=${() => void this.act('Provision managed user', 'POST', '/calcom/managed-user', {})}>Provision managed user</button>
         ${c.kind === 'managed_user' ? html`<button type="button" class="secondary" ?disabled=${this.busy} @click=${() => void this.act('Remove managed user', 'DELETE', '/calcom/managed-user')}>Remove managed user</button>` : nothing}
+        ${c.kind === 'oauth'
+          ? html`<button type="button" class="secondary" ?disabled=${this.busy} @click=${() => void this.act('Disconnect Cal.com account', 'DELETE', '/calcom/oauth')}>Disconnect Cal.com account</button>`
+          : nothing}
         <button type="button" ?disabled=${this.busy} @click=${() => void this.act('Register webhook', 'POST', '/calcom/webhook')}>Register webhook</button>
         <button type="button" ?disabled=${this.busy} @click=${() => void this.act('Reconcile now', 'POST', '/reconcile')}>Reconcile now</button>
       </div>
