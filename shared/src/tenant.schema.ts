@@ -40,6 +40,11 @@ export const CalcomConnection = z.object({
   kind: z.enum(['none', 'oauth', 'managed_user']),
   status: z.enum(['connected', 'needs_reauth', 'disconnected']),
   connectedAt: z.string().nullable(),
+  /**
+   * With `needs_reauth` only: why. `calcom_account_in_use` when another tenant holds the Cal.com
+   * account (decision 0034); otherwise Cal.com's refusal of the stored authorisation, as it said it.
+   */
+  reauthReason: z.string().max(200).nullable().optional(),
 });
 export type CalcomConnection = z.infer<typeof CalcomConnection>;
 

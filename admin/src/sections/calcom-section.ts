@@ -50,7 +50,11 @@ export class CbSectionCalcom extends LightElement {
         <dt>Cal link</dt><dd class="mono">${this.tenant.calLink ?? '—'}</dd>
       </dl>
       ${c.status === 'needs_reauth'
-        ? html`<p class="warning" role="alert">Cal.com refused the stored authorisation, or another site now holds this Cal.com account: reconnect, or connect another account.</p>`
+        ? html`<p class="warning" role="alert">
+            ${c.reauthReason === 'calcom_account_in_use'
+              ? 'Another site in Calbridge now holds this Cal.com account: disconnect it there, or connect another account.'
+              : `Cal.com refused the stored authorisation${c.reauthReason ? ` (${c.reauthReason})` : ''}: reconnect.`}
+          </p>`
         : nothing}
       <div class="actions">
         <a class="button" href="/v1/oauth/calcom/${this.tenant.slug}/start">${connected || c.status === 'needs_reauth' ? 'Reconnect with Cal.com' : 'Connect with Cal.com'}</a>

@@ -14,9 +14,12 @@ export type CalcomSummary = Tenant['calcom'];
 
 const NO_CONNECTION: CalcomSummary = { kind: 'none', status: 'disconnected', connectedAt: null };
 
-export function toSummary(c: Pick<ConnectionRecord, 'kind' | 'status' | 'connectedAt'> | null): CalcomSummary {
+export function toSummary(c: Pick<ConnectionRecord, 'kind' | 'status' | 'connectedAt' | 'reauthReason'> | null): CalcomSummary {
   if (!c) return NO_CONNECTION;
-  return { kind: c.kind, status: c.status, connectedAt: c.connectedAt.toISOString() };
+  const summary: CalcomSummary = { kind: c.kind, status: c.status, connectedAt: c.connectedAt.toISOString() };
+  // Why an admin must connect again: the console says which (another site took the account, or Cal.com refused).
+  if (c.status === 'needs_reauth') summary.reauthReason = c.reauthReason ? c.reauthReason.slice(0, 200) : null;
+  return summary;
 }
 
 /** The tenant's connection summary (never a token). Inside the tenant's transaction. */

@@ -136,6 +136,11 @@ describe('one Cal.com account is connected to one tenant at a time', () => {
     accessTokenRunsOut();
     const refused = await request(app()).post('/v1/admin/tenants/holder/reconcile').set(asAdmin);
     expect(refused.body.code).toBe('calcom_needs_reauth');
+    // The admin API says why, for the console to tell the admin.
+    expect((await request(app()).get('/v1/admin/tenants/holder').set(asAdmin)).body.calcom).toMatchObject({
+      status: 'needs_reauth',
+      reauthReason: expect.stringContaining('refresh_token_revoked'),
+    });
 
     expect(await webhookTenants(owner.apiKey)).toEqual(['holder']);
     const taken = await connectWithOAuth(h, app(), 'second', { as: owner.username });
