@@ -10,7 +10,7 @@ export interface Tenant {
   allowedOrigins: string[];
   calLink: string | null;
   timeZone: string;
-  calcom: { kind: string; status: string; connectedAt: string | null };
+  calcom: { kind: string; status: string; connectedAt: string | null; reauthReason?: string | null };
   widget: Record<string, unknown>;
   createdAt: string;
 }
