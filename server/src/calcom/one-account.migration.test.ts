@@ -1,59 +1,20 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate } from '../db/migrate.js';
+import type pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clusterAdmin, databasesBefore, MIGRATIONS } from '../test-support/migration-db.js';
 
 // Migration 0020 on a deployment that already has several tenants connected to one Cal.com
 // account (decision 0034): before the unique index can exist, all but one of them must let go.
 // The database is migrated up to the migration before, the duplicates are stored, then 0020 runs.
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const THIS_ONE = '0020_one_tenant_per_calcom_account.sql';
 const HOUR = 3_600_000;
 
-let before: string;
-const cleanups: Array<() => Promise<void>> = [];
-
-function clusterUrl(): string {
-  const url = process.env.CALBRIDGE_TEST_PG_URL;
-  if (!url) throw new Error('CALBRIDGE_TEST_PG_URL is not set: run the suites through `npm test`, which starts a throwaway PostgreSQL');
-  return url;
-}
-
-function databaseUrl(name: string): string {
-  const u = new URL(clusterUrl());
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: clusterUrl() });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
+const databases = databasesBefore(THIS_ONE);
 /** A new database migrated up to the migration before 0020, with a pool as its (superuser) owner. */
-async function databaseBefore0020(): Promise<{ url: string; pool: pg.Pool }> {
-  const name = `calbridge_m0020_${randomBytes(5).toString('hex')}`;
-  await admin((c) => c.query(`CREATE DATABASE ${name}`));
-  const url = databaseUrl(name);
-  await migrate(url, before);
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  pool.on('error', () => undefined);
-  cleanups.push(async () => {
-    await pool.end().catch(() => undefined);
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  });
-  return { url, pool };
-}
+const databaseBefore0020 = () => databases.before();
 
 interface Seeded {
   slug: string;
@@ -125,21 +86,13 @@ async function secondHolderOf300(pool: pg.Pool): Promise<unknown> {
     );
 }
 
-beforeAll(() => {
-  before = mkdtempSync(join(tmpdir(), 'calbridge-before-0020-'));
-  for (const m of loadMigrations()) if (m.name < THIS_ONE) copyFileSync(join(MIGRATIONS, m.name), join(before, m.name));
-});
-afterAll(async () => {
-  for (const c of cleanups) await c();
-  rmSync(before, { recursive: true, force: true });
-});
+afterAll(() => databases.close());
 
 describe('migration 0020 on a deployment where tenants share a Cal.com account', () => {
   it('when the migration runs, then per Cal.com account the connection refreshed or connected last keeps it, the others need re-authorisation with reason calcom_account_in_use, and the index refuses a new duplicate', async () => {
     const { url, pool } = await databaseBefore0020();
     await seed(pool);
-    const { applied } = await migrate(url);
-    expect(applied).toEqual([THIS_ONE]);
+    expect(await databases.apply(url)).toEqual([THIS_ONE]);
     expect(await outcome(pool)).toEqual(EXPECTED);
     expect(await secondHolderOf300(pool)).toMatchObject({ code: '23505', constraint: 'calcom_connections_one_tenant_per_account' });
   });
@@ -149,7 +102,7 @@ describe('migration 0020 on a deployment where tenants share a Cal.com account',
     await seed(pool);
     const role = `calbridge_m0020_owner_${randomBytes(4).toString('hex')}`;
     await pool.query(`CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOBYPASSRLS`);
-    cleanups.push(() => admin((c) => c.query(`DROP ROLE IF EXISTS ${role}`)).then(() => undefined));
+    databases.onClose(() => clusterAdmin((c) => c.query(`DROP ROLE IF EXISTS ${role}`)).then(() => undefined));
     // What an owner that ran the earlier migrations has: the tables, and the schema to create in.
     await pool.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${role}; ALTER TABLE tenants OWNER TO ${role}; ALTER TABLE calcom_connections OWNER TO ${role}`);
     const c = await pool.connect();

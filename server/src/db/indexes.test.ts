@@ -55,10 +55,9 @@ describe('indexes at agency size', () => {
     expect([...new Set(readable)]).toEqual([]);
   }, 120_000);
 
-  it('when an admin lists bookings by status, time window, email or page, reads one booking, leads or a log, and reconciliation and retention run, then no scan throws away more of the tenant rows it read than it returns', async () => {
-    // The GDPR export and erasure search every row of the tenant for the person's address, by design
-    // (regular expressions over payloads, which no index serves): they are the exception.
-    const bounded = [...plansOf].filter(([name]) => !name.startsWith('GDPR'));
+  it('when an admin lists bookings by status, time window, email or page, reads one booking, leads or a log, and reconciliation and retention run, exports or erases a person, then no scan throws away more of the tenant rows it read than it returns', async () => {
+    // The GDPR export and erasure too: they read the rows the mention index names (migration 0021).
+    const bounded = [...plansOf];
     expect(bounded.length).toBeGreaterThan(8);
     const filtered = [];
     for (const [name, ps] of bounded) {

@@ -19,7 +19,7 @@ const regexQuote = (s: string) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
  * `ann@example.community`. A plain substring search would hand another
  * person's records to this person's export, or erase them.
  */
-function emailPattern(email: string): string {
+export function emailPattern(email: string): string {
   return `(^|[^${EMAIL_CHAR}])${regexQuote(email.toLowerCase())}($|[^${EMAIL_CHAR}]|\\.($|[^a-z0-9]))`;
 }
 
@@ -28,12 +28,41 @@ function emailPattern(email: string): string {
  * which keeps ASCII as is and writes other bytes as `\ooo`: the email is
  * encoded the same way first. Works on bytes that are not UTF-8 too.
  */
-function escapedEmailPattern(email: string): string {
+export function escapedEmailPattern(email: string): string {
+  return `(^|[^${EMAIL_CHAR}])${regexQuote(escaped(email))}($|[^${EMAIL_CHAR}]|\\.($|[^a-z0-9]))`;
+}
+
+/** The email as `lower(encode(body, 'escape'))` writes it. */
+export function escaped(email: string): string {
   let encoded = '';
   for (const byte of Buffer.from(email.toLowerCase(), 'utf8')) {
     encoded += byte >= 0x80 || byte === 0 ? `\\${byte.toString(8).padStart(3, '0')}` : byte === 0x5c ? '\\\\' : String.fromCharCode(byte);
   }
-  return `(^|[^${EMAIL_CHAR}])${regexQuote(encoded)}($|[^${EMAIL_CHAR}]|\\.($|[^a-z0-9]))`;
+  return encoded;
+}
+
+/**
+ * The rows of `table` a search for the person needs to look at, as a FROM item named `alias`.
+ * Migration 0021 keeps, for every row of the six searched tables, a short key of each address its
+ * text mentions (`subject_mentions`): the rows whose text has the address's key (an index lookup),
+ * plus those `also` selects by key (the person's bookings' rows, their leads' messages). The
+ * caller's WHERE is the same search as before (the regular expression), now on those rows only,
+ * not on every row of the tenant. `$n` holds the address as the table's text holds it (raw
+ * bodies: escape-encoded); `key` is the row key, `cast` the cast from the index's text key to it.
+ *
+ * OFFSET 0 keeps the planner from folding the search's condition into this subquery: it
+ * estimates the search's OR at one row, so it would read every row of the tenant and filter
+ * (the plan test caught it on leads), which is what this is here to stop.
+ *
+ * An address without a key (no address character right before or after its '@', as in
+ * `ann!@example.com`, which the subject schema accepts) makes every row of the tenant a candidate,
+ * as before the index.
+ */
+function rowsMentioning(email: string, n: number, table: string, alias: string, key: string, cast: string, also?: string): string {
+  const mentions = /[a-z0-9._%+'-]@[a-z0-9_%+'-]/.test(email)
+    ? `SELECT sm.row_key${cast} FROM subject_mentions sm WHERE sm.source = '${table}' AND sm.mention = ANY(calbridge_mention_keys($${n}::text))`
+    : `SELECT ${key} FROM ${table} WHERE $${n}::text IS NOT NULL`; // no key: every row is a candidate
+  return `(SELECT * FROM ${table} WHERE ${key} IN (${also ? `${also} UNION ` : ''}${mentions}) OFFSET 0) ${alias}`;
 }
 
 /**
@@ -41,8 +70,9 @@ function escapedEmailPattern(email: string): string {
  * appears in the title, metadata, cancellation or rejection reason; oldest first.
  */
 export async function subjectBookings(tx: Tx, email: string): Promise<BookingRecord[]> {
+  // Every address of attendee_emails and the organizer is in the mention text too (0021).
   const r = await tx.query<BookingRecord>(
-    `SELECT ${BOOKING_COLUMNS} FROM bookings
+    `SELECT ${BOOKING_COLUMNS} FROM ${rowsMentioning(email, 1, 'bookings', 'bookings', 'uid', '')}
       WHERE attendee_emails @> ARRAY[$1::text]
          OR lower(organizer->>'email') = $1
          OR lower(attendees::text) ~ $2
@@ -78,13 +108,14 @@ export interface InboxRow {
 
 /** Raw deliveries of the person's bookings, and any other delivery whose body names their email. */
 export async function subjectInbox(tx: Tx, email: string, uids: string[]): Promise<InboxRow[]> {
+  const from = rowsMentioning(escaped(email), 3, 'webhook_inbox', 'w', 'id', '::uuid', 'SELECT id FROM webhook_inbox WHERE booking_uid = ANY($2::text[])');
   const r = await tx.query<InboxRow>(
     `SELECT id, trigger_event AS trigger, event_created_at AS "eventCreatedAt", received_at AS "receivedAt",
             booking_uid AS "bookingUid", body
-       FROM webhook_inbox
+       FROM ${from}
       WHERE booking_uid = ANY($2::text[]) OR lower(encode(body, 'escape')) ~ $1
       ORDER BY event_created_at, received_at`,
-    [escapedEmailPattern(email), uids],
+    [escapedEmailPattern(email), uids, escaped(email)],
   );
   return r.rows;
 }
@@ -119,15 +150,29 @@ const CONSENT_COLUMNS = `c.id, c.session_id AS "sessionId", c.consent_version AS
  * whose page URL, referrer or UTM values carry their email.
  */
 export async function subjectConsents(tx: Tx, email: string, uids: string[], metadataIds: string[]): Promise<ConsentRow[]> {
+  // Ids as uuid for the index; a value that is not a uuid's text (`c.id::text`) matches no receipt.
+  const ids = metadataIds.filter((v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v));
+  const from = rowsMentioning(
+    email,
+    5,
+    'consent_receipts',
+    'c',
+    'id',
+    '::uuid',
+    `SELECT consent_receipt_id FROM observed_bookings WHERE uid = ANY($2::text[])
+     UNION SELECT consent_receipt_id FROM booking_consent_links WHERE booking_uid = ANY($2::text[])
+     UNION SELECT r.id FROM consent_receipts r WHERE r.session_id IN (SELECT session_id FROM observed_bookings WHERE uid = ANY($2::text[]))
+     UNION SELECT r.id FROM consent_receipts r WHERE r.id = ANY($4::uuid[]) OR r.session_id = ANY($4::uuid[])`,
+  );
   const r = await tx.query<ConsentRow>(
-    `SELECT ${CONSENT_COLUMNS} FROM consent_receipts c
+    `SELECT ${CONSENT_COLUMNS} FROM ${from}
       WHERE c.id IN (SELECT consent_receipt_id FROM observed_bookings WHERE uid = ANY($2::text[]))
          OR c.id IN (SELECT consent_receipt_id FROM booking_consent_links WHERE booking_uid = ANY($2::text[]))
          OR c.session_id IN (SELECT session_id FROM observed_bookings WHERE uid = ANY($2::text[]))
          OR c.id::text = ANY($3::text[]) OR c.session_id::text = ANY($3::text[])
          OR lower(c.page_url) ~ $1 OR lower(c.referrer) ~ $1 OR lower(c.utm::text) ~ $1
       ORDER BY c.created_at DESC, c.id`,
-    [emailPattern(email), uids, metadataIds],
+    [emailPattern(email), uids, metadataIds, ids, email],
   );
   return r.rows;
 }
@@ -155,12 +200,13 @@ export async function observedOf(tx: Tx, uids: string[]) {
 
 /** Native booking requests for the person's bookings, or whose key or stored answer names their email. */
 export async function subjectNativeRequests(tx: Tx, email: string, uids: string[]) {
+  const from = rowsMentioning(email, 3, 'calcom_booking_requests', 'q', 'idempotency_key', '', 'SELECT idempotency_key FROM calcom_booking_requests WHERE booking_uid = ANY($2::text[])');
   const r = await tx.query<{ idempotencyKey: string; bookingUid: string | null; response: unknown; createdAt: Date }>(
     `SELECT idempotency_key AS "idempotencyKey", booking_uid AS "bookingUid", response, created_at AS "createdAt"
-       FROM calcom_booking_requests
+       FROM ${from}
       WHERE booking_uid = ANY($2::text[]) OR lower(idempotency_key) ~ $1 OR lower(coalesce(response::text, '')) ~ $1
       ORDER BY created_at`,
-    [emailPattern(email), uids],
+    [emailPattern(email), uids, email],
   );
   return r.rows;
 }
@@ -372,8 +418,9 @@ export async function listAudit(tx: Tx, limit: number, before: string | null) {
 export type LeadRow = LeadRecord;
 
 export async function subjectLeads(tx: Tx, email: string): Promise<LeadRow[]> {
+  // The lead's own email is in the mention text too (0021).
   const r = await tx.query<LeadRow>(
-    `SELECT ${LEAD} FROM leads WHERE email = $1 OR lower(explanation::text) ~ $2 ORDER BY created_at`,
+    `SELECT ${LEAD} FROM ${rowsMentioning(email, 1, 'leads', 'leads', 'id', '::uuid')} WHERE email = $1 OR lower(explanation::text) ~ $2 ORDER BY created_at`,
     [email, emailPattern(email)],
   );
   return r.rows;
@@ -406,16 +453,17 @@ export async function subjectCrmContacts(tx: Tx, leadIds: string[]): Promise<{ d
 
 /** CRM messages about the person (their lead, or a payload naming their email), with every delivery attempt. */
 export async function subjectCrmMessages(tx: Tx, email: string, leadIds: string[]): Promise<CrmMessageRow[]> {
+  const from = rowsMentioning(email, 3, 'crm_messages', 'm', 'id', '::uuid', 'SELECT id FROM crm_messages WHERE lead_id = ANY($2::uuid[])');
   const r = await tx.query<CrmMessageRow>(
     `SELECT m.id, m.destination_id AS "destinationId", d.kind AS "destinationKind", m.lead_id AS "leadId", m.event_type AS "eventType",
             m.payload, m.status, m.attempts, m.created_at AS "createdAt", m.delivered_at AS "deliveredAt",
             coalesce((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'startedAt', a.started_at, 'finishedAt', a.finished_at,
                        'statusCode', a.status_code, 'outcome', a.outcome, 'error', a.error) ORDER BY a.id)
                         FROM crm_attempts a WHERE a.message_id = m.id), '[]'::jsonb) AS "attemptLog"
-       FROM crm_messages m LEFT JOIN crm_destinations d ON d.id = m.destination_id
+       FROM ${from} LEFT JOIN crm_destinations d ON d.id = m.destination_id
       WHERE m.lead_id = ANY($2::uuid[]) OR lower(m.payload::text) ~ $1
       ORDER BY m.seq`,
-    [emailPattern(email), leadIds],
+    [emailPattern(email), leadIds, email],
   );
   return r.rows;
 }

@@ -243,6 +243,11 @@ describe('erasure', () => {
     expect(dump).toContain('erasure_receipts');
     expect(dump).toContain(receipt.id);
     for (const needle of [fx.subject.email, fx.subject.name, fx.subject.note]) expectAbsent(dump, needle, `dump: ${needle}`);
+    // Nor does the index of where people are mentioned keep a key of their address (migration 0021):
+    // each rewritten row took its keys with it.
+    const keys = `SELECT count(*)::int AS n FROM subject_mentions WHERE mention = ANY(calbridge_mention_keys(lower($1)))`;
+    expect((await t.database.owner.query(keys, [fx.subject.email])).rows[0].n).toBe(0);
+    expect((await t.database.owner.query(keys, [fx.host.email])).rows[0].n).toBeGreaterThan(0);
   });
 
   it('when a subject was exported and erased, then no log line holds their email or name', () => {

@@ -1,0 +1,143 @@
+-- Where each person is mentioned, so a GDPR export or erasure reads the person's rows and not the
+-- whole tenant (issue 16, decision 0037). The export searches free text (raw deliveries, payloads,
+-- titles, metadata, URLs) for the address as a whole word (gdpr.repository.ts emailPattern); no
+-- index serves a regular expression under row-level security (`~` is not leakproof, so it can only
+-- filter rows the policy already let through), so it read every row of the tenant: 57 ms of
+-- database time per export at 1,000 bookings a tenant, growing with the tenant.
+--
+-- Now every write of those columns records, in the same statement (a trigger: no writer can forget,
+-- and no extra round trip), a short key for each address the text mentions. The export looks the
+-- person's key up by index (bytea equality is leakproof) and runs the same regular expression as
+-- before on those rows only, so it returns exactly what it did.
+--
+-- The key of a text: in each run of address characters and '@' (EMAIL_CHAR of gdpr.repository.ts),
+-- for each '@' with characters on both sides, the characters before it, '@', and the first label
+-- of those after it ('ann@example' for 'ann@example.com.'), hashed to 8 bytes. Any text in which
+-- the regular expression finds an address contains that address's key (the address sits in one run,
+-- its '@' between the same neighbours), so the lookup misses nothing; 'ann@example.community' shares
+-- the key and is dropped by the regular expression. A hash, not the address: the table is an index,
+-- not another copy of personal data, and a row's keys go when the row goes or is rewritten.
+
+CREATE FUNCTION calbridge_mention_keys(t text) RETURNS bytea[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(DISTINCT substr(sha256(convert_to(s[i] || '@' || split_part(s[i + 1], '.', 1), 'UTF8')), 1, 8)), '{}')
+    FROM regexp_matches(t, '[a-z0-9._%+''@-]*@[a-z0-9._%+''@-]*', 'g') AS run,
+         string_to_array(run[1], '@') AS s,
+         generate_series(1, cardinality(s) - 1) AS i
+   WHERE s[i] <> '' AND split_part(s[i + 1], '.', 1) <> ''
+$$;
+
+CREATE TABLE subject_mentions (
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  mention   bytea NOT NULL CHECK (length(mention) = 8),
+  -- The table the row is in, and the row's key there.
+  source    text NOT NULL CHECK (source IN ('bookings', 'webhook_inbox', 'consent_receipts', 'calcom_booking_requests', 'leads', 'crm_messages')),
+  row_key   text NOT NULL,
+  PRIMARY KEY (tenant_id, mention, source, row_key)
+);
+-- A row's keys, to drop them when it changes or goes.
+CREATE INDEX subject_mentions_row ON subject_mentions (tenant_id, source, row_key);
+
+ALTER TABLE subject_mentions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE subject_mentions FORCE ROW LEVEL SECURITY;
+CREATE POLICY subject_mentions_isolation ON subject_mentions
+  USING (tenant_id = calbridge_current_tenant())
+  WITH CHECK (tenant_id = calbridge_current_tenant());
+
+-- The text each table's export search reads, lower-cased as it reads it (one function per row
+-- type; the trigger below calls it with NEW or OLD). Separated by spaces: no address spans two.
+CREATE FUNCTION calbridge_mention_text(r bookings) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT lower(concat_ws(' ', r.attendees::text, array_to_string(r.attendee_emails, ' '), r.organizer::text, r.metadata::text,
+                         r.title, r.cancellation_reason, r.rejection_reason))
+$$;
+CREATE FUNCTION calbridge_mention_row(r bookings) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT r.uid $$;
+
+-- Raw bodies as the export reads them: escape-encoded (bytes that are not ASCII become \ooo), so
+-- bodies that are not UTF-8 are indexed too; the export hashes the address encoded the same way.
+CREATE FUNCTION calbridge_mention_text(r webhook_inbox) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT lower(encode(r.body, 'escape'))
+$$;
+CREATE FUNCTION calbridge_mention_row(r webhook_inbox) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT r.id::text $$;
+
+CREATE FUNCTION calbridge_mention_text(r consent_receipts) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT lower(concat_ws(' ', r.page_url, r.referrer, r.utm::text))
+$$;
+CREATE FUNCTION calbridge_mention_row(r consent_receipts) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT r.id::text $$;
+
+CREATE FUNCTION calbridge_mention_text(r calcom_booking_requests) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT lower(concat_ws(' ', r.idempotency_key, r.response::text))
+$$;
+CREATE FUNCTION calbridge_mention_row(r calcom_booking_requests) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT r.idempotency_key $$;
+
+CREATE FUNCTION calbridge_mention_text(r leads) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT lower(concat_ws(' ', r.email, r.explanation::text))
+$$;
+CREATE FUNCTION calbridge_mention_row(r leads) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT r.id::text $$;
+
+CREATE FUNCTION calbridge_mention_text(r crm_messages) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT lower(r.payload::text)
+$$;
+CREATE FUNCTION calbridge_mention_row(r crm_messages) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT r.id::text $$;
+
+-- One trigger function for the six tables: PL/pgSQL compiles a trigger function once per trigger,
+-- so calbridge_mention_text(NEW) resolves to the table's own. Runs as the writer, under the
+-- writer's tenant (the policy's WITH CHECK holds: a row and its keys share the tenant).
+CREATE FUNCTION calbridge_index_mentions() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  src constant text := TG_ARGV[0];
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF calbridge_mention_row(OLD) = calbridge_mention_row(NEW) AND OLD.tenant_id = NEW.tenant_id
+       AND calbridge_mention_text(OLD) IS NOT DISTINCT FROM calbridge_mention_text(NEW) THEN
+      RETURN NULL;
+    END IF;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    DELETE FROM subject_mentions WHERE tenant_id = OLD.tenant_id AND source = src AND row_key = calbridge_mention_row(OLD);
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO subject_mentions (tenant_id, mention, source, row_key)
+    SELECT NEW.tenant_id, k, src, calbridge_mention_row(NEW) FROM unnest(calbridge_mention_keys(calbridge_mention_text(NEW))) AS k
+    ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER bookings_mentions AFTER INSERT OR DELETE OR UPDATE OF tenant_id, uid, attendees, attendee_emails, organizer, metadata, title, cancellation_reason, rejection_reason
+  ON bookings FOR EACH ROW EXECUTE FUNCTION calbridge_index_mentions('bookings');
+CREATE TRIGGER webhook_inbox_mentions AFTER INSERT OR DELETE OR UPDATE OF tenant_id, id, body
+  ON webhook_inbox FOR EACH ROW EXECUTE FUNCTION calbridge_index_mentions('webhook_inbox');
+CREATE TRIGGER consent_receipts_mentions AFTER INSERT OR DELETE OR UPDATE OF tenant_id, id, page_url, referrer, utm
+  ON consent_receipts FOR EACH ROW EXECUTE FUNCTION calbridge_index_mentions('consent_receipts');
+CREATE TRIGGER calcom_booking_requests_mentions AFTER INSERT OR DELETE OR UPDATE OF tenant_id, idempotency_key, response
+  ON calcom_booking_requests FOR EACH ROW EXECUTE FUNCTION calbridge_index_mentions('calcom_booking_requests');
+CREATE TRIGGER leads_mentions AFTER INSERT OR DELETE OR UPDATE OF tenant_id, id, email, explanation
+  ON leads FOR EACH ROW EXECUTE FUNCTION calbridge_index_mentions('leads');
+CREATE TRIGGER crm_messages_mentions AFTER INSERT OR DELETE OR UPDATE OF tenant_id, id, payload
+  ON crm_messages FOR EACH ROW EXECUTE FUNCTION calbridge_index_mentions('crm_messages');
+
+-- What is already stored, tenant by tenant under the policies (the owner running this is subject
+-- to them: FORCE), as 0018 and 0020 read.
+DO $$
+DECLARE
+  t uuid;
+BEGIN
+  -- The tenant list is platform-scoped (its policy), each tenant's rows tenant-scoped.
+  PERFORM set_config('app.scope', 'platform', true);
+  FOR t IN SELECT id FROM tenants LOOP
+    PERFORM set_config('app.tenant_id', t::text, true);
+    INSERT INTO subject_mentions (tenant_id, mention, source, row_key)
+    SELECT DISTINCT r.tenant_id, k, r.source, r.row_key FROM (
+      SELECT tenant_id, 'bookings' AS source, calbridge_mention_row(b) AS row_key, calbridge_mention_text(b) AS t FROM bookings b WHERE tenant_id = t
+      UNION ALL SELECT tenant_id, 'webhook_inbox', calbridge_mention_row(w), calbridge_mention_text(w) FROM webhook_inbox w WHERE tenant_id = t
+      UNION ALL SELECT tenant_id, 'consent_receipts', calbridge_mention_row(c), calbridge_mention_text(c) FROM consent_receipts c WHERE tenant_id = t
+      UNION ALL SELECT tenant_id, 'calcom_booking_requests', calbridge_mention_row(q), calbridge_mention_text(q) FROM calcom_booking_requests q WHERE tenant_id = t
+      UNION ALL SELECT tenant_id, 'leads', calbridge_mention_row(l), calbridge_mention_text(l) FROM leads l WHERE tenant_id = t
+      UNION ALL SELECT tenant_id, 'crm_messages', calbridge_mention_row(m), calbridge_mention_text(m) FROM crm_messages m WHERE tenant_id = t
+    ) r, unnest(calbridge_mention_keys(r.t)) AS k;
+  END LOOP;
+  PERFORM set_config('app.tenant_id', '', true);
+  PERFORM set_config('app.scope', '', true);
+END
+$$;
