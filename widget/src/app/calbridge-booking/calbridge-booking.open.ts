@@ -72,7 +72,8 @@ export function openWith<L>(h: Hooks<L>, lazy: L, config: TenantConfig, consent:
  * (as Cal.com's snippet makes its frame in its click handler), not one more render later; the
  * loading text follows it in. The view reports back through `next`.
  */
-export function showView<L>(h: Hooks<L>, s: Open<L>, frameTitle: string, timeout: number): void {
+export function showView<L>(h: Hooks<L>, s: Open<L>, near: boolean | undefined, frameTitle: string, timeout: number): void {
+  if (s.view.status !== 'waiting' || !near) return;
   const view = { status: 'loading', abort: new AbortController() } as const;
   h.set({ ...s, view });
   void loadView(h.el, s, view, h.srv(), frameTitle, timeout, (from, to) => next(h, from, to));
@@ -122,3 +123,6 @@ function beginSession(
   if (mode === 'native') send();
   return [session, send];
 }
+
+/** The element left the page: its view is taken down (the frame goes with it); the session stays, for when it is added again. */
+export const pause = <L>(s: Open<L>): Open<L> => (takeDown(s.view), { ...s, view: { status: 'waiting' } });
