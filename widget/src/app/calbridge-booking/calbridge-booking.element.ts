@@ -10,7 +10,6 @@ import { emit } from '../../shared/events/emit.js';
 import { LocaleController } from '../../shared/i18n/locale-controller.js';
 import { en, loadStrings, type Strings } from '../../shared/i18n/strings.js';
 import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
-import type { ViewportController } from '../../shared/ui/viewport-controller.js';
 import { styles } from './calbridge-booking.styles.js';
 import type { BookingDialog } from './calbridge-booking.dialog.js';
 import type { Hooks, Open as OpenState } from './calbridge-booking.open.js';
@@ -149,9 +148,8 @@ export class CalbridgeBooking extends LitElement {
   #tenantKey = '';
 
   #i18n = new LocaleController<Strings>(this, loadStrings, en);
-  // Made from the lazy chunk when first needed (decision 0026): the viewport watch once there is
-  // consent (inline, native), the dialog on the first open (popup, floating).
-  #viewport?: ViewportController;
+  // Made from the lazy chunk when first needed (decision 0026): the dialog on the first open (popup,
+  // floating); the viewport watch (inline, native) is made at consent and kept in `#hooks` (decision 0038).
   #modal?: BookingDialog;
   /**
    * The lazy chunk's consent and view steps (calbridge-booking.open.ts) reach the state machine
@@ -250,7 +248,7 @@ export class CalbridgeBooking extends LitElement {
     if (s.status === 'consenting' && kind && !this.#cmp && this.isConnected) this.#cmp = watchCmp(kind, () => this.#grant(s, undefined, kind));
     // The view loads once there is consent and the element is near the viewport (inline) or
     // open; it starts with the session request (consent click), not after its answer.
-    if (s.status === 'open') s.lazy.showView(this.#hooks, s, this.#dialogMode ? this.#modal?.opened : this.#viewport?.near, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout);
+    if (s.status === 'open') s.lazy.showView(this.#hooks, s, this.#modal?.opened, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout);
   }
 
   /** Opens the booking dialog (popup and floating modes) and moves focus into it. */
@@ -354,8 +352,6 @@ export class CalbridgeBooking extends LitElement {
    */
   #consent({ config }: { config: TenantConfig }, lazy: Lazy, consent: ConsentChoice): void {
     this.#cmp?.();
-    // Consent given in the element was a click on it: it is in view, and the frame starts in that click's task.
-    if (!this.#dialogMode) (this.#viewport ??= new lazy.ViewportController(this)).near ||= consent.source === 'widget';
     lazy.openWith(this.#hooks, lazy, config, consent);
   }
 

@@ -18,4 +18,3 @@ export { announce, fallbackLink, takeDown, viewTemplate } from './calbridge-book
 export const warmNative = (): Promise<unknown> => (warmFirstPage(), loadNative());
 export { openWith, pause, showView } from './calbridge-booking.open.js';
 export { BookingDialog } from './calbridge-booking.dialog.js';
-export { ViewportController } from '../../shared/ui/viewport-controller.js';
