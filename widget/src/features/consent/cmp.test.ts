@@ -84,6 +84,19 @@ describe('consent from the page consent manager', () => {
     expect(later.listeners.size).to.equal(0);
   });
 
+  it('should take its listener off the CMP that replaced the stub it registered with', () => {
+    // The IAB stub queues calls until the CMP loads, which then takes over `__tcfapi` and its listeners.
+    const cmp = tcfWindow();
+    const queued: unknown[][] = [];
+    const win = { __tcfapi: (...a: unknown[]) => queued.push(a) } as unknown as Window & { __tcfapi: unknown };
+    const stop = watchCmp('tcf', () => expect.fail('no grant'), win);
+    win.__tcfapi = (cmp.win as unknown as { __tcfapi: unknown }).__tcfapi;
+    for (const a of queued) (win.__tcfapi as (...a: unknown[]) => void)(...a);
+    expect(cmp.listeners.size).to.equal(1);
+    stop();
+    expect(cmp.listeners.size).to.equal(0);
+  });
+
   it('should see a Google Consent Mode update pushed later, once, and give the page its dataLayer.push back', () => {
     const dataLayer: unknown[] = [args('consent', 'default', { functionality_storage: 'denied' })];
     const push = dataLayer.push;

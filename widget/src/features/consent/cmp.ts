@@ -59,10 +59,10 @@ export function watchCmp(kind: string, granted: () => void, win: Window = window
     if (grant) granted();
   };
   if (kind === 'tcf') {
-    const api = w.__tcfapi;
     let id: number | undefined;
-    off = () => id !== undefined && api!('removeEventListener', 2, () => {}, id);
-    api?.('addEventListener', 2, (d, ok) => {
+    // The page's __tcfapi at the time: a CMP's stub is replaced by the CMP itself once it loads.
+    off = () => id !== undefined && w.__tcfapi?.('removeEventListener', 2, () => {}, id);
+    w.__tcfapi?.('addEventListener', 2, (d, ok) => {
       if (!ok || typeof d !== 'object') return;
       id = d.listenerId;
       // A listener the CMP confirms after we stopped is taken off at once.
