@@ -76,7 +76,9 @@ export function openWith<L>(h: Hooks<L>, lazy: L, config: TenantConfig, consent:
  * The view starts loading once shown (the element's `updated`, so the `.frame` box the waiting
  * view rendered is there already): the frame is made in the same task as the consent click
  * (as Cal.com's snippet makes its frame in its click handler), not one more render later; the
- * loading text follows it in. The view reports back through `next`.
+ * loading text follows it in. The view reports back through `next`. It starts only from
+ * `waiting`, once the element is near the viewport (inline, native: `h.vp`) or its dialog
+ * `opened` (popup, floating); otherwise nothing happens.
  */
 export function showView<L>(h: Hooks<L>, s: Open<L>, opened: boolean | undefined, frameTitle: string, timeout: number): void {
   if (s.view.status !== 'waiting' || !(dialogMode(h.el) ? opened : h.vp?.near)) return;
