@@ -131,6 +131,36 @@ function oursPage(mode: 'inline' | 'popup' | 'floating' | 'native', reserve?: nu
 ${after}</main>${eventsScript}</body></html>`;
 }
 
+/**
+ * An inline element told to read the page's consent manager (`consent="tcf"`/`"gcm"`), whose
+ * visitor has not decided yet: a TCF v2.2 CMP showing its banner (`cmpuishown`, IAB TCF v2.2 CMP
+ * API) or Google Consent Mode with only its `default` (denied). Module or `loader.js` form.
+ */
+function cmpPage(consent: 'tcf' | 'gcm', form: 'module' | 'loader'): string {
+  const cmp =
+    consent === 'tcf'
+      ? `<script>var next = 0; window.__tcfapi = function (c, v, cb) { if (c === 'addEventListener') cb({ gdprApplies: true, eventStatus: 'cmpuishown', listenerId: next++, purpose: { consents: {} } }, true); else if (c === 'removeEventListener') cb(true, true); };</script>`
+      : `<script>window.dataLayer = window.dataLayer || []; function gtag() { dataLayer.push(arguments); } gtag('consent', 'default', { functionality_storage: 'denied', ad_storage: 'denied' });</script>`;
+  const script = form === 'loader' ? `<script src="${product!.url}/loader.js" async></script>` : `<script type="module" src="${product!.url}/widget.js"></script>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Client site, Calbridge inline, consent=${consent}</title>
+${cmp}${script}</head>
+<body><main><h1>Book an appointment</h1>
+<calbridge-booking tenant="demo" mode="inline" consent="${consent}"></calbridge-booking>
+${after}</main>${eventsScript}</body></html>`;
+}
+
+/** Every script a page fetched (gzip -9) once loaded and left alone: the consent step shown, the network idle. */
+async function leftAlone(browser: Browser, path: string): Promise<number> {
+  const page = await open(browser, path);
+  try {
+    await page.waitForSelector('calbridge-booking form[part=consent]');
+    await page.waitForLoadState('networkidle');
+    return await scriptBytes(page);
+  } finally {
+    await page.close();
+  }
+}
+
 function calPage(mode: 'inline' | 'popup' | 'floating'): string {
   const config = JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com' });
   const call =
@@ -397,6 +427,7 @@ try {
     pages.set(`/ours-${mode}.html`, oursPage(mode));
     pages.set(`/cal-${mode}.html`, calPage(mode));
   }
+  for (const consent of ['tcf', 'gcm'] as const) for (const form of ['module', 'loader'] as const) pages.set(`/ours-${consent}-${form}.html`, cmpPage(consent, form));
 
   browser = await launchChromium();
   const results = {
@@ -437,6 +468,15 @@ try {
     await sample('inline, page height reserved', results.inlineReserved, () => inlineOurs(browser!, '/ours-inline-reserved.html'));
   }
 
+  // Pages with a consent manager that has not granted: bytes only (the same every run), measured once.
+  const withCmp: Record<string, number> = {};
+  for (const consent of ['tcf', 'gcm'] as const)
+    for (const form of ['module', 'loader'] as const) {
+      const into: number[] = [];
+      await sample(`inline, consent=${consent}, ${form} form`, into, () => leftAlone(browser!, `/ours-${consent}-${form}.html`));
+      if (into.length) withCmp[`${consent}, ${form === 'loader' ? 'loader.js form' : 'module form'}`] = into[0]!;
+    }
+
   const chromium = browser.version();
   const inpRows = (runs: Array<{ inp: Record<string, number> }>) => {
     const controls = new Set(runs.flatMap((r) => Object.keys(r.inp)));
@@ -471,6 +511,8 @@ try {
     ['native', median(results.native.map((r) => r.beforeInput))],
   ] as const)
     line(`  ${label}`, `${kb(v)}${v <= 10240 ? '' : ' OVER'}`, kb(calBefore), ratio(v, calBefore));
+  // consent="tcf"/"gcm", the visitor not yet decided in the consent manager (decision 0038).
+  for (const [label, v] of Object.entries(withCmp)) line(`  inline, consent=${label}`, `${kb(v)}${v <= 10240 ? '' : ' OVER'}`, kb(calBefore), ratio(v, calBefore));
 
   console.log('  inline mode, layout shift until the booking page is loaded');
   const oc = median(results.inlineOurs.map((r) => r.cls));

@@ -6,6 +6,8 @@
  * pointer or focus on it, so a consent click or key press that comes before it has loaded must
  * be kept and acted on once (docs/decisions/0026-first-js.md). The classic `loader.js` form
  * (loader.js + widget.js) is held to the same 10 KiB (docs/decisions/0032-loader-form-budget.md).
+ * So is a page whose consent manager (`consent="tcf"`/`"gcm"`) has not granted consent: the
+ * element watches it from widget.js, with no chunk of its own (docs/decisions/0038-consent-manager-in-widget-js.md).
  */
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -46,14 +48,48 @@ afterAll(async () => {
   if (product) rmSync(product.dataDir, { recursive: true, force: true });
 });
 
+/**
+ * The page's consent manager, as its own inline script (not fetched, so not counted):
+ * an IAB TCF v2.2 CMP (`__tcfapi`, IAB TCF v2.2 CMP API: `addEventListener` answers at once with
+ * `listenerId`, `removeEventListener` by that id), showing its banner or with a decision stored,
+ * or Google Consent Mode (gtag.js's snippet: `dataLayer` and a `gtag` that pushes its arguments),
+ * with only a `default` or with an `update` the visitor gave on an earlier visit.
+ */
+const CMP = {
+  tcf: (stored: 'none' | 'granted') => `<script>
+  window.__tcfListeners = new Map(); var next = 0;
+  window.__tcfapi = function (command, version, cb, id) {
+    if (command === 'addEventListener') {
+      var listenerId = next++;
+      window.__tcfListeners.set(listenerId, cb);
+      cb(${stored === 'granted' ? `{ tcString: 'CP', gdprApplies: true, eventStatus: 'tcloaded', listenerId: listenerId, purpose: { consents: { 1: true }, legitimateInterests: {} } }` : `{ gdprApplies: true, eventStatus: 'cmpuishown', listenerId: listenerId, purpose: { consents: {}, legitimateInterests: {} } }`}, true);
+    } else if (command === 'removeEventListener') cb(window.__tcfListeners.delete(id), true);
+  };
+</script>`,
+  gcm: (stored: 'none' | 'granted') => `<script>
+  window.dataLayer = window.dataLayer || [];
+  function gtag() { dataLayer.push(arguments); }
+  gtag('consent', 'default', { functionality_storage: 'denied', ad_storage: 'denied', analytics_storage: 'denied' });
+  ${stored === 'granted' ? `gtag('consent', 'update', { functionality_storage: 'granted' });` : ''}
+  window.__nativePush = dataLayer.push;
+</script>`,
+};
+
 let n = 0;
-/** A client page with one element in `mode`, in the README's module form or its `loader.js` form. */
-async function openPage(mode: string, form: 'module' | 'loader' = 'module'): Promise<{ page: Page; scripts: () => Promise<Array<{ url: string; gzip: number }>> }> {
+/**
+ * A client page with one element in `mode`, in the README's module form or its `loader.js` form,
+ * optionally with a consent manager the element is told to read (`consent`).
+ */
+async function openPage(
+  mode: string,
+  form: 'module' | 'loader' = 'module',
+  cmp?: { consent: 'tcf' | 'gcm'; stored: 'none' | 'granted' },
+): Promise<{ page: Page; scripts: () => Promise<Array<{ url: string; gzip: number }>> }> {
   const path = `/first-js-${++n}.html`;
   const script = form === 'loader' ? `<script src="${product.url}/loader.js" async></script>` : `<script type="module" src="${product.url}/widget.js"></script>`;
   site.pages.set(path, {
-    html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title>${script}</head>
-<body><main><h1>Book an appointment</h1><calbridge-booking tenant="${mode === 'native' ? 'demo-native' : 'demo'}" mode="${mode}"></calbridge-booking></main></body></html>`,
+    html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A client's website</title>${cmp ? CMP[cmp.consent](cmp.stored) : ''}${script}</head>
+<body><main><h1>Book an appointment</h1><calbridge-booking tenant="${mode === 'native' ? 'demo-native' : 'demo'}" mode="${mode}"${cmp ? ` consent="${cmp.consent}"` : ''}></calbridge-booking></main></body></html>`,
   });
   const page = await browser.newPage();
   const seen: Array<Promise<{ url: string; gzip: number }>> = [];
@@ -134,6 +170,62 @@ describe('<calbridge-booking>: JavaScript before the first interaction', () => {
       await page.close();
     }
   }, 60_000);
+
+  it.each([
+    ['tcf', 'module'],
+    ['tcf', 'loader'],
+    ['gcm', 'module'],
+    ['gcm', 'loader'],
+  ] as const)(
+    'when a page whose consent manager (%s) has not granted consent is left alone (%s form), then it fetches no more than the same page without one: at most 10 KiB gzip, the consent step there and the manager watched',
+    async (consent, form) => {
+      const { page, scripts } = await openPage('inline', form, { consent, stored: 'none' });
+      try {
+        await leftAlone(page);
+        const fetched = await scripts();
+        const total = fetched.reduce((a, s) => a + s.gzip, 0);
+        console.log(`inline, consent="${consent}", ${form} form: ${total} B gzip before the first interaction (${fetched.map((s) => `${new URL(s.url).pathname} ${s.gzip}`).join(', ')})`);
+        expect(fetched.map((s) => new URL(s.url).pathname).sort()).toEqual(form === 'loader' ? ['/loader.js', '/widget.js'] : ['/widget.js']);
+        expect(total).toBeLessThanOrEqual(GOAL);
+        // The element is watching the consent manager (so a later grant will be seen), from widget.js alone.
+        if (consent === 'tcf') expect(await page.evaluate(() => (window as unknown as { __tcfListeners: Map<number, unknown> }).__tcfListeners.size)).toBe(1);
+        else expect(await page.evaluate(() => { const w = window as unknown as { dataLayer: unknown[]; __nativePush: unknown }; return w.dataLayer.push !== w.__nativePush; })).toBe(true);
+        // Until the visitor decides, the element's own consent step is there, usable by keyboard.
+        const agree = page.getByRole('button', { name: 'Agree and show calendar' });
+        await expect(agree.isVisible()).resolves.toBe(true);
+        expect(await events(page, 'calbridge-consent')).toEqual([]);
+        expect(await axeViolations(page)).toEqual([]);
+        for (let i = 0; i < 10 && !(await agree.evaluate((b) => b.matches(':focus'))); i++) await page.keyboard.press('Tab');
+        await expect(agree.evaluate((b) => b.matches(':focus'))).resolves.toBe(true);
+      } finally {
+        await page.close();
+      }
+    },
+    60_000,
+  );
+
+  it.each(['tcf', 'gcm'] as const)(
+    'when the visitor already agreed in the page\'s consent manager (%s) on an earlier visit, then the booking page is framed without a click and the receipt names the manager',
+    async (consent) => {
+      const { page } = await openPage('inline', 'loader', { consent, stored: 'granted' });
+      try {
+        await page.waitForFunction(() => (window as unknown as { __events: Array<{ type: string }> }).__events.some((e) => e.type === 'calbridge-consent'), undefined, { timeout: 30_000 });
+        const frame = await (await page.waitForSelector('calbridge-booking iframe', { state: 'attached', timeout: 30_000 })).contentFrame();
+        await frame!.waitForSelector('#booking-form', { timeout: 30_000 });
+        const consents = (await events(page, 'calbridge-consent')) as Array<{ source: string; purposes: string[] }>;
+        expect(consents).toHaveLength(1);
+        expect(consents[0]!.source).toBe(consent);
+        expect(await events(page, 'calbridge-error')).toEqual([]);
+        // Nothing of ours is left on the consent manager once it has granted.
+        if (consent === 'tcf') expect(await page.evaluate(() => (window as unknown as { __tcfListeners: Map<number, unknown> }).__tcfListeners.size)).toBe(0);
+        else expect(await page.evaluate(() => { const w = window as unknown as { dataLayer: unknown[]; __nativePush: unknown }; return w.dataLayer.push === w.__nativePush; })).toBe(true);
+        expect(await axeViolations(page)).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    60_000,
+  );
 
   it('when the consent button is clicked before the element has its code (no pointer came first), then the click is kept: one session, and the booking page is framed', async () => {
     const { page } = await openPage('inline');

@@ -1,17 +1,15 @@
 import { LitElement, html, type TemplateResult } from 'lit';
 import type * as LazyChunk from './calbridge-booking.lazy.js';
-import type { CmpController } from '../../features/consent/cmp-controller.js';
 import type { ConsentDetails } from '../../features/consent/consent.js';
+import { watchCmp } from '../../features/consent/cmp.js';
 import { consentForm, formPurposes } from '../../features/consent/consent-form.js';
 import type { ConsentChoice } from '../../entities/session/session.js';
-import { bookingLink } from '../../entities/tenant-config/booking-link.js';
 import { checkTenantConfig, type TenantConfig } from '../../entities/tenant-config/tenant-config.js';
 import { requestJson, widgetUrl } from '../../shared/api/request.js';
 import { emit } from '../../shared/events/emit.js';
 import { LocaleController } from '../../shared/i18n/locale-controller.js';
 import { en, loadStrings, type Strings } from '../../shared/i18n/strings.js';
 import { toWidgetError, WidgetError } from '../../shared/lib/widget-error.js';
-import type { ViewportController } from '../../shared/ui/viewport-controller.js';
 import { styles } from './calbridge-booking.styles.js';
 import type { BookingDialog } from './calbridge-booking.dialog.js';
 import type { Hooks, Open as OpenState } from './calbridge-booking.open.js';
@@ -140,16 +138,18 @@ export class CalbridgeBooking extends LitElement {
   #state: State = { status: 'loading' };
   /** Consent the page granted before the config arrived, applied once it has. */
   #granted?: ConsentDetails | undefined;
-  /** Watches the page's consent manager (`consent="tcf"`/`"gcm"`) while consenting. */
-  #cmp?: CmpController | undefined;
+  /**
+   * Stops watching the page's consent manager (`consent="tcf"`/`"gcm"`): watched while the
+   * consent step shows and the element is on the page (started in `updated`, decision 0038).
+   */
+  #cmp?: (() => undefined) | undefined;
   /** Aborted when the tenant or server changes: the config fetch and session request of the old one. */
   #run = new AbortController();
   #tenantKey = '';
 
   #i18n = new LocaleController<Strings>(this, loadStrings, en);
-  // Made from the lazy chunk when first needed (decision 0026): the viewport watch once there is
-  // consent (inline, native), the dialog on the first open (popup, floating).
-  #viewport?: ViewportController;
+  // Made from the lazy chunk when first needed (decision 0026): the dialog on the first open (popup,
+  // floating); the viewport watch (inline, native) is made at consent and kept in `#hooks` (decision 0038).
   #modal?: BookingDialog;
   /**
    * The lazy chunk's consent and view steps (calbridge-booking.open.ts) reach the state machine
@@ -204,10 +204,6 @@ export class CalbridgeBooking extends LitElement {
     return this.server || new URL(import.meta.url).origin;
   }
 
-  #event(config: TenantConfig): string | undefined {
-    return this.event || config.defaultEvent;
-  }
-
   /** Shows `state`: at the next update, or in this task when `now` (the consent click's own task). */
   #set(state: State, now?: boolean): void {
     this.#state = state;
@@ -228,12 +224,10 @@ export class CalbridgeBooking extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.#cmp = this.#cmp?.();
     // The frame goes with the element; the session stays, for when it is added again.
     const s = this.#state;
-    if (s.status === 'open') {
-      s.lazy.takeDown(s.view);
-      this.#state = { ...s, view: { status: 'waiting' } };
-    }
+    if (s.status === 'open') this.#state = s.lazy.pause(s);
   }
 
   protected override willUpdate(): void {
@@ -244,11 +238,17 @@ export class CalbridgeBooking extends LitElement {
   }
 
   protected override updated(): void {
+    const s = this.#state;
+    const kind = this.consent;
+    // The page's consent manager is watched from widget.js (decision 0038): a visitor who already
+    // agreed there gets the chunk and the booking page without a click, and one who has not
+    // fetches nothing more. Started once the consent step shows; stopped at consent, on a new
+    // config and when the element leaves the page, and started again when it is added back (the
+    // locale controller asks for an update then).
+    if (s.status === 'consenting' && kind && !this.#cmp && this.isConnected) this.#cmp = watchCmp(kind, () => this.#grant(s, undefined, kind));
     // The view loads once there is consent and the element is near the viewport (inline) or
     // open; it starts with the session request (consent click), not after its answer.
-    const s = this.#state;
-    if (s.status === 'open' && s.view.status === 'waiting' && (this.#dialogMode ? this.#modal?.opened : this.#viewport?.near))
-      s.lazy.showView(this.#hooks, s, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout);
+    if (s.status === 'open') s.lazy.showView(this.#hooks, s, this.#modal?.opened, this.#i18n.t.frameTitle, CalbridgeBooking.frameTimeout);
   }
 
   /** Opens the booking dialog (popup and floating modes) and moves focus into it. */
@@ -282,9 +282,19 @@ export class CalbridgeBooking extends LitElement {
     if (s.status === 'loading' || (s.status === 'failed' && !s.config)) this.#granted = details;
     if (s.status !== 'consenting') return;
     this.#granted = undefined;
+    this.#grant(s, details);
+  }
+
+  /**
+   * Consent given while `s` shows, with its `source`: the consent form (`widget`, then focus
+   * goes to the panel), `grantConsent` (`api`) or the page's consent manager (`tcf`, `gcm`: the
+   * required purposes). The chunk's `checkConsent` makes the choice; one it refuses is reported.
+   */
+  #grant(s: Consenting, details: ConsentDetails | undefined, source: NonNullable<ConsentChoice['source']> = 'api'): void {
     this.#withLazy(s, (lazy) => {
       try {
-        this.#consent(s, lazy, lazy.checkConsent(s.config, details, 'api'));
+        this.#consent(s, lazy, lazy.checkConsent(s.config, details, source));
+        if (source === 'widget') this.#focusPanel();
       } catch (e) {
         this.#report(e);
       }
@@ -320,24 +330,17 @@ export class CalbridgeBooking extends LitElement {
     const { signal } = (this.#run = new AbortController());
     const s = this.#state;
     if (s.status === 'open') s.lazy.takeDown(s.view);
-    this.#cmp?.stop();
+    this.#cmp = this.#cmp?.();
     this.#set({ status: 'loading' });
     try {
       if (!this.tenant) throw new WidgetError('missing_tenant');
       // The consent step needs only widget.js: the lazy chunk (what consent starts) waits for
       // the visitor's first pointer or focus on the element (#warm), in every mode.
       const config = checkTenantConfig(await requestJson(widgetUrl(this.#server, this.tenant, 'config'), {}, signal), this.mode);
-      // With a consent manager to watch, its code comes first: a visitor who already agreed there
-      // never sees the form. It is the page's choice (`consent=`), and a chunk of its own.
-      const kind = this.consent;
-      const Cmp = kind && (await import('../../features/consent/cmp-controller.js')).CmpController;
-      signal.throwIfAborted();
       const consenting: Consenting = { status: 'consenting', config };
       this.#set(consenting);
       void this.updateComplete.then(() => emit(this, 'calbridge-ready', { tenant: consenting.config.tenant, mode: this.mode }));
       if (this.#granted) this.grantConsent(this.#granted);
-      if (Cmp && this.#state === consenting)
-        this.#cmp = new Cmp(this, kind, config, (c) => this.#withLazy(consenting, (lazy) => this.#consent(consenting, lazy, c)));
     } catch (e) {
       if (!signal.aborted) this.#fail(e, () => void this.#loadConfig());
     }
@@ -348,9 +351,7 @@ export class CalbridgeBooking extends LitElement {
    * stops, then the chunk's `openWith` mints the session and shows the view.
    */
   #consent({ config }: { config: TenantConfig }, lazy: Lazy, consent: ConsentChoice): void {
-    this.#cmp?.stop();
-    // Consent given in the element was a click on it: it is in view, and the frame starts in that click's task.
-    if (!this.#dialogMode) (this.#viewport ??= new lazy.ViewportController(this)).near ||= consent.source === 'widget';
+    this.#cmp?.();
     lazy.openWith(this.#hooks, lazy, config, consent);
   }
 
@@ -358,11 +359,7 @@ export class CalbridgeBooking extends LitElement {
     e.preventDefault();
     const s = this.#state;
     if (s.status !== 'consenting') return;
-    const consent = { version: s.config.consent.version, purposes: formPurposes(s.config, e.target as HTMLFormElement), source: 'widget' } as const;
-    this.#withLazy(s, (lazy) => {
-      this.#consent(s, lazy, consent);
-      this.#focusPanel();
-    });
+    this.#grant(s, { purposes: formPurposes(s.config, e.target as HTMLFormElement) }, 'widget');
   };
 
   #onClose = (): void => {
@@ -392,9 +389,7 @@ export class CalbridgeBooking extends LitElement {
       >
         ${t.retry}
       </button>
-      ${c
-        ? html`<a href=${`${c.calOrigin}/${bookingLink(c, this.#event(c))}`} target="_blank" rel="noopener">${t.fallback}</a>`
-        : html`<slot></slot>`}
+      ${c && loaded ? loaded.fallbackLink(this, c, t.fallback) : html`<slot></slot>`}
     </div>`;
   }
 

@@ -9,13 +9,12 @@ import { warmFirstPage } from '../../features/native/first-page.js';
 import { loadNative } from './calbridge-booking.view.js';
 
 export { checkConsent } from '../../features/consent/consent.js';
-export { announce, takeDown, viewTemplate } from './calbridge-booking.view.js';
+export { announce, fallbackLink, takeDown, viewTemplate } from './calbridge-booking.view.js';
 
 /**
  * Native mode, once the visitor comes near: the first page's date arithmetic readied (decision
  * 0027), and the picker's chunk loaded.
  */
 export const warmNative = (): Promise<unknown> => (warmFirstPage(), loadNative());
-export { openWith, showView } from './calbridge-booking.open.js';
+export { openWith, pause, showView } from './calbridge-booking.open.js';
 export { BookingDialog } from './calbridge-booking.dialog.js';
-export { ViewportController } from '../../shared/ui/viewport-controller.js';

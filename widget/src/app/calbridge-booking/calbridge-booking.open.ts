@@ -4,6 +4,7 @@
 // `loader.js` form fits the 10 KiB first-interaction budget (issue 15, decision 0032). The
 // state machine is still the element's one union (`Open` below is its `open` member); these
 // steps reach it only through the element's `Hooks`.
+import type { ReactiveControllerHost } from 'lit';
 import { createSession, makeNonce, pageContext, type ConsentChoice, type Session } from '../../entities/session/session.js';
 import type { TenantConfig } from '../../entities/tenant-config/tenant-config.js';
 import { frameOrigin } from '../../features/embed/frame-url.js';
@@ -11,6 +12,7 @@ import { firstPageQuery } from '../../features/native/first-page.js';
 import { emit } from '../../shared/events/emit.js';
 import { preconnect } from '../../shared/lib/preconnect.js';
 import { adopt } from '../../shared/ui/adopt.js';
+import { ViewportController } from '../../shared/ui/viewport-controller.js';
 import { WidgetError } from '../../shared/lib/widget-error.js';
 import { loadView, takeDown, viewStyles, type View, type ViewHost } from './calbridge-booking.view.js';
 
@@ -23,7 +25,7 @@ export type Open<L> = { status: 'open'; config: TenantConfig; lazy: L; consent: 
  */
 export interface Hooks<L> {
   /** The element (its attributes, shadow root and events). */
-  el: ViewHost;
+  el: ViewHost & ReactiveControllerHost;
   /** The element's state now; news for a state no longer shown is dropped (state identity). */
   get: () => Open<L> | { status: 'loading' | 'consenting' | 'failed' };
   /** Shows `s`: rendered in this task when `now` (the consent click's own task), else at the next update. */
@@ -34,6 +36,8 @@ export interface Hooks<L> {
   srv: () => string;
   /** Aborted when the tenant or server changes. */
   sig: () => AbortSignal;
+  /** Inline and native: whether the element has come near the viewport, watched from the first consent on (made here, kept by the element). */
+  vp?: ViewportController;
 }
 
 /**
@@ -46,6 +50,8 @@ export interface Hooks<L> {
  */
 export function openWith<L>(h: Hooks<L>, lazy: L, config: TenantConfig, consent: ConsentChoice, nonce = makeNonce()): void {
   const signal = h.sig();
+  // Consent given in the element was a click on it: it is in view, and the frame starts in that click's task.
+  if (!dialogMode(h.el)) (h.vp ??= new ViewportController(h.el)).near ||= consent.source === 'widget';
   // The frame box's rules, before the box first renders (below, in this task).
   adopt(h.el, viewStyles);
   const [session, send] = beginSession(h.srv(), config, consent, nonce, h.el.mode, signal, h.el.event || config.defaultEvent);
@@ -70,13 +76,18 @@ export function openWith<L>(h: Hooks<L>, lazy: L, config: TenantConfig, consent:
  * The view starts loading once shown (the element's `updated`, so the `.frame` box the waiting
  * view rendered is there already): the frame is made in the same task as the consent click
  * (as Cal.com's snippet makes its frame in its click handler), not one more render later; the
- * loading text follows it in. The view reports back through `next`.
+ * loading text follows it in. The view reports back through `next`. It starts only from
+ * `waiting`, once the element is near the viewport (inline, native: `h.vp`) or its dialog
+ * `opened` (popup, floating); otherwise nothing happens.
  */
-export function showView<L>(h: Hooks<L>, s: Open<L>, frameTitle: string, timeout: number): void {
+export function showView<L>(h: Hooks<L>, s: Open<L>, opened: boolean | undefined, frameTitle: string, timeout: number): void {
+  if (s.view.status !== 'waiting' || !(dialogMode(h.el) ? opened : h.vp?.near)) return;
   const view = { status: 'loading', abort: new AbortController() } as const;
   h.set({ ...s, view });
   void loadView(h.el, s, view, h.srv(), frameTitle, timeout, (from, to) => next(h, from, to));
 }
+
+const dialogMode = (el: ViewHost): boolean => el.mode === 'popup' || el.mode === 'floating';
 
 /** View `from` moves on to `to`, or fails (retry shows it again); news from a view no longer shown is dropped. */
 function next<L>(h: Hooks<L>, from: View, to: View | WidgetError): void {
@@ -122,3 +133,6 @@ function beginSession(
   if (mode === 'native') send();
   return [session, send];
 }
+
+/** The element left the page: its view is taken down (the frame goes with it); the session stays, for when it is added again. */
+export const pause = <L>(s: Open<L>): Open<L> => (takeDown(s.view), { ...s, view: { status: 'waiting' } });

@@ -146,6 +146,52 @@ describe('<calbridge-booking> on real pages', () => {
     expect(cmp.listeners.size).to.equal(0);
   });
 
+  it('should frame the booking page without a click for a returning visitor whose TCF CMP already has consent', async () => {
+    const cmp = installTcf({ eventStatus: 'tcloaded', purpose1: true });
+    const consent = oneEvent(document, 'calbridge-consent');
+    const el = await fixture<CalbridgeBooking>(html`<calbridge-booking tenant="demo" consent="tcf"></calbridge-booking>`);
+    await frameOf(el);
+    expect((await consent).detail).to.include({ source: 'tcf', version: '2026-11-01' });
+    expect((await lastSession()).consent).to.deep.equal({ version: '2026-11-01', purposes: ['booking'], source: 'tcf' });
+    expect(cmp.listeners.size).to.equal(0);
+    await ready(el);
+    await expectAccessible(el);
+  });
+
+  it('should frame the booking page without a click when Google Consent Mode was already updated to granted', async () => {
+    window.dataLayer = [];
+    // eslint-disable-next-line prefer-rest-params
+    const gtag = function (..._: unknown[]) { window.dataLayer!.push(arguments); };
+    gtag('consent', 'default', { functionality_storage: 'denied' });
+    gtag('consent', 'update', { functionality_storage: 'granted' });
+    const push = window.dataLayer.push;
+    const consent = oneEvent(document, 'calbridge-consent');
+    const el = await fixture<CalbridgeBooking>(html`<calbridge-booking tenant="demo" consent="gcm"></calbridge-booking>`);
+    await frameOf(el);
+    expect((await consent).detail.source).to.equal('gcm');
+    expect((await lastSession()).consent.source).to.equal('gcm');
+    expect(window.dataLayer.push).to.equal(push);
+  });
+
+  it('should watch the TCF CMP again when added back to the page, and still take a keyboard consent', async () => {
+    const cmp = installTcf({ eventStatus: 'cmpuishown', purpose1: false });
+    const el = await fixture<CalbridgeBooking>(html`<calbridge-booking tenant="demo" consent="tcf"></calbridge-booking>`);
+    await waitUntil(() => $(el, 'form'), 'no consent form', { timeout: 5000 });
+    const parent = el.parentElement!;
+    el.remove();
+    expect(cmp.listeners.size).to.equal(0);
+    parent.append(el);
+    await waitUntil(() => cmp.listeners.size === 1, 'not watching the CMP again', { timeout: 5000 });
+    // The visitor answers in the element instead: one consent, from the widget, and the CMP is let go.
+    await expectAccessible(el);
+    const consent = oneEvent(el, 'calbridge-consent');
+    $(el, 'form button')!.focus();
+    await sendKeys({ press: 'Enter' });
+    expect((await consent).detail.source).to.equal('widget');
+    expect(cmp.listeners.size).to.equal(0);
+    await frameOf(el);
+  });
+
   it('should take consent from Google Consent Mode once an update grants functionality storage', async () => {
     window.dataLayer = [];
     // gtag() as Google's snippet defines it: it pushes its arguments object.

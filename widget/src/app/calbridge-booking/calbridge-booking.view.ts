@@ -85,6 +85,14 @@ export function viewTemplate(host: ViewHost, { view: v, consent }: { view: View;
   }
 }
 
+/**
+ * The error view's link to the booking page on Cal.com itself, for a failure after consent. In
+ * this chunk (decision 0038): a failure with no chunk (it did not load) shows the element's
+ * fallback slot instead, as one with no config does.
+ */
+export const fallbackLink = (host: ViewHost, c: TenantConfig, text: string): TemplateResult =>
+  html`<a href=${`${c.calOrigin}/${bookingLink(c, host.event)}`} target="_blank" rel="noopener">${text}</a>`;
+
 /** What the element's polite live region says for an open view: loading, then the confirmed booking. */
 export const announce = (v: View, t: Strings): string => (v.status === 'booked' ? t.booked : v.status === 'loading' ? t.loading : '');
 

@@ -1,5 +1,6 @@
 import type { NativeBookingRequest, NativeBookingResponse, SlotsQuery, SlotsResponse } from '@calbridge/shared';
-import { requestJson, widgetUrl } from '../../shared/api/request.js';
+import { widgetUrl } from '../../shared/api/request.js';
+import { sendJson } from '../../shared/api/send.js';
 import { isObj, isStr, must } from '../../shared/lib/read.js';
 
 // Native mode's calls to the Calbridge server (Bearer session with `bookings:create`).
@@ -30,11 +31,11 @@ export function readBooking(v: unknown): NativeBookingResponse | null {
 
 /** `GET /v1/widget/:tenant/slots`. */
 export const fetchSlots = async (server: string, tenant: string, token: string, q: SlotsQuery, signal?: AbortSignal): Promise<SlotsResponse> =>
-  must(readSlots(await requestJson(widgetUrl(server, tenant, `slots?${new URLSearchParams(q)}`), { token }, signal)));
+  must(readSlots(await sendJson(widgetUrl(server, tenant, `slots?${new URLSearchParams(q)}`), { token }, signal)));
 
 /**
  * `POST /v1/widget/:tenant/bookings`. `key` is the Idempotency-Key: the same key and body
  * make one booking however often they are sent (a double click, a retry after a lost answer).
  */
 export const createBooking = async (server: string, tenant: string, token: string, key: string, body: NativeBookingRequest): Promise<NativeBookingResponse> =>
-  must(readBooking(await requestJson(widgetUrl(server, tenant, 'bookings'), { method: 'POST', body, token, headers: { 'idempotency-key': key } })));
+  must(readBooking(await sendJson(widgetUrl(server, tenant, 'bookings'), { method: 'POST', body, token, headers: { 'idempotency-key': key } })));

@@ -1,5 +1,6 @@
 import type { ClickIds, CreateSessionRequest, CreateSessionResponse, ObservedBookingRequest, UtmParams } from '@calbridge/shared';
-import { requestJson, widgetUrl } from '../../shared/api/request.js';
+import { widgetUrl } from '../../shared/api/request.js';
+import { sendJson } from '../../shared/api/send.js';
 import { isObj, isStr, must } from '../../shared/lib/read.js';
 
 /**
@@ -80,7 +81,7 @@ export const createSession = async (
   body: CreateSessionRequest,
   signal?: AbortSignal,
 ): Promise<Session> =>
-  must(readSession(await requestJson(widgetUrl(server, tenant, 'sessions'), { method: 'POST', body, keepalive: true }, signal)));
+  must(readSession(await sendJson(widgetUrl(server, tenant, 'sessions'), { method: 'POST', body, keepalive: true }, signal)));
 
 /** `POST /v1/widget/:tenant/bookings/observed` with the session's bearer token. */
 export const observeBooking = (
@@ -88,4 +89,4 @@ export const observeBooking = (
   tenant: string,
   token: string,
   body: ObservedBookingRequest,
-): Promise<unknown> => requestJson(widgetUrl(server, tenant, 'bookings/observed'), { method: 'POST', body, token });
+): Promise<unknown> => sendJson(widgetUrl(server, tenant, 'bookings/observed'), { method: 'POST', body, token });

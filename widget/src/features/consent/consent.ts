@@ -12,10 +12,13 @@ export interface ConsentDetails {
 
 /**
  * Checks consent against the tenant's consent config: every required purpose present, no
- * unknown purpose, and the same text version. Throws `consent_invalid` otherwise.
+ * unknown purpose, and the same text version. Throws `consent_invalid` otherwise. A grant from
+ * the page's consent manager (`source` `tcf` or `gcm`, cmp.ts) is for the required purposes,
+ * nothing optional, whatever `details` says; the element alone sets `source`.
  */
-export function checkConsent(config: TenantConfig, details: ConsentDetails, source: NonNullable<ConsentChoice['source']> = 'api'): ConsentChoice {
+export function checkConsent(config: TenantConfig, details: ConsentDetails | undefined, source: NonNullable<ConsentChoice['source']> = 'api'): ConsentChoice {
   const { version, purposes } = config.consent;
+  if (source === 'tcf' || source === 'gcm') details = { purposes: purposes.filter((p) => p.required).map((p) => p.id) };
   const known = new Set(purposes.map((p) => p.id));
   const given = [...new Set(details?.purposes ?? [])];
   if (
@@ -26,4 +29,3 @@ export function checkConsent(config: TenantConfig, details: ConsentDetails, sour
     throw new WidgetError('consent_invalid');
   return { version, purposes: given, source };
 }
-

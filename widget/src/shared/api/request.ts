@@ -1,31 +1,19 @@
 import { WidgetError, type WidgetErrorCode } from '../lib/widget-error.js';
 
-// Problem codes the server may answer with that the widget tells apart; anything else is `server_error`.
-const KNOWN: readonly WidgetErrorCode[] = ['tenant_not_found', 'origin_not_allowed', 'rate_limited', 'session_expired', 'calcom_rejected'];
+// Problem codes the config request tells apart; anything else is `server_error`. The requests
+// after consent know two more (send.ts), which widget.js need not carry.
+const KNOWN: readonly WidgetErrorCode[] = ['tenant_not_found', 'origin_not_allowed', 'rate_limited'];
 
 /**
- * Calls the Calbridge server and returns the parsed JSON body. Failures become a
- * {@link WidgetError}: no answer at all is `network_error`; an `application/problem+json`
- * answer keeps its `code` when the widget knows it. Aborts propagate unchanged.
+ * Calls the Calbridge server (without cookies) and returns the parsed JSON body. Failures become
+ * a {@link WidgetError}: no answer at all is `network_error`; an `application/problem+json`
+ * answer keeps its `code` when it is one of `known`. Aborts propagate unchanged. `init` is a plain
+ * GET's `{}` (the config, in widget.js) or what `sendJson` makes (the lazy chunks' requests, send.ts).
  */
-export async function requestJson(
-  url: string,
-  init: { method?: 'GET' | 'POST'; body?: unknown; token?: string; headers?: Record<string, string>; keepalive?: boolean },
-  signal?: AbortSignal,
-): Promise<unknown> {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
+export async function requestJson(url: string, init: RequestInit, signal?: AbortSignal, known = KNOWN): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(url, {
-      method: init.method ?? 'GET',
-      headers,
-      body: init.body === undefined ? null : JSON.stringify(init.body),
-      credentials: 'omit',
-      keepalive: !!init.keepalive,
-      signal: signal ?? null,
-    });
+    res = await fetch(url, { ...init, credentials: 'omit', signal: signal ?? null });
   } catch (e) {
     if (signal?.aborted) throw e;
     throw new WidgetError('network_error', 0, { cause: e });
@@ -33,7 +21,7 @@ export async function requestJson(
   const body: unknown = await res.json().catch(() => undefined);
   if (!res.ok) {
     const code = (body as { code?: unknown } | undefined)?.code as WidgetErrorCode;
-    throw new WidgetError(KNOWN.includes(code) ? code : 'server_error', res.status);
+    throw new WidgetError(known.includes(code) ? code : 'server_error', res.status);
   }
   return body;
 }
