@@ -29,14 +29,15 @@ export async function clusterAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise
 /**
  * Databases as a deployment had them just before one migration, for testing what that migration
  * does to data already stored: `before()` makes a new database migrated up to the migration before
- * `migration`, with a pool as its (superuser) owner; `apply(url)` runs that migration; `close()` drops them all.
+ * `migration`, with a pool as its (superuser) owner; `apply(url)` runs that migration (and those after it up to `through`); `close()` drops them all.
  */
-export function databasesBefore(migration: string) {
+export function databasesBefore(migration: string, through = migration) {
   const folder = mkdtempSync(join(tmpdir(), `calbridge-before-${migration.slice(0, 5)}`));
-  const through = mkdtempSync(join(tmpdir(), `calbridge-through-${migration.slice(0, 5)}`));
+  const last = through;
+  const throughDir = mkdtempSync(join(tmpdir(), `calbridge-through-${migration.slice(0, 5)}`));
   for (const m of loadMigrations()) {
     if (m.name < migration) copyFileSync(join(MIGRATIONS, m.name), join(folder, m.name));
-    if (m.name <= migration) copyFileSync(join(MIGRATIONS, m.name), join(through, m.name));
+    if (m.name <= last) copyFileSync(join(MIGRATIONS, m.name), join(throughDir, m.name));
   }
   const cleanups: Array<() => Promise<void>> = [];
   return {
@@ -55,9 +56,9 @@ export function databasesBefore(migration: string) {
       });
       return { url, pool };
     },
-    /** Applies the migration (and none after it) to a database `before()` made; the names applied. */
+    /** Applies the migration (and those after it up to `through`, none later) to a database `before()` made; the names applied. */
     async apply(url: string): Promise<string[]> {
-      return (await migrate(url, through)).applied;
+      return (await migrate(url, throughDir)).applied;
     },
     /** Something else to undo at close (a role made for the test). */
     onClose(fn: () => Promise<void>): void {
@@ -66,7 +67,7 @@ export function databasesBefore(migration: string) {
     async close(): Promise<void> {
       for (const c of cleanups) await c();
       rmSync(folder, { recursive: true, force: true });
-      rmSync(through, { recursive: true, force: true });
+      rmSync(throughDir, { recursive: true, force: true });
     },
   };
 }
