@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clusterAdmin, databasesBefore, MIGRATIONS } from '../test-support/migration-db.js';
+import { databasesBefore } from '../test-support/migration-db.js';
 
 // Migration 0020 on a deployment that already has several tenants connected to one Cal.com
 // account (decision 0034): before the unique index can exist, all but one of them must let go.
@@ -100,27 +97,9 @@ describe('migration 0020 on a deployment where tenants share a Cal.com account',
   it('when the migration runs as an owner that is no superuser (row-level security forced on it), then it resolves the same duplicates tenant by tenant', async () => {
     const { pool } = await databaseBefore0020();
     await seed(pool);
-    const role = `calbridge_m0020_owner_${randomBytes(4).toString('hex')}`;
-    await pool.query(`CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOBYPASSRLS`);
-    databases.onClose(() => clusterAdmin((c) => c.query(`DROP ROLE IF EXISTS ${role}`)).then(() => undefined));
-    // What an owner that ran the earlier migrations has: the tables, and the schema to create in.
-    await pool.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${role}; ALTER TABLE tenants OWNER TO ${role}; ALTER TABLE calcom_connections OWNER TO ${role}`);
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      await c.query(`SET LOCAL ROLE ${role}`);
-      // Subject to the policies: without a tenant set it sees no connection at all.
-      expect((await c.query('SELECT count(*)::int AS n FROM calcom_connections')).rows[0].n).toBe(0);
-      await c.query(readFileSync(join(MIGRATIONS, THIS_ONE), 'utf8'));
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK');
-      throw err;
-    } finally {
-      c.release();
-    }
-    // Back to the superuser pool, so every row is seen, and the tables given back before the role goes.
-    await pool.query('ALTER TABLE tenants OWNER TO CURRENT_USER; ALTER TABLE calcom_connections OWNER TO CURRENT_USER');
+    // Subject to the policies: without a tenant set it sees no connection at all.
+    const { seenBefore } = await databases.applyAsOwner(pool, ['tenants', 'calcom_connections'], [], 'SELECT count(*)::int AS n FROM calcom_connections');
+    expect(seenBefore).toBe(0);
     expect(await outcome(pool)).toEqual(EXPECTED);
     expect(await secondHolderOf300(pool)).toMatchObject({ code: '23505', constraint: 'calcom_connections_one_tenant_per_account' });
   });

@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
-import { clusterAdmin, databasesBefore, MIGRATIONS } from '../test-support/migration-db.js';
+import { databasesBefore } from '../test-support/migration-db.js';
 import { gather } from './gdpr.export.js';
 import { emailPattern, escaped, escapedEmailPattern } from './gdpr.repository.js';
 
@@ -196,32 +193,10 @@ describe('migrations 0021 and 0021b on a deployment with people already stored',
   it('when the migrations run as an owner that is no superuser (row-level security forced on it), then they index tenant by tenant all the same', async () => {
     const { pool } = await databases.before();
     const tenant = await seedBefore(pool);
-    const role = `calbridge_m0021_owner_${randomBytes(4).toString('hex')}`;
     const tables = ['tenants', 'bookings', 'webhook_inbox', 'consent_receipts', 'calcom_booking_requests', 'leads', 'crm_messages'];
-    await pool.query(`CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOBYPASSRLS`);
-    databases.onClose(() => clusterAdmin((c) => c.query(`DROP ROLE IF EXISTS ${role}`)).then(() => undefined));
-    // What an owner that ran the earlier migrations has: the tables, and the schema to create in.
-    await pool.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${role}; ${tables.map((t) => `ALTER TABLE ${t} OWNER TO ${role}`).join('; ')}`);
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      await c.query(`SET LOCAL ROLE ${role}`);
-      // Subject to the policies: without a tenant set it sees no booking at all.
-      expect((await c.query('SELECT count(*)::int AS n FROM bookings')).rows[0].n).toBe(0);
-      await c.query(await readFile(join(MIGRATIONS, THIS_ONE), 'utf8'));
-      await c.query('COMMIT');
-      await c.query('BEGIN');
-      await c.query(`SET LOCAL ROLE ${role}`);
-      await c.query(await readFile(join(MIGRATIONS, BACKFILL), 'utf8'));
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK');
-      throw err;
-    } finally {
-      c.release();
-    }
-    // Back to the superuser pool, so every row is seen, and the tables given back before the role goes.
-    await pool.query([...tables, 'subject_mentions'].map((t) => `ALTER TABLE ${t} OWNER TO CURRENT_USER`).join('; '));
+    // Subject to the policies: without a tenant set it sees no booking at all.
+    const { seenBefore } = await databases.applyAsOwner(pool, tables, ['subject_mentions'], 'SELECT count(*)::int AS n FROM bookings');
+    expect(seenBefore).toBe(0);
     expect(await indexed(pool, tenant)).toEqual(['bookings', 'webhook_inbox']);
   });
 });

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ function clusterUrl(): string {
 }
 
 /** Runs `fn` on a superuser connection to the test cluster's maintenance database. */
-export async function clusterAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+async function clusterAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: clusterUrl() });
   await c.connect();
   try {
@@ -60,9 +60,38 @@ export function databasesBefore(migration: string, through = migration) {
     async apply(url: string): Promise<string[]> {
       return (await migrate(url, throughDir)).applied;
     },
-    /** Something else to undo at close (a role made for the test). */
-    onClose(fn: () => Promise<void>): void {
-      cleanups.push(fn);
+    /**
+     * Applies the migration (and those after it up to `through`) as an owner that is no superuser,
+     * so row-level security is forced on it: a role made for the test owns `tables` (what an owner
+     * that ran the earlier migrations has, with the schema to create in), and runs each file in a
+     * transaction of its own. `probe` runs first as that role (a count: what it sees before any
+     * tenant is set). Afterwards `tables` and `created` go back to the superuser, so the test sees
+     * every row, and the role is dropped at close.
+     */
+    async applyAsOwner(pool: pg.Pool, tables: string[], created: string[], probe: string): Promise<{ seenBefore: number }> {
+      const role = `calbridge_m${migration.slice(0, 4)}_owner_${randomBytes(4).toString('hex')}`;
+      await pool.query(`CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOBYPASSRLS`);
+      cleanups.push(() => clusterAdmin((c) => c.query(`DROP ROLE IF EXISTS ${role}`)).then(() => undefined));
+      await pool.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${role}; ${tables.map((t) => `ALTER TABLE ${t} OWNER TO ${role}`).join('; ')}`);
+      const files = loadMigrations().filter((m) => m.name >= migration && m.name <= last);
+      const c = await pool.connect();
+      let seenBefore = -1;
+      try {
+        for (const [i, m] of files.entries()) {
+          await c.query('BEGIN');
+          await c.query(`SET LOCAL ROLE ${role}`);
+          if (i === 0) seenBefore = Number((await c.query<{ n: number }>(probe)).rows[0]!.n);
+          await c.query(readFileSync(join(MIGRATIONS, m.name), 'utf8'));
+          await c.query('COMMIT');
+        }
+      } catch (err) {
+        await c.query('ROLLBACK');
+        throw err;
+      } finally {
+        c.release();
+      }
+      await pool.query([...tables, ...created].map((t) => `ALTER TABLE ${t} OWNER TO CURRENT_USER`).join('; '));
+      return { seenBefore };
     },
     async close(): Promise<void> {
       for (const c of cleanups) await c();
