@@ -7,7 +7,7 @@ import pg from 'pg';
 import { loadMigrations, migrate } from '../db/migrate.js';
 
 /** The folder of the server's migrations. */
-export const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 function clusterUrl(): string {
   const url = process.env.CALBRIDGE_TEST_PG_URL;
