@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultReporter } from '@web/test-runner';
@@ -11,6 +11,7 @@ import { summaryReporter } from './test/summary-reporter.mjs';
 // Debian's Chromium (see ../shared STACK notes): --no-sandbox is needed as root; a fresh
 // profile per run keeps runs independent.
 const userDataDir = mkdtempSync(join(tmpdir(), 'calbridge-wtr-'));
+process.once('exit', () => rmSync(userDataDir, { recursive: true, force: true }));
 
 export default {
   files: ['src/**/*.test.ts'],

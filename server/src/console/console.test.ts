@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -13,6 +13,7 @@ const ORIGIN = PUBLIC_URL;
 const password = randomBytes(12).toString('base64url');
 let idp: DevIdp;
 let t: TestApp;
+let adminDir: string | undefined;
 
 beforeAll(async () => {
   idp = await startDevIdp({
@@ -25,7 +26,7 @@ beforeAll(async () => {
     people: [{ sub: 'dev-nobody', email: 'nobody@demo.test', name: 'No Role', groups: ['marketing'] }, { sub: 'dev-viewer', email: 'viewer@demo.test', name: 'Viewer', groups: ['calbridge:tenant:demo:viewer'] }],
   });
   // A stand-in for the built console (admin/dist), so this test does not depend on a build.
-  const adminDir = mkdtempSync(join(tmpdir(), 'calbridge-admin-'));
+  adminDir = mkdtempSync(join(tmpdir(), 'calbridge-admin-'));
   writeFileSync(join(adminDir, 'index.html'), '<!doctype html><title>Calbridge console</title><cb-admin-app></cb-admin-app>');
   t = await createTestApp({
     fetch: globalThis.fetch,
@@ -46,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await idp?.close();
+  if (adminDir) rmSync(adminDir, { recursive: true, force: true });
 });
 
 describe('admin console sign-in through OpenID Connect', () => {

@@ -46,6 +46,12 @@ export const offlineFetch: typeof fetch = async (input) => {
   throw new Error(`network disabled in tests: ${String(input instanceof Request ? input.url : input)}`);
 };
 
+/**
+ * An app's own data directory, inside the run's folder (test-support/data-root.setup.ts removes it at the end:
+ * a run of the suites makes hundreds of apps), or in the temp dir when run another way.
+ */
+const appDataDir = (): string => mkdtempSync(join(process.env.CALBRIDGE_TEST_DATA_ROOT ?? tmpdir(), 'calbridge-app-'));
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return parseConfig({
     CALBRIDGE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
@@ -54,7 +60,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
     LOG_LEVEL: 'debug',
     // Each app's own data directory (the webhook spool lives there), never the checkout's.
-    CALBRIDGE_DATA_DIR: mkdtempSync(join(tmpdir(), 'calbridge-app-')),
+    CALBRIDGE_DATA_DIR: appDataDir(),
     ...overrides,
   });
 }
