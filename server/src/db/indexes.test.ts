@@ -68,6 +68,15 @@ describe('indexes at agency size', () => {
     expect([...new Set(filtered)]).toEqual([]);
   });
 
+  it('when a person is exported or erased, then the plans checked are the generic ones those transactions run (decision 0039)', () => {
+    for (const name of ['GDPR export', 'GDPR erasure']) {
+      const ps = plansOf.get(name) ?? [];
+      // Every statement of the search was explained: a statement PREPARE could not take would be missing.
+      expect(ps.filter((p) => p.sql.includes('subject_mentions')).length, name).toBeGreaterThanOrEqual(6 * targets.length);
+      expect(ps.filter((p) => p.sql.includes('subject_mentions') && !p.generic).map((p) => p.sql.replace(/\s+/g, ' ').slice(0, 80)), name).toEqual([]);
+    }
+  });
+
   it('when a tenant-owned table grows, then it has an index that leads with tenant_id to be read through', async () => {
     const missing = await database.owner.query<{ table: string }>(
       `SELECT c.table_name AS table FROM information_schema.columns c

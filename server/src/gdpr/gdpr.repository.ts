@@ -1,5 +1,6 @@
 import { BOOKING_COLUMNS, BOOKING_EVENT_COLUMNS, type Attendee, type BookingEventRecord, type BookingRecord, type Organizer } from '../bookings/bookings.columns.js';
-import type { Tx } from '../db/db.js';
+import type { QueryResultRow } from 'pg';
+import { statementName, type Tx } from '../db/db.js';
 import { LEAD, type LeadRecord } from '../leads/leads.columns.js';
 import type { ReceiptInput } from '../sessions/sessions.service.js';
 
@@ -41,6 +42,9 @@ export function escaped(email: string): string {
   return encoded;
 }
 
+/** Whether {@link rowsMentioning} can use the index for this address (else every row is a candidate). */
+const hasMentionKey = (email: string) => /[a-z0-9._%+'-]@[a-z0-9_%+'-]/.test(email);
+
 /**
  * The rows of `table` a search for the person needs to look at, as a FROM item named `alias`.
  * Migration 0021 keeps, for every row of the six searched tables, a short key of each address its
@@ -50,19 +54,32 @@ export function escaped(email: string): string {
  * not on every row of the tenant. `$n` holds the address as the table's text holds it (raw
  * bodies: escape-encoded); `key` is the row key, `cast` the cast from the index's text key to it.
  *
- * OFFSET 0 keeps the planner from folding the search's condition into this subquery: it
- * estimates the search's OR at one row, so it would read every row of the tenant and filter
- * (the plan test caught it on leads), which is what this is here to stop.
+ * Each candidate key is then looked up on its own (LATERAL … OFFSET 0: one primary-key probe per
+ * key). These statements run generic plans (decision 0039), made without knowing how many keys
+ * the lookups find; as a join, the planner weighed that guess against reading the whole tenant and
+ * read every lead to hash-join a single key. The outer OFFSET 0 keeps the search's condition out
+ * of the subquery (the planner estimates its OR at one row and would again read every row).
  *
  * An address without a key (no address character right before or after its '@', as in
  * `ann!@example.com`, which the subject schema accepts) makes every row of the tenant a candidate,
  * as before the index.
  */
 function rowsMentioning(email: string, n: number, table: string, alias: string, key: string, cast: string, also?: string): string {
-  const mentions = /[a-z0-9._%+'-]@[a-z0-9_%+'-]/.test(email)
-    ? `SELECT sm.row_key${cast} FROM subject_mentions sm WHERE sm.source = '${table}' AND sm.mention = ANY(calbridge_mention_keys($${n}::text))`
-    : `SELECT ${key} FROM ${table} WHERE $${n}::text IS NOT NULL`; // no key: every row is a candidate
-  return `(SELECT * FROM ${table} WHERE ${key} IN (${also ? `${also} UNION ` : ''}${mentions}) OFFSET 0) ${alias}`;
+  // No key: every row (`also` stays in the text so that its parameters keep their types).
+  if (!hasMentionKey(email)) return `(SELECT * FROM ${table} WHERE $${n}::text IS NOT NULL${also ? ` OR ${key} IN (${also})` : ''} OFFSET 0) ${alias}`;
+  const mentions = `SELECT sm.row_key${cast} FROM subject_mentions sm WHERE sm.source = '${table}' AND sm.mention = ANY(calbridge_mention_keys($${n}::text))`;
+  return `(SELECT hit.* FROM (${also ? `${also} UNION ` : ''}${mentions}) k(candidate)
+     CROSS JOIN LATERAL (SELECT * FROM ${table} WHERE ${key} = k.candidate OFFSET 0) hit OFFSET 0) ${alias}`;
+}
+
+/**
+ * Runs one statement of the subject search prepared under `name` on this connection, so that in a
+ * GENERIC_PLANS transaction (db.ts) its plan is made once, not at every export (decision 0039).
+ * A statement whose text depends on the address (keyed or not) carries that in its name: one
+ * name must always mean one text.
+ */
+function run<R extends QueryResultRow = Record<string, never>>(tx: Tx, name: string, text: string, values: unknown[]) {
+  return tx.query<R>({ name: statementName(tx, `gdpr_${name}`), text, values });
 }
 
 /**
@@ -71,7 +88,7 @@ function rowsMentioning(email: string, n: number, table: string, alias: string, 
  */
 export async function subjectBookings(tx: Tx, email: string): Promise<BookingRecord[]> {
   // Every address of attendee_emails and the organizer is in the mention text too (0021).
-  const r = await tx.query<BookingRecord>(
+  const r = await run<BookingRecord>(tx, `bookings${hasMentionKey(email) ? '' : '_all'}`,
     `SELECT ${BOOKING_COLUMNS} FROM ${rowsMentioning(email, 1, 'bookings', 'bookings', 'uid', '')}
       WHERE attendee_emails @> ARRAY[$1::text]
          OR lower(organizer->>'email') = $1
@@ -87,7 +104,7 @@ export async function subjectBookings(tx: Tx, email: string): Promise<BookingRec
 }
 
 export async function eventsOf(tx: Tx, uids: string[]): Promise<(BookingEventRecord & { bookingUid: string; inboxId: string | null })[]> {
-  const r = await tx.query<BookingEventRecord & { bookingUid: string; inboxId: string | null }>(
+  const r = await run<BookingEventRecord & { bookingUid: string; inboxId: string | null }>(tx, 'events',
     `SELECT ${BOOKING_EVENT_COLUMNS}, booking_uid AS "bookingUid", inbox_id AS "inboxId"
        FROM booking_events WHERE booking_uid = ANY($1::text[]) ORDER BY booking_uid, occurred_at, rank, recorded_at`,
     [uids],
@@ -109,7 +126,7 @@ export interface InboxRow {
 /** Raw deliveries of the person's bookings, and any other delivery whose body names their email. */
 export async function subjectInbox(tx: Tx, email: string, uids: string[]): Promise<InboxRow[]> {
   const from = rowsMentioning(escaped(email), 3, 'webhook_inbox', 'w', 'id', '::uuid', 'SELECT id FROM webhook_inbox WHERE booking_uid = ANY($2::text[])');
-  const r = await tx.query<InboxRow>(
+  const r = await run<InboxRow>(tx, `inbox${hasMentionKey(escaped(email)) ? '' : '_all'}`,
     `SELECT id, trigger_event AS trigger, event_created_at AS "eventCreatedAt", received_at AS "receivedAt",
             booking_uid AS "bookingUid", body
        FROM ${from}
@@ -121,7 +138,7 @@ export async function subjectInbox(tx: Tx, email: string, uids: string[]): Promi
 }
 
 export async function deliveriesOf(tx: Tx, inboxIds: string[]): Promise<{ id: string; receivedAt: Date; trigger: string | null; outcome: string; code: string | null; inboxId: string }[]> {
-  const r = await tx.query(
+  const r = await run<{ id: string; receivedAt: Date; trigger: string | null; outcome: string; code: string | null; inboxId: string }>(tx, 'deliveries',
     `SELECT id::text AS id, received_at AS "receivedAt", trigger_event AS trigger, outcome, code, inbox_id AS "inboxId"
        FROM webhook_deliveries d WHERE d.inbox_id = ANY($1::uuid[]) ORDER BY d.id`,
     [inboxIds],
@@ -151,6 +168,8 @@ const CONSENT_COLUMNS = `c.id, c.session_id AS "sessionId", c.consent_version AS
  */
 export async function subjectConsents(tx: Tx, email: string, uids: string[], metadataIds: string[]): Promise<ConsentRow[]> {
   // Ids as uuid for the index; a value that is not a uuid's text (`c.id::text`) matches no receipt.
+  // One lookup per id (LATERAL): as `= ANY($4)`, the generic plan (decision 0039) ANDed the id
+  // index with the tenant's whole time index (the plan test caught it).
   const ids = metadataIds.filter((v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v));
   const from = rowsMentioning(
     email,
@@ -162,9 +181,10 @@ export async function subjectConsents(tx: Tx, email: string, uids: string[], met
     `SELECT consent_receipt_id FROM observed_bookings WHERE uid = ANY($2::text[])
      UNION SELECT consent_receipt_id FROM booking_consent_links WHERE booking_uid = ANY($2::text[])
      UNION SELECT r.id FROM consent_receipts r WHERE r.session_id IN (SELECT session_id FROM observed_bookings WHERE uid = ANY($2::text[]))
-     UNION SELECT r.id FROM consent_receipts r WHERE r.id = ANY($4::uuid[]) OR r.session_id = ANY($4::uuid[])`,
+     UNION SELECT r.id FROM unnest($4::uuid[]) v(id)
+       CROSS JOIN LATERAL (SELECT id FROM consent_receipts WHERE id = v.id OR session_id = v.id OFFSET 0) r`,
   );
-  const r = await tx.query<ConsentRow>(
+  const r = await run<ConsentRow>(tx, `consents${hasMentionKey(email) ? '' : '_all'}`,
     `SELECT ${CONSENT_COLUMNS} FROM ${from}
       WHERE c.id IN (SELECT consent_receipt_id FROM observed_bookings WHERE uid = ANY($2::text[]))
          OR c.id IN (SELECT consent_receipt_id FROM booking_consent_links WHERE booking_uid = ANY($2::text[]))
@@ -189,7 +209,7 @@ export async function recentConsents(tx: Tx, limit: number, after: { createdAt: 
 }
 
 export async function observedOf(tx: Tx, uids: string[]) {
-  const r = await tx.query<{ uid: string; sessionId: string; consentReceiptId: string; startTime: Date | null; endTime: Date | null; eventTypeId: number | null; eventType: string | null; status: string | null; observedAt: Date }>(
+  const r = await run<{ uid: string; sessionId: string; consentReceiptId: string; startTime: Date | null; endTime: Date | null; eventTypeId: number | null; eventType: string | null; status: string | null; observedAt: Date }>(tx, 'observed',
     `SELECT uid, session_id AS "sessionId", consent_receipt_id AS "consentReceiptId", start_time AS "startTime", end_time AS "endTime",
             event_type_id AS "eventTypeId", event_type AS "eventType", status, observed_at AS "observedAt"
        FROM observed_bookings WHERE uid = ANY($1::text[]) ORDER BY observed_at`,
@@ -200,8 +220,13 @@ export async function observedOf(tx: Tx, uids: string[]) {
 
 /** Native booking requests for the person's bookings, or whose key or stored answer names their email. */
 export async function subjectNativeRequests(tx: Tx, email: string, uids: string[]) {
-  const from = rowsMentioning(email, 3, 'calcom_booking_requests', 'q', 'idempotency_key', '', 'SELECT idempotency_key FROM calcom_booking_requests WHERE booking_uid = ANY($2::text[])');
-  const r = await tx.query<{ idempotencyKey: string; bookingUid: string | null; response: unknown; createdAt: Date }>(
+  // By booking, one index lookup per uid (LATERAL … OFFSET 0): the generic plan (decision 0039) of
+  // `booking_uid = ANY($2)` guesses ten uids and, on a tenant with few native requests, reads them
+  // all and filters (the plan test caught it); one uid at a time leaves it nothing to weigh.
+  const byBooking = `SELECT r.idempotency_key FROM unnest($2::text[]) u(uid)
+    CROSS JOIN LATERAL (SELECT idempotency_key FROM calcom_booking_requests WHERE booking_uid = u.uid OFFSET 0) r`;
+  const from = rowsMentioning(email, 3, 'calcom_booking_requests', 'q', 'idempotency_key', '', byBooking);
+  const r = await run<{ idempotencyKey: string; bookingUid: string | null; response: unknown; createdAt: Date }>(tx, `native${hasMentionKey(email) ? '' : '_all'}`,
     `SELECT idempotency_key AS "idempotencyKey", booking_uid AS "bookingUid", response, created_at AS "createdAt"
        FROM ${from}
       WHERE booking_uid = ANY($2::text[]) OR lower(idempotency_key) ~ $1 OR lower(coalesce(response::text, '')) ~ $1
@@ -214,7 +239,7 @@ export async function subjectNativeRequests(tx: Tx, email: string, uids: string[
 // --- erasure writes ---
 
 export async function rewriteInboxBody(tx: Tx, id: string, body: Buffer): Promise<void> {
-  await tx.query('UPDATE webhook_inbox SET body = $2 WHERE id = $1', [id, body]);
+  await run(tx, 'rewrite_inbox', 'UPDATE webhook_inbox SET body = $2 WHERE id = $1', [id, body]);
 }
 
 export async function rewriteBooking(
@@ -223,7 +248,7 @@ export async function rewriteBooking(
   b: { attendees: Attendee[]; attendeeEmails: string[]; organizer: Organizer | null; metadata: Record<string, unknown> | null },
   now: Date,
 ): Promise<void> {
-  await tx.query(
+  await run(tx, 'rewrite_booking',
     `UPDATE bookings SET attendees = $2, attendee_emails = $3, organizer = $4, metadata = $5, title = NULL,
             cancellation_reason = NULL, rejection_reason = NULL, updated_at = $6
       WHERE uid = $1`,
@@ -233,7 +258,7 @@ export async function rewriteBooking(
 
 /** The one-time redaction a consent receipt allows (see the trigger in 0007_gdpr.sql). */
 export async function redactConsent(tx: Tx, id: string, pageUrl: string, referrer: string, now: Date): Promise<boolean> {
-  const r = await tx.query(
+  const r = await run(tx, 'redact_consent',
     `UPDATE consent_receipts SET page_url = $2, referrer = $3, utm = '{}', click_ids = '{}', redacted_at = $4 WHERE id = $1 AND redacted_at IS NULL`,
     [id, pageUrl, referrer, now],
   );
@@ -242,7 +267,7 @@ export async function redactConsent(tx: Tx, id: string, pageUrl: string, referre
 
 export async function deleteNativeRequests(tx: Tx, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;
-  const r = await tx.query('DELETE FROM calcom_booking_requests WHERE idempotency_key = ANY($1::text[])', [keys]);
+  const r = await run(tx, 'delete_native', 'DELETE FROM calcom_booking_requests WHERE idempotency_key = ANY($1::text[])', [keys]);
   return r.rowCount ?? 0;
 }
 
@@ -253,7 +278,7 @@ export async function allTenantIds(tx: Tx): Promise<string[]> {
 }
 
 export async function markErased(tx: Tx, tenantId: string, hash: Buffer, now: Date): Promise<void> {
-  await tx.query(
+  await run(tx, 'mark_erased',
     `INSERT INTO erased_subjects (tenant_id, subject_hash, erased_at) VALUES ($1, $2, $3)
      ON CONFLICT (tenant_id, subject_hash) DO UPDATE SET erased_at = EXCLUDED.erased_at`,
     [tenantId, hash, now],
@@ -273,7 +298,7 @@ export interface ReceiptRow {
 const RECEIPT_COLUMNS = `id, subject_ref AS "subjectRef", requested_by AS "requestedBy", erased_at AS "erasedAt", counts, calcom, crm`;
 
 export async function insertReceipt(tx: Tx, tenantId: string, r: Omit<ReceiptRow, 'id'>): Promise<ReceiptRow> {
-  const res = await tx.query<ReceiptRow>(
+  const res = await run<ReceiptRow>(tx, 'insert_receipt',
     `INSERT INTO erasure_receipts (tenant_id, subject_ref, requested_by, erased_at, counts, calcom, crm)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${RECEIPT_COLUMNS}`,
     [tenantId, r.subjectRef, r.requestedBy, r.erasedAt, JSON.stringify(r.counts), JSON.stringify(r.calcom), JSON.stringify(r.crm)],
@@ -286,7 +311,7 @@ export async function setReceiptCalcom(tx: Tx, id: string, calcom: ReceiptRow['c
 }
 
 export async function receiptsFor(tx: Tx, subjectRef: string): Promise<ReceiptRow[]> {
-  const r = await tx.query<ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM erasure_receipts WHERE subject_ref = $1 ORDER BY erased_at, id`, [subjectRef]);
+  const r = await run<ReceiptRow>(tx, 'receipts', `SELECT ${RECEIPT_COLUMNS} FROM erasure_receipts WHERE subject_ref = $1 ORDER BY erased_at, id`, [subjectRef]);
   return r.rows;
 }
 
@@ -397,7 +422,7 @@ export async function insertAudit(
   tx: Tx,
   a: { tenantId: string; at: Date; actorToken: string | null; actorKind: ActorKind; actorSubject?: string | null; action: AuditAction; subjectRef: string | null; details: Record<string, unknown> },
 ): Promise<void> {
-  await tx.query(
+  await run(tx, 'audit',
     'INSERT INTO gdpr_audit_log (tenant_id, at, actor_token, actor_kind, action, subject_ref, details, actor_subject) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
     [a.tenantId, a.at, a.actorToken, a.actorKind, a.action, a.subjectRef, JSON.stringify(a.details), a.actorSubject ?? null],
   );
@@ -419,7 +444,7 @@ export type LeadRow = LeadRecord;
 
 export async function subjectLeads(tx: Tx, email: string): Promise<LeadRow[]> {
   // The lead's own email is in the mention text too (0021).
-  const r = await tx.query<LeadRow>(
+  const r = await run<LeadRow>(tx, `leads${hasMentionKey(email) ? '' : '_all'}`,
     `SELECT ${LEAD} FROM ${rowsMentioning(email, 1, 'leads', 'leads', 'id', '::uuid')} WHERE email = $1 OR lower(explanation::text) ~ $2 ORDER BY created_at`,
     [email, emailPattern(email)],
   );
@@ -443,7 +468,7 @@ export interface CrmMessageRow {
 /** The CRM records that point at the person's leads (HubSpot contact ids; migration 0010). */
 export async function subjectCrmContacts(tx: Tx, leadIds: string[]): Promise<{ destinationId: string; leadId: string; contactId: string; updatedAt: Date }[]> {
   if (leadIds.length === 0) return [];
-  const r = await tx.query(
+  const r = await run<{ destinationId: string; leadId: string; contactId: string; updatedAt: Date }>(tx, 'crm_contacts',
     `SELECT destination_id AS "destinationId", lead_id AS "leadId", contact_id AS "contactId", updated_at AS "updatedAt"
        FROM crm_hubspot_contacts WHERE lead_id = ANY($1::uuid[]) ORDER BY updated_at`,
     [leadIds],
@@ -454,7 +479,7 @@ export async function subjectCrmContacts(tx: Tx, leadIds: string[]): Promise<{ d
 /** CRM messages about the person (their lead, or a payload naming their email), with every delivery attempt. */
 export async function subjectCrmMessages(tx: Tx, email: string, leadIds: string[]): Promise<CrmMessageRow[]> {
   const from = rowsMentioning(email, 3, 'crm_messages', 'm', 'id', '::uuid', 'SELECT id FROM crm_messages WHERE lead_id = ANY($2::uuid[])');
-  const r = await tx.query<CrmMessageRow>(
+  const r = await run<CrmMessageRow>(tx, `crm_messages${hasMentionKey(email) ? '' : '_all'}`,
     `SELECT m.id, m.destination_id AS "destinationId", d.kind AS "destinationKind", m.lead_id AS "leadId", m.event_type AS "eventType",
             m.payload, m.status, m.attempts, m.created_at AS "createdAt", m.delivered_at AS "deliveredAt",
             coalesce((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'startedAt', a.started_at, 'finishedAt', a.finished_at,
@@ -475,7 +500,7 @@ export async function subjectCrmMessages(tx: Tx, email: string, leadIds: string[
  */
 export async function scrubCrmMessages(tx: Tx, ids: string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  const r = await tx.query(
+  const r = await run(tx, 'crm_scrub',
     `UPDATE crm_messages SET payload = jsonb_build_object('type', event_type, 'timestamp', payload->'timestamp', 'data', jsonb_build_object('erased', true)),
             status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END, lease_until = NULL
       WHERE id = ANY($1::uuid[])`,
@@ -486,7 +511,7 @@ export async function scrubCrmMessages(tx: Tx, ids: string[]): Promise<number> {
 
 export async function deleteLeads(tx: Tx, ids: string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  const r = await tx.query('DELETE FROM leads WHERE id = ANY($1::uuid[])', [ids]);
+  const r = await run(tx, 'delete_leads', 'DELETE FROM leads WHERE id = ANY($1::uuid[])', [ids]);
   return r.rowCount ?? 0;
 }
 

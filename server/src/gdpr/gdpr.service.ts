@@ -11,7 +11,7 @@ import type { Calcom } from '../calcom/calcom.js';
 import { connectionSummary } from '../calcom/connection-summary.js';
 import type { AppContext } from '../context.js';
 import { emitCrmEvent } from '../crm/crm.outbox.js';
-import type { Tx } from '../db/db.js';
+import { GENERIC_PLANS, type Tx } from '../db/db.js';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { CursorTime, CursorUuid, decodeCursor, encodeCursor } from '../http/cursor.js';
@@ -87,6 +87,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
    */
   async function exportSubject(tenant: TenantRecord, email: string, actor: Actor) {
     const now = clock.now();
+    // Generic plans: the search's ~15 statements cost more to plan than to run (decision 0039).
     return db.withTenant(tenant.id, async (tx) => {
       const hasher = await tenantHasher(tx, keyring, tenant.id, now);
       const ref = hasher.ref(email);
@@ -103,7 +104,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
       await audit(tx, tenant.id, actor, 'subject.export', ref, counts);
       log.info({ tenant: tenant.slug, action: 'subject.export', actor: actor.tokenId ?? actor.kind, counts }, 'subject exported');
       return doc;
-    });
+    }, GENERIC_PLANS);
   }
 
   /**
@@ -176,7 +177,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
         cancelFutureBookings: cancel,
       });
       return { receipt, future, cancel };
-    });
+    }, GENERIC_PLANS);
 
     log.info({ tenant: tenant.slug, action: 'subject.erase', actor: actor.tokenId ?? actor.kind, receiptId: receipt.id }, 'subject erased');
     if (!cancel) return toReceipt(receipt);
@@ -228,7 +229,7 @@ export function createGdprService(ctx: AppContext, deps: { calcom: Calcom }) {
         data: data.map(toConsent),
         nextCursor: rows.length > q.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
       };
-    });
+    }, q.email ? GENERIC_PLANS : undefined);
   }
 
   async function retention(tenant: TenantRecord): Promise<RetentionStatus> {

@@ -1,3 +1,4 @@
+import pgRuntime from 'pg';
 import type pg from 'pg';
 import type { Db, Tx } from '../db/db.js';
 
@@ -10,6 +11,8 @@ export interface CapturedPlan {
   executionMs?: number;
   /** With `analyze`: milliseconds spent compiling the statement with JIT, when PostgreSQL chose to. */
   jitMs?: number;
+  /** The plan made without the statement's values, as a GENERIC_PLANS transaction runs it (db.ts). */
+  generic?: boolean;
 }
 
 interface PlanNode {
@@ -18,6 +21,14 @@ interface PlanNode {
   'Index Name'?: string;
   Plans?: PlanNode[];
   [k: string]: unknown;
+}
+
+/** A value as `pg` would send it, written as an SQL literal (untyped; NULL for null). */
+function literal(tx: Tx, value: unknown): string {
+  const v = pgRuntime.utils.prepareValue(value) as unknown;
+  if (v === null || v === undefined) return 'NULL';
+  if (Buffer.isBuffer(v)) return `'\\x${v.toString('hex')}'`;
+  return tx.escapeLiteral(String(v));
 }
 
 const EXPLAINABLE = /^\s*(SELECT|WITH|UPDATE|DELETE|INSERT)\b/i;
@@ -39,13 +50,30 @@ export function explainingDb(db: Db, plans: CapturedPlan[], options: { analyze?:
       const args = typeof config === 'string' ? values : config.values;
       if (EXPLAINABLE.test(text) && !text.includes(';')) {
         await tx.query('SAVEPOINT calbridge_explain');
+        // In a GENERIC_PLANS transaction (db.ts) the app's statement runs the plan made without its
+        // values: EXPLAIN shows that one (EXECUTE of the statement prepared here, with the same
+        // parameter types inferred), not the plan its values would get.
+        const generic = (await tx.query<{ mode: string }>("SELECT current_setting('plan_cache_mode') AS mode")).rows[0]?.mode === 'force_generic_plan';
+        let prepared = false;
         try {
-          const r = await tx.query<{ 'QUERY PLAN': { Plan: PlanNode; 'Planning Time'?: number; 'Execution Time'?: number; JIT?: { Timing?: { Total?: number } } }[] }>({ text: `${explain} ${text}`, values: args });
+          let explained = `${explain} ${text}`;
+          if (generic) {
+            await tx.query(`PREPARE calbridge_explained AS ${text}`);
+            prepared = true;
+            // EXECUTE's arguments are not parameters of the EXPLAIN around it: the values go in as
+            // literals of unknown type, which EXECUTE casts to the types PREPARE inferred.
+            explained = `${explain} EXECUTE calbridge_explained${args?.length ? `(${args.map((v) => literal(tx, v)).join(', ')})` : ''}`;
+          }
+          const r = await tx.query<{ 'QUERY PLAN': { Plan: PlanNode; 'Planning Time'?: number; 'Execution Time'?: number; JIT?: { Timing?: { Total?: number } } }[] }>({ text: explained, values: generic ? [] : args });
           const out = r.rows[0]!['QUERY PLAN'][0]!;
-          plans.push({ sql: text, plan: out.Plan, planningMs: out['Planning Time'], executionMs: out['Execution Time'], jitMs: out.JIT?.Timing?.Total });
+          plans.push({ sql: text, plan: out.Plan, planningMs: out['Planning Time'], executionMs: out['Execution Time'], jitMs: out.JIT?.Timing?.Total, generic });
           await tx.query(options.analyze ? 'ROLLBACK TO SAVEPOINT calbridge_explain' : 'RELEASE SAVEPOINT calbridge_explain');
-        } catch {
+        } catch (e) {
+          if (process.env.PLAN_DEBUG) console.log('EXPLAIN failed', String(e), text.slice(0, 80));
           await tx.query('ROLLBACK TO SAVEPOINT calbridge_explain');
+        } finally {
+          // A prepared statement outlives its transaction and savepoint.
+          if (prepared) await tx.query('DEALLOCATE calbridge_explained');
         }
       }
       return typeof config === 'string' ? tx.query(config, values) : tx.query(config);
@@ -60,7 +88,8 @@ export function explainingDb(db: Db, plans: CapturedPlan[], options: { analyze?:
   }
   return {
     pool: db.pool,
-    withTenant: (tenantId, fn) => db.withTenant(tenantId, (tx) => fn(wrap(tx))),
+    // The opening goes through: it can set how the transaction's statements are planned (GENERIC_PLANS).
+    withTenant: (tenantId, fn, opening) => db.withTenant(tenantId, (tx, opened) => fn(wrap(tx), opened), opening),
     withPlatform: (fn) => db.withPlatform((tx) => fn(wrap(tx))),
     ready: (n) => db.ready(n),
     close: () => db.close(),
@@ -156,6 +185,28 @@ export async function scansThatFilterAway(owner: pg.Pool, plans: CapturedPlan[])
     const kept = Number(n['Actual Rows'] ?? 0);
     if (relation && tables.has(relation) && removed > kept && !wholeSmallTable) {
       found.push({ sql, node: n['Node Type'], relation, index: n['Index Name'], removed, condition: String(n['Index Cond'] ?? n['Recheck Cond'] ?? '') + ' / ' + String(n.Filter ?? '') });
+    }
+    // The same waste one level up, where no "Rows Removed" tells it. A bitmap AND that read more
+    // index entries from one side than the heap scan then found: that side served only tenant_id.
+    if (n['Node Type'] === 'Bitmap Heap Scan' && relation && tables.has(relation)) {
+      const and = (n.Plans ?? []).find((c) => c['Node Type'] === 'BitmapAnd');
+      for (const side of and?.Plans ?? []) {
+        const entries = Number(side['Actual Rows'] ?? 0);
+        if (entries > kept + removed) found.push({ sql, node: 'BitmapAnd', relation, index: side['Index Name'], removed: entries - kept - removed, condition: String(side['Index Cond'] ?? '') });
+      }
+    }
+    // A hash or merge join that read more rows of a tenant table than it joined: the rest were read
+    // only to find no partner (a join in place of a lookup by key).
+    if ((n['Node Type'] === 'Hash Join' || n['Node Type'] === 'Merge Join') && n['Join Type'] !== 'Anti') {
+      const joined = Number(n['Actual Rows'] ?? 0);
+      for (let side of n.Plans ?? []) {
+        while (['Hash', 'Sort', 'Materialize'].includes(side['Node Type']) && side.Plans?.length === 1) side = side.Plans[0]!;
+        const read = Number(side['Actual Rows'] ?? 0);
+        const table = side['Relation Name'];
+        if (table && tables.has(table) && read > joined && !(side['Node Type'] === 'Seq Scan' && small.has(table))) {
+          found.push({ sql, node: `${n['Node Type']} over ${side['Node Type']}`, relation: table, index: side['Index Name'], removed: read - joined, condition: String(n['Hash Cond'] ?? n['Merge Cond'] ?? '') });
+        }
+      }
     }
     for (const c of n.Plans ?? []) walk(sql, c);
   };
