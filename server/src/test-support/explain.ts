@@ -25,7 +25,8 @@ interface PlanNode {
 
 /** A value as `pg` would send it, written as an SQL literal (untyped; NULL for null). */
 function literal(tx: Tx, value: unknown): string {
-  const v = pgRuntime.utils.prepareValue(value) as unknown;
+  // pg's own conversion (arrays as array literals, dates, JSON); its typings do not declare `utils`.
+  const v = (pgRuntime as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils.prepareValue(value);
   if (v === null || v === undefined) return 'NULL';
   if (Buffer.isBuffer(v)) return `'\\x${v.toString('hex')}'`;
   return tx.escapeLiteral(String(v));
