@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, GENERIC_PLANS } from '../db/db.js';
 import { createTestDatabase, type TestDatabase } from '../test-support/database.js';
 import { databasesBefore } from '../test-support/migration-db.js';
 import { gather } from './gdpr.export.js';
@@ -156,6 +157,36 @@ describe('an address the index has no key for', () => {
     const found = await database.db.withTenant(tenant, (tx) => gather(tx, 'ann!@example.com'));
     expect(found.bookings.map((b) => b.uid)).toEqual(['bk-k1']);
     expect(found.inbox.map((i) => i.trigger)).toEqual(['FORM_SUBMITTED']);
+  });
+});
+
+describe('the search as export and erasure run it: named statements with generic plans (decision 0039)', () => {
+  it('when one connection searches for a person with a key and one without, again and again, then each finds theirs alone, with named statements and without', async () => {
+    const tenant = (await database.owner.query<{ id: string }>("INSERT INTO tenants (slug, name) VALUES ('generic', 'Generic') RETURNING id")).rows[0]!.id;
+    for (const [uid, title] of [['bk-g1', 'Call with ann@example.com'], ['bk-g2', 'Call with ANN!@example.com'], ['bk-g3', 'Call with joann@example.com']]) {
+      await database.owner.query(
+        `INSERT INTO bookings (tenant_id, uid, status, title, attendees, attendee_emails, state_at, state_rank, state_event_id, created_at, updated_at)
+         VALUES ($1, $2, 'accepted', $3, '[]', '{}', now(), 1, gen_random_uuid(), now(), now())`,
+        [tenant, uid, title],
+      );
+    }
+    // One connection each, so the second and third searches meet the statements the first prepared.
+    for (const namedStatements of [true, false]) {
+      const db = createDb({ connectionString: database.ownerUrl, max: 1, namedStatements });
+      try {
+        for (let round = 0; round < 3; round++) {
+          const [keyed, keyless] = await db.withTenant(tenant, async (tx) => [await gather(tx, 'ann@example.com'), await gather(tx, 'ann!@example.com')], GENERIC_PLANS);
+          expect(keyed.bookings.map((b) => b.uid), `named: ${namedStatements}`).toEqual(['bk-g1']);
+          expect(keyless.bookings.map((b) => b.uid), `named: ${namedStatements}`).toEqual(['bk-g2']);
+        }
+        const mode = await db.withTenant(tenant, async (tx) => (await tx.query<{ m: string }>("SELECT current_setting('plan_cache_mode') AS m")).rows[0]!.m, GENERIC_PLANS);
+        expect(mode).toBe('force_generic_plan');
+        // Transaction-local: the connection's next user plans as usual.
+        expect(await db.withTenant(tenant, async (tx) => (await tx.query<{ m: string }>("SELECT current_setting('plan_cache_mode') AS m")).rows[0]!.m)).toBe('auto');
+      } finally {
+        await db.close();
+      }
+    }
   });
 });
 
