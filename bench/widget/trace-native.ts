@@ -5,7 +5,9 @@
 // consent button in the page and prints one JSON line: when the click handler returned, when each
 // `fetch` was called and answered, the resource timing of what loaded after the click, when the
 // picker appeared and when its first time button was there and painted (two frames, as
-// bench:widget waits). All times in ms from the click. Options (environment):
+// bench:widget waits), checked each frame; and, as they happen (mutation observers), when the
+// picker was inserted (`inserted`), its day grid rendered (`grid`) and its first times were in
+// the page (`timesInDom`). All times in ms from the click. Options (environment):
 //   DEADLINE=n  sets CALBRIDGE_SESSION_SLOTS_DEADLINE_MS (0: the session answer never carries times)
 //   HOVER=1     moves the pointer onto the consent button first, as a visitor's would
 //   PROFILE=1   also prints the renderer's CPU profile over the run (self time per function)
@@ -49,6 +51,16 @@ const RUN = `new Promise((resolve) => {
   const at = {};
   const t0 = performance.now();
   const ms = (t) => +(t - t0).toFixed(1);
+  // Without waiting for frames: when the picker is inserted, its grid rendered, its times there.
+  new MutationObserver(() => {
+    const picker = host.querySelector('calbridge-native-booking');
+    if (!picker?.shadowRoot || at.inserted) return;
+    at.inserted = ms(performance.now());
+    new MutationObserver(() => {
+      if (!at.grid && picker.shadowRoot.querySelector('td')) at.grid = ms(performance.now());
+      if (!at.timesInDom && picker.shadowRoot.querySelector('.slots button')) at.timesInDom = ms(performance.now());
+    }).observe(picker.shadowRoot, { subtree: true, childList: true });
+  }).observe(host, { subtree: true, childList: true });
   host.querySelector('form[part=consent] button').click();
   at.clickReturned = ms(performance.now());
   const check = () => {

@@ -258,6 +258,50 @@ export class CalbridgeNativeBooking extends LitElement {
     this.#moveFocus = false;
   }
 
+  /**
+   * Whether the time zone list holds every zone, not just the visitor's. The whole list (some 430
+   * options) was most of the picker's first render: 12–14 ms between the picker's insertion and
+   * its first times. It is filled a moment after the picker is shown (300 ms, then when the page
+   * is idle), or at once when the list is focused or pressed before that.
+   */
+  #allZones = false;
+  /** Cancels the pending fill, if any. */
+  #zonesLater: (() => void) | undefined;
+
+  #fillZones = (): void => {
+    this.#cancelZones();
+    if (this.#allZones) return;
+    this.#allZones = true;
+    this.requestUpdate();
+  };
+
+  #cancelZones(): void {
+    this.#zonesLater?.();
+    this.#zonesLater = undefined;
+  }
+
+  protected override firstUpdated(): void {
+    // Not in the idle period right after the first paint: that would hold up the frames that follow it.
+    const whenIdle = (): void => {
+      if (!('requestIdleCallback' in window)) return this.#fillZones(); // Safari
+      const id = requestIdleCallback(this.#fillZones, { timeout: 1000 });
+      this.#zonesLater = () => cancelIdleCallback(id);
+    };
+    const t = setTimeout(whenIdle, 300);
+    this.#zonesLater = () => clearTimeout(t);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#cancelZones();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // Added again before the list was filled: fill it now rather than never.
+    if (this.hasUpdated && !this.#allZones) this.#fillZones();
+  }
+
   #onTimeZone = (e: Event): void => {
     this.#tz = (e.target as HTMLSelectElement).value;
     this.#load();
@@ -405,8 +449,10 @@ export class CalbridgeNativeBooking extends LitElement {
     const range = `${formatDay(start, this.#i18n.locale, { day: 'numeric', month: 'short' })} – ${formatDay(addDays(start, PAGE_DAYS - 1), this.#i18n.locale, { day: 'numeric', month: 'short', year: 'numeric' })}`;
     return html`<div class="tz">
         <label for="tz">${t.timeZone}</label>
-        <select id="tz" @change=${this.#onTimeZone}>
-          ${guard([this.#tz], () => timeZones(this.#tz).map((z) => html`<option value=${z} ?selected=${z === this.#tz}>${z.replace(/_/g, ' ')}</option>`))}
+        <select id="tz" @change=${this.#onTimeZone} @focus=${this.#fillZones} @pointerdown=${this.#fillZones}>
+          ${guard([this.#tz, this.#allZones], () =>
+            (this.#allZones ? timeZones(this.#tz) : [this.#tz]).map((z) => html`<option value=${z} ?selected=${z === this.#tz}>${z.replace(/_/g, ' ')}</option>`),
+          )}
         </select>
       </div>
       <div class="nav">

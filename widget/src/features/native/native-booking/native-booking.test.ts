@@ -162,9 +162,23 @@ describe('<calbridge-booking mode="native">', () => {
     await expectAccessible(el);
   });
 
+  it("should fill the time zone list once the picker shows, the visitor's zone selected throughout", async () => {
+    const el = await openPicker();
+    const select = $n<HTMLSelectElement>(el, 'select#tz')!;
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    expect(select.value).to.equal(zone);
+    await waitUntil(() => select.options.length > 100, 'the time zone list was not filled after the picker showed');
+    expect(select.value).to.equal(zone);
+    expect(select.selectedOptions[0]!.textContent).to.equal(zone.replace(/_/g, ' '));
+    await expectAccessible(el);
+  });
+
   it('should change the time zone and ask for times in it', async () => {
     const el = await openPicker();
     const select = $n<HTMLSelectElement>(el, 'select#tz')!;
+    // The list is filled once the picker is painted, or when the visitor reaches it.
+    select.focus();
+    await waitUntil(() => select.options.length > 1, 'the time zone list was not filled');
     select.value = 'America/New_York';
     select.dispatchEvent(new Event('change'));
     await waitUntil(async () => (await fakeLog()).some((e) => e.path === '/v1/widget/native/slots' && new URLSearchParams(e.query).get('timeZone') === 'America/New_York'), 'no request in the new zone');
