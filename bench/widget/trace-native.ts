@@ -12,6 +12,7 @@
 //   HOVER=1     moves the pointer onto the consent button first, as a visitor's would
 //   PROFILE=1   also prints the renderer's CPU profile over the run (self time per function)
 // Every 8 runs it waits for the next minute: the server allows 10 sessions per address a minute.
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -117,4 +118,6 @@ try {
   await browser.close();
   site.close();
   await product.stop();
+  // The product's data folder (its embedded database) goes too, as bench:widget's does.
+  rmSync(product.dataDir, { recursive: true, force: true });
 }
