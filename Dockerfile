@@ -1,13 +1,17 @@
-# syntax=docker/dockerfile:1
 # Calbridge, production image. Multi-stage: `build` installs and builds with the same
 # script CI runs (`npm run build`: pnpm from the lock file, every package built);
 # `prod-deps` installs production dependencies only; `runtime` is the built packages and
 # those dependencies on a slim Node, run as the unprivileged `node` user with `npm run
-# serve`'s script. `docker build --target test .`
-# runs the whole suite (`npm test`) inside the build image instead.
+# serve`'s script. The suite runs in the build stage, as CI runs it: compose.yaml's `ci`
+# profile (`docker compose --profile ci run --rm ci`, which runs `.ci/run`). There is no
+# test stage here on purpose: builders without BuildKit build every stage before the
+# target, so one would run the whole suite on every `docker build`.
+# No `# syntax=` line either: the built-in frontend is enough, and offline builders cannot
+# fetch another.
 #
 #   docker build -t calbridge .
 #   docker run --env-file calbridge.env -p 8787:8787 calbridge     (see compose.yaml and README "Deploy")
+#   npm run check:image                                             (builds and checks it with compose)
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -26,10 +30,6 @@ COPY dev-idp/package.json dev-idp/
 RUN node -e "import('./scripts/lib.mjs').then((m) => m.ensureDependencies())"
 COPY . .
 RUN npm run build
-# The suite runs from here (`--target test`), with development dependencies still in place.
-FROM build AS test
-RUN npm test
-
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 ENV CI=true

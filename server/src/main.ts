@@ -101,7 +101,8 @@ async function serve(
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, embedded }, 'listening');
-  process.stdout.write(`\nCalbridge is running: open http://localhost:${port}/\n`);
+  // Behind a proxy or in a container the listening port is not where people reach it: PUBLIC_URL is.
+  process.stdout.write(`\nCalbridge is running: open ${config.publicUrl}/ (listening on ${config.host}:${port})\n`);
   if (embedded) process.stdout.write(`Embedded PostgreSQL in ${config.dataDir}/postgres (set DATABASE_URL to use your own PostgreSQL)\n`);
   if (printAdminToken) {
     process.stdout.write(`Admin token (shown once; also kept in ${config.dataDir}/secrets.json): ${config.adminToken}\n`);

@@ -8,11 +8,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, repoRoot } from '../support/product.js';
 
-// No container engine can build here (no base image can be pulled), so the image's contents are
-// checked by replaying the Dockerfile's file steps: the production-dependency stage is installed as
-// it says, the runtime stage gets exactly the files its COPY lines name, and its CMD and HEALTHCHECK
-// run there. A file the runtime needs but the Dockerfile forgets (the console's build once was)
-// fails here. What cannot be checked without an engine: the base image, USER and file ownership.
+// The suite needs no container engine, so the image's contents are checked by replaying the
+// Dockerfile's file steps: the production-dependency stage is installed as it says, the runtime
+// stage gets exactly the files its COPY lines name, and its CMD and HEALTHCHECK run there. A file
+// the runtime needs but the Dockerfile forgets (the console's build once was) fails here. The base
+// image, USER, file ownership, signals and compose.yaml need an engine: `npm run check:image`.
 
 interface Instruction {
   op: string;
