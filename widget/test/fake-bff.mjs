@@ -111,6 +111,7 @@ export function fakeBff() {
       path: ctx.path,
       query: ctx.querystring || undefined,
       body: body ? JSON.parse(body) : undefined,
+      contentType: ctx.get('content-type') || undefined,
       authorization: ctx.get('authorization') || undefined,
       idempotencyKey: ctx.get('idempotency-key') || undefined,
     });

@@ -540,6 +540,18 @@ describe('a native session answer carries its first page of free times (decision
     expect(slotCalls).toBe(0);
   });
 
+  it('when a session request with a first page is refused (consent text outdated), then 400 consent_invalid and Cal.com is not asked', async () => {
+    const res = await request(patient)
+      .post('/v1/widget/first/sessions')
+      .set('Origin', SITE)
+      .send({ consent: { version: '2000-01-01', purposes: ['booking'] }, context: { pageUrl: `${SITE}/book`, referrer: '', utm: {} }, slots: page() });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('consent_invalid');
+    // The tenant's Cal.com user was being looked up meanwhile; Cal.com itself waits for admission.
+    await new Promise<void>((r) => setImmediate(r));
+    expect(slotCalls).toBe(0);
+  });
+
   it('when the tenant cannot book natively (no Cal.com connection), then its session carries no free times and Cal.com is not asked', async () => {
     const res = await mint('unlinked', { slots: page() }, patient);
     expect(res.status).toBe(201);

@@ -42,10 +42,10 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
    */
   const slotsInFlight = new Map<string, Promise<SlotsResponse>>();
 
-  async function fetchSlots(tenant: TenantRecord, q: SlotsQuery): Promise<SlotsResponse> {
+  async function fetchSlots(user: Promise<string>, q: SlotsQuery): Promise<SlotsResponse> {
     const data = await deps.calcom.slots.list(
       { kind: 'none' },
-      { eventTypeSlug: q.eventType, username: await username(tenant.id), start: q.start, end: q.end, timeZone: q.timeZone },
+      { eventTypeSlug: q.eventType, username: await user, start: q.start, end: q.end, timeZone: q.timeZone },
     );
     const days = Object.keys(data)
       .sort()
@@ -53,12 +53,25 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
     return { eventType: q.eventType, timeZone: q.timeZone, days };
   }
 
-  /** Free slots grouped by day in the visitor's time zone. */
-  function slots(tenant: TenantRecord, q: SlotsQuery): Promise<SlotsResponse> {
+  /**
+   * Free slots grouped by day in the visitor's time zone. `admitted`: Cal.com is asked only once
+   * it resolves (a session request's rate limit and consent check); our own lookup of the
+   * tenant's Cal.com user runs meanwhile, so it is off the session answer's path. A rejection
+   * rejects this call and asks Cal.com nothing.
+   */
+  function slots(tenant: TenantRecord, q: SlotsQuery, admitted?: Promise<unknown>): Promise<SlotsResponse> {
+    if (!admitted) return joinOrCall(tenant, q, () => username(tenant.id));
+    const user = username(tenant.id);
+    // Not awaited when the admission fails first: handled here, so it is never an unhandled rejection.
+    user.catch(() => undefined);
+    return admitted.then(() => joinOrCall(tenant, q, () => user));
+  }
+
+  function joinOrCall(tenant: TenantRecord, q: SlotsQuery, user: () => Promise<string>): Promise<SlotsResponse> {
     const key = JSON.stringify([tenant.id, q.eventType, q.start, q.end, q.timeZone]);
     const running = slotsInFlight.get(key);
     if (running) return running;
-    const call = fetchSlots(tenant, q).finally(() => slotsInFlight.delete(key));
+    const call = fetchSlots(user(), q).finally(() => slotsInFlight.delete(key));
     slotsInFlight.set(key, call);
     return call;
   }

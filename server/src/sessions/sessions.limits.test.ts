@@ -4,6 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asAdmin, createTestApp, type TestApp } from '../test-support/app.js';
 import { DEFAULT_CONSENT } from '../widget/widget.service.js';
+import { hitAddressThenTenant } from './sessions.repository.js';
 import { OBSERVED_PER_SESSION, SESSION_LIMITS } from './sessions.service.js';
 
 // Issue 13, findings 2 and 3: one actor cannot lock a tenant's widget for everyone, and one
@@ -88,6 +89,24 @@ describe('observed reports per session (finding 3)', () => {
 });
 
 describe('the client address behind a proxy (finding 2)', () => {
+  it("when an address is over its limit, then its further requests no longer count against the tenant's limit", async () => {
+    const { rows } = await t.database.owner.query<{ id: string }>("SELECT id FROM tenants WHERE slug = 'acme'");
+    const tenantId = rows[0]!.id;
+    const window = new Date(Date.UTC(2026, 11, 1, 9, 0, 0));
+    const count = (bucket: string) => t.database.db.withTenant(tenantId, (tx) => hitAddressThenTenant(tx, tenantId, bucket, window, 2));
+    expect(await count('addr:a')).toEqual({ address: 1, tenant: 1 });
+    expect(await count('addr:a')).toEqual({ address: 2, tenant: 2 });
+    expect(await count('addr:a')).toEqual({ address: 3, tenant: null });
+    expect(await count('addr:a')).toEqual({ address: 4, tenant: null });
+    expect(await count('addr:b')).toEqual({ address: 1, tenant: 3 });
+    // A window an hour older than the current one is pruned by the next count.
+    const old = new Date(window.getTime() - 3_600_001 - 60_000);
+    await t.database.db.withTenant(tenantId, (tx) => hitAddressThenTenant(tx, tenantId, 'addr:a', old, 2));
+    await count('addr:c');
+    const left = await t.database.owner.query('SELECT count(*)::int AS n FROM widget_rate_limits WHERE tenant_id = $1 AND window_start = $2', [tenantId, old]);
+    expect(left.rows[0].n).toBe(0);
+  });
+
   it('when a client writes its own X-Forwarded-For entries, then the address our proxy appended is the one counted', async () => {
     nextWindow();
     // The proxy appends the address it saw (198.51.100.210); everything left of it is the client's own writing.

@@ -1,4 +1,4 @@
-import type { Tx } from '../db/db.js';
+import { statementName, type Tx } from '../db/db.js';
 
 export interface ReceiptInput {
   tenantId: string;
@@ -27,6 +27,39 @@ export async function insertReceipt(tx: Tx, r: ReceiptInput): Promise<{ id: stri
     [r.tenantId, r.sessionId, r.consentVersion, r.consentTextSha256, r.purposes, r.pageOrigin, r.pageUrl, r.referrer, JSON.stringify(r.utm), r.ipPrefix, r.userAgentFamily, r.createdAt,
       r.nonceSha256 ?? null, r.consentSource ?? 'widget', JSON.stringify(r.clickIds ?? {})],
   );
+  return res.rows[0]!;
+}
+
+/**
+ * A session's two counts in one statement: the address's hit, then, only when the address is
+ * within `perAddress`, the tenant's; the tenant's windows older than an hour are pruned. The
+ * address row is taken before the tenant row (the tenant insert reads the address's), so two
+ * mints never wait on each other in a cycle. `tenant` is null when the address was over.
+ */
+export async function hitAddressThenTenant(
+  tx: Tx,
+  tenantId: string,
+  addressBucket: string,
+  windowStart: Date,
+  perAddress: number,
+): Promise<{ address: number; tenant: number | null }> {
+  const res = await tx.query<{ address: number; tenant: number | null }>({
+    name: statementName(tx, 'session_rate_limit'),
+    text: `WITH address AS (
+         INSERT INTO widget_rate_limits (tenant_id, bucket, window_start, hits) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (tenant_id, bucket, window_start) DO UPDATE SET hits = widget_rate_limits.hits + 1
+         RETURNING hits
+       ), whole AS (
+         INSERT INTO widget_rate_limits (tenant_id, bucket, window_start, hits)
+         SELECT $1, 'tenant', $3, 1 FROM address WHERE address.hits <= $4
+         ON CONFLICT (tenant_id, bucket, window_start) DO UPDATE SET hits = widget_rate_limits.hits + 1
+         RETURNING hits
+       ), pruned AS (
+         DELETE FROM widget_rate_limits WHERE tenant_id = $1 AND window_start < $5
+       )
+       SELECT (SELECT hits FROM address) AS address, (SELECT hits FROM whole) AS tenant`,
+    values: [tenantId, addressBucket, windowStart, perAddress, new Date(windowStart.getTime() - 3_600_000)],
+  });
   return res.rows[0]!;
 }
 

@@ -106,6 +106,38 @@ describe('POST /v1/widget/:tenant/sessions', () => {
     expect(JSON.stringify(rows.rows[0])).not.toContain(CHROME_UA);
   });
 
+  it('when the widget sends its session request as a CORS simple request (JSON in a text/plain body), then the session is minted', async () => {
+    const res = await request(t.app)
+      .post('/v1/widget/acme/sessions')
+      .set('Origin', ACME)
+      .set('User-Agent', CHROME_UA)
+      .set('Content-Type', 'text/plain;charset=UTF-8')
+      .send(JSON.stringify(sessionBody(ACME)));
+    expect(res.status).toBe(201);
+    expect(res.headers['access-control-allow-origin']).toBe(ACME);
+    expect(CreateSessionResponse.parse(res.body).scopes).toEqual(['bookings:observe']);
+  });
+
+  it('when another site posts a text/plain session request (no preflight to stop it), then 403 origin_not_allowed and nothing is stored', async () => {
+    const before = await t.database.owner.query('SELECT count(*)::int AS n FROM consent_receipts');
+    const res = await request(t.app)
+      .post('/v1/widget/acme/sessions')
+      .set('Origin', 'https://attacker.test')
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify(sessionBody(ACME)));
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('origin_not_allowed');
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    const after = await t.database.owner.query('SELECT count(*)::int AS n FROM consent_receipts');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
+  it('when another route gets a JSON body as text/plain, then it is not read as JSON (only the session request is simple)', async () => {
+    const res = await request(t.app).post('/v1/admin/tenants').set(asAdmin).set('Content-Type', 'text/plain').send(JSON.stringify({ slug: 'plain', name: 'Plain', allowedOrigins: [ACME] }));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid_request');
+  });
+
   it('when the origin is not registered for the tenant, then 403 origin_not_allowed and nothing is stored', async () => {
     const before = await t.database.owner.query('SELECT count(*)::int AS n FROM consent_receipts');
     const res = await mint('acme', BETA);

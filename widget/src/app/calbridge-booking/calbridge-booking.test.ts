@@ -19,6 +19,7 @@ interface LogEntry {
   url?: string;
   body?: any;
   authorization?: string;
+  contentType?: string;
 }
 
 // The fake frame is served from the same test server reached as 127.0.0.1 (another origin).
@@ -130,6 +131,9 @@ describe('<calbridge-booking>', () => {
     expect(sessionPost.body.consent).to.deep.equal({ version: '2026-11-01', purposes: ['booking', 'marketing'], source: 'widget' });
     expect(sessionPost.body.context.pageUrl).to.equal(location.origin + location.pathname);
     expect(sessionPost.body.nonce).to.match(/^[A-Za-z0-9_-]{43}$/);
+    // A CORS simple request: no preflight round trip before the session (decision 0042).
+    expect(sessionPost.contentType).to.match(/^text\/plain/);
+    expect(sessionPost.authorization).to.equal(undefined);
     expect(detail.source).to.equal('widget');
 
     const frame = await frameOf(el);

@@ -74,14 +74,17 @@ export function pageContext(location: Location | URL, referrer: string): PageCon
   return { pageUrl: location.origin + location.pathname, referrer: ref, utm, clickIds };
 }
 
-/** `POST /v1/widget/:tenant/sessions` (keepalive: it may be sent as the page goes away). */
+/**
+ * `POST /v1/widget/:tenant/sessions` (keepalive: it may be sent as the page goes away), as a CORS
+ * simple request: no preflight round trip before the consent click's session (decision 0042).
+ */
 export const createSession = async (
   server: string,
   tenant: string,
   body: CreateSessionRequest,
   signal?: AbortSignal,
 ): Promise<Session> =>
-  must(readSession(await sendJson(widgetUrl(server, tenant, 'sessions'), { method: 'POST', body, keepalive: true }, signal)));
+  must(readSession(await sendJson(widgetUrl(server, tenant, 'sessions'), { method: 'POST', body, keepalive: true, simple: true }, signal)));
 
 /** `POST /v1/widget/:tenant/bookings/observed` with the session's bearer token. */
 export const observeBooking = (
