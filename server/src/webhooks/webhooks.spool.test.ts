@@ -52,6 +52,31 @@ describe('the webhook spool', () => {
     expect(spool.size().bytes).toBeLessThanOrEqual(300);
   });
 
+  it('when two instances were given one spool directory and spool in the same millisecond, then neither entry is lost', () => {
+    const dir = fresh();
+    const sameMs = () => 1_700_000_000_500;
+    const a = createSpool({ dir, maxBytes: 1 << 20, now: sameMs });
+    const b = createSpool({ dir, maxBytes: 1 << 20, now: sameMs });
+    const ids = [a.append(delivery(1)), b.append(delivery(2)), a.append(delivery(3)), b.append(delivery(4))];
+    expect(new Set(ids).size).toBe(4);
+    expect(a.list().map((d) => d.body.toString()).sort()).toEqual([1, 2, 3, 4].map((n) => delivery(n).body.toString()).sort());
+  });
+
+  it('when another instance on the same directory drained an entry first, then this one skips it without an error', () => {
+    const dir = fresh();
+    // An entry written before names carried a tag still drains.
+    writeFileSync(join(dir, '1700000000000-0000000000.json'), JSON.stringify({ v: 1, tenantId: 't-1', tenantSlug: 'acme', receivedAt: new Date(1_700_000_000_000).toISOString(), body: Buffer.from('{"n":0}').toString('base64') }));
+    const a = createSpool({ dir, maxBytes: 1 << 20 });
+    const one = a.append(delivery(1));
+    const b = createSpool({ dir, maxBytes: 1 << 20 });
+    expect(b.list().map((d) => d.body.toString())).toEqual(['{"n":0}', delivery(1).body.toString()]);
+    a.remove(one);
+    expect(b.list().map((d) => d.id)).toEqual(['1700000000000-0000000000.json']);
+    expect(() => b.setAside(one)).not.toThrow();
+    expect(() => b.remove(one)).not.toThrow();
+    expect(() => createSpool({ dir, maxBytes: 1 << 20 })).not.toThrow();
+  });
+
   it('when an entry cannot be read, then it is moved aside and the rest still drain', () => {
     const dir = fresh();
     const spool = createSpool({ dir, maxBytes: 1 << 20, now: () => 1_700_000_000_001 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,8 +11,13 @@ import { join } from 'node:path';
  * intake path, in order and idempotently, when the database is back. The spool is bounded: when it
  * is full the delivery is answered 503 and counted, and only reconciliation can heal it.
  *
- * One file per delivery, named by arrival (time and a sequence number), written to a temporary
- * name and renamed, so a crash leaves either a whole entry or none. Each instance has its own.
+ * One file per delivery, named by arrival (time and a sequence number) and this spool's own random
+ * tag, written to a temporary name and renamed, so a crash leaves either a whole entry or none.
+ * Each instance should have its own (the bound is counted per instance), but two that were given
+ * the same directory (several `npm run serve` in one folder, replicas sharing one volume) lose
+ * nothing: the tag keeps their names apart, so one can never rename over the other's entry, and an
+ * entry the other drained first is skipped, not an error. Both then drain what is there, which the
+ * intake's idempotence makes harmless.
  */
 
 interface SpooledDelivery {
@@ -50,12 +56,16 @@ export interface Spool {
   readonly dir: string;
 }
 
-const NAME = /^(\d{13})-(\d{10})\.json$/;
+// The tag came with several instances on one directory; untagged names are older entries, still drained.
+const NAME = /^(\d{13})-(\d{10})(?:-[0-9a-f]{8})?\.json$/;
+
+const gone = (e: unknown) => (e as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 
 export function createSpool(options: { dir: string; maxBytes: number; now?: () => number }): Spool {
   const { dir, maxBytes } = options;
   const now = options.now ?? Date.now;
   const rejected = join(dir, 'unreadable');
+  const tag = randomBytes(4).toString('hex');
   let seq = 0;
   // What is already waiting counts against the bound; kept up to date without a directory scan per write.
   // The directory is made on first use, so an instance that never spools needs no writable disk.
@@ -70,8 +80,14 @@ export function createSpool(options: { dir: string; maxBytes: number; now?: () =
   })();
   for (const f of existing) {
     if (!NAME.test(f)) continue;
+    try {
+      bytes += statSync(join(dir, f)).size;
+    } catch (e) {
+      // Drained meanwhile by another instance on the same directory.
+      if (gone(e)) continue;
+      throw e;
+    }
     entries++;
-    bytes += statSync(join(dir, f)).size;
     seq = Math.max(seq, Number(NAME.exec(f)![2]) + 1);
   }
 
@@ -91,7 +107,7 @@ export function createSpool(options: { dir: string; maxBytes: number; now?: () =
       const data = Buffer.from(JSON.stringify(entry));
       if (bytes + data.length > maxBytes) throw new SpoolFull(`the webhook spool holds ${bytes} bytes; its bound is ${maxBytes}`);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const id = `${String(now()).padStart(13, '0')}-${String(seq++).padStart(10, '0')}.json`;
+      const id = `${String(now()).padStart(13, '0')}-${String(seq++).padStart(10, '0')}-${tag}.json`;
       const tmp = join(dir, `.${id}.tmp`);
       const fd = openSync(tmp, 'w', 0o600);
       try {
@@ -118,13 +134,19 @@ export function createSpool(options: { dir: string; maxBytes: number; now?: () =
           const e = JSON.parse(readFileSync(join(dir, id), 'utf8')) as Entry;
           if (e.v !== 1 || typeof e.tenantId !== 'string' || typeof e.body !== 'string') throw new Error('not a spool entry');
           out.push({ id, tenantId: e.tenantId, tenantSlug: e.tenantSlug, receivedAt: new Date(e.receivedAt), body: Buffer.from(e.body, 'base64') });
-        } catch {
+        } catch (e) {
+          // Drained meanwhile by another instance on the same directory: nothing to set aside.
+          if (gone(e)) continue;
           // Kept for a person to look at, out of the drain's way.
           mkdirSync(rejected, { recursive: true, mode: 0o700 });
-          const size = statSync(join(dir, id)).size;
-          renameSync(join(dir, id), join(rejected, id));
-          bytes -= size;
-          entries--;
+          try {
+            const size = statSync(join(dir, id)).size;
+            renameSync(join(dir, id), join(rejected, id));
+            bytes -= size;
+            entries--;
+          } catch (moved) {
+            if (!gone(moved)) throw moved;
+          }
         }
       }
       return out;
@@ -138,7 +160,12 @@ export function createSpool(options: { dir: string; maxBytes: number; now?: () =
         return;
       }
       mkdirSync(rejected, { recursive: true, mode: 0o700 });
-      renameSync(join(dir, id), join(rejected, id));
+      try {
+        renameSync(join(dir, id), join(rejected, id));
+      } catch (e) {
+        if (gone(e)) return;
+        throw e;
+      }
       bytes -= size;
       entries--;
     },
