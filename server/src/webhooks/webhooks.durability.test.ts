@@ -61,10 +61,10 @@ afterAll(async () => {
   }
 });
 
-/** Entries waiting in the app's webhook spool (webhooks.spool.ts names them `<ms>-<seq>.json`). */
+/** Entries waiting in the app's webhook spool (webhooks.spool.ts names them `<ms>-<seq>-<tag>.json`; older ones without the tag). */
 function waiting(): number {
   try {
-    return readdirSync(t.config.webhookSpool.dir).filter((f) => /^\d{13}-\d{10}\.json$/.test(f)).length;
+    return readdirSync(t.config.webhookSpool.dir).filter((f) => /^\d{13}-\d{10}(?:-[0-9a-f]{8})?\.json$/.test(f)).length;
   } catch {
     return 0;
   }
