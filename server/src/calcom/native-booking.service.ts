@@ -1,6 +1,7 @@
 import { CALBRIDGE_TENANT_METADATA_KEY, type NativeBookingRequest, type NativeBookingResponse, type SlotsQuery, type SlotsResponse } from '@calbridge/shared';
 import { applyBookingEvent } from '../bookings/bookings.projection.js';
 import type { AppContext } from '../context.js';
+import { createSlugCache } from '../db/slug-cache.js';
 import { sha256 } from '../crypto/tokens.js';
 import { CalcomBadResponse, CalcomNotConnected, CalcomUnauthorized, IdempotencyKeyReused } from './calcom.errors.js';
 import type { TenantRecord } from '../tenants/tenants.service.js';
@@ -25,13 +26,31 @@ export interface SessionLink {
 }
 
 /** Native booking mode: the widget's own slot picker and form, talking to Cal.com through us. */
-export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps: { calcom: CalcomClient; vault: TokenVault }) {
+export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock' | 'changes'>, deps: { calcom: CalcomClient; vault: TokenVault }) {
   const { db, clock } = ctx;
 
   async function username(tenantId: string): Promise<string> {
     const c = await db.withTenant(tenantId, (tx) => connections.findConnection(tx, tenantId));
     if (!c) throw new CalcomNotConnected();
     return c.calcomUsername;
+  }
+
+  // The account whose public free times the picker shows, per tenant: kept while the change feed is
+  // live and dropped on every instance when the connection's kind, status or account changes
+  // (migrations 0017 and 0022), so the session answer's first page waits for no lookup. Always a
+  // value (null: not connected), since a connection's insert names no slug. Bookings read it live.
+  const accountById = createSlugCache({
+    changes: ctx.changes,
+    load: async (tenantId) => {
+      const c = await db.withTenant(tenantId, (tx) => connections.findConnection(tx, tenantId));
+      return { tenantId, username: c?.calcomUsername ?? null };
+    },
+    tenantId: (v: { tenantId: string }) => v.tenantId,
+  });
+  async function slotsUsername(tenantId: string): Promise<string> {
+    const username = (await accountById.get(tenantId))?.username;
+    if (!username) throw new CalcomNotConnected();
+    return username;
   }
 
   /**
@@ -60,8 +79,8 @@ export function createNativeBooking(ctx: Pick<AppContext, 'db' | 'clock'>, deps:
    * rejects this call and asks Cal.com nothing.
    */
   function slots(tenant: TenantRecord, q: SlotsQuery, admitted?: Promise<unknown>): Promise<SlotsResponse> {
-    if (!admitted) return joinOrCall(tenant, q, () => username(tenant.id));
-    const user = username(tenant.id);
+    if (!admitted) return joinOrCall(tenant, q, () => slotsUsername(tenant.id));
+    const user = slotsUsername(tenant.id);
     // Not awaited when the admission fails first: handled here, so it is never an unhandled rejection.
     user.catch(() => undefined);
     return admitted.then(() => joinOrCall(tenant, q, () => user));

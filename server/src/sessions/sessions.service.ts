@@ -72,7 +72,7 @@ export interface ClientInfo {
 export function createSessionsService(
   ctx: Pick<AppContext, 'db' | 'clock' | 'config'>,
   widget: WidgetService,
-  tenants: Pick<TenantsService, 'calcomSummary'>,
+  tenants: Pick<TenantsService, 'calcomSummaryCached'>,
   /** Native mode's free times, asked for while a session that names its first page is minted. */
   firstSlots?: FirstSlots,
 ) {
@@ -168,7 +168,7 @@ export function createSessionsService(
             clickIds: Object.fromEntries(Object.entries(body.context.clickIds ?? {}).filter(([, v]) => v)),
           }),
         ),
-        tenants.calcomSummary(tenant.id),
+        tenants.calcomSummaryCached(tenant.id),
       ]);
       const expiresAt = new Date(now.getTime() + ctx.config.sessionTtlSeconds * 1000);
       // Native mode books through the server, so only a tenant whose config publishes it lets sessions do that.

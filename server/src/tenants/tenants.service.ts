@@ -159,7 +159,28 @@ export function createTenantsService(ctx: Pick<AppContext, 'db' | 'keyring' | 'c
     return db.withTenant(tenantId, (tx) => connectionSummary(tx, tenantId));
   }
 
-  return { resolve, find, findById, create, list, update, rotateWebhookSecret, webhookSecrets, calcomSummary };
+  // Keyed by tenant id. Always a value (a tenant without a connection has the `none` summary): a
+  // connection's insert names no slug, so a cached "unknown" would not be dropped by it.
+  const summaryById = opts.cache
+    ? createSlugCache({
+        changes: ctx.changes,
+        load: async (tenantId) => deepFreeze({ tenantId, summary: await calcomSummary(tenantId) }),
+        tenantId: (v: { tenantId: string }) => v.tenantId,
+      })
+    : null;
+
+  /**
+   * The same summary for the widget's hot path (a session's published modes), from a per-instance
+   * cache dropped on every instance when the connection's kind, status or account changes
+   * (migrations 0017 and 0022), and read from the database while the change feed is down. The
+   * admin API keeps reading it live (`calcomSummary`): an admin sees their own change at once.
+   */
+  async function calcomSummaryCached(tenantId: string): Promise<Tenant['calcom']> {
+    if (!summaryById) return calcomSummary(tenantId);
+    return (await summaryById.get(tenantId))!.summary;
+  }
+
+  return { resolve, find, findById, create, list, update, rotateWebhookSecret, webhookSecrets, calcomSummary, calcomSummaryCached };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;

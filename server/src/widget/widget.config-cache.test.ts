@@ -224,6 +224,48 @@ describe('the config cache across instances (LISTEN/NOTIFY)', () => {
     expect((await config(b.app, slug)).body.modes).not.toContain('native');
   });
 
+  it("when the Cal.com connection changes, then a session minted on the other instance gets the new scopes, and a change of account alone is heard", async () => {
+    const { slug, id } = await tenant();
+    const mint = async () => {
+      const c = await config(b.app, slug);
+      const res = await request(b.app)
+        .post(`/v1/widget/${slug}/sessions`)
+        .set('Origin', ORIGIN)
+        .send({ consent: { version: c.body.consent.version, purposes: ['booking'] }, context: { pageUrl: `${ORIGIN}/`, referrer: '', utm: {} } });
+      expect(res.status).toBe(201);
+      return res.body.scopes as string[];
+    };
+    // B caches the connection's summary with its first session: none yet, so it may only observe.
+    expect(await mint()).toEqual(['bookings:observe']);
+    const connected = nextChange(b, id);
+    await database.owner.query(
+      `INSERT INTO calcom_connections (tenant_id, kind, status, calcom_user_id, calcom_username, tokens_ciphertext, key_id, access_expires_at, connected_at)
+       VALUES ($1, 'oauth', 'connected', 7, 'clinic', 'v1.x', 'k1', now() + interval '1 hour', now())`,
+      [id],
+    );
+    await connected;
+    expect(await mint()).toEqual(['bookings:observe', 'bookings:create']);
+    // B really answers from memory: a status change nobody announces does not reach it.
+    await database.owner.query('ALTER TABLE calcom_connections DISABLE TRIGGER calcom_connections_notify_update');
+    try {
+      await database.owner.query(`UPDATE calcom_connections SET status = 'needs_reauth' WHERE tenant_id = $1`, [id]);
+      expect(await mint()).toEqual(['bookings:observe', 'bookings:create']);
+      await database.owner.query(`UPDATE calcom_connections SET status = 'connected' WHERE tenant_id = $1`, [id]);
+    } finally {
+      await database.owner.query('ALTER TABLE calcom_connections ENABLE TRIGGER calcom_connections_notify_update');
+    }
+
+    // Another account on the same row, nothing else changed (migration 0022): heard, so the picker's cached account is dropped.
+    const account = nextChange(b, id);
+    await database.owner.query(`UPDATE calcom_connections SET calcom_username = 'clinic-two', calcom_user_id = 8 WHERE tenant_id = $1`, [id]);
+    expect(await account).toMatchObject({ table: 'calcom_connections', tenantId: id });
+
+    const lapsed = nextChange(b, id);
+    await database.owner.query(`UPDATE calcom_connections SET status = 'needs_reauth' WHERE tenant_id = $1`, [id]);
+    await lapsed;
+    expect(await mint()).toEqual(['bookings:observe']);
+  });
+
   it('when the listener loses its connection, then it reconnects and the cache starts over (what was said meanwhile is lost)', async () => {
     const { slug } = await tenant();
     expect((await config(b.app, slug)).body.theme).toBe('auto');
