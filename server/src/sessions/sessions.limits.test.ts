@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asAdmin, createTestApp, type TestApp } from '../test-support/app.js';
 import { DEFAULT_CONSENT } from '../widget/widget.service.js';
-import { hitAddressThenTenant } from './sessions.repository.js';
+import { hitAddressThenTenant, hitAddressThenTenantOpening, type SessionCounts } from './sessions.repository.js';
 import { OBSERVED_PER_SESSION, SESSION_LIMITS } from './sessions.service.js';
 
 // Issue 13, findings 2 and 3: one actor cannot lock a tenant's widget for everyone, and one
@@ -105,6 +105,20 @@ describe('the client address behind a proxy (finding 2)', () => {
     await count('addr:c');
     const left = await t.database.owner.query('SELECT count(*)::int AS n FROM widget_rate_limits WHERE tenant_id = $1 AND window_start = $2', [tenantId, old]);
     expect(left.rows[0].n).toBe(0);
+  });
+
+  it('when the counts ride in the transaction opening (values written in as literals), then they count as the statement does, whatever the bucket holds', async () => {
+    const { rows } = await t.database.owner.query<{ id: string }>("SELECT id FROM tenants WHERE slug = 'acme'");
+    const tenantId = rows[0]!.id;
+    const window = new Date(Date.UTC(2026, 11, 1, 10, 0, 0));
+    const odd = "addr:x'); DELETE FROM widget_rate_limits; --";
+    const viaOpening = () =>
+      t.database.db.withTenant(tenantId, async (_tx, opened) => opened![0]!.rows[0] as SessionCounts, hitAddressThenTenantOpening(tenantId, odd, window, 1));
+    expect(await viaOpening()).toEqual({ address: 1, tenant: 1 });
+    expect(await t.database.db.withTenant(tenantId, (tx) => hitAddressThenTenant(tx, tenantId, odd, window, 1))).toEqual({ address: 2, tenant: null });
+    expect(await viaOpening()).toEqual({ address: 3, tenant: null });
+    const kept = await t.database.owner.query('SELECT bucket FROM widget_rate_limits WHERE tenant_id = $1 AND window_start = $2 ORDER BY bucket', [tenantId, window]);
+    expect(kept.rows.map((r) => r.bucket)).toEqual([odd, 'tenant']);
   });
 
   it('when a client writes its own X-Forwarded-For entries, then the address our proxy appended is the one counted', async () => {

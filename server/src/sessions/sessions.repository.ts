@@ -1,3 +1,4 @@
+import { escapeLiteral } from 'pg';
 import { statementName, type Tx } from '../db/db.js';
 
 export interface ReceiptInput {
@@ -30,37 +31,61 @@ export async function insertReceipt(tx: Tx, r: ReceiptInput): Promise<{ id: stri
   return res.rows[0]!;
 }
 
+const COUNTS_SQL = (p: (n: number) => string) => `WITH address AS (
+    INSERT INTO widget_rate_limits (tenant_id, bucket, window_start, hits) VALUES (${p(1)}, ${p(2)}, ${p(3)}, 1)
+    ON CONFLICT (tenant_id, bucket, window_start) DO UPDATE SET hits = widget_rate_limits.hits + 1
+    RETURNING hits
+  ), whole AS (
+    INSERT INTO widget_rate_limits (tenant_id, bucket, window_start, hits)
+    SELECT ${p(1)}, 'tenant', ${p(3)}, 1 FROM address WHERE address.hits <= ${p(4)}
+    ON CONFLICT (tenant_id, bucket, window_start) DO UPDATE SET hits = widget_rate_limits.hits + 1
+    RETURNING hits
+  ), pruned AS (
+    DELETE FROM widget_rate_limits WHERE tenant_id = ${p(1)} AND window_start < ${p(5)}
+  )
+  SELECT (SELECT hits FROM address) AS address, (SELECT hits FROM whole) AS tenant`;
+
+export interface SessionCounts {
+  address: number;
+  tenant: number | null;
+}
+type CountValues = [tenantId: string, addressBucket: string, windowStart: Date, perAddress: number, prunedBefore: Date];
+const countValues = (tenantId: string, addressBucket: string, windowStart: Date, perAddress: number): CountValues => [
+  tenantId,
+  addressBucket,
+  windowStart,
+  perAddress,
+  new Date(windowStart.getTime() - 3_600_000),
+];
+
 /**
  * A session's two counts in one statement: the address's hit, then, only when the address is
  * within `perAddress`, the tenant's; the tenant's windows older than an hour are pruned. The
  * address row is taken before the tenant row (the tenant insert reads the address's), so two
  * mints never wait on each other in a cycle. `tenant` is null when the address was over.
  */
-export async function hitAddressThenTenant(
-  tx: Tx,
-  tenantId: string,
-  addressBucket: string,
-  windowStart: Date,
-  perAddress: number,
-): Promise<{ address: number; tenant: number | null }> {
-  const res = await tx.query<{ address: number; tenant: number | null }>({
+export async function hitAddressThenTenant(tx: Tx, tenantId: string, addressBucket: string, windowStart: Date, perAddress: number): Promise<SessionCounts> {
+  const res = await tx.query<SessionCounts>({
     name: statementName(tx, 'session_rate_limit'),
-    text: `WITH address AS (
-         INSERT INTO widget_rate_limits (tenant_id, bucket, window_start, hits) VALUES ($1, $2, $3, 1)
-         ON CONFLICT (tenant_id, bucket, window_start) DO UPDATE SET hits = widget_rate_limits.hits + 1
-         RETURNING hits
-       ), whole AS (
-         INSERT INTO widget_rate_limits (tenant_id, bucket, window_start, hits)
-         SELECT $1, 'tenant', $3, 1 FROM address WHERE address.hits <= $4
-         ON CONFLICT (tenant_id, bucket, window_start) DO UPDATE SET hits = widget_rate_limits.hits + 1
-         RETURNING hits
-       ), pruned AS (
-         DELETE FROM widget_rate_limits WHERE tenant_id = $1 AND window_start < $5
-       )
-       SELECT (SELECT hits FROM address) AS address, (SELECT hits FROM whole) AS tenant`,
-    values: [tenantId, addressBucket, windowStart, perAddress, new Date(windowStart.getTime() - 3_600_000)],
+    text: COUNTS_SQL((n) => `$${n}`),
+    values: countValues(tenantId, addressBucket, windowStart, perAddress),
   });
   return res.rows[0]!;
+}
+
+/**
+ * The same statement as a transaction opening (`db.withTenant`'s third argument: sent with the
+ * transaction's first round trip, so the counts cost one round trip besides the commit). An
+ * opening takes no parameters, so the values are written in as literals, each escaped.
+ */
+export function hitAddressThenTenantOpening(tenantId: string, addressBucket: string, windowStart: Date, perAddress: number): string {
+  const v = countValues(tenantId, addressBucket, windowStart, perAddress);
+  const literal = (n: number) => {
+    const x = v[n - 1]!;
+    if (typeof x === 'number') return String(Math.trunc(x));
+    return `${escapeLiteral(x instanceof Date ? x.toISOString() : x)}::${n === 1 ? 'uuid' : n === 2 ? 'text' : 'timestamptz'}`;
+  };
+  return COUNTS_SQL(literal);
 }
 
 /**
