@@ -73,6 +73,14 @@ afterAll(async () => {
 });
 
 let n = 0;
+/** A connected Cal.com account for the tenant, written directly (its NOTIFY is what the tests wait for). */
+const connectCalcom = (tenantId: string) =>
+  database.owner.query(
+    `INSERT INTO calcom_connections (tenant_id, kind, status, calcom_user_id, calcom_username, tokens_ciphertext, key_id, access_expires_at, connected_at)
+     VALUES ($1, 'oauth', 'connected', 1, 'clinic', 'v1.x', 'k1', now() + interval '1 hour', now())`,
+    [tenantId],
+  );
+
 async function tenant(): Promise<{ slug: string; id: string }> {
   const slug = `clinic-${++n}`;
   const res = await request(a.app).post('/v1/admin/tenants').set(asAdmin).send({ slug, name: 'Clinic', allowedOrigins: [ORIGIN], calLink: 'clinic/check-up' });
@@ -210,11 +218,7 @@ describe('the config cache across instances (LISTEN/NOTIFY)', () => {
     const { slug, id } = await tenant();
     expect((await config(b.app, slug)).body.modes).not.toContain('native');
     const connected = nextChange(b, id);
-    await database.owner.query(
-      `INSERT INTO calcom_connections (tenant_id, kind, status, calcom_user_id, calcom_username, tokens_ciphertext, key_id, access_expires_at, connected_at)
-       VALUES ($1, 'oauth', 'connected', 1, 'clinic', 'v1.x', 'k1', now() + interval '1 hour', now())`,
-      [id],
-    );
+    await connectCalcom(id);
     await connected;
     expect((await config(b.app, slug)).body.modes).toContain('native');
 
@@ -238,11 +242,7 @@ describe('the config cache across instances (LISTEN/NOTIFY)', () => {
     // B caches the connection's summary with its first session: none yet, so it may only observe.
     expect(await mint()).toEqual(['bookings:observe']);
     const connected = nextChange(b, id);
-    await database.owner.query(
-      `INSERT INTO calcom_connections (tenant_id, kind, status, calcom_user_id, calcom_username, tokens_ciphertext, key_id, access_expires_at, connected_at)
-       VALUES ($1, 'oauth', 'connected', 7, 'clinic', 'v1.x', 'k1', now() + interval '1 hour', now())`,
-      [id],
-    );
+    await connectCalcom(id);
     await connected;
     expect(await mint()).toEqual(['bookings:observe', 'bookings:create']);
     // B really answers from memory: a status change nobody announces does not reach it.
@@ -257,7 +257,7 @@ describe('the config cache across instances (LISTEN/NOTIFY)', () => {
 
     // Another account on the same row, nothing else changed (migration 0022): heard, so the picker's cached account is dropped.
     const account = nextChange(b, id);
-    await database.owner.query(`UPDATE calcom_connections SET calcom_username = 'clinic-two', calcom_user_id = 8 WHERE tenant_id = $1`, [id]);
+    await database.owner.query(`UPDATE calcom_connections SET calcom_username = 'clinic-two', calcom_user_id = 2 WHERE tenant_id = $1`, [id]);
     expect(await account).toMatchObject({ table: 'calcom_connections', tenantId: id });
 
     const lapsed = nextChange(b, id);
