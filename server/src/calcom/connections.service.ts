@@ -13,9 +13,12 @@ import { toSummary, WEBHOOK_SYNC_TASK, type CalcomSummary } from './connection-s
  * the sealed tokens with who they belong to, then register the webhook.
  */
 export function createConnectionsService(
-  ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'logger'>,
+  ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'logger' | 'changes'>,
   deps: { calcom: CalcomClient; vault: TokenVault; webhooks: WebhookRegistration },
 ) {
+  // This instance's caches of the connection (widget config, session summary, the picker's account)
+  // hear its own committed writes at once; other instances through migration 0017's NOTIFY.
+  const changed = (tenantId: string) => ctx.changes?.emit({ table: 'calcom_connections', tenantId });
   const { db, keyring, clock, config, logger } = ctx;
   const { calcom, vault, webhooks } = deps;
 
@@ -49,6 +52,7 @@ export function createConnectionsService(
         now: clock.now(),
       }),
     );
+    changed(tenant.id);
     await registerWebhook(tenant);
     return { username: me.username };
   }
@@ -91,6 +95,7 @@ export function createConnectionsService(
         now: clock.now(),
       }),
     );
+    changed(tenant.id);
     await registerWebhook(tenant);
     return { calcomUserId: created.user.id, username: created.user.username };
   }
@@ -107,6 +112,7 @@ export function createConnectionsService(
       if ((err as { code?: string }).code !== 'calcom_not_found') throw err;
     }
     await db.withTenant(tenant.id, (tx) => repo.deleteConnection(tx, tenant.id));
+    changed(tenant.id);
   }
 
   /**
@@ -128,6 +134,7 @@ export function createConnectionsService(
       }
     }
     await db.withTenant(tenant.id, (tx) => repo.deleteConnection(tx, tenant.id));
+    changed(tenant.id);
     return { webhookRemoved };
   }
 

@@ -81,7 +81,7 @@ class RefreshRefused extends Error {
   }
 }
 
-export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'fetch' | 'logger' | 'metrics'>, calcom: CalcomClient) {
+export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock' | 'config' | 'fetch' | 'logger' | 'metrics' | 'changes'>, calcom: CalcomClient) {
   const { db, keyring, clock, config, logger } = ctx;
   const metrics = calcomMetrics(ctx.metrics.registry);
   const inFlight = new Map<string, Promise<TenantCredentials>>();
@@ -244,6 +244,8 @@ export function createTokenVault(ctx: Pick<AppContext, 'db' | 'keyring' | 'clock
     const result = await locked.finally(() => Promise.all(seen.map((s) => budget.observe(s.tracker, s.reading))));
     if (result) return result;
     const r = refused as { reason: string; kind: ConnectionKind } | null;
+    // Committed: this instance's caches of the connection hear of it now, not at its NOTIFY's echo.
+    if (r) ctx.changes?.emit({ table: 'calcom_connections', tenantId });
     metrics.refreshes.inc({ kind: r?.kind ?? 'oauth', outcome: 'refused' });
     metrics.needsReauth.inc({ kind: r?.kind ?? 'oauth' });
     logger.warn({ component: 'calcom', tenantId, kind: r?.kind, reason: r?.reason }, 'Cal.com refused the refresh token; connection needs re-authorisation');

@@ -73,6 +73,17 @@ afterAll(async () => {
 });
 
 let n = 0;
+/** The scopes of a session minted through `i` for `slug` (what the connection's summary lets it do). */
+async function sessionScopes(i: Instance, slug: string): Promise<string[]> {
+  const c = await config(i.app, slug);
+  const res = await request(i.app)
+    .post(`/v1/widget/${slug}/sessions`)
+    .set('Origin', ORIGIN)
+    .send({ consent: { version: c.body.consent.version, purposes: ['booking'] }, context: { pageUrl: `${ORIGIN}/`, referrer: '', utm: {} } });
+  expect(res.status).toBe(201);
+  return res.body.scopes as string[];
+}
+
 /** A connected Cal.com account for the tenant, written directly (its NOTIFY is what the tests wait for). */
 const connectCalcom = (tenantId: string) =>
   database.owner.query(
@@ -230,15 +241,7 @@ describe('the config cache across instances (LISTEN/NOTIFY)', () => {
 
   it("when the Cal.com connection changes, then a session minted on the other instance gets the new scopes, and a change of account alone is heard", async () => {
     const { slug, id } = await tenant();
-    const mint = async () => {
-      const c = await config(b.app, slug);
-      const res = await request(b.app)
-        .post(`/v1/widget/${slug}/sessions`)
-        .set('Origin', ORIGIN)
-        .send({ consent: { version: c.body.consent.version, purposes: ['booking'] }, context: { pageUrl: `${ORIGIN}/`, referrer: '', utm: {} } });
-      expect(res.status).toBe(201);
-      return res.body.scopes as string[];
-    };
+    const mint = () => sessionScopes(b, slug);
     // B caches the connection's summary with its first session: none yet, so it may only observe.
     expect(await mint()).toEqual(['bookings:observe']);
     const connected = nextChange(b, id);
@@ -264,6 +267,24 @@ describe('the config cache across instances (LISTEN/NOTIFY)', () => {
     await database.owner.query(`UPDATE calcom_connections SET status = 'needs_reauth' WHERE tenant_id = $1`, [id]);
     await lapsed;
     expect(await mint()).toEqual(['bookings:observe']);
+  });
+
+  it("when an instance disconnects a tenant's Cal.com account, then its own sessions stop offering bookings at once, before any NOTIFY", async () => {
+    const { slug, id } = await tenant();
+    const mint = () => sessionScopes(a, slug);
+    const connected = nextChange(a, id);
+    await connectCalcom(id);
+    await connected;
+    expect(await mint()).toEqual(['bookings:observe', 'bookings:create']);
+    // No NOTIFY at all for this delete: only the writer's own announcement can reach its caches.
+    await database.owner.query('ALTER TABLE calcom_connections DISABLE TRIGGER calcom_connections_notify_insert_delete');
+    try {
+      // Cal.com is offline here: removing our webhook fails, and the connection is forgotten anyway.
+      expect((await request(a.app).delete(`/v1/admin/tenants/${slug}/calcom/oauth`).set(asAdmin)).status).toBe(200);
+      expect(await mint()).toEqual(['bookings:observe']);
+    } finally {
+      await database.owner.query('ALTER TABLE calcom_connections ENABLE TRIGGER calcom_connections_notify_insert_delete');
+    }
   });
 
   it('when the listener loses its connection, then it reconnects and the cache starts over (what was said meanwhile is lost)', async () => {
