@@ -82,6 +82,10 @@ export function openWith<L>(h: Hooks<L>, lazy: L, config: TenantConfig, consent:
  */
 export function showView<L>(h: Hooks<L>, s: Open<L>, opened: boolean | undefined, frameTitle: string, timeout: number): void {
   if (s.view.status !== 'waiting' || !(dialogMode(h.el) ? opened : h.vp?.near)) return;
+  // The dialog's fade-in ends now if it is still running (a consent click within its 0.2 s, or
+  // consent already given): animating a dialog while the booking page loads in it made the browser
+  // composite every frame of the fade, CPU the page's own process needed (decision 0043).
+  if (dialogMode(h.el)) for (const a of h.el.renderRoot.querySelector('dialog')?.getAnimations() ?? []) a.finish();
   const view = { status: 'loading', abort: new AbortController() } as const;
   h.set({ ...s, view });
   void loadView(h.el, s, view, h.srv(), frameTitle, timeout, (from, to) => next(h, from, to));

@@ -261,6 +261,21 @@ describe('<calbridge-booking>', () => {
     expect(deepActiveElement()).to.equal(launcher);
   });
 
+  it('should end the dialog fade-in at once when the visitor consents while it runs, so nothing animates while the booking page loads', async () => {
+    const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
+    await el.open();
+    await waitUntil(() => $(el, 'dialog form button'), 'no consent form in the dialog', { timeout: 5000 });
+    const dialog = $(el, 'dialog')!;
+    // The fade (0.2 s) is still running when the consent click comes right after the dialog opened.
+    expect(dialog.getAnimations().map((a) => a.playState)).to.deep.equal(['running']);
+    $(el, 'dialog form button')!.click();
+    expect($(el, 'dialog iframe'), 'frame made in the click task').to.not.equal(null);
+    expect(dialog.getAnimations()).to.have.length(0);
+    expect(getComputedStyle(dialog).opacity).to.equal('1');
+    await oneEvent(el, 'calbridge-consent');
+    el.close();
+  });
+
   it("should open the dialog in the launcher click's task, frame the booking page in the consent key press's task, and send the session request with the same nonce once the booking page has shown itself", async () => {
     const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
     const trigger = $(el, '[part="trigger"]')!;
