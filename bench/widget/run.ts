@@ -358,7 +358,13 @@ async function dialogOurs(browser: Browser, mode: 'popup' | 'floating') {
     const toDialog = (await clickTo(page, `${OUR_HOST}.querySelector('button[part=trigger]')`, `${OUR_HOST}.querySelector('dialog[open] form[part=consent]')`)).ms;
     // Timed like Cal.com's launcher: from the moment the in-page click lands, after the same dwell.
     await dwell(page);
-    const t0 = (await page.evaluate(`(() => { const t = performance.timeOrigin + performance.now(); ${OUR_HOST}.querySelector('dialog form[part=consent] button').click(); return t; })()`)) as number;
+    // Just after a painted frame, as every timed click (clickTo; decision 0040).
+    const t0 = (await page.evaluate(`(async () => {
+      await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+      const t = performance.timeOrigin + performance.now();
+      ${OUR_HOST}.querySelector('dialog form[part=consent] button').click();
+      return t;
+    })()`)) as number;
     await bookingFrame(page, 'calbridge-booking dialog iframe');
     const toBookingPage = Date.now() - t0;
     // INP of the launcher with a real click: close, then open again.
@@ -385,13 +391,14 @@ async function nativeOurs(browser: Browser) {
     await chunkReady(page, 'native-', 'calbridge-native-booking');
     await dwell(page);
     // In-page click and in-page wait (first time button painted): no driver round trips counted.
-    const toTimes = (await page.evaluate(`new Promise((resolve) => {
+    // Just after a painted frame, as every timed click (clickTo; decision 0040).
+    const toTimes = (await page.evaluate(`new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => {
       const t0 = performance.now();
       ${OUR_HOST}.querySelector('form[part=consent] button').click();
       const times = () => ${OUR_HOST}.querySelector('calbridge-native-booking')?.shadowRoot?.querySelector('.slots button');
       const check = () => times() ? requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0))) : requestAnimationFrame(check);
       check();
-    })`)) as number;
+    }, 0)))`)) as number;
     // Another day with free times, on the page already loaded: click it, wait for its times painted.
     const day = await page.evaluate(() => {
       const root = document.querySelector('calbridge-booking')!.shadowRoot!.querySelector('calbridge-native-booking')!.shadowRoot!;
