@@ -482,7 +482,8 @@ try {
     inlineCal: [] as Array<{ cls: number; all: number; beforeBooking: number }>,
     native: [] as Array<{ toTimes: number; dayChange: number; beforeInput: number; inp: Record<string, number> }>,
   };
-  const dialogs: Record<string, Array<{ toDialog: number; toBookingPage: number; beforeInput: number; inp: Record<string, number> }>> = {};
+  // `run`: the round a sample came from, so ours and Cal.com's can be paired (they run back to back).
+  const dialogs: Record<string, Array<{ run: number; toDialog: number; toBookingPage: number; beforeInput: number; inp: Record<string, number> }>> = {};
   // A sample that fails is reported and left out; the others still count.
   const sample = async <T>(label: string, into: T[], run: () => Promise<T>) => {
     try {
@@ -511,8 +512,8 @@ try {
     );
     for (const mode of ['popup', 'floating'] as const) {
       await inTurn(
-        () => sample(`${mode} (Calbridge)`, (dialogs[`ours-${mode}`] ??= []), () => dialogOurs(browser!, mode)),
-        () => sample(`${mode} (Cal.com)`, (dialogs[`cal-${mode}`] ??= []), () => dialogCal(browser!, mode)),
+        () => sample(`${mode} (Calbridge)`, (dialogs[`ours-${mode}`] ??= []), async () => ({ run: i, ...(await dialogOurs(browser!, mode)) })),
+        () => sample(`${mode} (Cal.com)`, (dialogs[`cal-${mode}`] ??= []), async () => ({ run: i, ...(await dialogCal(browser!, mode)) })),
       );
     }
   }
@@ -597,6 +598,13 @@ try {
     const ob = median(o.map((x) => x.toBookingPage));
     const cb = median(c.map((x) => x.toBookingPage));
     line('booking page loaded (ours: from consent click)', `${ob.toFixed(0)} ms`, `${cb.toFixed(0)} ms`, ratio(ob, cb));
+    // Each round's two samples ran back to back, so their ratio is free of the machine's drift
+    // over the minutes of the run (its speed moves both sides alike); the median of those ratios.
+    const paired = o.flatMap((x) => c.filter((y) => y.run === x.run).map((y) => x.toBookingPage / y.toBookingPage));
+    const sorted = [...paired].sort((a, b) => a - b);
+    const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!;
+    if (paired.length)
+      line(`  ${paired.length} rounds paired: quartiles, median`, `${q(0.25).toFixed(2)}–${q(0.75).toFixed(2)}×`, '', `${median(paired).toFixed(2)}×`);
   }
   const calPopupPage = median(dialogs['cal-popup']!.map((x) => x.toBookingPage));
   console.log('  native mode (no Cal.com frame)');
