@@ -33,6 +33,8 @@
 //       clicks came at once after the chunk's response, at a point in the frame that depended on
 //       the bench's last wait, and both booking page rows counted the bench's round trip to the
 //       page before the click.
+//    The booking page rows are also printed as the median (and quartiles) of per-round ratios:
+//    ours and Cal.com's samples of one round run back to back, so the machine's drift cancels.
 //    e. INP per control: Event Timing entries (`event`, durationThreshold 16 ms) of real clicks,
 //       longest per control; "< 16 ms" when no entry crossed the threshold.
 // Requires built packages (`npm run build`, as `npm start` does): server/dist and test/dist.
