@@ -276,7 +276,7 @@ describe('<calbridge-booking>', () => {
     el.close();
   });
 
-  it("should open the dialog in the launcher click's task, frame the booking page in the consent key press's task, and send the session request with the same nonce once the booking page has shown itself", async () => {
+  it("should open the dialog in the launcher click's task, frame the booking page in the consent key press's task, and send the session request with the same nonce once the booking page has shown itself and a frame has passed", async () => {
     const el = await mount(html`<calbridge-booking tenant="demo" mode="popup"></calbridge-booking>`);
     const trigger = $(el, '[part="trigger"]')!;
     const ready = oneEvent(el, 'calbridge-ready');
@@ -293,12 +293,19 @@ describe('<calbridge-booking>', () => {
     let frameAtClick: string | undefined;
     $(el, 'dialog form')!.addEventListener('submit', () => (frameAtClick = $<HTMLIFrameElement>(el, 'dialog iframe')?.src), { once: true });
     let pageLoaded = false;
-    const onMessage = (e: MessageEvent) => (pageLoaded ||= (e.data as { type?: string } | null)?.type === 'linkReady');
+    // Animation frames since the page said it had shown itself (a frame that could paint it).
+    let framesSince = 0;
+    const countFrames = () => requestAnimationFrame(() => (framesSince++, calls.length || countFrames()));
+    const onMessage = (e: MessageEvent) => {
+      if (pageLoaded || (e.data as { type?: string } | null)?.type !== 'linkReady') return;
+      pageLoaded = true;
+      countFrames();
+    };
     addEventListener('message', onMessage);
-    const calls: Array<{ frame: string | undefined; pageLoaded: boolean; body: any }> = [];
+    const calls: Array<{ frame: string | undefined; pageLoaded: boolean; framesSince: number; body: any }> = [];
     const realFetch = window.fetch;
     window.fetch = (input, init) => {
-      if (String(input).endsWith('/sessions')) calls.push({ frame: $<HTMLIFrameElement>(el, 'dialog iframe')?.src, pageLoaded, body: JSON.parse(String(init?.body)) });
+      if (String(input).endsWith('/sessions')) calls.push({ frame: $<HTMLIFrameElement>(el, 'dialog iframe')?.src, pageLoaded, framesSince, body: JSON.parse(String(init?.body)) });
       return realFetch(input, init);
     };
     try {
@@ -314,6 +321,8 @@ describe('<calbridge-booking>', () => {
     expect(calls).to.have.length(1);
     // The session request left once the booking page had shown itself (linkReady), carrying the frame's nonce.
     expect(calls[0]!.pageLoaded, 'session request after the page showed itself').to.equal(true);
+    // …and after a frame that could paint it: the request's work does not compete with that frame.
+    expect(calls[0]!.framesSince, 'session request after a frame since linkReady').to.be.at.least(1);
     expect(calls[0]!.frame).to.equal(frameAtClick);
     expect(new URL(frameAtClick!).searchParams.get('metadata[cb_nonce]')).to.equal(calls[0]!.body.nonce);
     await waitUntil(() => !$(el, '.frame > p'), 'frame not ready', { timeout: 5000 });

@@ -165,6 +165,24 @@ export async function loadView(host: ViewHost, s: Consented, loading: View & { s
   } catch (e) {
     next(loading, toWidgetError(e, 'server_error'));
   } finally {
-    s.send();
+    afterPaint(s.send);
   }
+}
+
+/**
+ * Runs `f` once the frame that shows the view's new state has been painted (a task after the next
+ * animation frame), or after 100 ms where no frame comes (a hidden tab). The session request
+ * waits for it: the booking page's first visible frame no longer shares the CPU with the
+ * request's work, whose answer nothing needs before the visitor books (decision 0036's later addition).
+ */
+function afterPaint(f: () => void): void {
+  let done = false;
+  const go = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(late);
+    f();
+  };
+  const late = setTimeout(go, 100);
+  requestAnimationFrame(() => setTimeout(go, 0));
 }
