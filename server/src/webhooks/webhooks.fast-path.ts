@@ -29,17 +29,12 @@ export function webhookIntakeFastPath(
   deps: { metrics: Metrics; webhookMetrics: WebhookMetrics; logger: Logger },
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { metrics, webhookMetrics, logger } = deps;
-  // Label sets resolved once per status: a delivery then only adds to a counter and a histogram.
-  const counted = new Map<number, { requests: ReturnType<Metrics['requests']['labels']>; duration: ReturnType<Metrics['duration']['labels']> }>();
+  // Series resolved once per status: a delivery then only adds to plain numbers (http/metrics.ts).
+  const counted = new Map<number, (seconds: number) => void>();
   const count = (status: number, seconds: number) => {
-    let c = counted.get(status);
-    if (!c) {
-      const labels = { method: 'POST', route: ROUTE, status: String(status) };
-      c = { requests: metrics.requests.labels(labels), duration: metrics.duration.labels(labels) };
-      counted.set(status, c);
-    }
-    c.requests.inc();
-    c.duration.observe(seconds);
+    let record = counted.get(status);
+    if (!record) counted.set(status, (record = metrics.series('POST', ROUTE, String(status))));
+    record(seconds);
   };
 
   function answer(res: ServerResponse, requestId: string, start: bigint, status: number, contentType: string, body: Buffer, extra: Record<string, string>) {

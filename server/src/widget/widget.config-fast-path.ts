@@ -16,18 +16,13 @@ const ROUTE = '/v1/widget/:tenant/config';
  * cache. Not logged per request (page views would drown the log); counted in metrics.
  */
 export function widgetConfigFastPath(cache: WidgetConfigCache, metrics: Metrics): (req: IncomingMessage, res: ServerResponse) => boolean {
-  // Label sets resolved once: a page view then only adds to a counter and a histogram.
-  const counted = new Map<string, { requests: ReturnType<Metrics['requests']['labels']>; duration: ReturnType<Metrics['duration']['labels']> }>();
+  // Series resolved once: a page view then only adds to plain numbers (http/metrics.ts).
+  const counted = new Map<string, (seconds: number) => void>();
   const count = (method: string, status: string, seconds: number) => {
     const key = `${method} ${status}`;
-    let c = counted.get(key);
-    if (!c) {
-      const labels = { method, route: ROUTE, status };
-      c = { requests: metrics.requests.labels(labels), duration: metrics.duration.labels(labels) };
-      counted.set(key, c);
-    }
-    c.requests.inc();
-    c.duration.observe(seconds);
+    let record = counted.get(key);
+    if (!record) counted.set(key, (record = metrics.series(method, ROUTE, status)));
+    record(seconds);
   };
 
   return (req, res) => {
