@@ -50,6 +50,9 @@ function requestMetrics(registry: Registry) {
     return s.record;
   };
   const reset = () => all.clear();
+  // A registry reads a metric through `get()` and clears it through `reset()` only (prom-client's
+  // Registry.registerMetric, getMetricsAsString, resetMetrics), so these two plain objects stand
+  // in for its Metric class; metrics.test.ts reads the exposition they produce.
   registry.registerMetric({
     name: 'calbridge_http_requests_total',
     help: 'HTTP requests by method, route pattern and status.',
