@@ -105,11 +105,12 @@ function next<L>(h: Hooks<L>, from: View, to: View | WidgetError): void {
 /**
  * The consent click's network work: for framed modes a preconnect to the origin the frame loads
  * from, at once; the session request (with the nonce the frame's metadata also carries) when
- * `send` is called (native mode: at once). The element makes the frame in the click's own task
- * and sends the session request once the booking page has shown itself (its `linkReady`), the
- * frame has failed or gone, no frame is being made, or the page is going away: until then the
- * frame's request, its page's load and its showing itself have the network, the main thread and
- * (on one machine) the CPU to themselves (decisions 0028, 0036). Native mode's session
+ * `send` is called (native mode: in this call, before the element renders). The element makes
+ * the frame in the click's own task and sends the session request once the booking page has
+ * shown itself (its `linkReady`), the frame has failed or gone, no frame is being made, or the
+ * page is going away: until then the frame's request, its page's load and its showing itself
+ * have the network, the main thread and (on one machine) the CPU to themselves (decisions 0028,
+ * 0036). Native mode's session
  * request names the picker's first page of free times, which the server answers with the
  * session (decision 0027): one round trip to the first times, not two.
  */
@@ -126,15 +127,18 @@ function beginSession(
   // The page as it was when the visitor consented.
   const context = pageContext(location, document.referrer);
   const slots = mode === 'native' && event ? { slots: firstPageQuery(event) } : {};
+  const mint = () => createSession(server, config.tenant, { nonce, consent, context, ...slots }, signal);
+  // Native mode has no frame to wait for: the request leaves now, in the consent's own task,
+  // before the element renders (not in a microtask after it: decision 0027, later addition).
+  if (mode === 'native') return [mint(), () => undefined];
   let send!: () => void;
   const gate = new Promise<void>((r) => (send = r));
   // A page going away before then still records the consent it took (the request is keepalive).
   addEventListener('pagehide', send, { once: true });
   const session = gate.then(() => {
     removeEventListener('pagehide', send);
-    return createSession(server, config.tenant, { nonce, consent, context, ...slots }, signal);
+    return mint();
   });
-  if (mode === 'native') send();
   return [session, send];
 }
 

@@ -76,6 +76,26 @@ describe('<calbridge-booking mode="native">', () => {
     await expectAccessible(el);
   });
 
+  it('should send the session request as the consent is given, before the element renders its next step', async () => {
+    const el = await fixture<CalbridgeBooking>(html`<calbridge-booking tenant="native" mode="native" locale="en"></calbridge-booking>`);
+    await waitUntil(() => el.shadowRoot!.querySelector('form'), 'no consent form', { timeout: 5000 });
+    // Whether the consent form was still on the page when the session request left.
+    const formThere: boolean[] = [];
+    const realFetch = window.fetch;
+    window.fetch = (input, init) => {
+      if (String(input).endsWith('/sessions')) formThere.push(!!el.shadowRoot!.querySelector('form[part="consent"]'));
+      return realFetch(input, init);
+    };
+    try {
+      el.shadowRoot!.querySelector<HTMLButtonElement>('form button')!.focus();
+      await sendKeys({ press: 'Enter' });
+      await waitUntil(() => $n(el, '.slots button'), 'no free times', { timeout: 5000 });
+    } finally {
+      window.fetch = realFetch;
+    }
+    expect(formThere).to.deep.equal([true]);
+  });
+
   it('should show the first page of free times the session answer carries, without asking for them again', async () => {
     const slotsAsked: string[] = [];
     const before = (await fakeLog()).length;
