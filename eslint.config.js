@@ -9,7 +9,7 @@ const litPackages = ['widget/src/**/*.ts', 'admin/src/**/*.ts'];
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '.tools/**', '.tmp/**', '.calbridge/**', 'bench/results/**', '**/*.d.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    ignores: ['**/dist/**', '**/node_modules/**', '.tools/**', '.tmp/**', '.calbridge/**', 'bench/results/**', '**/*.d.ts', '**/*.d.mts', '**/*.js', '**/*.mjs', '**/*.cjs'],
   },
   ...tseslint.configs.recommendedTypeChecked,
   {

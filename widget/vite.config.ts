@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { transformSync } from 'esbuild';
 import MagicString from 'magic-string';
 import { defineConfig } from 'vite';
+import { precompress } from '../scripts/vite-precompress.mjs';
 
 // Library build: dist/widget.js (the element, Lit included) plus lazy chunks (the consent step
 // and frame session, native mode, locales), and the demo page copied to dist/index.html.
@@ -20,6 +21,8 @@ export default defineConfig({
     },
   },
   plugins: [
+    // widget.js, loader.js and the chunks, each also as .br and .gz (served by Accept-Encoding).
+    precompress(),
     {
       // The bundler leaves template literals alone: collapse the whitespace of Lit's css``
       // and html`` templates (line breaks and indentation only; spaces within a line stay).

@@ -231,14 +231,21 @@ const SHIFT_OBSERVER = `
 /** gzip -9 sizes of the scripts each page fetched (every script and chunk, ours and Cal.com's loader), in order. */
 const scriptsOf = new WeakMap<Page, Array<Promise<number>>>();
 const scriptBytes = async (page: Page) => (await Promise.all(scriptsOf.get(page) ?? [])).reduce((a, b) => a + b, 0);
+/** The same scripts' bodies as they came over the wire (as served: our server sends its brotli copies). */
+const wireOf = new WeakMap<Page, Array<Promise<number>>>();
+const wireBytes = async (page: Page) => (await Promise.all(wireOf.get(page) ?? [])).reduce((a, b) => a + b, 0);
 
 async function open(browser: Browser, path: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const scripts: Array<Promise<number>> = [];
+  const wire: Array<Promise<number>> = [];
   scriptsOf.set(page, scripts);
+  wireOf.set(page, wire);
   page.on('response', (r) => {
     // Scripts of the host page only (the framed booking page is the same for both).
-    if (r.request().resourceType() === 'script' && r.frame() === page.mainFrame()) scripts.push(r.body().then((b) => gz(b), () => 0));
+    if (r.request().resourceType() !== 'script' || r.frame() !== page.mainFrame()) return;
+    scripts.push(r.body().then((b) => gz(b), () => 0));
+    wire.push(r.body().then(async () => (await r.request().sizes()).responseBodySize, () => 0));
   });
   // A run that fails says why: the page's errors and the element's error events.
   page.on('console', (m) => m.type() === 'error' && console.error(`  [${path}] ${m.text()}`));
@@ -306,6 +313,7 @@ async function inlineOurs(browser: Browser, path = '/ours-inline.html') {
     const reserved = await page.evaluate(() => document.querySelector('calbridge-booking')!.getBoundingClientRect().height);
     await page.waitForLoadState('networkidle');
     const beforeInput = await scriptBytes(page);
+    const beforeInputWire = await wireBytes(page);
     await page.hover('calbridge-booking form[part=consent] button');
     await chunkArrived(page, 'calbridge-booking.lazy-');
     await control(page, 'consent button');
@@ -316,7 +324,7 @@ async function inlineOurs(browser: Browser, path = '/ours-inline.html') {
     const s = await shifts(page);
     const loaded = await page.evaluate(() => document.querySelector('calbridge-booking')!.getBoundingClientRect().height);
     const asked = await page.evaluate(() => Math.max(0, ...((window as any).__sized as number[])));
-    return { cls: cls(s), all: allShift(s), reserved, loaded, asked, beforeInput, beforeBooking, inp: await inpOf(page) };
+    return { cls: cls(s), all: allShift(s), reserved, loaded, asked, beforeInput, beforeInputWire, beforeBooking, inp: await inpOf(page) };
   } finally {
     await page.close();
   }
@@ -480,7 +488,7 @@ async function dialogCal(browser: Browser, mode: 'popup' | 'floating') {
   }
 }
 
-type InlineRun = { cls: number; all: number; reserved: number; loaded: number; asked: number; beforeInput: number; beforeBooking: number; inp: Record<string, number> };
+type InlineRun = { cls: number; all: number; reserved: number; loaded: number; asked: number; beforeInput: number; beforeInputWire: number; beforeBooking: number; inp: Record<string, number> };
 let siteOrigin = '';
 try {
   product = await startProduct({ env: { CALBRIDGE_WIDGET_DIR: outDir, LOG_LEVEL: 'error' } });
@@ -603,6 +611,9 @@ try {
     ['native', median(results.native.map((r) => r.beforeInput))],
   ] as const)
     line(`  ${label}`, `${kb(v)}${v <= 10240 ? '' : ' OVER'}`, kb(calBefore), ratio(v, calBefore));
+  // What those bytes are on the wire: the server sends the build's brotli copies to browsers that accept them.
+  const wireInline = median(results.inlineOurs.map((r) => r.beforeInputWire));
+  line('  inline, on the wire (as served: brotli)', `${kb(wireInline)}${wireInline <= 10240 ? '' : ' OVER'}`, '—', '');
   // consent="tcf"/"gcm", the visitor not yet decided in the consent manager (decision 0038).
   for (const [label, v] of Object.entries(withCmp)) line(`  inline, consent=${label}`, `${kb(v)}${v <= 10240 ? '' : ' OVER'}`, kb(calBefore), ratio(v, calBefore));
 

@@ -32,6 +32,7 @@ import { createWidgetService } from './widget/widget.service.js';
 import { createWidgetConfigCache } from './widget/widget.config-cache.js';
 import { widgetConfigFastPath } from './widget/widget.config-fast-path.js';
 import { widgetAssetHeaders } from './widget/widget.static.js';
+import { precompressed } from './http/precompressed.js';
 import { sessionsRoutes } from './sessions/sessions.routes.js';
 import { gdprRoutes } from './gdpr/gdpr.routes.js';
 import { createGdprService } from './gdpr/gdpr.service.js';
@@ -131,7 +132,9 @@ export function createApp(deps: AppDependencies | AppContext): Express {
   // The demo page with a strict policy (its inline script by hash), and source maps only when configured.
   app.use(demoPage(ctx.config.widgetDir, new URL(ctx.config.calcom.appUrl).origin));
   app.use(sourceMapGate(ctx.config.serveSourceMaps));
-  // widget.js and its chunks are loaded cross-origin by client websites (module scripts use CORS).
+  // widget.js and its chunks are loaded cross-origin by client websites (module scripts use CORS);
+  // their brotli or gzip copies (made at build time) go to browsers that accept them.
+  app.use(precompressed(ctx.config.widgetDir, widgetAssetHeaders));
   app.use(express.static(ctx.config.widgetDir, { index: 'index.html', fallthrough: true, maxAge: '5m', setHeaders: widgetAssetHeaders }));
 
   app.use(notFoundHandler);

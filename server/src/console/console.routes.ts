@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import { gatedTenant } from '../admin/admin.auth.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
+import { precompressed } from '../http/precompressed.js';
 import { validate } from '../http/validate.js';
 import { CsrfRejected } from './console.errors.js';
 import { csrfTokenMatches, type ConsoleService } from './console.service.js';
@@ -121,17 +123,12 @@ export function consoleStatic(config: Config): Router {
   const router = Router();
   const dir = config.adminDir;
   const csp = consoleCsp(config);
-  router.use(
-    '/admin',
-    express.static(dir, {
-      index: false,
-      fallthrough: true,
-      setHeaders: (res, path) => {
-        res.setHeader('Content-Security-Policy', csp);
-        res.setHeader('Cache-Control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
-      },
-    }),
-  );
+  const setHeaders = (res: ServerResponse, path: string): void => {
+    res.setHeader('Content-Security-Policy', csp);
+    res.setHeader('Cache-Control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+  };
+  // Scripts and styles as their brotli or gzip copies where the browser accepts them (made at build time).
+  router.use('/admin', precompressed(dir, setHeaders), express.static(dir, { index: false, fallthrough: true, setHeaders }));
   router.get('/admin{/*rest}', (req, res, next) => {
     const index = join(dir, 'index.html');
     if (req.path.startsWith('/admin/assets/') || !existsSync(index)) return next();

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIdp, type DevIdp } from '@calbridge/dev-idp';
@@ -14,6 +15,7 @@ const password = randomBytes(12).toString('base64url');
 let idp: DevIdp;
 let t: TestApp;
 let adminDir: string | undefined;
+const CONSOLE_SCRIPT = Buffer.from(`export const app = ${JSON.stringify('console '.repeat(200))};\n`);
 
 beforeAll(async () => {
   idp = await startDevIdp({
@@ -28,6 +30,10 @@ beforeAll(async () => {
   // A stand-in for the built console (admin/dist), so this test does not depend on a build.
   adminDir = mkdtempSync(join(tmpdir(), 'calbridge-admin-'));
   writeFileSync(join(adminDir, 'index.html'), '<!doctype html><title>Calbridge console</title><cb-admin-app></cb-admin-app>');
+  // A hashed script with its brotli copy, as the build writes them (scripts/vite-precompress.mjs).
+  mkdirSync(join(adminDir, 'assets'));
+  writeFileSync(join(adminDir, 'assets', 'index-AbCd1234.js'), CONSOLE_SCRIPT);
+  writeFileSync(join(adminDir, 'assets', 'index-AbCd1234.js.br'), brotliCompressSync(CONSOLE_SCRIPT));
   t = await createTestApp({
     fetch: globalThis.fetch,
     env: {
@@ -221,5 +227,31 @@ describe('what the console leaves in logs', () => {
     expect(all).not.toContain('@demo.test');
     expect(all).not.toContain(s.cookie.split('=')[1]!);
     expect(all).not.toContain(s.csrfToken);
+  });
+});
+
+describe("the console's built files", () => {
+  it("when a browser that accepts brotli loads a console script, then it gets the brotli copy, with the console's policy and a year's immutable caching", async () => {
+    const res = await request(t.app)
+      .get('/admin/assets/index-AbCd1234.js')
+      .set('Accept-Encoding', 'gzip, deflate, br')
+      .buffer(true)
+      .parse((r, done) => {
+        const parts: Buffer[] = [];
+        r.on('data', (c: Buffer) => parts.push(c));
+        r.on('end', () => done(null, Buffer.concat(parts)));
+      });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-encoding']).toBe('br');
+    expect(res.headers['vary']).toMatch(/Accept-Encoding/i);
+    expect(res.headers['content-type']).toMatch(/javascript/);
+    expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    // The same policy as the file sent as it is.
+    const plain = await request(t.app).get('/admin/assets/index-AbCd1234.js').set('Accept-Encoding', 'identity');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(res.headers['content-security-policy']).toBe(plain.headers['content-security-policy']);
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    // supertest decodes the brotli body it received: the console's own script.
+    expect((res.body as Buffer).equals(CONSOLE_SCRIPT)).toBe(true);
   });
 });
