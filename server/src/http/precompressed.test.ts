@@ -49,10 +49,10 @@ afterAll(async () => {
 });
 
 /** The raw answer (no client-side decoding), as a browser's network stack receives it. */
-function get(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function get(path: string, headers: Record<string, string> = {}, method = 'GET', at = origin): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     // `path` as written: a URL would resolve its dot segments before it is sent.
-    const { hostname, port } = new URL(origin);
+    const { hostname, port } = new URL(at);
     const req = httpRequest({ hostname, port, path, method, headers }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
@@ -124,6 +124,25 @@ describe('built scripts, sent compressed', () => {
     expect(r.headers['content-encoding']).toBe('br');
     expect(Number(r.headers['content-length'])).toBe(readFileSync(join(dir, 'widget.js.br')).length);
     expect(r.body.length).toBe(0);
+  });
+
+  it('when a copy goes missing after the server started (a rebuild), then the file is sent as it is', async () => {
+    writeFileSync(join(dir, 'gone.js'), chunk);
+    writeFileSync(join(dir, 'gone.js.gz'), gzipSync(chunk));
+    const app = express();
+    app.use(precompressed(dir, widgetAssetHeaders));
+    app.use(express.static(dir, { setHeaders: widgetAssetHeaders }));
+    rmSync(join(dir, 'gone.js.gz'));
+    const s = app.listen(0, '127.0.0.1');
+    await new Promise((r) => s.once('listening', r));
+    try {
+      const r = await get('/gone.js', CHROMIUM, 'GET', `http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+      expect(r.status).toBe(200);
+      expect(r.headers['content-encoding']).toBeUndefined();
+      expect(r.body.equals(chunk)).toBe(true);
+    } finally {
+      await new Promise((r) => s.close(r));
+    }
   });
 
   it('when a copy is asked for by its own name or by a path outside the build, then nothing but the static handler answers it', async () => {
