@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,17 +8,29 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * `n` free ports, all different: each is held open until every one is chosen. Asked for one at a
+ * time (listen on 0, close, again), the kernel may hand the same port out twice, and then two of
+ * the product's processes meet on it (EADDRINUSE: seen once in a bench:widget start).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const held = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const srv = createServer();
+          srv.on('error', reject);
+          srv.listen(0, '127.0.0.1', () => resolve(srv));
+        }),
+    ),
+  );
+  const ports = held.map((srv) => (srv.address() as AddressInfo).port);
+  await Promise.all(held.map((srv) => new Promise((r) => srv.close(r))));
+  return ports;
 }
+
+export const freePort = async (): Promise<number> => (await freePorts(1))[0]!;
 
 export interface RunningProduct {
   url: string;
@@ -40,9 +52,7 @@ export interface RunningProduct {
  */
 export async function startProduct(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<RunningProduct> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'calbridge-e2e-'));
-  const port = await freePort();
-  const sandboxPort = await freePort();
-  const devIdpPort = await freePort();
+  const [port, sandboxPort, devIdpPort] = (await freePorts(3)) as [number, number, number];
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     PORT: String(port),
