@@ -13,7 +13,7 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
  * time (listen on 0, close, again), the kernel may hand the same port out twice, and then two of
  * the product's processes meet on it (EADDRINUSE: seen once in a bench:widget start).
  */
-export async function freePorts(n: number): Promise<number[]> {
+async function freePorts(n: number): Promise<number[]> {
   const held = await Promise.all(
     Array.from(
       { length: n },
