@@ -6,7 +6,7 @@ import { brotliCompressSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIdp, type DevIdp } from '@calbridge/dev-idp';
-import { asAdmin, createTestApp, type TestApp } from '../test-support/app.js';
+import { asAdmin, createTestApp, rawBody, type TestApp } from '../test-support/app.js';
 import { signIn, SignInRefused } from './console.test-support.js';
 
 const PUBLIC_URL = 'http://console.test:8787';
@@ -236,11 +236,7 @@ describe("the console's built files", () => {
       .get('/admin/assets/index-AbCd1234.js')
       .set('Accept-Encoding', 'gzip, deflate, br')
       .buffer(true)
-      .parse((r, done) => {
-        const parts: Buffer[] = [];
-        r.on('data', (c: Buffer) => parts.push(c));
-        r.on('end', () => done(null, Buffer.concat(parts)));
-      });
+      .parse(rawBody);
     expect(res.status).toBe(200);
     expect(res.headers['content-encoding']).toBe('br');
     expect(res.headers['vary']).toMatch(/Accept-Encoding/i);

@@ -10,7 +10,7 @@ import { applyCalcomWebhook } from '../bookings/bookings.projection.js';
 import { insertInbox } from '../webhooks/webhooks.repository.js';
 import { lockForWrite } from './erasure-guard.js';
 import { jobHandlers } from '../jobs/handlers.js';
-import { asAdmin, capturingLogger, createTestApp, offlineFetch, type TestApp } from '../test-support/app.js';
+import { asAdmin, capturingLogger, createTestApp, offlineFetch, rawBody, type TestApp } from '../test-support/app.js';
 import { createTenant, deliver, setWebhookSecret } from '../webhooks/webhooks.test-support.js';
 import { dumpDatabase } from '../test-support/database.js';
 import { deliverOk, expectAbsent, fx, personBooking, seedSubject, unzipEntries } from './gdpr.test-support.js';
@@ -160,11 +160,7 @@ describe('subject access export', () => {
         .set(asAdmin)
         .set('Accept', ask.header)
         .buffer(true)
-        .parse((r, cb) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => cb(null, Buffer.concat(chunks)));
-        });
+        .parse(rawBody);
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toBe('application/zip');
       expect(res.headers['content-disposition']).toMatch(/^attachment; filename="subject-export-[0-9a-f]{12}\.zip"$/);

@@ -96,3 +96,13 @@ export async function createTestApp(options: { env?: Record<string, string>; fet
 }
 
 export const asAdmin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+/**
+ * supertest's `.parse()` for a body kept as the bytes that came (a zip, a script), unparsed:
+ * `request(app).get(path).buffer(true).parse(rawBody)`, then `res.body` is a Buffer.
+ */
+export function rawBody(res: Pick<NodeJS.EventEmitter, 'on'>, done: (err: Error | null, body: Buffer) => void): void {
+  const parts: Buffer[] = [];
+  res.on('data', (c: Buffer) => parts.push(c));
+  res.on('end', () => done(null, Buffer.concat(parts)));
+}
