@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { defaultReporter } from '@web/test-runner';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.mjs';
 import { fakeBff } from './test/fake-bff.mjs';
 import { frameworks } from './test/frameworks.mjs';
 import { summaryReporter } from './test/summary-reporter.mjs';
@@ -22,20 +23,9 @@ export default {
   browsers: [
     chromeLauncher({
       launchOptions: {
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        executablePath: chromiumPath(),
         headless: true,
-        args: [
-          '--headless=new',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--disable-dev-shm-usage',
-          `--user-data-dir=${userDataDir}`,
-        ],
+        args: ['--headless=new', ...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`],
       },
     }),
   ],

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, chromiumPath } from '../../scripts/chromium.mjs';
 import { SANDBOX_DEMO_API_KEY, startSandbox, type Sandbox } from './index.js';
 import { callJson, startSubscriber, type Subscriber } from './test-support.js';
 
@@ -75,8 +76,8 @@ beforeAll(async () => {
   // "localhost" vs the sandbox's "127.0.0.1": a different site, not only a different port.
   hostUrl = `http://localhost:${(host.address() as AddressInfo).port}`;
   browser = await chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    executablePath: chromiumPath(),
+    args: ['--headless=new', ...CHROMIUM_ARGS],
   });
 });
 
