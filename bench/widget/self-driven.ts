@@ -122,22 +122,34 @@ pages.set(
 })();</script></body></html>`,
 );
 
+/** Kills a Chromium's whole process group: its zygote and renderers outlive a killed browser process. */
+const killGroup = (pid: number | undefined) => {
+  try {
+    if (pid) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
+// Its own process group does not get the terminal's Ctrl-C: take the running one down with us.
+let running: number | undefined;
+process.once('SIGINT', () => {
+  killGroup(running);
+  process.exit(130);
+});
+
 /** One fresh Chromium on `path`, no DevTools connection; resolves with what the page posted (or null after 30 s). */
 async function sample(path: string): Promise<Figures | null> {
   const profile = mkdtempSync(join(tmpdir(), 'calbridge-self-driven-'));
   const figures = new Promise<Figures>((r) => (received = r));
   const chromium = spawn(chromiumPath(), ['--headless', ...CHROMIUM_ARGS, `--user-data-dir=${profile}`, `${siteOrigin}${path}`], { stdio: 'ignore', detached: true });
+  running = chromium.pid;
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([figures, new Promise<null>((r) => (timer = setTimeout(() => r(null), 30_000)))]);
   } finally {
     clearTimeout(timer);
-    // The whole process group: Chromium's zygote and renderers outlive a killed browser process.
-    try {
-      process.kill(-chromium.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    killGroup(chromium.pid);
+    running = undefined;
     await new Promise((r) => (chromium.exitCode === null ? chromium.once('exit', r) : r(undefined)));
     rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
