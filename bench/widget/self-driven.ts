@@ -130,10 +130,12 @@ const killGroup = (pid: number | undefined) => {
     // already gone
   }
 };
-// Its own process group does not get the terminal's Ctrl-C: take the running one down with us.
-let running: number | undefined;
+// Its own process group does not get the terminal's Ctrl-C: take the running one down with us,
+// and its profile (the product's processes get the signal themselves; their data folder goes too).
+let running: { pid: number | undefined; profile: string } | undefined;
 process.once('SIGINT', () => {
-  killGroup(running);
+  killGroup(running?.pid);
+  for (const dir of [running?.profile, product.dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   process.exit(130);
 });
 
@@ -142,7 +144,7 @@ async function sample(path: string): Promise<Figures | null> {
   const profile = mkdtempSync(join(tmpdir(), 'calbridge-self-driven-'));
   const figures = new Promise<Figures>((r) => (received = r));
   const chromium = spawn(chromiumPath(), ['--headless', ...CHROMIUM_ARGS, `--user-data-dir=${profile}`, `${siteOrigin}${path}`], { stdio: 'ignore', detached: true });
-  running = chromium.pid;
+  running = { pid: chromium.pid, profile };
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([figures, new Promise<null>((r) => (timer = setTimeout(() => r(null), 30_000)))]);
